@@ -1,0 +1,638 @@
+"""SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
+
+import logging
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+
+from ._activations import ACTIVATIONS, layer_activations
+from ._inference import forward, layer_outputs
+from ._network import resolve_device, train_autoencoder
+from ._pruning import Pruner, to_csr
+from ._shapley import ESTIMATORS, LayerGame, link_importances, make_estimator
+
+logger = logging.getLogger("skshapsae")
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _progress(iterable, enabled, **kwargs):
+    """Wrap ``iterable`` in a tqdm progress bar when ``enabled``."""
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kwargs)
+
+
+def _train_and_score(X, sizes, activations, bg_rows, ex_rows, *, train, scoring, verbose=False):
+    """Train the dense network and score all its links: everything that does not depend on m.
+
+    A pure function of its arguments, so ``joblib.Memory`` can cache it across
+    the candidates of a search over ``importance_level`` / ``target_sparsity``.
+    """
+    bar = _progress(range(train["max_iter"]), verbose, desc="training", leave=False)
+    progress = None
+    if verbose:
+
+        def progress(epoch, loss):
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}")
+
+    trained = train_autoencoder(X, sizes, activations, progress=progress, **train)
+    if verbose:
+        bar.close()
+        logger.info(
+            "trained %s in %.1fs, final loss %.4g",
+            "-".join(map(str, sizes)),
+            trained.seconds,
+            trained.loss_curve[-1],
+        )
+    start = time.perf_counter()
+    background = layer_outputs(X[bg_rows], trained.weights, trained.biases, activations)
+    explained = layer_outputs(X[ex_rows], trained.weights, trained.biases, activations)
+    importances, stderrs = [], []
+    for layer in _progress(range(len(trained.weights)), verbose, desc="scoring", leave=False):
+        act = "identity" if scoring["target"] == "preactivation" else activations[layer]
+        game = LayerGame(trained.weights[layer], trained.biases[layer], act, background[layer])
+        estimator = make_estimator(
+            scoring["estimator"],
+            game,
+            n_permutations=scoring["n_permutations"],
+            kernel_nsamples=scoring["kernel_nsamples"],
+            seed=scoring["seed"] + layer,
+            device=scoring["device"],
+        )
+        imp, err = link_importances(game, explained[layer], estimator)
+        if not np.all(np.isfinite(imp)):
+            raise ValueError(
+                f"Link importances of layer {layer + 1} are not finite; the trained network "
+                "produces non-finite activations. Scale the data or lower learning_rate."
+            )
+        importances.append(imp)
+        stderrs.append(err)
+    if verbose:
+        logger.info("scored %d layers in %.1fs", len(importances), time.perf_counter() - start)
+    unit_importances = [imp.mean(axis=0) for imp in importances]
+    return {
+        "dense_weights_": trained.weights,
+        "dense_intercepts_": trained.biases,
+        "dense_loss_curve_": trained.loss_curve,
+        "link_importances_": importances,
+        "link_importance_stderr_": stderrs,
+        "unit_importances_": unit_importances,
+        "feature_importances_": unit_importances[0],
+        "layer_input_means_": [a.mean(axis=0) for a in background[:-1]],
+    }
+
+
+class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Sparse autoencoder pruned by the Shapley importance of its links (SHAP-SAE).
+
+    A dense autoencoder ``n_features -> h1 -> ... -> hL -> ... -> h1 -> n_features``
+    is trained in PyTorch. Every link ``j -> i`` of every layer is then scored
+    by the mean absolute Shapley value of input ``j`` of the layer function
+    ``act(W a + b)`` (Rhee & Park, 2023, eq. 3); each layer keeps the fewest
+    links carrying a share ``importance_level`` of its total importance
+    (eq. 8), dead units are removed, and the pruned network is served with
+    scipy.sparse weights. ``transform`` returns the code (``hL`` columns).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int, array-like of int or None, default=None
+        Widths of the encoder's layers, non-increasing and at most
+        ``n_features``; the last one is the code size ``n_components_``. The
+        decoder mirrors the encoder. ``None`` means one layer of
+        ``max(1, n_features // 2)`` units.
+    activation : {"sigmoid", "relu", "tanh", "identity"}, default="sigmoid"
+        Activation of the hidden layers.
+    out_activation : {"identity", "sigmoid", "relu", "tanh"}, default="identity"
+        Activation of the reconstruction layer; "sigmoid" suits data in [0, 1].
+    importance_level : float in (0, 1], default=0.8
+        Share ``m`` of each layer's total link importance to keep (eq. 8).
+    target_sparsity : float in [0, 1) or None, default=None
+        When set, overrides ``importance_level``: the level is solved so that
+        the sparsity ``eta`` (eq. 9) is within half a percent of the target,
+        or as close as achievable. The level used is ``importance_level_``.
+    importance_target : {"activation", "preactivation"}, default="activation"
+        The layer game: the activated output ``act(W a + b)`` (the paper) or the
+        pre-activation ``W a + b`` (closed form, no sampling).
+    shapley_estimator : {"auto", "permutation", "exact", "linear", "kernel"}, default="auto"
+        How Shapley values are computed. "auto" uses the closed form for linear
+        games, exact enumeration for layers with at most 10 inputs and
+        "permutation" (antithetic permutation sampling in torch) otherwise.
+        "kernel" is the paper's ``shap.KernelExplainer`` (slow).
+    n_background : int, default=100
+        Training rows whose layer inputs form each game's background. All rows
+        are used (with a warning) when fewer are available.
+    n_explain : int, default=200
+        Training rows at which the Shapley values are averaged.
+    n_permutations : int, default=1
+        Antithetic permutation pairs per (explained row, background row) for
+        the "permutation" estimator.
+    kernel_nsamples : int or "auto", default="auto"
+        Coalitions per explained row for the "kernel" estimator.
+    fold_bias : bool, default=False
+        Fold each pruned link's mean background contribution ``W_ij mean(a_j)``
+        into the bias of unit ``i`` instead of dropping it.
+    fine_tune_iter : int, default=0
+        Epochs of masked fine-tuning after pruning; pruned weights stay zero.
+    max_iter : int, default=50
+        Training epochs of the dense autoencoder.
+    batch_size : int, default=64
+        Mini-batch size.
+    learning_rate : float, default=1e-2
+        Adam step size.
+    device : str, default="auto"
+        Torch device for training and scoring: "cpu", "cuda", "cuda:N" or
+        "auto" (CUDA when available). The fitted state is always numpy/scipy.
+    memory : str, joblib.Memory or None, default=None
+        Caches the dense training and the link scoring, which do not depend on
+        ``importance_level`` / ``target_sparsity``: a search over the level then
+        trains and scores once per training set. A path or a ``joblib.Memory``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, row sampling and Shapley sampling,
+        without touching the global numpy or torch random state.
+    verbose : int, default=0
+        Progress bars and a log line per stage when positive.
+
+    Attributes
+    ----------
+    link_importances_ : list of ndarray
+        ``[l]`` has shape ``(n(l+1), n(l))``: mean absolute Shapley value of each link.
+    link_importance_stderr_ : list of ndarray
+        Standard error of ``link_importances_`` over the explained rows.
+    unit_importances_ : list of ndarray
+        ``[k]`` has shape ``(n(k),)``: mean link importance of unit ``k``'s outgoing links (eq. 4).
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        ``unit_importances_[0]``.
+    link_masks_ : list of ndarray of bool
+        Kept links of each layer, after the dead-unit cascade.
+    active_units_ : list of ndarray of bool
+        Surviving units of layers ``0 .. 2L``.
+    weights_ : list of scipy.sparse.csr_array
+        Pruned weights, ``[l]`` of shape ``(n(l+1), n(l))``.
+    intercepts_ : list of ndarray
+        Biases of the pruned network.
+    dense_weights_, dense_intercepts_ : list of ndarray
+        The trained dense network.
+    sparsity_ : float
+        Share of pruned links over all layers (eq. 9).
+    layer_sparsity_ : ndarray of shape (2L,)
+        Share of pruned links per layer.
+    importance_level_ : float
+        The level ``m`` used.
+    n_components_ : int
+        Code size.
+    loss_curve_ : list of float
+        Training loss (MSE) per epoch.
+    n_iter_ : int
+        Training epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when X has string column names.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+
+    References
+    ----------
+    J. Rhee and H. Park, "Lightweighted Sparse Autoencoder based on Explainable
+    Contribution", ICML 2023 Workshop on Neural Compression.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skshapsae import SHAPSparseAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = SHAPSparseAutoencoder(hidden_layer_sizes=(16,), max_iter=5,
+    ...                            n_explain=20, n_background=20, random_state=0)
+    >>> Z = ae.fit_transform(X / 16)
+    >>> Z.shape
+    (1797, 16)
+    >>> 0 < ae.sparsity_ < 1
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left"), None],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "out_activation": [StrOptions(set(ACTIVATIONS))],
+        "importance_level": [Interval(Real, 0, 1, closed="right")],
+        "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
+        "importance_target": [StrOptions({"activation", "preactivation"})],
+        "shapley_estimator": [StrOptions(set(ESTIMATORS))],
+        "n_background": [Interval(Integral, 1, None, closed="left")],
+        "n_explain": [Interval(Integral, 1, None, closed="left")],
+        "n_permutations": [Interval(Integral, 1, None, closed="left")],
+        "kernel_nsamples": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "fold_bias": ["boolean"],
+        "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "device": [str],
+        "memory": [None, str, HasMethods(["cache"])],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=None,
+        *,
+        activation="sigmoid",
+        out_activation="identity",
+        importance_level=0.8,
+        target_sparsity=None,
+        importance_target="activation",
+        shapley_estimator="auto",
+        n_background=100,
+        n_explain=200,
+        n_permutations=1,
+        kernel_nsamples="auto",
+        fold_bias=False,
+        fine_tune_iter=0,
+        max_iter=50,
+        batch_size=64,
+        learning_rate=1e-2,
+        device="auto",
+        memory=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.out_activation = out_activation
+        self.importance_level = importance_level
+        self.target_sparsity = target_sparsity
+        self.importance_target = importance_target
+        self.shapley_estimator = shapley_estimator
+        self.n_background = n_background
+        self.n_explain = n_explain
+        self.n_permutations = n_permutations
+        self.kernel_nsamples = kernel_nsamples
+        self.fold_bias = fold_bias
+        self.fine_tune_iter = fine_tune_iter
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.device = device
+        self.memory = memory
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _validate_X(self, X, *, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            accept_sparse=False,
+            ensure_min_samples=1,
+        )
+        too_large = np.abs(X) > _FLOAT32_MAX
+        if too_large.any():
+            cols = np.unique(np.nonzero(too_large)[1])
+            raise ValueError(
+                f"X has values beyond the float32 range (|x| > {_FLOAT32_MAX:.3g}) in "
+                f"column(s) {cols[:10].tolist()}; the network computes in float32. "
+                "Rescale the data, for example with StandardScaler."
+            )
+        return np.asarray(X, dtype=np.float64)
+
+    def _layer_sizes(self, n_features):
+        sizes = self.hidden_layer_sizes
+        if sizes is None:
+            sizes = (max(1, n_features // 2),)
+        elif isinstance(sizes, Integral):
+            sizes = (sizes,)
+        sizes = list(sizes)
+        if len(sizes) == 0:
+            raise ValueError(
+                "hidden_layer_sizes is empty; give at least one layer width, e.g. (32, 8)."
+            )
+        for pos, width in enumerate(sizes):
+            if not isinstance(width, Integral) or isinstance(width, bool) or width < 1:
+                raise ValueError(
+                    f"hidden_layer_sizes[{pos}] = {width!r} is not a positive integer; "
+                    "every layer width must be an integer >= 1."
+                )
+        if sizes[0] > n_features:
+            raise ValueError(
+                f"hidden_layer_sizes[0] = {sizes[0]} is wider than the input "
+                f"(n_features = {n_features}); an encoder's widths must not exceed "
+                "the number of features."
+            )
+        for pos in range(1, len(sizes)):
+            if sizes[pos] > sizes[pos - 1]:
+                raise ValueError(
+                    f"hidden_layer_sizes[{pos}] = {sizes[pos]} is larger than "
+                    f"hidden_layer_sizes[{pos - 1}] = {sizes[pos - 1]}; the encoder's "
+                    "widths must be non-increasing (the decoder mirrors them)."
+                )
+        sizes = [int(s) for s in sizes]
+        return [n_features, *sizes, *sizes[-2::-1], n_features]
+
+    def _sample_rows(self, n_samples, wanted, name, rng):
+        if wanted > n_samples:
+            warnings.warn(
+                f"{name}={wanted} is larger than the number of training rows "
+                f"({n_samples}); using all {n_samples} rows.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return np.arange(n_samples)
+        return np.sort(rng.choice(n_samples, size=wanted, replace=False))
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the dense autoencoder, score every link and prune.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        n_samples, n_features = X.shape
+        sizes = self._layer_sizes(n_features)
+        device = resolve_device(self.device)
+        self._warn_constant_features(X)
+        rng = check_random_state(self.random_state)
+        train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        bg_rows = self._sample_rows(n_samples, self.n_background, "n_background", rng)
+        ex_rows = self._sample_rows(n_samples, self.n_explain, "n_explain", rng)
+        activations = layer_activations(self.activation, self.out_activation, len(sizes) - 1)
+        dense_stage = check_memory(self.memory).cache(_train_and_score, ignore=["verbose"])
+        state = dense_stage(
+            X,
+            sizes,
+            activations,
+            bg_rows,
+            ex_rows,
+            train=dict(
+                max_iter=self.max_iter,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                seed=train_seed,
+                device=str(device),
+            ),
+            scoring=dict(
+                estimator=self.shapley_estimator,
+                target=self.importance_target,
+                n_permutations=self.n_permutations,
+                kernel_nsamples=self.kernel_nsamples,
+                seed=shap_seed,
+                device=str(device),
+            ),
+            verbose=bool(self.verbose),
+        )
+        state["n_components_"] = sizes[len(sizes) // 2]
+        state["n_iter_"] = self.max_iter
+        state["layer_sizes_"] = sizes
+        state["activations_"] = activations
+        state["_fine_tune_seed"] = train_seed + 2
+        state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
+        # every fitted attribute appears at once: an interrupted fit leaves none
+        self.__dict__.update(state)
+        return self
+
+    def _warn_constant_features(self, X):
+        constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+        if X.shape[0] > 1 and constant.size:
+            names = getattr(self, "feature_names_in_", None)
+            labels = names[constant] if names is not None else constant
+            warnings.warn(
+                f"Constant feature(s) {labels[:10].tolist()} carry no information; their "
+                "links get zero importance and are pruned.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _prune_state(self, state, X, level, target):
+        """Pruning attributes (and masked fine-tuning) for a trained, scored network."""
+        weights, biases = state["dense_weights_"], state["dense_intercepts_"]
+        activations = state["activations_"]
+        means = state["layer_input_means_"] if self.fold_bias else None
+        pruner = Pruner(state["link_importances_"], weights, biases, activations, means)
+        pruned = pruner.solve(target) if target is not None else pruner.prune(level)
+        weights = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)]
+        biases = pruned.biases
+        loss_curve = list(state["dense_loss_curve_"])
+        if self.fine_tune_iter > 0:
+            if X is None:
+                raise ValueError(
+                    "This estimator fine-tunes after pruning (fine_tune_iter > 0), which "
+                    "needs the training data: pass X."
+                )
+            tuned = train_autoencoder(
+                X,
+                state["layer_sizes_"],
+                activations,
+                max_iter=self.fine_tune_iter,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                seed=state["_fine_tune_seed"],
+                device=resolve_device(self.device),
+                init=(weights, biases),
+                weight_masks=pruned.masks,
+            )
+            weights, biases = tuned.weights, tuned.biases
+            loss_curve += tuned.loss_curve
+        return {
+            "link_masks_": pruned.masks,
+            "active_units_": pruned.active_units,
+            "weights_": to_csr(weights, pruned.masks),
+            "intercepts_": biases,
+            "sparsity_": pruned.sparsity,
+            "layer_sparsity_": pruned.layer_sparsity,
+            "importance_level_": pruned.level,
+            "loss_curve_": loss_curve,
+        }
+
+    def reprune(self, importance_level=None, *, target_sparsity=None, X=None):
+        """A copy of this fitted estimator pruned at another level, without retraining.
+
+        The dense network and the link importances do not depend on the level,
+        so they are reused; only the masking (and, with ``fine_tune_iter > 0``,
+        the fine-tuning, which needs ``X``) is redone.
+
+        Parameters
+        ----------
+        importance_level : float in (0, 1] or None
+            New level; ``None`` keeps ``self.importance_level``.
+        target_sparsity : float in [0, 1) or None
+            New target sparsity; takes precedence over ``importance_level``.
+        X : array-like of shape (n_samples, n_features) or None
+            Training data, needed only when ``fine_tune_iter > 0``.
+
+        Returns
+        -------
+        estimator : SHAPSparseAutoencoder
+            A new fitted estimator; ``self`` is unchanged.
+        """
+        check_is_fitted(self)
+        params = {"target_sparsity": target_sparsity}
+        if importance_level is not None:
+            params["importance_level"] = importance_level
+        new = clone(self).set_params(**params)
+        new._validate_params()
+        state = {k: v for k, v in self.__dict__.items() if k not in self._PRUNE_ATTRIBUTES}
+        if X is not None:
+            X = self._validate_X(X, reset=False)
+        state.update(new._prune_state(state, X, new.importance_level, new.target_sparsity))
+        new.__dict__.update(state)
+        return new
+
+    def sparsity_curve(self, levels=None):
+        """Sparsity ``eta`` of this fitted network at each importance level.
+
+        Parameters
+        ----------
+        levels : array-like of float in (0, 1] or None
+            Levels; default ``np.linspace(0.05, 1, 20)``.
+
+        Returns
+        -------
+        levels : ndarray
+        sparsity : ndarray
+            ``eta`` after the cascade at each level.
+        """
+        check_is_fitted(self)
+        levels = np.linspace(0.05, 1.0, 20) if levels is None else np.asarray(levels, float)
+        pruner = Pruner(
+            self.link_importances_,
+            self.dense_weights_,
+            self.dense_intercepts_,
+            self.activations_,
+        )
+        return levels, np.array([pruner.prune(m).sparsity for m in levels])
+
+    _PRUNE_ATTRIBUTES = (
+        "link_masks_",
+        "active_units_",
+        "weights_",
+        "intercepts_",
+        "sparsity_",
+        "layer_sparsity_",
+        "importance_level_",
+        "loss_curve_",
+    )
+
+    # ------------------------------------------------------------------ inference
+    def _inference_masks(self, first, last):
+        """Unit masks for layers ``first..last``; outputs of the last layer are never zeroed."""
+        masks = list(self.active_units_[first : last + 1])
+        if last == len(self.active_units_) - 1:
+            masks[-1] = np.ones_like(masks[-1])
+        return masks
+
+    def _encode(self, X):
+        L = len(self.weights_) // 2
+        return forward(
+            X,
+            self.weights_[:L],
+            self.intercepts_[:L],
+            self.activations_[:L],
+            self._inference_masks(0, L),
+        )
+
+    def _decode(self, Z):
+        L = len(self.weights_) // 2
+        return forward(
+            Z,
+            self.weights_[L:],
+            self.intercepts_[L:],
+            self.activations_[L:],
+            self._inference_masks(L, 2 * L),
+        )
+
+    def transform(self, X):
+        """Encode ``X`` with the pruned sparse encoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components_)
+            Codes (float64); removed code units output 0.
+        """
+        check_is_fitted(self)
+        return self._encode(self._validate_X(X, reset=False))
+
+    def inverse_transform(self, X):
+        """Decode codes with the pruned sparse decoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            Reconstruction (float64).
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"inverse_transform expects codes with {self.n_components_} columns "
+                f"(n_components_), got {Z.shape[1]}. Pass the output of transform."
+            )
+        return self._decode(np.asarray(Z, dtype=np.float64))
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error of the pruned network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``-mean((inverse_transform(transform(X)) - X) ** 2)``.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return -float(np.mean((self._decode(self._encode(X)) - X) ** 2))
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags

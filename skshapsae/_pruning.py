@@ -1,0 +1,168 @@
+"""Pruning of a scored network (SPEC section 4), in pure numpy / scipy.sparse.
+
+Layer ``l`` (``0 <= l < 2L`` here, ``l + 1`` in the paper) maps the units of
+layer ``l`` to those of layer ``l + 1``; its weight, mask and importance
+arrays have shape ``(n(l+1), n(l))``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._activations import numpy_activation
+
+
+@dataclass
+class PrunedNetwork:
+    """Result of :func:`prune`: masks, adjusted biases, surviving units and sparsity."""
+
+    masks: list
+    biases: list
+    active_units: list
+    sparsity: float
+    layer_sparsity: np.ndarray
+    level: float
+
+
+class _LayerRanking:
+    """Descending order of one layer's importances (ties by flat index), for eq. 8."""
+
+    def __init__(self, importance):
+        self.shape = importance.shape
+        flat = importance.ravel()
+        self.order = np.argsort(-flat, kind="stable")
+        self.n_positive = int(np.count_nonzero(flat[self.order] > 0))
+        cum = np.cumsum(flat[self.order])
+        self.cum_share = cum / cum[-1] if cum.size and cum[-1] > 0 else np.zeros_like(cum)
+
+    def keep_count(self, level):
+        """``k*``: the fewest top links whose importance reaches ``level`` of the total."""
+        if self.n_positive == 0:
+            return 0
+        # relative tolerance so that level=1 reaches the total despite rounding
+        k = int(np.searchsorted(self.cum_share, level * (1 - 1e-12), side="left")) + 1
+        return min(k, self.n_positive)
+
+    def mask(self, level):
+        keep = np.zeros(self.order.size, dtype=bool)
+        keep[self.order[: self.keep_count(level)]] = True
+        return keep.reshape(self.shape)
+
+
+def support_masks(importances, level):
+    """Boolean masks of the support sets (eq. 8) of every layer at importance level ``level``."""
+    return [_LayerRanking(np.asarray(imp)).mask(level) for imp in importances]
+
+
+def fold_pruned_means(weights, biases, masks, input_means):
+    """Biases with each pruned link's mean contribution ``W_ij * mean(a_j)`` folded in."""
+    return [
+        b + np.where(m, 0.0, W) @ mu for W, b, m, mu in zip(weights, biases, masks, input_means)
+    ]
+
+
+def cascade(masks, weights, biases, activations):
+    """Remove dead hidden units until nothing changes (SPEC section 4).
+
+    A hidden unit without a kept outgoing link is removed with its incoming
+    links. A hidden unit without a kept incoming link outputs the constant
+    ``act(b)``, which is folded into the next layer's biases through its kept
+    outgoing links; then it is removed too.
+
+    Returns ``(masks, biases, active_units)``, new arrays; inputs are not modified.
+    """
+    masks = [m.copy() for m in masks]
+    biases = [np.array(b, dtype=np.float64, copy=True) for b in biases]
+    n_layers = len(masks)
+    alive = [np.ones(masks[0].shape[1], dtype=bool)]
+    alive += [np.ones(m.shape[0], dtype=bool) for m in masks]
+    changed = True
+    while changed:
+        changed = False
+        for k in range(1, n_layers):  # hidden layers
+            incoming, outgoing = masks[k - 1], masks[k]
+            has_out = outgoing.any(axis=0)
+            has_in = incoming.any(axis=1)
+            dead = alive[k] & ~has_out
+            if dead.any():
+                incoming[dead, :] = False
+                alive[k] &= ~dead
+                changed = True
+            constant = alive[k] & ~has_in & has_out
+            if constant.any():
+                value = numpy_activation(activations[k - 1])(biases[k - 1][constant])
+                kept = np.where(outgoing[:, constant], weights[k][:, constant], 0.0)
+                biases[k] = biases[k] + kept @ value
+                outgoing[:, constant] = False
+                alive[k] &= ~constant
+                changed = True
+    alive[0] = masks[0].any(axis=0)
+    alive[-1] = masks[-1].any(axis=1)
+    return masks, biases, alive
+
+
+def sparsity(masks):
+    """Overall sparsity eta (eq. 9) and the per-layer share of pruned links."""
+    sizes = np.array([m.size for m in masks])
+    pruned = np.array([m.size - np.count_nonzero(m) for m in masks])
+    return float(pruned.sum() / sizes.sum()), pruned / sizes
+
+
+class Pruner:
+    """Prunes one scored network at any importance level or target sparsity.
+
+    Sorting every layer's importances happens once, so trying many levels
+    (as :meth:`solve` does) costs one cascade per level.
+    """
+
+    def __init__(self, importances, weights, biases, activations, input_means=None):
+        self.rankings = [_LayerRanking(np.asarray(imp)) for imp in importances]
+        self.weights = weights
+        self.biases = biases
+        self.activations = activations
+        self.input_means = input_means
+
+    def prune(self, level):
+        """Support sets at ``level``, optional mean folding, then the cascade."""
+        masks = [r.mask(level) for r in self.rankings]
+        biases = self.biases
+        if self.input_means is not None:
+            biases = fold_pruned_means(self.weights, biases, masks, self.input_means)
+        masks, biases, active = cascade(masks, self.weights, biases, self.activations)
+        eta, per_layer = sparsity(masks)
+        return PrunedNetwork(masks, biases, active, eta, per_layer, float(level))
+
+    def solve(self, target, n_steps=60):
+        """Prune at the level whose sparsity is closest to ``target`` (bisection on the level).
+
+        Sparsity falls as the level rises, in steps; the closest achievable
+        sparsity is returned when ``target`` itself is not reachable, and on
+        ties the higher level (more links kept) wins.
+        """
+        best = self.prune(1.0)
+        if best.sparsity >= target:
+            return best
+        lo, hi = 0.0, 1.0
+        for _ in range(n_steps):
+            mid = 0.5 * (lo + hi)
+            if mid <= 0.0:
+                break
+            result = self.prune(mid)
+            gap, best_gap = abs(result.sparsity - target), abs(best.sparsity - target)
+            if gap < best_gap or (gap == best_gap and mid > best.level):
+                best = result
+            if result.sparsity > target:
+                lo = mid
+            else:
+                hi = mid
+        return best
+
+
+def to_csr(weights, masks):
+    """Pruned weights as CSR arrays storing exactly the kept links."""
+    out = []
+    for W, m in zip(weights, masks):
+        rows, cols = np.nonzero(m)
+        out.append(sp.csr_array((W[rows, cols], (rows, cols)), shape=W.shape))
+    return out

@@ -1,0 +1,192 @@
+"""Support sets, the dead-unit cascade, sparsity, target sparsity and sparse inference."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skshapsae import SHAPSparseAutoencoder
+from skshapsae._pruning import Pruner, cascade, sparsity, support_masks
+
+
+def test_support_set_is_smallest_top_set_reaching_level():
+    imp = np.array([[0.5, 0.1], [0.3, 0.1]])
+    # total 1.0: 0.5 < 0.6 <= 0.8, so two links reach m=0.6
+    (mask,) = support_masks([imp], 0.6)
+    assert mask.tolist() == [[True, False], [True, False]]
+    (mask,) = support_masks([imp], 0.8)
+    assert mask.sum() == 2
+    (mask,) = support_masks([imp], 0.81)
+    # ties (0.1, 0.1) break by position: the first in row-major order is kept
+    assert mask.tolist() == [[True, True], [True, False]]
+
+
+def test_level_one_keeps_exactly_the_positive_links():
+    imp = np.array([[0.0, 0.2, 0.0], [0.7, 0.0, 0.1]])
+    (mask,) = support_masks([imp], 1.0)
+    np.testing.assert_array_equal(mask, imp > 0)
+    (mask,) = support_masks([np.zeros((2, 2))], 1.0)
+    assert not mask.any()
+
+
+def test_cascade_paper_example_code_unit_without_outgoing_links():
+    """Paper 3.1: z2 keeps no outgoing link, so (2,3), (2,5), (2,6) are dropped too."""
+    enc = np.zeros((3, 6), dtype=bool)
+    for i, j in [(1, 2), (1, 4), (1, 5), (1, 6), (3, 5), (2, 3), (2, 5), (2, 6)]:
+        enc[i - 1, j - 1] = True
+    dec = np.zeros((6, 3), dtype=bool)
+    for i, j in [(2, 1), (2, 3), (3, 1), (3, 3), (4, 1), (5, 3), (6, 1)]:
+        dec[i - 1, j - 1] = True
+    W = [np.ones((3, 6)), np.ones((6, 3))]
+    b = [np.zeros(3), np.zeros(6)]
+    masks, _, active = cascade([enc, dec], W, b, ["sigmoid", "identity"])
+    kept = {(i + 1, j + 1) for i, j in zip(*np.nonzero(masks[0]))}
+    assert kept == {(1, 2), (1, 4), (1, 5), (1, 6), (3, 5)}
+    assert active[1].tolist() == [True, False, True]
+    np.testing.assert_array_equal(masks[1], dec)
+    assert enc.sum() == 8  # the caller's masks are not modified
+
+
+def test_cascade_folds_constant_units_into_next_bias():
+    # hidden unit 0 has no incoming link but one outgoing: it outputs sigmoid(b) = 0.5
+    masks = [np.array([[False, False], [True, True]]), np.array([[True, True]])]
+    W = [np.ones((2, 2)), np.array([[2.0, 3.0]])]
+    b = [np.array([0.0, 0.0]), np.array([1.0])]
+    new_masks, new_b, active = cascade(masks, W, b, ["sigmoid", "identity"])
+    assert active[1].tolist() == [False, True]
+    assert not new_masks[1][0, 0]
+    np.testing.assert_allclose(new_b[1], [1.0 + 2.0 * 0.5])
+
+
+def test_sparsity_counts_links_over_all_layers():
+    masks = [np.ones((2, 4), dtype=bool), np.zeros((4, 2), dtype=bool)]
+    eta, per_layer = sparsity(masks)
+    assert eta == 0.5
+    np.testing.assert_array_equal(per_layer, [0.0, 1.0])
+
+
+def test_solve_reaches_target_within_half_percent():
+    rng = np.random.default_rng(0)
+    shapes = [(16, 32), (8, 16), (16, 8), (32, 16)]
+    imps = [rng.exponential(size=s) for s in shapes]
+    W = [rng.normal(size=s) for s in shapes]
+    b = [np.zeros(s[0]) for s in shapes]
+    pruner = Pruner(imps, W, b, ["sigmoid"] * 3 + ["identity"])
+    for target in [0.3, 0.5, 0.8, 0.9]:
+        assert abs(pruner.solve(target).sparsity - target) <= 0.005
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(200, 12))
+    X[:, 6:] = X[:, :6] ** 2
+    return X, SHAPSparseAutoencoder(
+        (8, 4), max_iter=10, n_background=50, n_explain=50, device="cpu", random_state=0
+    ).fit(X)
+
+
+def test_fitted_attribute_shapes(fitted):
+    X, ae = fitted
+    sizes = [12, 8, 4, 8, 12]
+    assert ae.n_components_ == 4
+    assert len(ae.link_importances_) == len(ae.weights_) == len(ae.link_masks_) == 4
+    assert len(ae.active_units_) == 5
+    for layer, (imp, W, m) in enumerate(zip(ae.link_importances_, ae.weights_, ae.link_masks_)):
+        shape = (sizes[layer + 1], sizes[layer])
+        assert imp.shape == W.shape == m.shape == shape
+        assert sp.issparse(W) and W.format == "csr"
+        assert np.all(imp >= 0)
+    for k, ui in enumerate(ae.unit_importances_):
+        np.testing.assert_allclose(ui, ae.link_importances_[k].mean(axis=0))
+    np.testing.assert_array_equal(ae.feature_importances_, ae.unit_importances_[0])
+
+
+def test_sparsity_is_share_of_zero_weights(fitted):
+    _, ae = fitted
+    nnz = sum(W.nnz for W in ae.weights_)
+    total = sum(np.prod(W.shape) for W in ae.weights_)
+    assert ae.sparsity_ == pytest.approx(1 - nnz / total)
+    for W, m in zip(ae.weights_, ae.link_masks_):
+        np.testing.assert_array_equal(W.toarray() != 0, m)
+
+
+def test_cascade_invariant_on_fitted_model(fitted):
+    _, ae = fitted
+    m = ae.link_masks_
+    for k in range(1, len(m)):
+        has_in, has_out = m[k - 1].any(axis=1), m[k].any(axis=0)
+        np.testing.assert_array_equal(ae.active_units_[k], has_in & has_out)
+        # removed units keep no link at all
+        assert not m[k - 1][~ae.active_units_[k]].any()
+        assert not m[k][:, ~ae.active_units_[k]].any()
+
+
+def test_transform_equals_masked_dense_computation(fitted):
+    X, ae = fitted
+
+    def sig(x):
+        return 1 / (1 + np.exp(-x))
+
+    A = X
+    for k in range(2):
+        W = np.where(ae.link_masks_[k], ae.dense_weights_[k], 0.0)
+        A = sig(A @ W.T + ae.intercepts_[k]) * ae.active_units_[k + 1]
+    np.testing.assert_allclose(ae.transform(X), A, atol=1e-12)
+    Z = A
+    for k in range(2, 4):
+        W = np.where(ae.link_masks_[k], ae.dense_weights_[k], 0.0)
+        Z = Z @ W.T + ae.intercepts_[k]
+        if k < 3:
+            Z = sig(Z) * ae.active_units_[k + 1]
+    np.testing.assert_allclose(ae.inverse_transform(A), Z, atol=1e-12)
+    assert ae.score(X) == pytest.approx(-np.mean((Z - X) ** 2))
+
+
+@pytest.mark.parametrize("target", [0.5, 0.8, 0.9])
+def test_target_sparsity_reached(fitted, target):
+    X, ae = fitted
+    est = SHAPSparseAutoencoder(
+        (8, 4),
+        max_iter=10,
+        n_background=50,
+        n_explain=50,
+        device="cpu",
+        random_state=0,
+        target_sparsity=target,
+    ).fit(X)
+    assert abs(est.sparsity_ - target) <= 0.005
+    # the same trained network and importances, only the level differs
+    np.testing.assert_array_equal(est.link_importances_[0], ae.link_importances_[0])
+    assert 0 < est.importance_level_ <= 1
+
+
+def test_higher_level_keeps_more_links(fitted):
+    X, _ = fitted
+    etas = [
+        SHAPSparseAutoencoder(
+            (8, 4), max_iter=5, n_background=30, n_explain=30, importance_level=m, random_state=0
+        )
+        .fit(X)
+        .sparsity_
+        for m in (0.5, 0.8, 0.95)
+    ]
+    assert etas[0] > etas[1] > etas[2]
+
+
+def test_fine_tuning_keeps_pruned_weights_zero_and_fold_bias(fitted):
+    X, ae = fitted
+    tuned = SHAPSparseAutoencoder(
+        (8, 4),
+        max_iter=10,
+        n_background=50,
+        n_explain=50,
+        device="cpu",
+        random_state=0,
+        fine_tune_iter=3,
+        fold_bias=True,
+    ).fit(X)
+    for W, m in zip(tuned.weights_, tuned.link_masks_):
+        dense = W.toarray()
+        assert not dense[~m].any()
+    assert len(tuned.loss_curve_) == 13
+    assert np.isfinite(tuned.score(X))

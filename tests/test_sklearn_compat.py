@@ -1,0 +1,43 @@
+"""scikit-learn's estimator checks, including those not run by default."""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_transformer_get_feature_names_out,
+    check_transformer_get_feature_names_out_pandas,
+    parametrize_with_checks,
+)
+
+from skshapsae import SHAPSparseAutoencoder
+
+
+def _fast():
+    return SHAPSparseAutoencoder(max_iter=3, n_background=8, n_explain=8, device="cpu")
+
+
+# No expected failures: every check passes.
+EXPECTED_FAILED_CHECKS = {}
+
+
+@parametrize_with_checks([_fast()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_set_output_transform,
+        check_set_output_transform_pandas,
+        check_transformer_get_feature_names_out,
+        check_transformer_get_feature_names_out_pandas,
+        check_dataframe_column_names_consistency,
+        check_param_validation,
+    ],
+)
+def test_extra_checks(check):
+    pytest.importorskip("pandas")
+    check("SHAPSparseAutoencoder", _fast())
