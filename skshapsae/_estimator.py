@@ -60,7 +60,7 @@ def _train_and_score(X, sizes, activations, bg_rows, ex_rows, *, train, scoring,
             trained.seconds,
             trained.loss_curve[-1],
         )
-    start = time.perf_counter()
+    score_start = time.perf_counter()
     background = layer_outputs(X[bg_rows], trained.weights, trained.biases, activations)
     explained = layer_outputs(X[ex_rows], trained.weights, trained.biases, activations)
     importances, stderrs = [], []
@@ -84,7 +84,9 @@ def _train_and_score(X, sizes, activations, bg_rows, ex_rows, *, train, scoring,
         importances.append(imp)
         stderrs.append(err)
     if verbose:
-        logger.info("scored %d layers in %.1fs", len(importances), time.perf_counter() - start)
+        logger.info(
+            "scored %d layers in %.1fs", len(importances), time.perf_counter() - score_start
+        )
     unit_importances = [imp.mean(axis=0) for imp in importances]
     return {
         "dense_weights_": trained.weights,
@@ -95,6 +97,10 @@ def _train_and_score(X, sizes, activations, bg_rows, ex_rows, *, train, scoring,
         "unit_importances_": unit_importances,
         "feature_importances_": unit_importances[0],
         "layer_input_means_": [a.mean(axis=0) for a in background[:-1]],
+        "fit_times_": {
+            "training": trained.seconds,
+            "scoring": time.perf_counter() - score_start,
+        },
     }
 
 
@@ -200,6 +206,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Training loss (MSE) per epoch.
     n_iter_ : int
         Training epochs run.
+    fit_times_ : dict
+        Seconds spent in "training" and "scoring" (level-independent stages).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -173,7 +173,7 @@ class PermutationEstimator(ShapleyEstimator):
         self.memory_bytes = memory_bytes or DEFAULT_MEMORY_BYTES
 
     def _rows_per_step(self, game):
-        per_row = 4 * game.n_outputs * game.n_players * 8
+        per_row = 4 * game.n_outputs * game.n_players * 6  # bytes of the live float32 tensors
         return int(max(1, min(len(game.background), self.memory_bytes // per_row)))
 
     def shapley_values(self, game, A):
@@ -201,26 +201,29 @@ class PermutationEstimator(ShapleyEstimator):
             for k, a_np in enumerate(A):
                 a = torch.as_tensor(a_np, dtype=torch.float32, device=dev)
                 z_a = W @ a + b
-                groups = torch.zeros((K, n_out, n_in), dtype=torch.float64, device=dev)
+                groups = torch.zeros((K, n_out, n_in), dtype=torch.float32, device=dev)
                 for begin in range(0, n_rows, step):
                     r = R[begin : begin + step]
-                    c = Z_bg[begin : begin + step]
-                    total = z_a[None, :] - c  # sum_j d_ij, (rows, out)
-                    d = W[None, :, :] * (a[None, :] - r)[:, None, :]
-                    f_empty = act(c)[:, :, None]
-                    f_full = act(c + total)[:, :, None]
+                    c = Z_bg[begin : begin + step, :, None]
+                    total = z_a[None, :, None] - c  # sum_j d_ij, (rows, out, 1)
+                    diff_in = a[None, :] - r  # (rows, in)
+                    rows = r.shape[0]
+                    prefix = torch.zeros((rows, n_out, n_in + 1), device=dev)
+                    contrib = torch.empty((rows, n_out, n_in), device=dev)
                     for g in range(K):
-                        perm = torch.argsort(torch.rand(r.shape[0], n_in, generator=gen), dim=1)
-                        idx = perm.to(dev)[:, None, :].expand(-1, n_out, -1)
-                        prefix = torch.cumsum(torch.gather(d, 2, idx), dim=2)
-                        fwd = act(c[:, :, None] + prefix)
-                        bwd = act((c + total)[:, :, None] - prefix)
-                        # marginal of player perm[t] in the order and in its reverse
-                        marg = torch.diff(fwd, dim=2, prepend=f_empty)
-                        marg += torch.diff(-bwd, dim=2, prepend=-f_full)
-                        contrib = torch.zeros_like(marg).scatter_(2, idx, marg)
-                        groups[g] += contrib.sum(dim=0, dtype=torch.float64)
-                groups /= 2 * n_rows
+                        perm = torch.argsort(torch.rand(rows, n_in, generator=gen), dim=1).to(dev)
+                        # d_ij along the order: W[i, perm] * (a - r)[perm]
+                        d = W[:, perm].permute(1, 0, 2) * torch.gather(diff_in, 1, perm)[:, None, :]
+                        torch.cumsum(d, dim=2, out=prefix[:, :, 1:])
+                        # coalition values along the order (fwd) and along its reverse (bwd):
+                        # the marginals of perm[t] in both are the increments of fwd - bwd
+                        values = act(c + prefix)
+                        values -= act(c + total - prefix)
+                        marg = values[:, :, 1:] - values[:, :, :-1]
+                        contrib.zero_()
+                        contrib.scatter_add_(2, perm[:, None, :].expand(-1, n_out, -1), marg)
+                        groups[g] += contrib.sum(dim=0)
+                groups = groups.double().reshape(K, n_out, n_in) / (2 * n_rows)
                 phi[k] = groups.mean(dim=0).cpu().numpy()
                 if var is not None:
                     var[k] = (groups.var(dim=0) / K).cpu().numpy()
