@@ -2,7 +2,8 @@
 
 from ._estimator import SHAPSparseAutoencoder
 from ._network import TrainingDivergenceError
+from ._persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["SHAPSparseAutoencoder", "TrainingDivergenceError", "__version__"]
+__all__ = ["SHAPSparseAutoencoder", "TrainingDivergenceError", "load", "save", "__version__"]

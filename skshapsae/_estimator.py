@@ -21,11 +21,18 @@ from ._activations import ACTIVATIONS, layer_activations
 from ._inference import forward, layer_outputs
 from ._network import resolve_device, train_autoencoder
 from ._pruning import Pruner, to_csr
-from ._shapley import ESTIMATORS, LayerGame, link_importances, make_estimator
+from ._shapley import (
+    ESTIMATORS,
+    LayerGame,
+    check_scoring_memory,
+    link_importances,
+    make_estimator,
+)
 
 logger = logging.getLogger("skshapsae")
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
 
 
 def _progress(iterable, enabled, **kwargs):
@@ -385,6 +392,18 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self : object
             The fitted estimator.
         """
+        # validate_data(reset=True) sets n_features_in_ / feature_names_in_ at once;
+        # restore them if anything below fails, so no mix of old and new state remains
+        previous = {k: vars(self)[k] for k in _INPUT_ATTRIBUTES if k in vars(self)}
+        try:
+            return self._fit(X)
+        except BaseException:
+            for k in _INPUT_ATTRIBUTES:
+                vars(self).pop(k, None)
+            vars(self).update(previous)
+            raise
+
+    def _fit(self, X):
         X = self._validate_X(X, reset=True)
         n_samples, n_features = X.shape
         sizes = self._layer_sizes(n_features)
@@ -395,6 +414,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         bg_rows = self._sample_rows(n_samples, self.n_background, "n_background", rng)
         ex_rows = self._sample_rows(n_samples, self.n_explain, "n_explain", rng)
         activations = layer_activations(self.activation, self.out_activation, len(sizes) - 1)
+        check_scoring_memory(
+            sizes,
+            activations,
+            target=self.importance_target,
+            estimator=self.shapley_estimator,
+            n_background=len(bg_rows),
+            kernel_nsamples=self.kernel_nsamples,
+        )
         dense_stage = check_memory(self.memory).cache(_train_and_score, ignore=["verbose"])
         state = dense_stage(
             X,
@@ -423,7 +450,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state["n_iter_"] = self.max_iter
         state["layer_sizes_"] = sizes
         state["activations_"] = activations
-        state["_fine_tune_seed"] = train_seed + 2
+        state["_fine_tune_seed_"] = train_seed + 2
         state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
         # every fitted attribute appears at once: an interrupted fit leaves none
         self.__dict__.update(state)
@@ -464,7 +491,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 max_iter=self.fine_tune_iter,
                 batch_size=self.batch_size,
                 learning_rate=self.learning_rate,
-                seed=state["_fine_tune_seed"],
+                seed=state["_fine_tune_seed_"],
                 device=resolve_device(self.device),
                 init=(weights, biases),
                 weight_masks=pruned.masks,
@@ -635,6 +662,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         return -float(np.mean((self._decode(self._encode(X)) - X) ** 2))
+
+    def __sklearn_is_fitted__(self):
+        return "weights_" in vars(self)
 
     @property
     def _n_features_out(self):

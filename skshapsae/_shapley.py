@@ -76,6 +76,10 @@ class ShapleyEstimator:
     def points_per_batch(self, game):
         return 1
 
+    def memory_bytes(self, game):
+        """Estimated working memory of the smallest unit of work, in bytes."""
+        return 8 * game.n_outputs * game.n_players
+
     def shapley_values(self, game, A):  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -121,9 +125,11 @@ class ExactEstimator(ShapleyEstimator):
     def __init__(self, max_players=20):
         self.max_players = max_players
 
+    def memory_bytes(self, game):
+        return 24.0 * len(game.background) * game.n_outputs * 2.0**game.n_players
+
     def points_per_batch(self, game):
-        per_point = 8 * len(game.background) * game.n_outputs * 2**game.n_players * 3
-        return max(1, DEFAULT_MEMORY_BYTES // per_point)
+        return max(1, int(DEFAULT_MEMORY_BYTES // self.memory_bytes(game)))
 
     def shapley_values(self, game, A):
         n = game.n_players
@@ -166,15 +172,18 @@ class PermutationEstimator(ShapleyEstimator):
     name = "permutation"
     exact = False
 
-    def __init__(self, n_permutations=1, seed=0, device="cpu", memory_bytes=None):
+    def __init__(self, n_permutations=1, seed=0, device="cpu", memory_budget=None):
         self.n_permutations = n_permutations
         self.seed = seed
         self.device = device
-        self.memory_bytes = memory_bytes or DEFAULT_MEMORY_BYTES
+        self.memory_budget = memory_budget or DEFAULT_MEMORY_BYTES
+
+    def memory_bytes(self, game):
+        return 4 * game.n_outputs * game.n_players * 6 * self._rows_per_step(game)
 
     def _rows_per_step(self, game):
         per_row = 4 * game.n_outputs * game.n_players * 6  # bytes of the live float32 tensors
-        return int(max(1, min(len(game.background), self.memory_bytes // per_row)))
+        return int(max(1, min(len(game.background), self.memory_budget // per_row)))
 
     def shapley_values(self, game, A):
         import torch
@@ -246,6 +255,13 @@ class KernelShapEstimator(ShapleyEstimator):
         self.nsamples = nsamples
         self.seed = seed
 
+    def memory_bytes(self, game):
+        n = 2 * game.n_players + 2**11 if self.nsamples == "auto" else self.nsamples
+        n = min(n, 2**game.n_players - 2) if game.n_players < 30 else n
+        # shap's synthetic data and model outputs: nsamples * n_background rows
+        rows = max(n, 1) * len(game.background)
+        return 8 * rows * (game.n_players + game.n_outputs)
+
     def shapley_values(self, game, A):
         import shap
 
@@ -316,3 +332,33 @@ def link_importances(game, A_explain, estimator):
     else:
         stderr = np.full_like(mean, np.nan)
     return mean, stderr
+
+
+def _physical_memory_bytes():
+    import os
+
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def check_scoring_memory(
+    sizes, activations, *, target, estimator, n_background, kernel_nsamples="auto"
+):
+    """Fail before training when scoring a layer needs more memory than the machine has."""
+    available = _physical_memory_bytes()
+    if available is None:
+        return
+    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        act = "identity" if target == "preactivation" else activations[layer]
+        game = LayerGame(np.empty((n_out, n_in)), np.empty(n_out), act, np.empty((n_background, 0)))
+        est = make_estimator(estimator, game, kernel_nsamples=kernel_nsamples)
+        need = est.memory_bytes(game)
+        if need > available:
+            raise ValueError(
+                f"Scoring layer {layer + 1} ({n_in} -> {n_out}) with the {est.name!r} "
+                f"estimator needs about {need / 2**30:.1f} GiB of memory, more than this "
+                f"machine's {available / 2**30:.1f} GiB. Use shapley_estimator='permutation' "
+                "(bounded memory), fewer n_background rows or a smaller kernel_nsamples."
+            )
