@@ -55,6 +55,8 @@ def build_parser():
         help="importance levels to sweep, comma-separated",
     )
     parser.add_argument("--max-iter", type=int, default=50, help="training epochs")
+    parser.add_argument("--n-explain", type=int, default=200, help="explained rows per layer")
+    parser.add_argument("--n-background", type=int, default=100, help="background rows")
     parser.add_argument("--output", default="skshapsae-output", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -63,13 +65,12 @@ def build_parser():
 
 def main(argv=None):
     """Run the main job; returns the list of result rows."""
-    import joblib
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import MinMaxScaler
 
-    from . import SHAPSparseAutoencoder
+    from . import SHAPSparseAutoencoder, save
 
     args = build_parser().parse_args(argv)
     if args.data is None:
@@ -93,6 +94,8 @@ def main(argv=None):
         hidden,
         out_activation="sigmoid",
         max_iter=args.max_iter,
+        n_explain=args.n_explain,
+        n_background=args.n_background,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
     )
@@ -122,8 +125,8 @@ def main(argv=None):
         )
     print(f"dense training + scoring: {fit_seconds:.1f}s (done once, reused for every level)")
     (out / "results.json").write_text(json.dumps(rows, indent=2))
-    joblib.dump(ae, out / "model.joblib")
-    print(f"wrote {out / 'results.json'} and {out / 'model.joblib'}")
+    save(ae, out / "model.npz")
+    print(f"wrote {out / 'results.json'} and {out / 'model.npz'} (load with skshapsae.load)")
     return rows
 
 

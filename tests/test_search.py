@@ -1,0 +1,67 @@
+"""Reuse across a search: memory caching, reprune and the sparsity curve."""
+
+import numpy as np
+import pytest
+
+import skshapsae._estimator as estimator_module
+from skshapsae import SHAPSparseAutoencoder
+
+
+def fast(**kwargs):
+    params = dict(
+        hidden_layer_sizes=(6, 3), max_iter=5, n_background=30, n_explain=30, device="cpu"
+    )
+    params.update(kwargs)
+    return SHAPSparseAutoencoder(random_state=0, **params)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).uniform(size=(80, 10))
+
+
+def test_memory_trains_and_scores_once_per_training_set(X, tmp_path, monkeypatch):
+    first = fast(memory=str(tmp_path), importance_level=0.5).fit(X)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the cached stage ran again")
+
+    monkeypatch.setattr(estimator_module, "train_autoencoder", fail)
+    monkeypatch.setattr(estimator_module, "link_importances", fail)
+    second = fast(memory=str(tmp_path), importance_level=0.9).fit(X)
+    for a, b in zip(first.link_importances_, second.link_importances_):
+        np.testing.assert_array_equal(a, b)
+    assert second.sparsity_ < first.sparsity_
+    # other data is another key: the stage runs (and here fails on purpose)
+    with pytest.raises(AssertionError, match="ran again"):
+        fast(memory=str(tmp_path)).fit(X[:60])
+
+
+def test_reprune_equals_refit_at_that_level(X):
+    ae = fast(importance_level=0.8).fit(X)
+    again = ae.reprune(0.5)
+    direct = fast(importance_level=0.5).fit(X)
+    assert again.importance_level_ == 0.5 and ae.importance_level_ == 0.8
+    np.testing.assert_array_equal(again.transform(X), direct.transform(X))
+    target = ae.reprune(target_sparsity=0.7)
+    assert abs(target.sparsity_ - 0.7) <= 0.005
+    with pytest.raises(ValueError, match="importance_level"):
+        ae.reprune(1.5)
+
+
+def test_reprune_with_fine_tuning_needs_data(X):
+    ae = fast(fine_tune_iter=2).fit(X)
+    with pytest.raises(ValueError, match="pass X"):
+        ae.reprune(0.5)
+    tuned = ae.reprune(0.5, X=X)
+    np.testing.assert_array_equal(
+        tuned.transform(X), fast(fine_tune_iter=2, importance_level=0.5).fit(X).transform(X)
+    )
+
+
+def test_sparsity_curve_is_non_increasing(X):
+    ae = fast().fit(X)
+    levels, eta = ae.sparsity_curve()
+    assert levels.shape == eta.shape == (20,)
+    assert np.all(np.diff(eta) <= 1e-12)
+    assert eta[-1] == pytest.approx(ae.reprune(1.0).sparsity_)
