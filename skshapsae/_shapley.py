@@ -182,7 +182,7 @@ class PermutationEstimator(ShapleyEstimator):
         return 4 * game.n_outputs * game.n_players * 6 * self._rows_per_step(game)
 
     def _rows_per_step(self, game):
-        per_row = 4 * game.n_outputs * game.n_players * 6  # bytes of the live float32 tensors
+        per_row = 4 * game.n_outputs * game.n_players * 4  # bytes of the live float32 tensors
         return int(max(1, min(len(game.background), self.memory_budget // per_row)))
 
     def shapley_values(self, game, A):
@@ -198,6 +198,7 @@ class PermutationEstimator(ShapleyEstimator):
         gen = self._generator
         act = torch_activation(game.activation)
         W = torch.as_tensor(game.W, dtype=torch.float32, device=dev)
+        WT = W.T.contiguous()  # row j: the weights leaving input j
         b = torch.as_tensor(game.b, dtype=torch.float32, device=dev)
         R = torch.as_tensor(game.background, dtype=torch.float32, device=dev)
         Z_bg = R @ W.T + b  # pre-activations of the background, (R, out)
@@ -210,29 +211,35 @@ class PermutationEstimator(ShapleyEstimator):
             for k, a_np in enumerate(A):
                 a = torch.as_tensor(a_np, dtype=torch.float32, device=dev)
                 z_a = W @ a + b
-                groups = torch.zeros((K, n_out, n_in), dtype=torch.float32, device=dev)
+                # accumulators in (player, output) layout, like the working tensors
+                groups = torch.zeros((K, n_in, n_out), dtype=torch.float32, device=dev)
                 for begin in range(0, n_rows, step):
-                    r = R[begin : begin + step]
-                    c = Z_bg[begin : begin + step, :, None]
-                    total = z_a[None, :, None] - c  # sum_j d_ij, (rows, out, 1)
-                    diff_in = a[None, :] - r  # (rows, in)
-                    rows = r.shape[0]
-                    prefix = torch.zeros((rows, n_out, n_in + 1), device=dev)
-                    contrib = torch.empty((rows, n_out, n_in), device=dev)
+                    c = Z_bg[begin : begin + step]  # (rows, out)
+                    gap = a[None, :] - R[begin : begin + step]  # a_j - r_j, (rows, in)
+                    null = gap == 0  # null players: d_ij = 0 for every i
+                    n_active = int((~null).sum(dim=1).max())
+                    # c + sum_j d_ij + c: the reverse order's prefix is mirror - forward prefix
+                    mirror = (z_a[None, :] + c)[:, None, :]
+                    rows = c.shape[0]
                     for g in range(K):
-                        perm = torch.argsort(torch.rand(rows, n_in, generator=gen), dim=1).to(dev)
-                        # d_ij along the order: W[i, perm] * (a - r)[perm]
-                        d = W[:, perm].permute(1, 0, 2) * torch.gather(diff_in, 1, perm)[:, None, :]
-                        torch.cumsum(d, dim=2, out=prefix[:, :, 1:])
-                        # coalition values along the order (fwd) and along its reverse (bwd):
-                        # the marginals of perm[t] in both are the increments of fwd - bwd
-                        values = act(c + prefix)
-                        values -= act(c + total - prefix)
-                        marg = values[:, :, 1:] - values[:, :, :-1]
-                        contrib.zero_()
-                        contrib.scatter_add_(2, perm[:, None, :].expand(-1, n_out, -1), marg)
-                        groups[g] += contrib.sum(dim=0)
-                groups = groups.double().reshape(K, n_out, n_in) / (2 * n_rows)
+                        # a random order of the players with the null ones last: only the
+                        # relative order of the others matters, so the first n_active suffice
+                        keys = torch.rand(rows, n_in, generator=gen).to(dev) + null
+                        perm = torch.argsort(keys, dim=1)[:, :n_active]
+                        # P[:, t] = c + sum of d over the first t players of the order
+                        P = torch.empty((rows, n_active + 1, n_out), device=dev)
+                        P[:, 0, :] = c
+                        torch.mul(WT[perm], torch.gather(gap, 1, perm)[:, :, None], out=P[:, 1:, :])
+                        torch.cumsum(P, dim=1, out=P)
+                        # coalition values along the order minus those along its reverse:
+                        # the marginals of perm[t] in both orders are the increments
+                        values = act(P)
+                        if values is P:  # identity: keep P for the reverse order
+                            values = P.clone()
+                        values -= act(P.neg_().add_(mirror))
+                        marg = values[:, 1:, :] - values[:, :-1, :]
+                        groups[g].index_add_(0, perm.reshape(-1), marg.reshape(-1, n_out))
+                groups = groups.double().transpose(1, 2) / (2 * n_rows)
                 phi[k] = groups.mean(dim=0).cpu().numpy()
                 if var is not None:
                     var[k] = (groups.var(dim=0) / K).cpu().numpy()

@@ -1,0 +1,60 @@
+"""Mean folding of pruned links into the biases (``fold_bias``): on or off?
+
+Digits (bundled), stratified 75/25 split, (32, 8) sigmoid autoencoder, 50 epochs,
+three seeds. For each importance level: sparsity, test reconstruction MSE and
+logistic-regression accuracy on the codes, with and without folding. The dense
+training and scoring are shared by both variants and all levels (``reprune``).
+
+Run:  python benchmarks/bench_fold_bias.py
+"""
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+from _common import machine, print_table, write_json
+from skshapsae import SHAPSparseAutoencoder
+
+LEVELS = [0.5, 0.7, 0.8, 0.9, 0.95]
+
+
+def main():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    records = []
+    for seed in range(3):
+        base = SHAPSparseAutoencoder(
+            (32, 8), out_activation="sigmoid", random_state=seed, device="cpu"
+        ).fit(X_tr)
+        for fold in (False, True):
+            for level in LEVELS:
+                model = base.set_params(fold_bias=fold).reprune(level)
+                clf = LogisticRegression(max_iter=2000).fit(model.transform(X_tr), y_tr)
+                records.append(
+                    {
+                        "seed": seed,
+                        "fold_bias": fold,
+                        "level": level,
+                        "sparsity": model.sparsity_,
+                        "test_mse": -model.score(X_te),
+                        "accuracy": clf.score(model.transform(X_te), y_te),
+                    }
+                )
+    rows = []
+    for level in LEVELS:
+        row = {"level": level}
+        for fold in (False, True):
+            sel = [r for r in records if r["level"] == level and r["fold_bias"] == fold]
+            tag = "fold" if fold else "plain"
+            row["eta"] = float(np.mean([r["sparsity"] for r in sel]))
+            row[f"MSE {tag}"] = float(np.mean([r["test_mse"] for r in sel]))
+            row[f"acc {tag}"] = float(np.mean([r["accuracy"] for r in sel]))
+        rows.append(row)
+    print_table(rows, ["level", "eta", "MSE plain", "MSE fold", "acc plain", "acc fold"])
+    write_json("fold_bias", {"machine": machine(), "records": records, "summary": rows})
+
+
+if __name__ == "__main__":
+    main()
