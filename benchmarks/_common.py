@@ -55,9 +55,10 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
-def write_json(name, payload):
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+def write_json(name, payload, folder=None):
+    folder = Path(folder) if folder is not None else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=_default))
     print(f"wrote {path}")
 

@@ -13,8 +13,9 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from _common import machine, print_table, write_json
 from skshapsae import SHAPSparseAutoencoder
+
+from _common import machine, print_table, write_json
 
 LEVELS = [0.5, 0.7, 0.8, 0.9, 0.95]
 

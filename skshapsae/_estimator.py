@@ -207,6 +207,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Share of pruned links per layer.
     importance_level_ : float
         The level ``m`` used.
+    keep_counts_ : list of int
+        Links kept per layer by the support sets (eq. 8), before the cascade.
     n_components_ : int
         Code size.
     loss_curve_ : list of float
@@ -430,6 +432,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             bg_rows,
             ex_rows,
             train=dict(
+                **getattr(self, "_train_options", {}),
                 max_iter=self.max_iter,
                 batch_size=self.batch_size,
                 learning_rate=self.learning_rate,
@@ -468,13 +471,21 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 stacklevel=3,
             )
 
-    def _prune_state(self, state, X, level, target):
-        """Pruning attributes (and masked fine-tuning) for a trained, scored network."""
+    def _prune_state(self, state, X, level, target, counts=None):
+        """Pruning attributes (and masked fine-tuning) for a trained, scored network.
+
+        ``counts`` (per-layer numbers of kept links) overrides ``level`` and ``target``.
+        """
         weights, biases = state["dense_weights_"], state["dense_intercepts_"]
         activations = state["activations_"]
         means = state["layer_input_means_"] if self.fold_bias else None
         pruner = Pruner(state["link_importances_"], weights, biases, activations, means)
-        pruned = pruner.solve(target) if target is not None else pruner.prune(level)
+        if counts is not None:
+            pruned = pruner.prune_counts(counts)
+        elif target is not None:
+            pruned = pruner.solve(target)
+        else:
+            pruned = pruner.prune(level)
         weights = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)]
         biases = pruned.biases
         loss_curve = list(state["dense_loss_curve_"])
@@ -506,6 +517,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             "sparsity_": pruned.sparsity,
             "layer_sparsity_": pruned.layer_sparsity,
             "importance_level_": pruned.level,
+            "keep_counts_": pruned.keep_counts,
             "loss_curve_": loss_curve,
         }
 
@@ -575,6 +587,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "sparsity_",
         "layer_sparsity_",
         "importance_level_",
+        "keep_counts_",
         "loss_curve_",
     )
 

@@ -92,6 +92,8 @@ def train_autoencoder(
     init=None,
     weight_masks=None,
     progress=None,
+    dropout=0.0,
+    code_top_k=None,
 ):
     """Train the autoencoder ``layer_sizes[0] -> ... -> layer_sizes[-1]`` with Adam on MSE.
 
@@ -117,6 +119,12 @@ def train_autoencoder(
         (masked fine-tuning).
     progress : callable or None
         Called as ``progress(epoch, loss)`` after every epoch.
+    dropout : float
+        Dropout rate on the hidden layers during training (the dropout
+        autoencoder baseline); 0 disables it.
+    code_top_k : int or None
+        Keep only the ``k`` largest code activations during training (the
+        k-sparse autoencoder of Makhzani & Frey); None disables it.
 
     Returns
     -------
@@ -142,10 +150,19 @@ def train_autoencoder(
         t.requires_grad_(True)
     acts = [torch_activation(a) for a in activations]
 
+    code_layer = len(params) // 2 - 1
+    drop_gen = _torch_generator(seed + 3, dev) if dropout > 0 else None
+
     def forward(batch):
         out = batch
-        for (W, b), act in zip(params, acts):
+        for layer, ((W, b), act) in enumerate(zip(params, acts)):
             out = act(torch.addmm(b, out, W.T))
+            if code_top_k is not None and layer == code_layer:
+                kth = torch.topk(out, code_top_k, dim=1).values[:, -1:]
+                out = out * (out >= kth)
+            if dropout > 0 and layer < len(params) - 1:
+                keep = torch.rand(out.shape, generator=drop_gen, device=dev) >= dropout
+                out = out * keep / (1 - dropout)
         return out
 
     data = torch.tensor(np.asarray(X), dtype=torch.float32, device=dev)

@@ -23,6 +23,7 @@ class PrunedNetwork:
     sparsity: float
     layer_sparsity: np.ndarray
     level: float
+    keep_counts: list
 
 
 class _LayerRanking:
@@ -36,6 +37,12 @@ class _LayerRanking:
         cum = np.cumsum(flat[self.order])
         self.cum_share = cum / cum[-1] if cum.size and cum[-1] > 0 else np.zeros_like(cum)
 
+    def top(self, count):
+        """Mask of the ``count`` most important links (never links of zero importance)."""
+        keep = np.zeros(self.order.size, dtype=bool)
+        keep[self.order[: min(int(count), self.n_positive)]] = True
+        return keep.reshape(self.shape)
+
     def keep_count(self, level):
         """``k*``: the fewest top links whose importance reaches ``level`` of the total."""
         if self.n_positive == 0:
@@ -45,9 +52,7 @@ class _LayerRanking:
         return min(k, self.n_positive)
 
     def mask(self, level):
-        keep = np.zeros(self.order.size, dtype=bool)
-        keep[self.order[: self.keep_count(level)]] = True
-        return keep.reshape(self.shape)
+        return self.top(self.keep_count(level))
 
 
 def support_masks(importances, level):
@@ -124,14 +129,23 @@ class Pruner:
         self.input_means = input_means
 
     def prune(self, level):
-        """Support sets at ``level``, optional mean folding, then the cascade."""
-        masks = [r.mask(level) for r in self.rankings]
+        """Support sets at ``level`` (eq. 8), optional mean folding, then the cascade."""
+        return self.prune_counts([r.keep_count(level) for r in self.rankings], level)
+
+    def prune_counts(self, counts, level=float("nan")):
+        """Keep the ``counts[l]`` most important links of each layer, then fold and cascade.
+
+        This is how baselines are compared at equal per-layer keep counts.
+        """
+        masks = [r.top(k) for r, k in zip(self.rankings, counts)]
         biases = self.biases
         if self.input_means is not None:
             biases = fold_pruned_means(self.weights, biases, masks, self.input_means)
         masks, biases, active = cascade(masks, self.weights, biases, self.activations)
         eta, per_layer = sparsity(masks)
-        return PrunedNetwork(masks, biases, active, eta, per_layer, float(level))
+        return PrunedNetwork(
+            masks, biases, active, eta, per_layer, float(level), [int(k) for k in counts]
+        )
 
     def solve(self, target, n_steps=60):
         """Prune at the level whose sparsity is closest to ``target`` (bisection on the level).

@@ -1,9 +1,38 @@
-"""Data sets of the paper: the synthetic 6-feature data and MNIST / Fashion-MNIST loaders."""
+"""Data sets of the paper: the synthetic 6-feature data and MNIST / Fashion-MNIST loaders.
+
+The image loaders read, from a local folder, either an ``.npz`` holding ``X`` and ``y``
+or the standard IDX files (``train-images-idx3-ubyte[.gz]`` and friends), and can
+download the official IDX files when asked to and online.
+"""
+
+import gzip
+import os
+import shutil
+import urllib.request
+from pathlib import Path
 
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["make_synthetic"]
+__all__ = ["make_synthetic", "load_mnist", "load_fashion_mnist", "get_data_home"]
+
+_SOURCES = {
+    "mnist": {
+        "npz": ["mnist.npz", "mnist_10k.npz", "mnist_70k.npz"],
+        "urls": [
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ],
+    },
+    "fashion_mnist": {
+        "npz": ["fashion_mnist.npz", "fashion_mnist_70k.npz"],
+        "urls": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+    },
+}
+_IDX_FILES = [
+    ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+]
 
 
 def make_synthetic(n_samples=15000, *, constant=1.0, random_state=None):
@@ -45,6 +74,127 @@ def make_synthetic(n_samples=15000, *, constant=1.0, random_state=None):
     x2 = rng.uniform(0.0, 1.0, n_samples)
     x3 = np.where(low, rng.uniform(0.0, 0.25, n_samples), rng.uniform(0.75, 1.0, n_samples))
     x4 = np.where(low, 0.25, 0.75) + rng.normal(0.0, np.sqrt(0.1), n_samples)
-    order = rng.permutation(n_samples)
-    x3, x4 = x3[order], x4[rng.permutation(n_samples)]
+    x3, x4 = x3[rng.permutation(n_samples)], x4[rng.permutation(n_samples)]
     return np.column_stack([x1, x2, x3, x4, x1 + x2, x3 + x4])
+
+
+def get_data_home(data_home=None):
+    """The folder the loaders read: ``data_home``, else ``$SKSHAPSAE_DATA``, else
+    ``~/skshapsae_data``."""
+    if data_home is None:
+        data_home = os.environ.get("SKSHAPSAE_DATA", Path.home() / "skshapsae_data")
+    return Path(data_home).expanduser()
+
+
+def read_idx(path):
+    """Read one IDX file (optionally gzip-compressed) into a numpy array."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file (bad magic number).")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated: expected {np.prod(shape)} values, got {data.size}.")
+    return data.reshape(shape)
+
+
+def _find_idx(folder, stem):
+    for name in (stem, stem + ".gz"):
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def _download(name, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for stem in [s for pair in _IDX_FILES for s in pair]:
+        if _find_idx(folder, stem):
+            continue
+        for base in _SOURCES[name]["urls"]:
+            try:
+                with urllib.request.urlopen(base + stem + ".gz", timeout=60) as r:
+                    with open(folder / (stem + ".gz"), "wb") as f:
+                        shutil.copyfileobj(r, f)
+                break
+            except OSError as exc:
+                errors.append(f"{base}{stem}.gz: {exc}")
+        else:
+            raise OSError(f"Could not download {stem}.gz for {name}: " + "; ".join(errors))
+
+
+def _load(name, data_home, download, return_X_y, as_float):
+    home = get_data_home(data_home)
+    folder_candidates = [home, home / name]
+    X = y = None
+    for folder in folder_candidates:
+        for fname in _SOURCES[name]["npz"]:
+            if (folder / fname).exists():
+                with np.load(folder / fname, allow_pickle=False) as data:
+                    X, y = data["X"], data["y"]
+                break
+        if X is not None:
+            break
+    if X is None:
+        folder = home / name
+        if download and not all(_find_idx(folder, s) for pair in _IDX_FILES for s in pair):
+            _download(name, folder)
+        for folder in folder_candidates:
+            parts = [(_find_idx(folder, i), _find_idx(folder, lab)) for i, lab in _IDX_FILES]
+            if any(i and lab for i, lab in parts):
+                images = [read_idx(i).reshape(-1, 28 * 28) for i, lab in parts if i and lab]
+                labels = [read_idx(lab) for i, lab in parts if i and lab]
+                X, y = np.concatenate(images), np.concatenate(labels)
+                break
+    if X is None:
+        looked = ", ".join(str(f) for f in folder_candidates)
+        wanted = " or ".join(_SOURCES[name]["npz"])
+        raise FileNotFoundError(
+            f"{name} not found. Looked in {looked} for {wanted} (arrays X and y) or the IDX "
+            f"files {_IDX_FILES[0][0]}[.gz] and {_IDX_FILES[0][1]}[.gz]. Put them there, set "
+            "data_home= or $SKSHAPSAE_DATA, or pass download=True when online."
+        )
+    X = X.reshape(len(X), -1)
+    if as_float:
+        X = X.astype(np.float64) / 255.0 if X.dtype == np.uint8 else X.astype(np.float64)
+    y = np.asarray(y).astype(np.int64)
+    if return_X_y:
+        return X, y
+    return Bunch(data=X, target=y, images_shape=(28, 28), DESCR=f"{name} ({len(X)} images)")
+
+
+def load_mnist(*, data_home=None, download=False, return_X_y=False, as_float=True):
+    """Load MNIST from a local folder (``.npz`` or IDX files), or download it.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Folder to look in (also its ``mnist/`` subfolder); default ``$SKSHAPSAE_DATA``
+        or ``~/skshapsae_data``.
+    download : bool, default=False
+        Download the official IDX files into ``data_home/mnist`` when missing.
+    return_X_y : bool, default=False
+        Return ``(X, y)`` instead of a Bunch.
+    as_float : bool, default=True
+        Scale uint8 pixels to float64 in [0, 1], as the paper does.
+
+    Returns
+    -------
+    data : Bunch with ``data`` (n, 784), ``target`` (n,), or ``(X, y)``.
+    """
+    return _load("mnist", data_home, download, return_X_y, as_float)
+
+
+def load_fashion_mnist(*, data_home=None, download=False, return_X_y=False, as_float=True):
+    """Load Fashion-MNIST from a local folder (``.npz`` or IDX files), or download it.
+
+    Parameters are those of :func:`load_mnist` (subfolder ``fashion_mnist/``).
+
+    Returns
+    -------
+    data : Bunch with ``data`` (n, 784), ``target`` (n,), or ``(X, y)``.
+    """
+    return _load("fashion_mnist", data_home, download, return_X_y, as_float)

@@ -1,0 +1,350 @@
+"""The paper's experiments (section 3), against baselines, with a stated protocol.
+
+Protocol (full run)
+-------------------
+* Data: Fashion-MNIST (12,000 images drawn stratified from the 70,000) and MNIST (the
+  10,000 images of ``../shared/data``), pixels / 255; per seed a stratified split into
+  ``n - 2000`` training and 2,000 test images.
+* Network: 784-256-64-256-784, sigmoid hidden and output units, Adam (lr 1e-3),
+  mini-batches of 128, 20 epochs; Shapley scoring with the default estimator,
+  100 background and 200 explained training rows.
+* Sparsity: eta in {0, 0.5, 0.8, 0.9, 0.95, 0.98}. SHAP-SAE solves the level for each
+  target; every baseline keeps the same number of links per layer (its own ranking),
+  then the same cascade. eta = 0 is the dense network.
+* Methods: SHAP-SAE without / with mean folding into the biases, and with folding plus
+  3 epochs of masked fine-tuning; magnitude, centred Wanda, LAP and random scores; the
+  k-sparse (k = 16 of 64 code units during training) and dropout (p = 0.2) autoencoders
+  pruned by magnitude. Baselines use mean folding too (the better setting, see docs).
+* Downstream: logistic regression and a random forest (100 trees) trained on the codes
+  of the training images, accuracy on the test images; test reconstruction MSE.
+* Seeds 0, 1, 2 (split, initialisation, sampling); mean and standard deviation.
+
+``--quick`` runs the same code on tiny data (CI exercises it).
+Run:  python benchmarks/run_experiments.py [--quick] [--datasets fashion_mnist mnist]
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+from skshapsae import SHAPSparseAutoencoder
+from skshapsae.baselines import fit_trained_baseline, prune_with_scores, score_links
+from skshapsae.datasets import load_fashion_mnist, load_mnist, make_synthetic
+
+from _common import data_home, machine, write_json
+
+ETAS = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98]
+LOADERS = {"fashion_mnist": load_fashion_mnist, "mnist": load_mnist}
+
+
+def config(quick):
+    if quick:
+        return dict(
+            n_rows=600,
+            n_test=200,
+            hidden=(32, 8),
+            max_iter=2,
+            n_background=20,
+            n_explain=20,
+            seeds=[0],
+            ft_iter=1,
+            k=2,
+            trees=10,
+            image=False,
+        )
+    return dict(
+        n_rows=12000,
+        n_test=2000,
+        hidden=(256, 64),
+        max_iter=20,
+        n_background=100,
+        n_explain=200,
+        seeds=[0, 1, 2],
+        ft_iter=3,
+        k=16,
+        trees=100,
+        image=True,
+    )
+
+
+def downstream(model, X_tr, y_tr, X_te, y_te, trees, seed):
+    Z_tr, Z_te = model.transform(X_tr), model.transform(X_te)
+    lr = LogisticRegression(max_iter=1000).fit(Z_tr, y_tr).score(Z_te, y_te)
+    rf = RandomForestClassifier(n_estimators=trees, random_state=seed, n_jobs=2)
+    return {
+        "acc_logreg": lr,
+        "acc_forest": rf.fit(Z_tr, y_tr).score(Z_te, y_te),
+        "test_mse": -model.score(X_te),
+        "sparsity": model.sparsity_,
+    }
+
+
+def run_dataset(name, cfg, X, y, log):
+    records = []
+    for seed in cfg["seeds"]:
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X, y, test_size=cfg["n_test"], stratify=y, random_state=seed
+        )
+        base = SHAPSparseAutoencoder(
+            cfg["hidden"],
+            activation="sigmoid",
+            out_activation="sigmoid",
+            max_iter=cfg["max_iter"],
+            batch_size=128,
+            learning_rate=1e-3,
+            n_background=cfg["n_background"],
+            n_explain=cfg["n_explain"],
+            fold_bias=True,
+            device="cpu",
+            random_state=seed,
+        )
+        start = time.perf_counter()
+        shap = base.fit(X_tr)
+        log(
+            f"[{name} seed {seed}] dense + scoring {time.perf_counter() - start:.0f}s "
+            f"(scoring {shap.fit_times_['scoring']:.0f}s)"
+        )
+        scores = {
+            m: score_links(m, shap, X_tr[: cfg["n_explain"]], random_state=seed)
+            for m in ("magnitude", "wanda", "lap", "random")
+        }
+        trained = {
+            "ksparse AE": fit_trained_baseline("ksparse", base, X_tr, k=cfg["k"]),
+            "dropout AE": fit_trained_baseline("dropout", base, X_tr, dropout=0.2),
+        }
+        dense = shap.reprune(1.0)
+        row = downstream(dense, X_tr, y_tr, X_te, y_te, cfg["trees"], seed)
+        records.append({"dataset": name, "seed": seed, "eta_target": 0.0, "method": "dense", **row})
+        for eta in ETAS[1:]:
+            t0 = time.perf_counter()
+            ours = shap.reprune(target_sparsity=eta)
+            counts = ours.keep_counts_
+            models = {
+                "SHAP-SAE": ours,
+                "SHAP-SAE (no folding)": ours.set_params(fold_bias=False).reprune(
+                    target_sparsity=eta
+                ),
+                "SHAP-SAE + fine-tune": ours.set_params(fine_tune_iter=cfg["ft_iter"]).reprune(
+                    target_sparsity=eta, X=X_tr
+                ),
+            }
+            ours.set_params(fine_tune_iter=0, fold_bias=True)
+            for m, s in scores.items():
+                models[m] = prune_with_scores(shap, s, counts)
+            for m, est in trained.items():
+                models[m] = prune_with_scores(est, est.link_importances_, counts)
+            for method, model in models.items():
+                row = downstream(model, X_tr, y_tr, X_te, y_te, cfg["trees"], seed)
+                records.append(
+                    {"dataset": name, "seed": seed, "eta_target": eta, "method": method, **row}
+                )
+            log(
+                f"[{name} seed {seed}] eta={eta}: {time.perf_counter() - t0:.0f}s, SHAP-SAE "
+                f"acc {records[-len(models)]['acc_logreg']:.4f}"
+            )
+    return records
+
+
+def summarise(records):
+    out = []
+    keys = sorted({(r["dataset"], r["method"], r["eta_target"]) for r in records})
+    for dataset, method, eta in keys:
+        sel = [
+            r
+            for r in records
+            if (r["dataset"], r["method"], r["eta_target"]) == (dataset, method, eta)
+        ]
+        row = {"dataset": dataset, "method": method, "eta_target": eta, "n_seeds": len(sel)}
+        for k in ("sparsity", "test_mse", "acc_logreg", "acc_forest"):
+            vals = np.array([r[k] for r in sel])
+            row[k] = float(vals.mean())
+            row[k + "_std"] = float(vals.std())
+        out.append(row)
+    return out
+
+
+def plot_figure3(summary, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted({r["dataset"] for r in summary})
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(11, 4 * len(datasets)), squeeze=False)
+    for row, dataset in zip(axes, datasets):
+        methods = sorted({r["method"] for r in summary if r["dataset"] == dataset} - {"dense"})
+        dense = next(r for r in summary if r["dataset"] == dataset and r["method"] == "dense")
+        for ax, key, label in (
+            (row[0], "acc_logreg", "accuracy (logistic regression)"),
+            (row[1], "test_mse", "test reconstruction MSE"),
+        ):
+            for method in methods:
+                sel = sorted(
+                    (r for r in summary if r["dataset"] == dataset and r["method"] == method),
+                    key=lambda r: r["eta_target"],
+                )
+                ax.errorbar(
+                    [r["sparsity"] for r in sel],
+                    [r[key] for r in sel],
+                    yerr=[r[key + "_std"] for r in sel],
+                    marker="o",
+                    ms=3,
+                    label=method,
+                    lw=2.5 if method == "SHAP-SAE" else 1,
+                )
+            ax.axhline(dense[key], color="k", ls="--", label="dense")
+            ax.set_xlabel("sparsity eta")
+            ax.set_ylabel(label)
+            ax.set_title(dataset)
+            if key == "test_mse":
+                ax.set_yscale("log")
+        row[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def figure2(path, quick):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from skshapsae.plotting import LinkImportanceDisplay, UnitImportanceDisplay
+
+    X = make_synthetic(2000 if quick else 15000, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # x1 is constant on purpose
+        ae = SHAPSparseAutoencoder((3,), importance_level=0.8, device="cpu", random_state=0).fit(X)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    UnitImportanceDisplay.from_estimator(ae, ax=axes[0])
+    LinkImportanceDisplay.from_estimator(ae, kind="variance", ax=axes[1])
+    LinkImportanceDisplay.from_estimator(ae, kind="heatmap", ax=axes[2])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return {
+        "unit_importances": ae.feature_importances_.tolist(),
+        "layer1_support": np.argwhere(ae.link_masks_[0]).tolist(),
+    }
+
+
+def figure4(X, path, quick):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skshapsae.plotting import FeatureMaskDisplay
+
+    ae = SHAPSparseAutoencoder(
+        (32, 8) if quick else (256, 64),
+        out_activation="sigmoid",
+        max_iter=2 if quick else 20,
+        batch_size=128,
+        learning_rate=1e-3,
+        n_background=20 if quick else 100,
+        n_explain=20 if quick else 200,
+        fold_bias=True,
+        device="cpu",
+        random_state=0,
+    ).fit(X)
+    disp = FeatureMaskDisplay.from_estimator(ae, levels=(0.5, 0.8, 0.9, 0.95, 0.99), image=X[0])
+    disp.figure_.savefig(path, dpi=110)
+    plt.close(disp.figure_)
+
+
+def rst_table(summary):
+    lines = []
+    for dataset in sorted({r["dataset"] for r in summary}):
+        lines += [
+            dataset,
+            "~" * len(dataset),
+            "",
+            ".. list-table::",
+            "   :header-rows: 1",
+            "",
+            "   * - method",
+            "     - target eta",
+            "     - eta",
+            "     - test MSE",
+            "     - acc. logreg",
+            "     - acc. forest",
+        ]
+        for r in sorted(
+            (r for r in summary if r["dataset"] == dataset),
+            key=lambda r: (r["eta_target"], r["method"]),
+        ):
+            lines += [
+                f"   * - {r['method']}",
+                f"     - {r['eta_target']:g}",
+                f"     - {r['sparsity']:.3f}",
+                f"     - {r['test_mse']:.5f} ± {r['test_mse_std']:.5f}",
+                f"     - {r['acc_logreg']:.4f} ± {r['acc_logreg_std']:.4f}",
+                f"     - {r['acc_forest']:.4f} ± {r['acc_forest_std']:.4f}",
+            ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--datasets", nargs="+", default=["fashion_mnist", "mnist"])
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--output", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args(argv)
+    cfg = config(args.quick)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+
+    def log(msg):
+        print(f"{time.perf_counter() - start:7.0f}s  {msg}", flush=True)
+
+    records, first_images = [], None
+    for name in args.datasets:
+        X, y = LOADERS[name](data_home=args.data_home or data_home(), return_X_y=True)
+        if len(X) > cfg["n_rows"]:
+            X, _, y, _ = train_test_split(
+                X, y, train_size=cfg["n_rows"], stratify=y, random_state=0
+            )
+        first_images = X if first_images is None else first_images
+        records += run_dataset(name, cfg, X, y, log)
+    summary = summarise(records)
+    suffix = "_quick" if args.quick else ""
+    plot_figure3(summary, out / f"figure3{suffix}.png")
+    fig2 = figure2(out / f"figure2{suffix}.png", args.quick)
+    mnist_X = first_images
+    if "mnist" in args.datasets:
+        mnist_X = load_mnist(data_home=args.data_home or data_home(), return_X_y=True)[0]
+    figure4(mnist_X[: cfg["n_rows"]], out / f"figure4{suffix}.png", args.quick)
+    wall = time.perf_counter() - start
+    (out / f"experiments{suffix}.rst").write_text(rst_table(summary))
+    write_json(
+        f"experiments{suffix}",
+        {
+            "machine": machine(),
+            "config": {k: v for k, v in cfg.items()},
+            "wall_seconds": wall,
+            "records": records,
+            "summary": summary,
+            "figure2": fig2,
+        },
+        folder=out,
+    )
+    log(f"done in {wall:.0f}s")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Baselines share the dense network and the keep counts of SHAP-SAE."""
+
+import numpy as np
+import pytest
+
+from skshapsae import SHAPSparseAutoencoder
+from skshapsae.baselines import fit_trained_baseline, prune_with_scores, score_links
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.default_rng(0)
+    latent = rng.uniform(size=(40, 3))
+    return np.hstack([latent, latent @ rng.uniform(size=(3, 5))])
+
+
+@pytest.fixture(scope="module")
+def ae(X):
+    # as many background and explained rows as data rows: every row is used
+    return SHAPSparseAutoencoder(
+        (4, 2), max_iter=5, n_background=40, n_explain=40, device="cpu", random_state=0
+    ).fit(X)
+
+
+def test_scores_have_link_shapes(ae, X):
+    for method in ("magnitude", "wanda", "lap", "random"):
+        scores = score_links(method, ae, X, random_state=0)
+        assert [s.shape for s in scores] == [w.shape for w in ae.dense_weights_]
+        assert all(np.all(s >= 0) for s in scores)
+    with pytest.raises(ValueError, match="needs X"):
+        score_links("wanda", ae)
+    with pytest.raises(ValueError, match="Unknown baseline"):
+        score_links("oracle", ae)
+
+
+def test_wanda_is_the_preactivation_shapley_score(ae, X):
+    pre = SHAPSparseAutoencoder(
+        (4, 2),
+        max_iter=5,
+        n_background=40,
+        n_explain=40,
+        device="cpu",
+        random_state=0,
+        importance_target="preactivation",
+    ).fit(X)
+    for w, s in zip(score_links("wanda", ae, X), pre.link_importances_):
+        np.testing.assert_allclose(w, s, rtol=1e-10, atol=1e-12)
+
+
+def test_lap_formula(ae):
+    W = ae.dense_weights_
+    lap = score_links("lap", ae)[1]
+    i, j = 1, 2
+    expected = abs(W[1][i, j]) * np.linalg.norm(W[0][j]) * np.linalg.norm(W[2][:, i])
+    assert lap[i, j] == pytest.approx(expected)
+
+
+def test_prune_with_own_scores_reproduces_the_model(ae, X):
+    same = prune_with_scores(ae, ae.link_importances_, ae.keep_counts_)
+    for a, b in zip(same.link_masks_, ae.link_masks_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(same.transform(X), ae.transform(X))
+
+
+def test_baselines_keep_the_same_counts(ae, X):
+    for method in ("magnitude", "lap", "random"):
+        other = prune_with_scores(ae, score_links(method, ae, random_state=0), ae.keep_counts_)
+        assert other.keep_counts_ == ae.keep_counts_
+        assert other.dense_weights_ is ae.dense_weights_
+        # the cascade can only remove links beyond the kept counts
+        assert all(m.sum() <= k for m, k in zip(other.link_masks_, ae.keep_counts_))
+
+
+@pytest.mark.parametrize("kind", ["ksparse", "dropout"])
+def test_trained_baselines(ae, X, kind):
+    model = fit_trained_baseline(kind, ae, X, k=1)
+    assert not hasattr(model, "_train_options")
+    for s, w in zip(model.link_importances_, model.dense_weights_):
+        np.testing.assert_array_equal(s, np.abs(w))
+    pruned = prune_with_scores(model, model.link_importances_, ae.keep_counts_)
+    assert np.all(np.isfinite(pruned.transform(X)))
+    # a different training: the dense weights differ from the plain autoencoder's
+    assert not np.allclose(model.dense_weights_[0], ae.dense_weights_[0])

@@ -1,0 +1,42 @@
+"""The experiment runner's quick mode on generated fixture files (not the real data)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+RUNNER = Path(__file__).resolve().parents[1] / "benchmarks" / "run_experiments.py"
+
+
+def _runner():
+    import sys
+
+    sys.path.insert(0, str(RUNNER.parent))
+    spec = importlib.util.spec_from_file_location("run_experiments", RUNNER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_mode_end_to_end(tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 70)
+    centres = rng.uniform(size=(10, 784)) > 0.6
+    X = (centres[y] * rng.uniform(100, 255, size=(700, 784))).astype(np.uint8)
+    np.savez(tmp_path / "mnist_10k.npz", X=X, y=y.astype(np.uint8))
+    np.savez(tmp_path / "fashion_mnist_70k.npz", X=X, y=y.astype(np.uint8))
+    out = tmp_path / "out"
+    summary = _runner().main(["--quick", "--data-home", str(tmp_path), "--output", str(out)])
+    methods = {r["method"] for r in summary}
+    assert {"dense", "SHAP-SAE", "magnitude", "wanda", "lap", "random"} <= methods
+    assert {"ksparse AE", "dropout AE", "SHAP-SAE + fine-tune"} <= methods
+    for name in ("figure2_quick.png", "figure3_quick.png", "figure4_quick.png"):
+        assert (out / name).stat().st_size > 1000
+    data = json.loads((out / "experiments_quick.json").read_text())
+    assert len(data["records"]) == 2 * (1 + 5 * 9)  # 2 data sets, dense + 5 etas x 9 methods
+    ours = [r for r in summary if r["method"] == "SHAP-SAE" and r["eta_target"] == 0.9]
+    assert all(abs(r["sparsity"] - 0.9) <= 0.005 for r in ours)
+    assert "list-table" in (out / "experiments_quick.rst").read_text()
