@@ -104,6 +104,7 @@ def _train_and_score(X, sizes, activations, bg_rows, ex_rows, *, train, scoring,
         "unit_importances_": unit_importances,
         "feature_importances_": unit_importances[0],
         "layer_input_means_": [a.mean(axis=0) for a in background[:-1]],
+        "background_": X[bg_rows],
         "fit_times_": {
             "training": trained.seconds,
             "scoring": time.perf_counter() - score_start,
@@ -215,6 +216,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Training loss (MSE) per epoch.
     n_iter_ : int
         Training epochs run.
+    background_ : ndarray of shape (n_background, n_features_in_)
+        The training rows used as the Shapley background (kept for :meth:`explain`;
+        note that a saved model therefore contains these rows).
     fit_times_ : dict
         Seconds spent in "training" and "scoring" (level-independent stages).
     n_features_in_ : int
@@ -554,6 +558,81 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state.update(new._prune_state(state, X, new.importance_level, new.target_sparsity))
         new.__dict__.update(state)
         return new
+
+    def explain(self, X, *, layer=None, max_evals="auto"):
+        """Per-row attributions as a ``shap.Explanation`` (shap's plots work on it).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to explain.
+        layer : int or None, default=None
+            ``None``: attributions of the input features to each code unit of the pruned
+            encoder (``shap.PermutationExplainer`` on :meth:`transform`, background
+            ``background_``); values have shape ``(n_samples, n_features, n_components)``.
+            An int ``l``: the link attributions ``phi_ij`` of layer ``l`` of the dense
+            network at these rows, the per-row terms of ``link_importances_[l]``
+            (same estimator as ``fit``); values have shape
+            ``(n_samples, n(l), n(l+1))``, inputs of the layer by its outputs.
+        max_evals : int or "auto", default="auto"
+            Model evaluations per row for ``layer=None`` (shap's default: ``2 * n + 1``).
+
+        Returns
+        -------
+        explanation : shap.Explanation
+        """
+        import shap
+
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if layer is None:
+            masker = shap.maskers.Independent(self.background_, max_samples=len(self.background_))
+            explainer = shap.PermutationExplainer(
+                self._encode,
+                masker,
+                seed=check_random_state(self.random_state).randint(2**31 - 1),
+                feature_names=[str(n) for n in self._input_names()],
+            )
+            evals = 2 * X.shape[1] + 1 if max_evals == "auto" else max_evals
+            return explainer(X, max_evals=evals, silent=True)
+        n_layers = len(self.dense_weights_)
+        if not 0 <= layer < n_layers:
+            raise ValueError(f"layer must be in [0, {n_layers - 1}], got {layer}.")
+        dense = layer_outputs(
+            np.vstack([X, self.background_]),
+            self.dense_weights_[:layer],
+            self.dense_intercepts_[:layer],
+            self.activations_[:layer],
+        )[-1]
+        points, background = dense[: len(X)], dense[len(X) :]
+        act = "identity" if self.importance_target == "preactivation" else self.activations_[layer]
+        game = LayerGame(self.dense_weights_[layer], self.dense_intercepts_[layer], act, background)
+        estimator = make_estimator(
+            self.shapley_estimator,
+            game,
+            n_permutations=self.n_permutations,
+            kernel_nsamples=self.kernel_nsamples,
+            seed=check_random_state(self.random_state).randint(2**31 - 1),
+            device=resolve_device(self.device),
+        )
+        phi, _ = estimator.shapley_values(game, points)
+        base = game(background).mean(axis=0)
+        names = (
+            self._input_names()
+            if layer == 0
+            else [f"h{layer}_{j + 1}" for j in range(game.n_players)]
+        )
+        return shap.Explanation(
+            values=np.transpose(phi, (0, 2, 1)),
+            base_values=np.tile(base, (len(X), 1)),
+            data=points,
+            feature_names=[str(n) for n in names],
+        )
+
+    def _input_names(self):
+        if hasattr(self, "feature_names_in_"):
+            return list(self.feature_names_in_)
+        return [f"x{j + 1}" for j in range(self.n_features_in_)]
 
     def sparsity_curve(self, levels=None):
         """Sparsity ``eta`` of this fitted network at each importance level.
