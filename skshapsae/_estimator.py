@@ -1,11 +1,13 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
 import logging
+import os
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -25,8 +27,9 @@ from ._shapley import (
     ESTIMATORS,
     LayerGame,
     check_scoring_memory,
-    link_importances,
+    combine_sums,
     make_estimator,
+    partial_sums,
 )
 
 logger = logging.getLogger("skshapsae")
@@ -44,7 +47,41 @@ def _progress(iterable, enabled, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
-def _train_and_score(X, sizes, activations, bg_rows, ex_rows, *, train, scoring, verbose=False):
+_POINTS_PER_TASK = 25
+
+
+def _threads_per_job(n_jobs):
+    """Torch threads for each parallel scoring job, so jobs do not oversubscribe the CPU."""
+    if n_jobs is None or n_jobs == 1:
+        return None
+    workers = effective_n_jobs(n_jobs)
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _score_task(game, points, scoring, seed, threads):
+    """Partial sums of ``|phi|`` for one chunk of explained points of one layer."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        estimator = make_estimator(
+            scoring["estimator"],
+            game,
+            n_permutations=scoring["n_permutations"],
+            kernel_nsamples=scoring["kernel_nsamples"],
+            seed=seed,
+            device=scoring["device"],
+        )
+        return partial_sums(game, points, estimator)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train_and_score(
+    X, sizes, activations, bg_rows, ex_rows, *, train, scoring, verbose=False, n_jobs=None
+):
     """Train the dense network and score all its links: everything that does not depend on m.
 
     A pure function of its arguments, so ``joblib.Memory`` can cache it across
@@ -70,19 +107,39 @@ def _train_and_score(X, sizes, activations, bg_rows, ex_rows, *, train, scoring,
     score_start = time.perf_counter()
     background = layer_outputs(X[bg_rows], trained.weights, trained.biases, activations)
     explained = layer_outputs(X[ex_rows], trained.weights, trained.biases, activations)
-    importances, stderrs = [], []
-    for layer in _progress(range(len(trained.weights)), verbose, desc="scoring", leave=False):
-        act = "identity" if scoring["target"] == "preactivation" else activations[layer]
-        game = LayerGame(trained.weights[layer], trained.biases[layer], act, background[layer])
-        estimator = make_estimator(
-            scoring["estimator"],
-            game,
-            n_permutations=scoring["n_permutations"],
-            kernel_nsamples=scoring["kernel_nsamples"],
-            seed=scoring["seed"] + layer,
-            device=scoring["device"],
+    games = [
+        LayerGame(
+            trained.weights[layer],
+            trained.biases[layer],
+            "identity" if scoring["target"] == "preactivation" else activations[layer],
+            background[layer],
         )
-        imp, err = link_importances(game, explained[layer], estimator)
+        for layer in range(len(trained.weights))
+    ]
+    # tasks of a fixed size, each with its own seed: the result does not depend on n_jobs
+    tasks = [
+        (layer, begin)
+        for layer in range(len(games))
+        for begin in range(0, len(ex_rows), _POINTS_PER_TASK)
+    ]
+    threads = _threads_per_job(n_jobs)
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_score_task)(
+            games[layer],
+            explained[layer][begin : begin + _POINTS_PER_TASK],
+            scoring,
+            scoring["seed"] + 7919 * layer + begin,
+            threads,
+        )
+        for layer, begin in tasks
+    )
+    partials = [[] for _ in games]
+    bar = _progress(results, verbose, desc="scoring", total=len(tasks), leave=False)
+    for (layer, _), result in zip(tasks, bar):
+        partials[layer].append(result)
+    importances, stderrs = [], []
+    for layer, parts in enumerate(partials):
+        imp, err = combine_sums(parts, len(ex_rows))
         if not np.all(np.isfinite(imp)):
             raise ValueError(
                 f"Link importances of layer {layer + 1} are not finite; the trained network "
@@ -176,6 +233,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Caches the dense training and the link scoring, which do not depend on
         ``importance_level`` / ``target_sparsity``: a search over the level then
         trains and scores once per training set. A path or a ``joblib.Memory``.
+    n_jobs : int or None, default=None
+        Parallel jobs of the link scoring (chunks of 25 explained rows per layer),
+        through joblib: ``None`` means 1 unless in a ``joblib.parallel_backend``
+        context (e.g. Dask). Each job gets ``cpu_count // n_jobs`` torch threads, so
+        jobs do not oversubscribe the CPU. Results do not depend on ``n_jobs``.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, row sampling and Shapley sampling,
         without touching the global numpy or torch random state.
@@ -268,6 +330,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "device": [str],
         "memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -293,6 +356,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         learning_rate=1e-2,
         device="auto",
         memory=None,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -314,6 +378,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.learning_rate = learning_rate
         self.device = device
         self.memory = memory
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -428,7 +493,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             n_background=len(bg_rows),
             kernel_nsamples=self.kernel_nsamples,
         )
-        dense_stage = check_memory(self.memory).cache(_train_and_score, ignore=["verbose"])
+        dense_stage = check_memory(self.memory).cache(
+            _train_and_score, ignore=["verbose", "n_jobs"]
+        )
         state = dense_stage(
             X,
             sizes,
@@ -452,6 +519,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 device=str(device),
             ),
             verbose=bool(self.verbose),
+            n_jobs=self.n_jobs,
         )
         state["n_components_"] = sizes[len(sizes) // 2]
         state["n_iter_"] = self.max_iter

@@ -314,6 +314,32 @@ def make_estimator(name, game, *, n_permutations=1, kernel_nsamples="auto", seed
     raise ValueError(f"Unknown Shapley estimator {name!r}; choose one of {ESTIMATORS}.")
 
 
+def partial_sums(game, A_explain, estimator):
+    """``(sum_n |phi[n]|, sum_n phi[n]**2)`` over the points, in batches of bounded memory."""
+    total = np.zeros((game.n_outputs, game.n_players))
+    total_sq = np.zeros_like(total)
+    step = estimator.points_per_batch(game)
+    for begin in range(0, len(A_explain), step):
+        phi, _ = estimator.shapley_values(game, A_explain[begin : begin + step])
+        abs_phi = np.abs(phi)
+        total += abs_phi.sum(axis=0)
+        total_sq += (abs_phi**2).sum(axis=0)
+    return total, total_sq
+
+
+def combine_sums(partials, n_points):
+    """Mean of ``|phi|`` and its standard error from :func:`partial_sums` of disjoint chunks."""
+    total = sum(p[0] for p in partials)
+    total_sq = sum(p[1] for p in partials)
+    mean = total / n_points
+    if n_points > 1:
+        variance = np.maximum(total_sq / n_points - mean**2, 0) * n_points / (n_points - 1)
+        stderr = np.sqrt(variance / n_points)
+    else:
+        stderr = np.full_like(mean, np.nan)
+    return mean, stderr
+
+
 def link_importances(game, A_explain, estimator):
     """Mean absolute Shapley value of every link, ``(n_out, n_in)``, and its standard error.
 
@@ -323,22 +349,7 @@ def link_importances(game, A_explain, estimator):
     for every estimator. Work proceeds in batches of points, so memory stays
     bounded whatever ``len(A_explain)``.
     """
-    n_points = len(A_explain)
-    total = np.zeros((game.n_outputs, game.n_players))
-    total_sq = np.zeros_like(total)
-    step = estimator.points_per_batch(game)
-    for begin in range(0, n_points, step):
-        phi, _ = estimator.shapley_values(game, A_explain[begin : begin + step])
-        abs_phi = np.abs(phi)
-        total += abs_phi.sum(axis=0)
-        total_sq += (abs_phi**2).sum(axis=0)
-    mean = total / n_points
-    if n_points > 1:
-        variance = np.maximum(total_sq / n_points - mean**2, 0) * n_points / (n_points - 1)
-        stderr = np.sqrt(variance / n_points)
-    else:
-        stderr = np.full_like(mean, np.nan)
-    return mean, stderr
+    return combine_sums([partial_sums(game, A_explain, estimator)], len(A_explain))
 
 
 def _physical_memory_bytes():
