@@ -19,8 +19,8 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from ._activations import ACTIVATIONS, layer_activations
-from ._inference import forward, layer_outputs
+from ._activations import ACTIVATIONS, layer_activations, numpy_activation
+from ._inference import compact_plan, forward_compact, layer_outputs
 from ._network import resolve_device, train_autoencoder
 from ._pruning import Pruner, to_csr
 from ._shapley import (
@@ -614,7 +614,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         estimator : SHAPSparseAutoencoder
             A new fitted estimator; ``self`` is unchanged.
         """
-        check_is_fitted(self)
+        self._check_full("reprune")
         params = {"target_sparsity": target_sparsity}
         if importance_level is not None:
             params["importance_level"] = importance_level
@@ -651,7 +651,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         import shap
 
-        check_is_fitted(self)
+        self._check_full("explain")
         X = self._validate_X(X, reset=False)
         if layer is None:
             masker = shap.maskers.Independent(self.background_, max_samples=len(self.background_))
@@ -702,6 +702,44 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             return list(self.feature_names_in_)
         return [f"x{j + 1}" for j in range(self.n_features_in_)]
 
+    _TRAINING_ATTRIBUTES = (
+        "dense_weights_",
+        "dense_intercepts_",
+        "dense_loss_curve_",
+        "link_importances_",
+        "link_importance_stderr_",
+        "link_masks_",
+        "layer_input_means_",
+        "background_",
+    )
+
+    def slim(self):
+        """A copy that keeps only what inference and the unit importances need.
+
+        The dense network, the link importances and masks, and the background rows
+        are dropped, so the stored model shrinks in proportion to the kept links.
+        ``transform``, ``inverse_transform``, ``score``, ``feature_importances_``
+        and ``unit_importances_`` work as before; ``reprune``, ``explain`` and the
+        plotting displays need the full estimator.
+
+        Returns
+        -------
+        estimator : SHAPSparseAutoencoder
+        """
+        check_is_fitted(self)
+        new = clone(self)
+        state = {k: v for k, v in vars(self).items() if k not in self._TRAINING_ATTRIBUTES}
+        vars(new).update(state)
+        return new
+
+    def _check_full(self, what):
+        check_is_fitted(self)
+        if "dense_weights_" not in vars(self):
+            raise ValueError(
+                f"{what} needs the dense network, which slim() dropped; use the estimator "
+                "before slimming."
+            )
+
     def sparsity_curve(self, levels=None):
         """Sparsity ``eta`` of this fitted network at each importance level.
 
@@ -716,7 +754,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         sparsity : ndarray
             ``eta`` after the cascade at each level.
         """
-        check_is_fitted(self)
+        self._check_full("sparsity_curve")
         levels = np.linspace(0.05, 1.0, 20) if levels is None else np.asarray(levels, float)
         pruner = Pruner(
             self.link_importances_,
@@ -739,32 +777,31 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     )
 
     # ------------------------------------------------------------------ inference
-    def _inference_masks(self, first, last):
-        """Unit masks for layers ``first..last``; outputs of the last layer are never zeroed."""
+    def _plan(self, first, last):
+        """Compacted inference plan of layers ``first..last`` (units), see ``_inference``."""
         masks = list(self.active_units_[first : last + 1])
-        if last == len(self.active_units_) - 1:
-            masks[-1] = np.ones_like(masks[-1])
-        return masks
+        b_last = self.intercepts_[last - 1]
+        if last == len(self.active_units_) - 1:  # reconstruction: unlinked units are constant
+            fill = numpy_activation(self.activations_[-1])(b_last)
+        else:  # code: removed units output 0
+            fill = np.zeros(len(b_last))
+        if first > 0:  # decoding: only the surviving code units feed the decoder
+            masks[0] = self.active_units_[first]
+        return compact_plan(
+            self.weights_[first:last],
+            self.intercepts_[first:last],
+            self.activations_[first:last],
+            masks,
+            fill,
+        )
 
     def _encode(self, X):
         L = len(self.weights_) // 2
-        return forward(
-            X,
-            self.weights_[:L],
-            self.intercepts_[:L],
-            self.activations_[:L],
-            self._inference_masks(0, L),
-        )
+        return forward_compact(X, self._plan(0, L))
 
     def _decode(self, Z):
         L = len(self.weights_) // 2
-        return forward(
-            Z,
-            self.weights_[L:],
-            self.intercepts_[L:],
-            self.activations_[L:],
-            self._inference_masks(L, 2 * L),
-        )
+        return forward_compact(Z, self._plan(L, 2 * L))
 
     def transform(self, X):
         """Encode ``X`` with the pruned sparse encoder.

@@ -41,3 +41,40 @@ def forward(X, weights, biases, activations, unit_masks=None, batch_rows=DEFAULT
             chunk, weights, biases, activations, unit_masks
         )[-1]
     return result
+
+
+#: Below this density a layer's compacted block is multiplied as CSR, above it as a
+#: dense array (crossover measured by benchmarks/bench_inference.py on this machine).
+CSR_MAX_DENSITY = 0.05
+
+
+def compact_plan(weights, biases, activations, unit_masks, fill):
+    """Per layer: surviving inputs/outputs and the compacted block, dense or CSR.
+
+    ``unit_masks[k]`` says which units of layer ``k`` carry signal (for the first layer:
+    the inputs that are used; for the last: the outputs that have kept incoming links).
+    ``fill`` holds the values of the last layer's other units (0 for removed code units,
+    the constant ``act(b)`` for reconstruction units without links).
+    """
+    steps = []
+    for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
+        rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
+        block = sp.csr_array(W)[rows][:, cols]
+        if block.size and block.nnz / block.size > CSR_MAX_DENSITY:
+            block = block.toarray()
+        steps.append((rows, cols, block, b[rows], act))
+    return steps, fill
+
+
+def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
+    """Run a :func:`compact_plan` on ``X``, ``batch_rows`` rows at a time."""
+    steps, fill = plan
+    out = np.empty((X.shape[0], len(fill)), dtype=np.float64)
+    for begin in range(0, X.shape[0], batch_rows):
+        A = X[begin : begin + batch_rows][:, steps[0][1]]
+        for _, _, block, b, act in steps:
+            A = numpy_activation(act)(linear(A, block, b))
+        chunk = out[begin : begin + batch_rows]
+        chunk[:] = fill
+        chunk[:, steps[-1][0]] = A
+    return out

@@ -65,3 +65,18 @@ def test_sparsity_curve_is_non_increasing(X):
     assert levels.shape == eta.shape == (20,)
     assert np.all(np.diff(eta) <= 1e-12)
     assert eta[-1] == pytest.approx(ae.reprune(1.0).sparsity_)
+
+
+def test_slim_keeps_inference_and_shrinks(X):
+    import pickle
+
+    ae = fast(importance_level=0.5).fit(X)
+    slim = ae.slim()
+    np.testing.assert_array_equal(slim.transform(X), ae.transform(X))
+    np.testing.assert_array_equal(
+        slim.inverse_transform(ae.transform(X)), ae.inverse_transform(ae.transform(X))
+    )
+    np.testing.assert_array_equal(slim.feature_importances_, ae.feature_importances_)
+    assert len(pickle.dumps(slim)) < len(pickle.dumps(ae)) / 2
+    with pytest.raises(ValueError, match="slim"):
+        slim.reprune(0.9)
