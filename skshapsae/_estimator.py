@@ -252,7 +252,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Standard error of ``link_importances_`` over the explained rows.
     unit_importances_ : list of ndarray
         ``[k]`` has shape ``(n(k),)``: mean link importance of unit ``k``'s outgoing links (eq. 4).
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         ``unit_importances_[0]``.
     link_masks_ : list of ndarray of bool
         Kept links of each layer, after the dead-unit cascade.
@@ -278,14 +278,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Training loss (MSE) per epoch.
     n_iter_ : int
         Training epochs run.
-    background_ : ndarray of shape (n_background, n_features_in_)
+    background_ : ndarray of shape (n_background, n_features)
         The training rows used as the Shapley background (kept for :meth:`explain`;
         note that a saved model therefore contains these rows).
     fit_times_ : dict
         Seconds spent in "training" and "scoring" (level-independent stages).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when X has string column names.
 
     See Also
@@ -829,7 +829,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             Reconstruction (float64).
         """
         check_is_fitted(self)
