@@ -212,7 +212,7 @@ class FeatureMaskDisplay:
     def plot(self, ax=None):
         n = len(self.masks)
         self.figure_, self.ax_ = _axes(
-            ax, "FeatureMaskDisplay", ncols=n, figsize=(2.2 * n, 2.4), squeeze=False
+            ax, "FeatureMaskDisplay", ncols=n, figsize=(3.0 * n, 3.3), squeeze=False
         )
         for axis, mask, level, eta in zip(
             np.ravel(self.ax_), self.masks, self.levels, self.sparsities

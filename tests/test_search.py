@@ -80,3 +80,14 @@ def test_slim_keeps_inference_and_shrinks(X):
     assert len(pickle.dumps(slim)) < len(pickle.dumps(ae)) / 2
     with pytest.raises(ValueError, match="slim"):
         slim.reprune(0.9)
+
+
+def test_verbose_logs_each_stage_and_shows_progress(X, caplog, capsys):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="skshapsae"):
+        ae = fast(verbose=1).fit(X)
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "trained 10-6-3-6-10 in" in messages and "scored 4 layers in" in messages
+    assert "training" in capsys.readouterr().err  # the tqdm bar
+    assert set(ae.fit_times_) == {"training", "scoring"}
