@@ -101,6 +101,7 @@ def main(quick=False):
         ("permutation x2", "permutation", {"n_permutations": 2}, n_points),
         ("permutation x4", "permutation", {"n_permutations": 4}, n_points),
         ("kernel (shap default budget)", "kernel", {}, n_kernel),
+        ("shap permutation (2n+1 evals)", "shap-permutation", {}, n_kernel),
         ("pre-activation closed form", "linear", {"activation": "identity"}, n_points),
     ]
     rows = []

@@ -126,8 +126,52 @@ def main(argv=None):
     print(f"dense training + scoring: {fit_seconds:.1f}s (done once, reused for every level)")
     (out / "results.json").write_text(json.dumps(rows, indent=2))
     save(ae, out / "model.npz")
-    print(f"wrote {out / 'results.json'} and {out / 'model.npz'} (load with skshapsae.load)")
+    figures = _write_figures(ae, rows, names, out)
+    print(f"wrote {out / 'results.json'}, {out / 'model.npz'} (load with skshapsae.load)")
+    if figures:
+        print("figures: " + ", ".join(str(f) for f in figures))
     return rows
+
+
+def _write_figures(ae, rows, names, out):
+    """Feature importances, the sparsity / accuracy curves and, for square images, masks."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no figures (pip install 'skshapsae[plot]')")
+        return []
+    from .plotting import FeatureMaskDisplay, SparsityCurveDisplay, UnitImportanceDisplay
+
+    paths = []
+    n = ae.n_features_in_
+    fig, ax = plt.subplots(figsize=(min(20, max(6, 0.25 * n)), 4))
+    UnitImportanceDisplay.from_estimator(ae, ax=ax)
+    if n > 40:
+        ax.set_xticks([])
+    paths.append(out / "feature_importances.png")
+    fig.tight_layout()
+    fig.savefig(paths[-1], dpi=100)
+    disp = SparsityCurveDisplay(
+        np.array([r["importance_level"] for r in rows]),
+        np.array([r["sparsity"] for r in rows]),
+        np.array([r["accuracy"] for r in rows]),
+        score_name="test accuracy (logistic regression)",
+    ).plot()
+    paths.append(out / "sparsity_accuracy.png")
+    disp.figure_.tight_layout()
+    disp.figure_.savefig(paths[-1], dpi=100)
+    side = int(round(np.sqrt(n)))
+    if side * side == n and names is None:
+        disp = FeatureMaskDisplay.from_estimator(
+            ae, levels=[r["importance_level"] for r in rows], image_shape=(side, side)
+        )
+        paths.append(out / "input_masks.png")
+        disp.figure_.savefig(paths[-1], dpi=100)
+    plt.close("all")
+    return paths
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -200,11 +200,13 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     importance_target : {"activation", "preactivation"}, default="activation"
         The layer game: the activated output ``act(W a + b)`` (the paper) or the
         pre-activation ``W a + b`` (closed form, no sampling).
-    shapley_estimator : {"auto", "permutation", "exact", "linear", "kernel"}, default="auto"
+    shapley_estimator : {"auto", "permutation", "exact", "linear", "kernel", \
+            "shap-permutation"}, default="auto"
         How Shapley values are computed. "auto" uses the closed form for linear
         games, exact enumeration for layers with at most 10 inputs and
         "permutation" (antithetic permutation sampling in torch) otherwise.
-        "kernel" is the paper's ``shap.KernelExplainer`` (slow).
+        "kernel" is the paper's ``shap.KernelExplainer`` (slow); "shap-permutation"
+        is ``shap.PermutationExplainer`` (model-agnostic sampling).
     n_background : int, default=100
         Training rows whose layer inputs form each game's background. All rows
         are used (with a warning) when fewer are available.

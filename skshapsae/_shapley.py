@@ -23,6 +23,8 @@ Estimators
     error is estimated from independent permutation groups.
 ``"kernel"``
     ``shap.KernelExplainer`` on the layer function, as in the paper.
+``"shap-permutation"``
+    ``shap.PermutationExplainer`` on the layer function (model-agnostic sampling).
 """
 
 import math
@@ -291,7 +293,35 @@ class KernelShapEstimator(ShapleyEstimator):
         return phi, None
 
 
-ESTIMATORS = ("auto", "linear", "exact", "permutation", "kernel")
+class ShapPermutationEstimator(ShapleyEstimator):
+    """``shap.PermutationExplainer`` with an independent masker over the background.
+
+    shap's own antithetic permutation sampling, model-agnostic (it does not use the
+    layer's structure); ``max_evals`` model evaluations per point, each over every
+    background row.
+    """
+
+    name = "shap-permutation"
+    exact = False
+
+    def __init__(self, max_evals="auto", seed=0):
+        self.max_evals = max_evals
+        self.seed = seed
+
+    def memory_bytes(self, game):
+        return 8 * len(game.background) * (2 * game.n_players + 1) * game.n_outputs
+
+    def shapley_values(self, game, A):
+        import shap
+
+        masker = shap.maskers.Independent(game.background, max_samples=len(game.background))
+        explainer = shap.PermutationExplainer(game, masker, seed=self.seed)
+        evals = 2 * game.n_players + 1 if self.max_evals == "auto" else self.max_evals
+        values = explainer(A, max_evals=evals, silent=True).values  # (n, in, out)
+        return np.transpose(values, (0, 2, 1)), None
+
+
+ESTIMATORS = ("auto", "linear", "exact", "permutation", "kernel", "shap-permutation")
 
 
 def make_estimator(name, game, *, n_permutations=1, kernel_nsamples="auto", seed=0, device="cpu"):
@@ -311,6 +341,8 @@ def make_estimator(name, game, *, n_permutations=1, kernel_nsamples="auto", seed
         return PermutationEstimator(n_permutations=n_permutations, seed=seed, device=device)
     if name == "kernel":
         return KernelShapEstimator(nsamples=kernel_nsamples, seed=seed)
+    if name == "shap-permutation":
+        return ShapPermutationEstimator(seed=seed)
     raise ValueError(f"Unknown Shapley estimator {name!r}; choose one of {ESTIMATORS}.")
 
 

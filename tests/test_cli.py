@@ -20,6 +20,8 @@ def test_main_job_on_bundled_digits(tmp_path, capsys):
     assert rows[0]["sparsity"] > rows[1]["sparsity"]
     assert json.loads((tmp_path / "results.json").read_text()) == rows
     assert load(tmp_path / "model.npz").n_components_ == 8
+    for name in ("feature_importances.png", "sparsity_accuracy.png", "input_masks.png"):
+        assert (tmp_path / name).stat().st_size > 1000
 
 
 def test_main_job_on_csv_and_npz(tmp_path):

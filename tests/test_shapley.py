@@ -140,3 +140,27 @@ def test_preactivation_target_is_closed_form(small_data):
     # |W_ij| mean_a |a_j - mean_B a_j| has rank one per row once divided by |W|
     ratio = ae.link_importances_[0] / np.abs(ae.dense_weights_[0])
     np.testing.assert_allclose(ratio, np.broadcast_to(ratio[0], ratio.shape), rtol=1e-8)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh"])
+def test_shap_permutation_option_matches_brute_force(act):
+    from skshapsae._shapley import ShapPermutationEstimator
+
+    game, points, reference = _game(act)
+    # shap samples permutations (no enumeration): agreement within sampling error
+    phi, _ = ShapPermutationEstimator(max_evals=4000, seed=0).shapley_values(game, points)
+    np.testing.assert_allclose(phi, reference, atol=0.03)
+    np.testing.assert_allclose(phi.sum(axis=2), reference.sum(axis=2), atol=1e-6)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh"])
+def test_default_estimator_converges_on_a_wider_layer(act):
+    """40 inputs (no enumeration possible): the default agrees with a 64-pair reference."""
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(8, 40)) / np.sqrt(40)
+    game = LayerGame(W, rng.normal(size=8) * 0.1, act, rng.uniform(size=(30, 40)))
+    points = rng.uniform(size=(20, 40))
+    ref, ref_err = link_importances(game, points, PermutationEstimator(n_permutations=64, seed=1))
+    est, _ = link_importances(game, points, make_estimator("auto", game, seed=2))
+    assert make_estimator("auto", game).name == "permutation"
+    assert np.linalg.norm(est - ref) / np.linalg.norm(ref) < 0.03
