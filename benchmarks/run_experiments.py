@@ -24,6 +24,8 @@ Run:  python benchmarks/run_experiments.py [--quick] [--datasets fashion_mnist m
 """
 
 import argparse
+import copy
+import json
 import time
 from pathlib import Path
 
@@ -84,7 +86,18 @@ def downstream(model, X_tr, y_tr, X_te, y_te, trees, seed):
     }
 
 
-def run_dataset(name, cfg, X, y, log):
+def with_params(estimator, **params):
+    """A shallow copy of a fitted estimator with other parameters (the original is untouched)."""
+    new = copy.copy(estimator)
+    return new.set_params(**params)
+
+
+def run_dataset(name, cfg, X, y, log, methods=None):
+    """All methods at every eta for every seed; ``methods`` restricts the set (and "dense")."""
+
+    def wanted(method):
+        return methods is None or method in methods
+
     records = []
     for seed in cfg["seeds"]:
         X_tr, X_te, y_tr, y_te = train_test_split(
@@ -112,28 +125,36 @@ def run_dataset(name, cfg, X, y, log):
         scores = {
             m: score_links(m, shap, X_tr[: cfg["n_explain"]], random_state=seed)
             for m in ("magnitude", "wanda", "lap", "random")
+            if wanted(m)
         }
-        trained = {
-            "ksparse AE": fit_trained_baseline("ksparse", base, X_tr, k=cfg["k"]),
-            "dropout AE": fit_trained_baseline("dropout", base, X_tr, dropout=0.2),
+        trained = {}
+        if wanted("ksparse AE"):
+            trained["ksparse AE"] = fit_trained_baseline("ksparse", base, X_tr, k=cfg["k"])
+        if wanted("dropout AE"):
+            trained["dropout AE"] = fit_trained_baseline("dropout", base, X_tr, dropout=0.2)
+        if wanted("dense"):
+            # every link kept: the trained dense network itself
+            everything = [np.ones_like(w) for w in shap.dense_weights_]
+            dense = prune_with_scores(shap, everything, [w.size for w in everything])
+            row = downstream(dense, X_tr, y_tr, X_te, y_te, cfg["trees"], seed)
+            records.append(
+                {"dataset": name, "seed": seed, "eta_target": 0.0, "method": "dense", **row}
+            )
+        ft = cfg["ft_iter"]
+        variants = {
+            "SHAP-SAE": {},
+            "SHAP-SAE (no folding)": {"fold_bias": False},
+            "SHAP-SAE + fine-tune": {"fine_tune_iter": ft},
+            "SHAP-SAE (no folding) + fine-tune": {"fold_bias": False, "fine_tune_iter": ft},
         }
-        dense = shap.reprune(1.0)
-        row = downstream(dense, X_tr, y_tr, X_te, y_te, cfg["trees"], seed)
-        records.append({"dataset": name, "seed": seed, "eta_target": 0.0, "method": "dense", **row})
         for eta in ETAS[1:]:
             t0 = time.perf_counter()
-            ours = shap.reprune(target_sparsity=eta)
-            counts = ours.keep_counts_
+            counts = shap.reprune(target_sparsity=eta).keep_counts_
             models = {
-                "SHAP-SAE": ours,
-                "SHAP-SAE (no folding)": ours.set_params(fold_bias=False).reprune(
-                    target_sparsity=eta
-                ),
-                "SHAP-SAE + fine-tune": ours.set_params(fine_tune_iter=cfg["ft_iter"]).reprune(
-                    target_sparsity=eta, X=X_tr
-                ),
+                label: with_params(shap, **params).reprune(target_sparsity=eta, X=X_tr)
+                for label, params in variants.items()
+                if wanted(label)
             }
-            ours.set_params(fine_tune_iter=0, fold_bias=True)
             for m, s in scores.items():
                 models[m] = prune_with_scores(shap, s, counts)
             for m, est in trained.items():
@@ -143,10 +164,7 @@ def run_dataset(name, cfg, X, y, log):
                 records.append(
                     {"dataset": name, "seed": seed, "eta_target": eta, "method": method, **row}
                 )
-            log(
-                f"[{name} seed {seed}] eta={eta}: {time.perf_counter() - t0:.0f}s, SHAP-SAE "
-                f"acc {records[-len(models)]['acc_logreg']:.4f}"
-            )
+            log(f"[{name} seed {seed}] eta={eta}: {time.perf_counter() - t0:.0f}s")
     return records
 
 
@@ -302,6 +320,12 @@ def main(argv=None):
     parser.add_argument("--datasets", nargs="+", default=["fashion_mnist", "mnist"])
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--output", default=str(Path(__file__).parent / "results"))
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help="run only these methods and merge them into the existing results file",
+    )
     args = parser.parse_args(argv)
     cfg = config(args.quick)
     out = Path(args.output)
@@ -319,9 +343,17 @@ def main(argv=None):
                 X, y, train_size=cfg["n_rows"], stratify=y, random_state=0
             )
         first_images = X if first_images is None else first_images
-        records += run_dataset(name, cfg, X, y, log)
-    summary = summarise(records)
+        records += run_dataset(name, cfg, X, y, log, args.methods)
     suffix = "_quick" if args.quick else ""
+    previous = out / f"experiments{suffix}.json"
+    if args.methods is not None and previous.exists():
+        kept = [
+            r
+            for r in json.loads(previous.read_text())["records"]
+            if r["method"] not in args.methods
+        ]
+        records = kept + records
+    summary = summarise(records)
     plot_figure3(summary, out / f"figure3{suffix}.png")
     fig2 = figure2(out / f"figure2{suffix}.png", args.quick)
     mnist_X = first_images

@@ -217,9 +217,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         the "permutation" estimator.
     kernel_nsamples : int or "auto", default="auto"
         Coalitions per explained row for the "kernel" estimator.
-    fold_bias : bool, default=False
+    fold_bias : bool, default=True
         Fold each pruned link's mean background contribution ``W_ij mean(a_j)``
-        into the bias of unit ``i`` instead of dropping it.
+        into the bias of unit ``i`` instead of dropping it (mean imputation of the
+        pruned input, consistent with the Shapley game). ``False`` is the paper's
+        eq. 10 as written. On Fashion-MNIST and MNIST folding cuts the test
+        reconstruction error 2.5-4x at every sparsity (see the experiments page).
     fine_tune_iter : int, default=0
         Epochs of masked fine-tuning after pruning; pruned weights stay zero.
     max_iter : int, default=50
@@ -351,7 +354,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         n_explain=200,
         n_permutations=1,
         kernel_nsamples="auto",
-        fold_bias=False,
+        fold_bias=True,
         fine_tune_iter=0,
         max_iter=50,
         batch_size=64,

@@ -36,7 +36,7 @@ def test_quick_mode_end_to_end(tmp_path):
     for name in ("figure2_quick.png", "figure3_quick.png", "figure4_quick.png"):
         assert (out / name).stat().st_size > 1000
     data = json.loads((out / "experiments_quick.json").read_text())
-    assert len(data["records"]) == 2 * (1 + 5 * 9)  # 2 data sets, dense + 5 etas x 9 methods
+    assert len(data["records"]) == 2 * (1 + 5 * 10)  # 2 data sets, dense + 5 etas x 10 methods
     ours = [r for r in summary if r["method"] == "SHAP-SAE" and r["eta_target"] == 0.9]
     assert all(abs(r["sparsity"] - 0.9) <= 0.005 for r in ours)
     assert "list-table" in (out / "experiments_quick.rst").read_text()
