@@ -113,6 +113,7 @@ def run_dataset(name, cfg, X, y, log, methods=None):
             n_background=cfg["n_background"],
             n_explain=cfg["n_explain"],
             fold_bias=True,
+            fine_tune_iter=0,
             device="cpu",
             random_state=seed,
         )

@@ -108,7 +108,7 @@ def main(argv=None):
     print("-" * len(header))
     for level in levels:
         start = time.perf_counter()
-        model = ae.reprune(importance_level=level)
+        model = ae.reprune(importance_level=level, X=X_train)
         clf = LogisticRegression(max_iter=1000).fit(model.transform(X_train), y_train)
         acc = clf.score(model.transform(X_test), y_test)
         row = {

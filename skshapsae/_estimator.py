@@ -223,8 +223,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         pruned input, consistent with the Shapley game). ``False`` is the paper's
         eq. 10 as written. On Fashion-MNIST and MNIST folding cuts the test
         reconstruction error 2.5-4x at every sparsity (see the experiments page).
-    fine_tune_iter : int, default=0
-        Epochs of masked fine-tuning after pruning; pruned weights stay zero.
+    fine_tune_iter : int, default=3
+        Epochs of masked fine-tuning after pruning; pruned weights stay exactly
+        zero. With mean folding, 3 epochs gave the best accuracy and reconstruction
+        of the variants measured (experiments page); 0 turns it off.
     max_iter : int, default=50
         Training epochs of the dense autoencoder.
     batch_size : int, default=64
@@ -355,7 +357,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         n_permutations=1,
         kernel_nsamples="auto",
         fold_bias=True,
-        fine_tune_iter=0,
+        fine_tune_iter=3,
         max_iter=50,
         batch_size=64,
         learning_rate=1e-2,
@@ -567,11 +569,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         biases = pruned.biases
         loss_curve = list(state["dense_loss_curve_"])
         if self.fine_tune_iter > 0:
-            if X is None:
-                raise ValueError(
-                    "This estimator fine-tunes after pruning (fine_tune_iter > 0), which "
-                    "needs the training data: pass X."
-                )
             tuned = train_autoencoder(
                 X,
                 state["layer_sizes_"],
@@ -598,6 +595,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             "loss_curve_": loss_curve,
         }
 
+    def _fitted_state(self, exclude=()):
+        """The fitted attributes (names ending in ``_``), never the parameters."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and k not in exclude}
+
     def reprune(self, importance_level=None, *, target_sparsity=None, X=None):
         """A copy of this fitted estimator pruned at another level, without retraining.
 
@@ -612,7 +613,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         target_sparsity : float in [0, 1) or None
             New target sparsity; takes precedence over ``importance_level``.
         X : array-like of shape (n_samples, n_features) or None
-            Training data, needed only when ``fine_tune_iter > 0``.
+            Training data for the fine-tuning. Without it, the copy is not
+            fine-tuned and its ``fine_tune_iter`` is 0 (masks, sparsity and unit
+            survival do not depend on fine-tuning).
 
         Returns
         -------
@@ -623,9 +626,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         params = {"target_sparsity": target_sparsity}
         if importance_level is not None:
             params["importance_level"] = importance_level
+        if X is None:
+            params["fine_tune_iter"] = 0
         new = clone(self).set_params(**params)
         new._validate_params()
-        state = {k: v for k, v in self.__dict__.items() if k not in self._PRUNE_ATTRIBUTES}
+        state = self._fitted_state(exclude=self._PRUNE_ATTRIBUTES)
         if X is not None:
             X = self._validate_X(X, reset=False)
         state.update(new._prune_state(state, X, new.importance_level, new.target_sparsity))
@@ -733,7 +738,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         check_is_fitted(self)
         new = clone(self)
-        state = {k: v for k, v in vars(self).items() if k not in self._TRAINING_ATTRIBUTES}
+        state = self._fitted_state(exclude=self._TRAINING_ATTRIBUTES)
         vars(new).update(state)
         return new
 

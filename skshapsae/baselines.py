@@ -81,7 +81,7 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
     """A copy of ``estimator`` pruned by ``scores``, keeping ``keep_counts[l]`` links per layer.
 
     The dense network, the cascade, mean folding and fine-tuning are those of
-    ``estimator`` (``X`` is needed only when it fine-tunes); only the ranking differs.
+    ``estimator`` (fine-tuning only when ``X`` is given); only the ranking differs.
 
     Returns
     -------
@@ -90,7 +90,9 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
     """
     check_is_fitted(estimator)
     new = clone(estimator)
-    state = {k: v for k, v in vars(estimator).items() if k not in estimator._PRUNE_ATTRIBUTES}
+    if X is None:  # fine-tuning needs the data; without it the copy is not fine-tuned
+        new.set_params(fine_tune_iter=0)
+    state = estimator._fitted_state(exclude=estimator._PRUNE_ATTRIBUTES)
     scores = [np.asarray(s, dtype=np.float64) for s in scores]
     unit = [s.mean(axis=0) for s in scores]
     state.update(
@@ -130,7 +132,9 @@ def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
     """
     if kind not in TRAINED:
         raise ValueError(f"Unknown trained baseline {kind!r}; choose one of {TRAINED}.")
-    model = clone(estimator).set_params(importance_target="preactivation", memory=None)
+    model = clone(estimator).set_params(
+        importance_target="preactivation", memory=None, fine_tune_iter=0
+    )
     if kind == "ksparse":
         sizes = model.hidden_layer_sizes or (max(1, np.shape(X)[1] // 2),)
         sizes = (sizes,) if np.isscalar(sizes) else sizes

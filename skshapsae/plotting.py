@@ -241,13 +241,18 @@ class SparsityCurveDisplay:
         self.score_name = score_name
 
     @classmethod
-    def from_estimator(cls, estimator, *, levels=None, scorer=None, score_name="score", ax=None):
-        """``scorer(model) -> float``, when given, scores the model re-pruned at each level."""
+    def from_estimator(
+        cls, estimator, *, levels=None, scorer=None, score_name="score", X=None, ax=None
+    ):
+        """``scorer(model) -> float``, when given, scores the model re-pruned at each level.
+
+        ``X`` (the training data) lets each re-pruned model be fine-tuned as in ``fit``.
+        """
         check_is_fitted(estimator)
         levels, eta = estimator.sparsity_curve(levels)
         scores = None
         if scorer is not None:
-            scores = np.array([scorer(estimator.reprune(m)) for m in levels])
+            scores = np.array([scorer(estimator.reprune(m, X=X)) for m in levels])
         return cls(levels, eta, scores, score_name).plot(ax=ax)
 
     def plot(self, ax=None):

@@ -56,7 +56,7 @@ def test_lap_formula(ae):
 
 
 def test_prune_with_own_scores_reproduces_the_model(ae, X):
-    same = prune_with_scores(ae, ae.link_importances_, ae.keep_counts_)
+    same = prune_with_scores(ae, ae.link_importances_, ae.keep_counts_, X)
     for a, b in zip(same.link_masks_, ae.link_masks_):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(same.transform(X), ae.transform(X))

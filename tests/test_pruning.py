@@ -129,12 +129,12 @@ def test_transform_equals_masked_dense_computation(fitted):
 
     A = X
     for k in range(2):
-        W = np.where(ae.link_masks_[k], ae.dense_weights_[k], 0.0)
+        W = ae.weights_[k].toarray()  # the pruned (and fine-tuned) weights, zeros included
         A = sig(A @ W.T + ae.intercepts_[k]) * ae.active_units_[k + 1]
     np.testing.assert_allclose(ae.transform(X), A, atol=1e-12)
     Z = A
     for k in range(2, 4):
-        W = np.where(ae.link_masks_[k], ae.dense_weights_[k], 0.0)
+        W = ae.weights_[k].toarray()
         Z = Z @ W.T + ae.intercepts_[k]
         if k < 3:
             Z = sig(Z) * ae.active_units_[k + 1]

@@ -21,25 +21,26 @@ def X():
 
 
 def test_memory_trains_and_scores_once_per_training_set(X, tmp_path, monkeypatch):
-    first = fast(memory=str(tmp_path), importance_level=0.5).fit(X)
+    # no fine-tuning: it trains too, and this test detects any training
+    first = fast(memory=str(tmp_path), importance_level=0.5, fine_tune_iter=0).fit(X)
 
     def fail(*args, **kwargs):
         raise AssertionError("the cached stage ran again")
 
     monkeypatch.setattr(estimator_module, "train_autoencoder", fail)
     monkeypatch.setattr(estimator_module, "partial_sums", fail)
-    second = fast(memory=str(tmp_path), importance_level=0.9).fit(X)
+    second = fast(memory=str(tmp_path), importance_level=0.9, fine_tune_iter=0).fit(X)
     for a, b in zip(first.link_importances_, second.link_importances_):
         np.testing.assert_array_equal(a, b)
     assert second.sparsity_ < first.sparsity_
     # other data is another key: the stage runs (and here fails on purpose)
     with pytest.raises(AssertionError, match="ran again"):
-        fast(memory=str(tmp_path)).fit(X[:60])
+        fast(memory=str(tmp_path), fine_tune_iter=0).fit(X[:60])
 
 
 def test_reprune_equals_refit_at_that_level(X):
     ae = fast(importance_level=0.8).fit(X)
-    again = ae.reprune(0.5)
+    again = ae.reprune(0.5, X=X)
     direct = fast(importance_level=0.5).fit(X)
     assert again.importance_level_ == 0.5 and ae.importance_level_ == 0.8
     np.testing.assert_array_equal(again.transform(X), direct.transform(X))
@@ -49,10 +50,13 @@ def test_reprune_equals_refit_at_that_level(X):
         ae.reprune(1.5)
 
 
-def test_reprune_with_fine_tuning_needs_data(X):
+def test_reprune_without_data_is_not_fine_tuned(X):
     ae = fast(fine_tune_iter=2).fit(X)
-    with pytest.raises(ValueError, match="pass X"):
-        ae.reprune(0.5)
+    plain = ae.reprune(0.5)
+    assert plain.fine_tune_iter == 0
+    np.testing.assert_array_equal(
+        plain.transform(X), fast(fine_tune_iter=0, importance_level=0.5).fit(X).transform(X)
+    )
     tuned = ae.reprune(0.5, X=X)
     np.testing.assert_array_equal(
         tuned.transform(X), fast(fine_tune_iter=2, importance_level=0.5).fit(X).transform(X)
@@ -91,3 +95,11 @@ def test_verbose_logs_each_stage_and_shows_progress(X, caplog, capsys):
     assert "trained 10-6-3-6-10 in" in messages and "scored 4 layers in" in messages
     assert "training" in capsys.readouterr().err  # the tqdm bar
     assert set(ae.fit_times_) == {"training", "scoring"}
+
+
+def test_copies_report_their_own_parameters(X):
+    ae = fast(importance_level=0.8).fit(X)
+    again = ae.reprune(0.5)
+    assert again.get_params()["importance_level"] == 0.5
+    assert again.get_params()["fine_tune_iter"] == 0  # no X: not fine-tuned, and says so
+    assert ae.get_params()["importance_level"] == 0.8
