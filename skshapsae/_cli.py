@@ -64,6 +64,12 @@ def build_parser():
 
 
 def main(argv=None):
+    """Console entry point: run the main job; returns the exit status 0."""
+    run(argv)
+    return 0
+
+
+def run(argv=None):
     """Run the main job; returns the list of result rows."""
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
@@ -175,4 +181,4 @@ def _write_figures(ae, rows, names, out):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main() and 0)
+    sys.exit(main())

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from skshapsae import load
-from skshapsae._cli import main
+from skshapsae._cli import main, run
 
 
 def test_main_job_on_bundled_digits(tmp_path, capsys):
-    rows = main(
+    rows = run(
         ["--max-iter", "3", "--n-explain", "20", "--n-background", "20"]
         + ["--levels", "0.5,1.0", "--output", str(tmp_path), "--quiet"]
     )
@@ -33,7 +33,7 @@ def test_main_job_on_csv_and_npz(tmp_path):
     frame["label"] = y
     frame.to_csv(tmp_path / "data.csv", index=False)
     args = ["--hidden", "4,2", "--max-iter", "2", "--levels", "0.8", "--quiet", "--n-explain", "20"]
-    rows = main(
+    rows = run(
         [
             "--data",
             str(tmp_path / "data.csv"),
@@ -46,9 +46,14 @@ def test_main_job_on_csv_and_npz(tmp_path):
     )
     assert len(rows) == 1
     np.savez(tmp_path / "data.npz", X=X, y=y)
-    rows = main(["--data", str(tmp_path / "data.npz"), *args, "--output", str(tmp_path / "b")])
+    rows = run(["--data", str(tmp_path / "data.npz"), *args, "--output", str(tmp_path / "b")])
     assert 0 <= rows[0]["accuracy"] <= 1
     with pytest.raises(SystemExit, match="target column 'nope'"):
         main(["--data", str(tmp_path / "data.csv"), "--target", "nope", *args])
     with pytest.raises(SystemExit, match="does not exist"):
         main(["--data", str(tmp_path / "missing.csv"), *args])
+
+
+def test_console_entry_point_exit_status(tmp_path):
+    args = ["--max-iter", "2", "--n-explain", "10", "--n-background", "10", "--levels", "0.8"]
+    assert main([*args, "--quiet", "--output", str(tmp_path)]) == 0
