@@ -4,6 +4,7 @@ import logging
 import os
 import time
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -36,6 +37,10 @@ logger = logging.getLogger("skshapsae")
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+#: Inference plans per estimator (see ``SHAPSparseAutoencoder._plan``); weak keys, so a
+#: plan goes away with its estimator.
+_PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
 def _progress(iterable, enabled, **kwargs):
@@ -399,9 +404,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             accept_sparse=False,
             ensure_min_samples=1,
         )
-        too_large = np.abs(X) > _FLOAT32_MAX
-        if too_large.any():
-            cols = np.unique(np.nonzero(too_large)[1])
+        if X.size and max(X.max(), -X.min()) > _FLOAT32_MAX:
+            cols = np.flatnonzero((np.abs(X) > _FLOAT32_MAX).any(axis=0))
             raise ValueError(
                 f"X has values beyond the float32 range (|x| > {_FLOAT32_MAX:.3g}) in "
                 f"column(s) {cols[:10].tolist()}; the network computes in float32. "
@@ -788,7 +792,20 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     # ------------------------------------------------------------------ inference
     def _plan(self, first, last):
-        """Compacted inference plan of layers ``first..last`` (units), see ``_inference``."""
+        """Compacted inference plan of layers ``first..last`` (units), see ``_inference``.
+
+        Plans are cached outside the estimator (``transform`` does not touch its
+        ``__dict__``), together with the fitted arrays they come from: a refit or a
+        loaded copy gets fresh plans, and pickles never carry them.
+        """
+        source = (self.weights_, self.intercepts_, self.active_units_)
+        cached = _PLAN_CACHE.get(self)
+        if cached is None or any(a is not b for a, b in zip(cached["source"], source)):
+            # the cache holds the arrays it was built from, so identity cannot be reused
+            cached = {"source": source, "plans": {}}
+            _PLAN_CACHE[self] = cached
+        if (first, last) in cached["plans"]:
+            return cached["plans"][(first, last)]
         masks = list(self.active_units_[first : last + 1])
         b_last = self.intercepts_[last - 1]
         if last == len(self.active_units_) - 1:  # reconstruction: unlinked units are constant
@@ -797,13 +814,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             fill = np.zeros(len(b_last))
         if first > 0:  # decoding: only the surviving code units feed the decoder
             masks[0] = self.active_units_[first]
-        return compact_plan(
+        plan = compact_plan(
             self.weights_[first:last],
             self.intercepts_[first:last],
             self.activations_[first:last],
             masks,
             fill,
         )
+        cached["plans"][(first, last)] = plan
+        return plan
 
     def _encode(self, X):
         L = len(self.weights_) // 2

@@ -190,3 +190,27 @@ def test_fine_tuning_keeps_pruned_weights_zero_and_fold_bias(fitted):
         assert not dense[~m].any()
     assert len(tuned.loss_curve_) == 13
     assert np.isfinite(tuned.score(X))
+
+
+def test_cached_inference_plans_follow_refits_and_copies(fitted):
+    X, ae = fitted
+    est = SHAPSparseAutoencoder(
+        (8, 4), max_iter=10, n_background=50, n_explain=50, device="cpu", random_state=0
+    )
+    first = est.fit(X).transform(X)
+    np.testing.assert_array_equal(est.transform(X), first)  # cached plan, same result
+    est.set_params(importance_level=0.5).fit(X)
+    fresh = SHAPSparseAutoencoder(
+        (8, 4),
+        max_iter=10,
+        n_background=50,
+        n_explain=50,
+        device="cpu",
+        random_state=0,
+        importance_level=0.5,
+    ).fit(X)
+    np.testing.assert_array_equal(est.transform(X), fresh.transform(X))
+    assert not np.array_equal(est.transform(X), first)
+    before = dict(vars(est))
+    est.transform(X)
+    assert vars(est).keys() == before.keys()  # transform leaves __dict__ alone
