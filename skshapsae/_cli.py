@@ -26,8 +26,12 @@ def _load(path, target):
                     f"error: {path} must hold arrays 'X' and 'y'; missing {sorted(missing)}."
                 )
             return np.asarray(data["X"], dtype=np.float64), np.asarray(data["y"]), None
-    import pandas as pd
-
+    try:
+        import pandas as pd
+    except ImportError:
+        raise SystemExit(
+            "error: reading a CSV needs pandas: pip install 'skshapsae[cli]' (or pass an .npz)"
+        ) from None
     frame = pd.read_csv(path)
     if target not in frame.columns:
         raise SystemExit(
