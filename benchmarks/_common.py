@@ -85,3 +85,24 @@ def _fmt(v):
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
+
+
+def protocol_autoencoder(quick=False, seed=0, **overrides):
+    """The experiments' autoencoder (784-256-64-256-784 protocol), tiny in quick mode."""
+    from skshapsae import SHAPSparseAutoencoder
+
+    params = dict(
+        hidden_layer_sizes=(32, 8) if quick else (256, 64),
+        activation="sigmoid",
+        out_activation="sigmoid",
+        max_iter=2 if quick else 20,
+        batch_size=128,
+        learning_rate=1e-3,
+        n_background=20 if quick else 100,
+        n_explain=20 if quick else 200,
+        fold_bias=True,
+        device="cpu",
+        random_state=seed,
+    )
+    params.update(overrides)
+    return SHAPSparseAutoencoder(**params)

@@ -16,12 +16,11 @@ import pickle
 import numpy as np
 import scipy.sparse as sp
 
-from skshapsae import SHAPSparseAutoencoder
 from skshapsae._activations import numpy_activation
 from skshapsae.baselines import prune_with_scores
 from skshapsae.datasets import load_mnist
 
-from _common import Timer, data_home, machine, print_table, write_json
+from _common import Timer, data_home, machine, print_table, protocol_autoencoder, write_json
 
 ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
 
@@ -71,18 +70,7 @@ def main(quick=False):
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
     X, _ = load_mnist(data_home=data_home(), return_X_y=True)
     X_fit, X_inf = X[:2000] if quick else X[:8000], X[-2000:]
-    base = SHAPSparseAutoencoder(
-        (256, 64),
-        out_activation="sigmoid",
-        max_iter=2 if quick else 20,
-        batch_size=128,
-        learning_rate=1e-3,
-        n_background=20 if quick else 100,
-        n_explain=20 if quick else 200,
-        fold_bias=True,
-        device="cpu",
-        random_state=0,
-    ).fit(X_fit)
+    base = protocol_autoencoder(quick, hidden_layer_sizes=(256, 64)).fit(X_fit)
     # the dense network behind the same API (validation, batching): every link kept
     everything = [np.ones_like(w) for w in base.dense_weights_]
     dense_model = prune_with_scores(base, everything, [w.size for w in everything])

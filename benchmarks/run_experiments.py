@@ -38,7 +38,7 @@ from skshapsae import SHAPSparseAutoencoder
 from skshapsae.baselines import fit_trained_baseline, prune_with_scores, score_links
 from skshapsae.datasets import load_fashion_mnist, load_mnist, make_synthetic
 
-from _common import data_home, machine, write_json
+from _common import data_home, machine, protocol_autoencoder, write_json
 
 ETAS = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98]
 LOADERS = {"fashion_mnist": load_fashion_mnist, "mnist": load_mnist}
@@ -103,19 +103,13 @@ def run_dataset(name, cfg, X, y, log, methods=None):
         X_tr, X_te, y_tr, y_te = train_test_split(
             X, y, test_size=cfg["n_test"], stratify=y, random_state=seed
         )
-        base = SHAPSparseAutoencoder(
-            cfg["hidden"],
-            activation="sigmoid",
-            out_activation="sigmoid",
+        base = protocol_autoencoder(
+            hidden_layer_sizes=cfg["hidden"],
             max_iter=cfg["max_iter"],
-            batch_size=128,
-            learning_rate=1e-3,
             n_background=cfg["n_background"],
             n_explain=cfg["n_explain"],
-            fold_bias=True,
             fine_tune_iter=0,
-            device="cpu",
-            random_state=seed,
+            seed=seed,
         )
         start = time.perf_counter()
         shap = base.fit(X_tr)
@@ -263,18 +257,7 @@ def figure4(X, path, quick):
 
     from skshapsae.plotting import FeatureMaskDisplay
 
-    ae = SHAPSparseAutoencoder(
-        (32, 8) if quick else (256, 64),
-        out_activation="sigmoid",
-        max_iter=2 if quick else 20,
-        batch_size=128,
-        learning_rate=1e-3,
-        n_background=20 if quick else 100,
-        n_explain=20 if quick else 200,
-        fold_bias=True,
-        device="cpu",
-        random_state=0,
-    ).fit(X)
+    ae = protocol_autoencoder(quick).fit(X)
     disp = FeatureMaskDisplay.from_estimator(ae, levels=(0.5, 0.8, 0.9, 0.95, 0.99), image=X[0])
     disp.figure_.savefig(path, dpi=110)
     plt.close(disp.figure_)
