@@ -57,7 +57,6 @@ def config(quick):
             ft_iter=1,
             k=2,
             trees=10,
-            image=False,
         )
     return dict(
         n_rows=12000,
@@ -70,7 +69,6 @@ def config(quick):
         ft_iter=3,
         k=16,
         trees=100,
-        image=True,
     )
 
 

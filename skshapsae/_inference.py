@@ -1,4 +1,4 @@
-"""Forward passes of a fitted network in numpy / scipy.sparse, in bounded batches."""
+"""Forward passes of a fitted network in numpy (dense) and torch (sparse blocks), batched."""
 
 import numpy as np
 import scipy.sparse as sp
@@ -9,19 +9,11 @@ from ._activations import numpy_activation
 DEFAULT_BATCH_ROWS = 4096
 
 
-def linear(A, W, b):
-    """``A @ W.T + b`` for a dense or scipy.sparse ``W`` of shape (n_out, n_in)."""
-    if sp.issparse(W):
-        # sparse @ dense is the fast direction for CSR.
-        return np.asarray((W @ A.T).T) + b
-    return A @ W.T + b
-
-
 def layer_outputs(A, weights, biases, activations):
     """Outputs of every layer for the rows ``A`` (a list of ``len(weights) + 1`` arrays)."""
     outs = [A]
     for W, b, act in zip(weights, biases, activations):
-        A = numpy_activation(act)(linear(A, W, b))
+        A = numpy_activation(act)(A @ W.T + b)
         outs.append(A)
     return outs
 
@@ -80,8 +72,8 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
     for begin in range(0, X.shape[0], batch_rows):
         A = X[begin : begin + batch_rows][:, steps[0][1]]
         for _, _, block, b, act in steps:
-            z = block.product(A) + b if isinstance(block, _TorchCSR) else linear(A, block, b)
-            A = numpy_activation(act)(z)
+            z = block.product(A) if isinstance(block, _TorchCSR) else A @ block.T
+            A = numpy_activation(act)(z + b)
         chunk = out[begin : begin + batch_rows]
         chunk[:] = fill
         chunk[:, steps[-1][0]] = A

@@ -73,7 +73,6 @@ class ShapleyEstimator:
     """
 
     name = "base"
-    exact = True
 
     def points_per_batch(self, game):
         return 1
@@ -172,7 +171,6 @@ class PermutationEstimator(ShapleyEstimator):
     """
 
     name = "permutation"
-    exact = False
 
     def __init__(self, n_permutations=1, seed=0, device="cpu", memory_budget=None):
         self.n_permutations = n_permutations
@@ -258,7 +256,6 @@ class KernelShapEstimator(ShapleyEstimator):
     """
 
     name = "kernel"
-    exact = False
 
     def __init__(self, nsamples="auto", seed=0):
         self.nsamples = nsamples
@@ -302,7 +299,6 @@ class ShapPermutationEstimator(ShapleyEstimator):
     """
 
     name = "shap-permutation"
-    exact = False
 
     def __init__(self, max_evals="auto", seed=0):
         self.max_evals = max_evals

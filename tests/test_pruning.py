@@ -75,14 +75,18 @@ def test_solve_reaches_target_within_half_percent():
         assert abs(pruner.solve(target).sparsity - target) <= 0.005
 
 
+def _model(**params):
+    """The (8, 4) autoencoder these tests share, with optional parameter overrides."""
+    defaults = dict(max_iter=10, n_background=50, n_explain=50, device="cpu", random_state=0)
+    return SHAPSparseAutoencoder((8, 4), **{**defaults, **params})
+
+
 @pytest.fixture(scope="module")
 def fitted():
     rng = np.random.default_rng(1)
     X = rng.uniform(size=(200, 12))
     X[:, 6:] = X[:, :6] ** 2
-    return X, SHAPSparseAutoencoder(
-        (8, 4), max_iter=10, n_background=50, n_explain=50, device="cpu", random_state=0
-    ).fit(X)
+    return X, _model().fit(X)
 
 
 def test_fitted_attribute_shapes(fitted):
@@ -145,15 +149,7 @@ def test_transform_equals_masked_dense_computation(fitted):
 @pytest.mark.parametrize("target", [0.5, 0.8, 0.9])
 def test_target_sparsity_reached(fitted, target):
     X, ae = fitted
-    est = SHAPSparseAutoencoder(
-        (8, 4),
-        max_iter=10,
-        n_background=50,
-        n_explain=50,
-        device="cpu",
-        random_state=0,
-        target_sparsity=target,
-    ).fit(X)
+    est = _model(target_sparsity=target).fit(X)
     assert abs(est.sparsity_ - target) <= 0.005
     # the same trained network and importances, only the level differs
     np.testing.assert_array_equal(est.link_importances_[0], ae.link_importances_[0])
@@ -175,16 +171,7 @@ def test_higher_level_keeps_more_links(fitted):
 
 def test_fine_tuning_keeps_pruned_weights_zero_and_fold_bias(fitted):
     X, ae = fitted
-    tuned = SHAPSparseAutoencoder(
-        (8, 4),
-        max_iter=10,
-        n_background=50,
-        n_explain=50,
-        device="cpu",
-        random_state=0,
-        fine_tune_iter=3,
-        fold_bias=True,
-    ).fit(X)
+    tuned = _model(fine_tune_iter=3, fold_bias=True).fit(X)
     for W, m in zip(tuned.weights_, tuned.link_masks_):
         dense = W.toarray()
         assert not dense[~m].any()
@@ -194,21 +181,11 @@ def test_fine_tuning_keeps_pruned_weights_zero_and_fold_bias(fitted):
 
 def test_cached_inference_plans_follow_refits_and_copies(fitted):
     X, ae = fitted
-    est = SHAPSparseAutoencoder(
-        (8, 4), max_iter=10, n_background=50, n_explain=50, device="cpu", random_state=0
-    )
+    est = _model()
     first = est.fit(X).transform(X)
     np.testing.assert_array_equal(est.transform(X), first)  # cached plan, same result
     est.set_params(importance_level=0.5).fit(X)
-    fresh = SHAPSparseAutoencoder(
-        (8, 4),
-        max_iter=10,
-        n_background=50,
-        n_explain=50,
-        device="cpu",
-        random_state=0,
-        importance_level=0.5,
-    ).fit(X)
+    fresh = _model(importance_level=0.5).fit(X)
     np.testing.assert_array_equal(est.transform(X), fresh.transform(X))
     assert not np.array_equal(est.transform(X), first)
     before = dict(vars(est))
