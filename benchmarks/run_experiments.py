@@ -11,10 +11,12 @@ Protocol (full run)
 * Sparsity: eta in {0, 0.5, 0.8, 0.9, 0.95, 0.98}. SHAP-SAE solves the level for each
   target; every baseline keeps the same number of links per layer (its own ranking),
   then the same cascade. eta = 0 is the dense network.
-* Methods: SHAP-SAE without / with mean folding into the biases, and with folding plus
-  3 epochs of masked fine-tuning; magnitude, centred Wanda, LAP and random scores; the
-  k-sparse (k = 16 of 64 code units during training) and dropout (p = 0.2) autoencoders
-  pruned by magnitude. Baselines use mean folding too (the better setting, see docs).
+* Methods: SHAP-SAE with the library's defaults (mean folding into the biases, then 3
+  epochs of masked fine-tuning) and its ablations (no fine-tuning, no folding, neither);
+  magnitude, centred Wanda, LAP and random scores; the k-sparse (k = 16 of 64 code units
+  during training) and dropout (p = 0.2) autoencoders pruned by magnitude. Every
+  baseline uses the same folding and runs twice: as published (no fine-tuning) and
+  with the same 3 epochs of masked fine-tuning as SHAP-SAE (" + fine-tune").
 * Downstream: logistic regression and a random forest (100 trees) trained on the codes
   of the training images, accuracy on the test images; test reconstruction MSE.
 * Seeds 0, 1, 2 (split, initialisation, sampling); mean and standard deviation.
@@ -41,6 +43,7 @@ from skshapsae.datasets import load_fashion_mnist, load_mnist, make_synthetic
 from _common import data_home, machine, protocol_autoencoder, write_json
 
 ETAS = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98]
+FT = " + fine-tune"
 LOADERS = {"fashion_mnist": load_fashion_mnist, "mnist": load_mnist}
 
 
@@ -96,6 +99,9 @@ def run_dataset(name, cfg, X, y, log, methods=None):
     def wanted(method):
         return methods is None or method in methods
 
+    def needed(base):  # a baseline is built when it or its fine-tuned variant is wanted
+        return wanted(base) or wanted(base + FT)
+
     records = []
     for seed in cfg["seeds"]:
         X_tr, X_te, y_tr, y_te = train_test_split(
@@ -118,12 +124,12 @@ def run_dataset(name, cfg, X, y, log, methods=None):
         scores = {
             m: score_links(m, shap, X_tr[: cfg["n_explain"]], random_state=seed)
             for m in ("magnitude", "wanda", "lap", "random")
-            if wanted(m)
+            if needed(m)
         }
         trained = {}
-        if wanted("ksparse AE"):
+        if needed("ksparse AE"):
             trained["ksparse AE"] = fit_trained_baseline("ksparse", base, X_tr, k=cfg["k"])
-        if wanted("dropout AE"):
+        if needed("dropout AE"):
             trained["dropout AE"] = fit_trained_baseline("dropout", base, X_tr, dropout=0.2)
         if wanted("dense"):
             # every link kept: the trained dense network itself
@@ -134,12 +140,14 @@ def run_dataset(name, cfg, X, y, log, methods=None):
                 {"dataset": name, "seed": seed, "eta_target": 0.0, "method": "dense", **row}
             )
         ft = cfg["ft_iter"]
+        # SHAP-SAE with the library's defaults (folding + fine-tuning) and the ablations
         variants = {
-            "SHAP-SAE": {},
-            "SHAP-SAE (no folding)": {"fold_bias": False},
-            "SHAP-SAE + fine-tune": {"fine_tune_iter": ft},
-            "SHAP-SAE (no folding) + fine-tune": {"fold_bias": False, "fine_tune_iter": ft},
+            "SHAP-SAE": {"fine_tune_iter": ft},
+            "SHAP-SAE, no fine-tune": {},
+            "SHAP-SAE, no folding": {"fold_bias": False},
+            "SHAP-SAE, no folding + fine-tune": {"fold_bias": False, "fine_tune_iter": ft},
         }
+        tuned_shap = with_params(shap, fine_tune_iter=ft)
         for eta in ETAS[1:]:
             t0 = time.perf_counter()
             counts = shap.reprune(target_sparsity=eta).keep_counts_
@@ -148,10 +156,18 @@ def run_dataset(name, cfg, X, y, log, methods=None):
                 for label, params in variants.items()
                 if wanted(label)
             }
+            # every baseline twice: as the paper runs it, and with SHAP-SAE's fine-tuning
             for m, s in scores.items():
-                models[m] = prune_with_scores(shap, s, counts)
+                if wanted(m):
+                    models[m] = prune_with_scores(shap, s, counts)
+                if wanted(m + FT):
+                    models[m + FT] = prune_with_scores(tuned_shap, s, counts, X_tr)
             for m, est in trained.items():
-                models[m] = prune_with_scores(est, est.link_importances_, counts)
+                if wanted(m):
+                    models[m] = prune_with_scores(est, est.link_importances_, counts)
+                if wanted(m + FT):
+                    tuned = with_params(est, fine_tune_iter=ft)
+                    models[m + FT] = prune_with_scores(tuned, est.link_importances_, counts, X_tr)
             for method, model in models.items():
                 row = downstream(model, X_tr, y_tr, X_te, y_te, cfg["trees"], seed)
                 records.append(
@@ -179,7 +195,13 @@ def summarise(records):
     return out
 
 
-def plot_figure3(summary, path):
+def fine_tuned(method):
+    """Whether ``method`` is fine-tuned after pruning (SHAP-SAE's default is)."""
+    return method == "SHAP-SAE" or method.endswith(FT)
+
+
+def plot_figure3(summary, path, tuned):
+    """Figure 3: accuracy and MSE versus eta, for the methods with / without fine-tuning."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -188,7 +210,11 @@ def plot_figure3(summary, path):
     datasets = sorted({r["dataset"] for r in summary})
     fig, axes = plt.subplots(len(datasets), 2, figsize=(11, 4 * len(datasets)), squeeze=False)
     for row, dataset in zip(axes, datasets):
-        methods = sorted({r["method"] for r in summary if r["dataset"] == dataset} - {"dense"})
+        methods = sorted(
+            m
+            for m in {r["method"] for r in summary if r["dataset"] == dataset} - {"dense"}
+            if fine_tuned(m) == tuned and "no folding" not in m
+        )
         dense = next(r for r in summary if r["dataset"] == dataset and r["method"] == "dense")
         for ax, key, label in (
             (row[0], "acc_logreg", "accuracy (logistic regression)"),
@@ -206,12 +232,12 @@ def plot_figure3(summary, path):
                     marker="o",
                     ms=3,
                     label=method,
-                    lw=2.5 if method == "SHAP-SAE" else 1,
+                    lw=2.5 if method.startswith("SHAP-SAE") else 1,
                 )
             ax.axhline(dense[key], color="k", ls="--", label="dense")
             ax.set_xlabel("sparsity eta")
             ax.set_ylabel(label)
-            ax.set_title(dataset)
+            ax.set_title(f"{dataset}, {'with' if tuned else 'without'} fine-tuning")
             if key == "test_mse":
                 ax.set_yscale("log")
         row[0].legend(fontsize=7)
@@ -336,7 +362,8 @@ def main(argv=None):
         ]
         records = kept + records
     summary = summarise(records)
-    plot_figure3(summary, out / f"figure3{suffix}.png")
+    plot_figure3(summary, out / f"figure3{suffix}.png", tuned=True)
+    plot_figure3(summary, out / f"figure3_no_finetune{suffix}.png", tuned=False)
     fig2 = figure2(out / f"figure2{suffix}.png", args.quick)
     mnist_X = first_images
     if "mnist" in args.datasets:

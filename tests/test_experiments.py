@@ -32,11 +32,14 @@ def test_quick_mode_end_to_end(tmp_path):
     summary = _runner().main(["--quick", "--data-home", str(tmp_path), "--output", str(out)])
     methods = {r["method"] for r in summary}
     assert {"dense", "SHAP-SAE", "magnitude", "wanda", "lap", "random"} <= methods
-    assert {"ksparse AE", "dropout AE", "SHAP-SAE + fine-tune"} <= methods
-    for name in ("figure2_quick.png", "figure3_quick.png", "figure4_quick.png"):
+    assert {"ksparse AE", "dropout AE", "SHAP-SAE, no fine-tune"} <= methods
+    assert {"magnitude + fine-tune", "dropout AE + fine-tune"} <= methods
+    figures = ("figure2", "figure3", "figure3_no_finetune", "figure4")
+    for name in (f"{f}_quick.png" for f in figures):
         assert (out / name).stat().st_size > 1000
     data = json.loads((out / "experiments_quick.json").read_text())
-    assert len(data["records"]) == 2 * (1 + 5 * 10)  # 2 data sets, dense + 5 etas x 10 methods
+    # 2 data sets x (dense + 5 etas x (4 SHAP-SAE variants + 6 baselines x 2))
+    assert len(data["records"]) == 2 * (1 + 5 * 16)
     ours = [r for r in summary if r["method"] == "SHAP-SAE" and r["eta_target"] == 0.9]
     assert all(abs(r["sparsity"] - 0.9) <= 0.005 for r in ours)
     assert "list-table" in (out / "experiments_quick.rst").read_text()
