@@ -1,10 +1,12 @@
 """Support sets, the dead-unit cascade, sparsity, target sparsity and sparse inference."""
 
+import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skshapsae import SHAPSparseAutoencoder
+from skshapsae import SHAPSparseAutoencoder, _inference
 from skshapsae._pruning import Pruner, cascade, sparsity, support_masks
 
 
@@ -125,8 +127,12 @@ def test_cascade_invariant_on_fitted_model(fitted):
         assert not m[k][:, ~ae.active_units_[k]].any()
 
 
-def test_transform_equals_masked_dense_computation(fitted):
+@pytest.mark.parametrize("kernel", ["auto", "dense", "csr"])
+def test_transform_equals_masked_dense_computation(fitted, kernel, monkeypatch):
     X, ae = fitted
+    if kernel != "auto":  # force every compacted block through one kernel
+        monkeypatch.setattr(_inference, "CSR_MAX_DENSITY", 1.0 if kernel == "csr" else -1.0)
+        ae = copy.deepcopy(ae)  # a fresh object: no cached inference plan
 
     def sig(x):
         return 1 / (1 + np.exp(-x))
