@@ -1,5 +1,7 @@
 """Forward passes of a fitted network in numpy (dense) and torch (sparse blocks), batched."""
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -18,88 +20,94 @@ def layer_outputs(A, weights, biases, activations):
     return outs
 
 
-#: Below this density a layer's compacted block is multiplied as a sparse CSR matrix
-#: (torch's multi-threaded kernel), above it as a dense array (crossover measured by
-#: benchmarks/bench_inference.py on this machine: torch CSR matched dense BLAS at ~20 %).
+#: Below this density a layer's compacted block is multiplied as a sparse CSR matrix,
+#: above it as a dense matrix (both torch kernels). Measured by
+#: benchmarks/bench_inference.py on the 2-core development machine: on the compacted
+#: blocks of a 784-256-64 encoder, torch's CSR kernel matched dense BLAS at a density of
+#: about 0.2 and was 1.5-3x faster below 0.14.
 CSR_MAX_DENSITY = 0.2
 
 
-class _TorchCSR:
-    """A CSR block multiplied with torch's sparse kernel (faster than scipy's here)."""
-
-    def __init__(self, block):
-        import torch
-
-        self.shape = block.shape
-        self.matrix = torch.sparse_csr_tensor(
-            torch.from_numpy(block.indptr.astype(np.int64)),
-            torch.from_numpy(block.indices.astype(np.int64)),
-            torch.from_numpy(block.data.astype(np.float64)),
-            size=block.shape,
-        )
-
-    def product(self, A):
-        """``A @ block.T`` as numpy."""
-        import torch
-
-        return (self.matrix @ torch.from_numpy(np.ascontiguousarray(A.T))).T.numpy()
-
-
-def _activate_inplace(name, z):
-    """Apply activation ``name`` to the float64 array ``z`` in place (torch's vectorised,
-    multi-threaded kernels: about 6x faster than scipy's ``expit`` here)."""
-    if name == "identity":
-        return z
-    import torch
-
-    getattr(torch, {"relu": "relu_", "sigmoid": "sigmoid_", "tanh": "tanh_"}[name])(
-        torch.from_numpy(z)
-    )
-    return z
-
-
 def compact_plan(weights, biases, activations, unit_masks, fill):
-    """Per layer: surviving inputs/outputs and the compacted block, dense or CSR.
+    """Per layer: the compacted block of surviving outputs x inputs, as torch tensors.
 
     ``unit_masks[k]`` says which units of layer ``k`` carry signal (for the first layer:
     the inputs that are used; for the last: the outputs that have kept incoming links).
     ``fill`` holds the values of the last layer's other units (0 for removed code units,
-    the constant ``act(b)`` for reconstruction units without links). The index vectors
-    of the first layer's inputs and the last layer's outputs are ``None`` where every
-    unit survives (no gather or scatter needed).
+    the constant ``act(b)`` for reconstruction units without links). A block of density
+    at most :data:`CSR_MAX_DENSITY` is a sparse CSR tensor, otherwise a dense one. The
+    index vectors of the first layer's inputs and of the last layer's outputs are
+    ``None`` where every unit survives (no gather or scatter needed).
+
+    The plan holds torch tensors: it is built on first use after ``fit`` and cached
+    outside the estimator, whose fitted state stays numpy / scipy.
     """
+    import torch
+
+    def index(mask):
+        return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
+
     steps = []
     for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
         block = sp.csr_array(W)[rows][:, cols]
-        if block.size and block.nnz / block.size <= CSR_MAX_DENSITY:
-            block = _TorchCSR(block)
-        else:
-            block = block.toarray()
-        steps.append((block, b[rows], act))
-
-    def index(mask):
-        return None if mask.all() else np.flatnonzero(mask)
-
+        if 0 < rows.size * cols.size and block.nnz <= CSR_MAX_DENSITY * rows.size * cols.size:
+            with warnings.catch_warnings():  # torch: "Sparse CSR tensor support is in beta"
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+                block = torch.sparse_csr_tensor(
+                    torch.from_numpy(block.indptr.astype(np.int64)),
+                    torch.from_numpy(block.indices.astype(np.int64)),
+                    torch.from_numpy(block.data.astype(np.float64)),
+                    size=block.shape,
+                    check_invariants=True,  # built once per plan, from a valid scipy CSR
+                )
+        else:  # stored transposed: the product is A @ block.T = addmm(b, A, block_t)
+            block = torch.from_numpy(np.ascontiguousarray(block.toarray().T, dtype=np.float64))
+        bias = torch.from_numpy(np.asarray(b[rows], dtype=np.float64))
+        steps.append((block, bias, _INPLACE[act]))
+    fill = torch.from_numpy(np.asarray(fill, dtype=np.float64))
     return index(unit_masks[0]), steps, index(unit_masks[-1]), fill
 
 
+def _identity_(z):
+    return z
+
+
+_INPLACE = {"identity": _identity_, "relu": "relu_", "sigmoid": "sigmoid_", "tanh": "tanh_"}
+
+
 def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
-    """Run a :func:`compact_plan` on ``X``, ``batch_rows`` rows at a time."""
+    """Run a :func:`compact_plan` on the float64 array ``X``, ``batch_rows`` rows at a time.
+
+    Everything runs in torch, so one thread pool serves the gather, the products and
+    the activations (mixing numpy's BLAS threads with torch's made the activations
+    5-20x slower here). ``X`` is only read; the result is a new numpy float64 array.
+    """
+    import torch
+
     first, steps, last, fill = plan
+    if any(stride < 0 for stride in X.strides):  # torch views need non-negative strides
+        X = np.ascontiguousarray(X)
     out = np.empty((X.shape[0], len(fill)), dtype=np.float64)
-    for begin in range(0, X.shape[0], batch_rows):
-        A = X[begin : begin + batch_rows]
-        if first is not None:
-            A = A[:, first]
-        for block, b, act in steps:
-            z = block.product(A) if isinstance(block, _TorchCSR) else A @ block.T
-            z += b
-            A = _activate_inplace(act, z)
-        chunk = out[begin : begin + batch_rows]
-        if last is None:
-            chunk[:] = A
-        else:
-            chunk[:] = fill
-            chunk[:, last] = A
+    with warnings.catch_warnings():  # read-only input is fine: it is never written
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        source = torch.from_numpy(X)
+    target = torch.from_numpy(out)
+    with torch.no_grad():
+        for begin in range(0, X.shape[0], batch_rows):
+            A = source[begin : begin + batch_rows]
+            if first is not None:
+                A = A.index_select(1, first)
+            for block, bias, act in steps:
+                if block.layout == torch.sparse_csr:
+                    A = (block @ A.T.contiguous()).T.add_(bias)
+                else:
+                    A = torch.addmm(bias, A, block)
+                A = getattr(A, act)() if isinstance(act, str) else act(A)
+            chunk = target[begin : begin + batch_rows]
+            if last is None:
+                chunk.copy_(A)
+            else:
+                chunk.copy_(fill.expand_as(chunk))
+                chunk.index_copy_(1, last, A)
     return out
