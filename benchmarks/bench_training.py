@@ -34,7 +34,7 @@ def plain_loop(X, epochs, seed):
             loss = torch.nn.functional.mse_loss(model(batch), batch)
             loss.backward()
             opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def main():
