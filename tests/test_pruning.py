@@ -197,3 +197,29 @@ def test_cached_inference_plans_follow_refits_and_copies(fitted):
     before = dict(vars(est))
     est.transform(X)
     assert vars(est).keys() == before.keys()  # transform leaves __dict__ alone
+
+
+@pytest.mark.parametrize("densities", [(0.05, 1.0), (1.0, 0.05), (0.05, 0.05), (1.0, 1.0)])
+def test_compact_forward_mixes_sparse_and_dense_blocks(densities):
+    # a sparse block followed by a dense one (and the other orders) gives the masked
+    # dense computation, with unused inputs gathered and removed outputs filled
+    rng = np.random.default_rng(0)
+    sizes = [30, 20, 6]
+    weights = [
+        rng.normal(size=(n_out, n_in)) * (rng.uniform(size=(n_out, n_in)) < d)
+        for n_in, n_out, d in zip(sizes, sizes[1:], densities)
+    ]
+    biases = [rng.normal(size=n) for n in sizes[1:]]
+    acts = ["sigmoid", "tanh"]
+    masks = [rng.uniform(size=n) < 0.8 for n in sizes]
+    masks[1][:] = True
+    for k, W in enumerate(weights):  # links only between surviving units
+        W *= masks[k + 1][:, None] & masks[k][None, :]
+    plan = _inference.compact_plan(weights, biases, acts, masks, np.full(sizes[-1], 0.5))
+    layouts = [str(block.layout) for block, _, _ in plan[1]]
+    assert layouts == ["torch.sparse_csr" if d < 0.2 else "torch.strided" for d in densities]
+    X = rng.normal(size=(50, sizes[0]))
+    expected = _inference.layer_outputs(X, weights, biases, acts)[-1]
+    expected[:, ~masks[-1]] = 0.5
+    got = _inference.forward_compact(X, plan, batch_rows=16)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
