@@ -1,11 +1,12 @@
-"""Forward passes of a fitted network in numpy (dense) and torch (sparse blocks), batched."""
+"""Forward passes of a fitted network: all layers in numpy (scoring, baselines) and the
+compacted pruned network in torch (``transform``), batched."""
 
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import numpy_activation
+from ._activations import numpy_activation, torch_activation
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
@@ -64,16 +65,9 @@ def compact_plan(weights, biases, activations, unit_masks, fill):
         else:  # stored transposed: the product is A @ block.T = addmm(b, A, block_t)
             block = torch.from_numpy(np.ascontiguousarray(block.toarray().T, dtype=np.float64))
         bias = torch.from_numpy(np.asarray(b[rows], dtype=np.float64))
-        steps.append((block, bias, _INPLACE[act]))
+        steps.append((block, bias, torch_activation(act)))
     fill = torch.from_numpy(np.asarray(fill, dtype=np.float64))
     return index(unit_masks[0]), steps, index(unit_masks[-1]), fill
-
-
-def _identity_(z):
-    return z
-
-
-_INPLACE = {"identity": _identity_, "relu": "relu_", "sigmoid": "sigmoid_", "tanh": "tanh_"}
 
 
 def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
@@ -113,7 +107,7 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
                     A = torch.addmm(bias[:, None], block.T, A)
                 else:
                     A = torch.addmm(bias, A, block)
-                A = getattr(A, act)() if isinstance(act, str) else act(A)
+                A = act(A)
             A = A.T if transposed else A
             chunk = target[begin : begin + batch_rows]
             if last is None:
