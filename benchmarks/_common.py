@@ -97,7 +97,7 @@ def protocol_autoencoder(quick=False, seed=0, **overrides):
         out_activation="sigmoid",
         max_iter=2 if quick else 20,
         batch_size=128,
-        learning_rate=1e-3,
+        learning_rate_init=1e-3,
         n_background=20 if quick else 100,
         n_explain=20 if quick else 200,
         fold_bias=True,

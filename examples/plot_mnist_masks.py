@@ -35,7 +35,7 @@ ae = SHAPSparseAutoencoder(
     hidden,
     out_activation="sigmoid",
     max_iter=3 if quick else 20,
-    learning_rate=1e-3,
+    learning_rate_init=1e-3,
     batch_size=128,
     n_explain=50 if quick else 200,
     fold_bias=True,

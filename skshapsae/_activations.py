@@ -2,13 +2,29 @@
 
 Both tables share the same names so that a fitted estimator, which holds only
 numpy and scipy objects, computes exactly the function the torch network was
-trained with.
+trained with. Every Shapley estimator evaluates the layer function through one of
+these two tables, so each activation listed here is supported by all of them.
 """
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import erf, expit
 
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "silu", "gelu", "sigmoid", "tanh")
+
+#: Negative slope of ``"leaky_relu"`` (torch's default).
+LEAKY_SLOPE = 0.01
+
+#: The range of each activation's output, used to warn about badly scaled targets.
+OUTPUT_RANGE = {
+    "identity": (-np.inf, np.inf),
+    "relu": (0.0, np.inf),
+    "leaky_relu": (-np.inf, np.inf),
+    "elu": (-1.0, np.inf),
+    "silu": (-0.2785, np.inf),
+    "gelu": (-0.1700, np.inf),
+    "sigmoid": (0.0, 1.0),
+    "tanh": (-1.0, 1.0),
+}
 
 
 def _identity(x):
@@ -19,9 +35,29 @@ def _relu(x):
     return np.maximum(x, 0)
 
 
+def _leaky_relu(x):
+    return np.where(x >= 0, x, LEAKY_SLOPE * x)
+
+
+def _elu(x):
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+
+
+def _silu(x):
+    return x * expit(x)
+
+
+def _gelu(x):
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
 NUMPY_ACTIVATIONS = {
     "identity": _identity,
     "relu": _relu,
+    "leaky_relu": _leaky_relu,
+    "elu": _elu,
+    "silu": _silu,
+    "gelu": _gelu,
     "sigmoid": expit,
     "tanh": np.tanh,
 }
@@ -35,10 +71,15 @@ def numpy_activation(name):
 def torch_activation(name):
     """Return the torch implementation of activation ``name``."""
     import torch
+    import torch.nn.functional as F
 
     return {
         "identity": _identity,
         "relu": torch.relu,
+        "leaky_relu": lambda x: F.leaky_relu(x, LEAKY_SLOPE),
+        "elu": F.elu,
+        "silu": F.silu,
+        "gelu": F.gelu,
         "sigmoid": torch.sigmoid,
         "tanh": torch.tanh,
     }[name]

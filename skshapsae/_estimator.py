@@ -3,7 +3,6 @@
 import logging
 import os
 import time
-import warnings
 import weakref
 from numbers import Integral, Real
 
@@ -20,9 +19,15 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from ._activations import ACTIVATIONS, layer_activations, numpy_activation
+from ._activations import ACTIVATIONS, OUTPUT_RANGE, layer_activations, numpy_activation
 from ._inference import compact_plan, forward_compact, layer_outputs
-from ._network import resolve_device, train_autoencoder
+from ._network import (
+    TrainingConfig,
+    default_batch_size,
+    fine_tune,
+    resolve_device,
+    train_autoencoder,
+)
 from ._pruning import Pruner, to_csr
 from ._shapley import (
     ESTIMATORS,
@@ -32,6 +37,7 @@ from ._shapley import (
     make_estimator,
     partial_sums,
 )
+from ._warnings import warn
 
 logger = logging.getLogger("skshapsae")
 
@@ -92,7 +98,7 @@ def _train_and_score(
     A pure function of its arguments, so ``joblib.Memory`` can cache it across
     the candidates of a search over ``importance_level`` / ``target_sparsity``.
     """
-    bar = _progress(range(train["max_iter"]), verbose, desc="training", leave=False)
+    bar = _progress(range(train.max_iter), verbose, desc="training", leave=False)
     progress = None
     if verbose:
 
@@ -100,14 +106,15 @@ def _train_and_score(
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4g}")
 
-    trained = train_autoencoder(X, sizes, activations, progress=progress, **train)
+    trained = train_autoencoder(X, sizes, activations, train, progress=progress)
     if verbose:
         bar.close()
         logger.info(
-            "trained %s in %.1fs, final loss %.4g",
+            "trained %s in %.1fs (%d epochs), final loss %.4g",
             "-".join(map(str, sizes)),
             trained.seconds,
-            trained.loss_curve[-1],
+            trained.n_iter,
+            trained.loss_curve[-1] if trained.loss_curve else float("nan"),
         )
     score_start = time.perf_counter()
     background = layer_outputs(X[bg_rows], trained.weights, trained.biases, activations)
@@ -148,7 +155,7 @@ def _train_and_score(
         if not np.all(np.isfinite(imp)):
             raise ValueError(
                 f"Link importances of layer {layer + 1} are not finite; the trained network "
-                "produces non-finite activations. Scale the data or lower learning_rate."
+                "produces non-finite activations. Scale the data or lower learning_rate_init."
             )
         importances.append(imp)
         stderrs.append(err)
@@ -161,6 +168,11 @@ def _train_and_score(
         "dense_weights_": trained.weights,
         "dense_intercepts_": trained.biases,
         "dense_loss_curve_": trained.loss_curve,
+        "n_iter_": trained.n_iter,
+        "validation_scores_": trained.validation_scores,
+        "best_validation_score_": (
+            max(trained.validation_scores) if trained.validation_scores else None
+        ),
         "link_importances_": importances,
         "link_importance_stderr_": stderrs,
         "unit_importances_": unit_importances,
@@ -192,10 +204,16 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``n_features``; the last one is the code size ``n_components_``. The
         decoder mirrors the encoder. ``None`` means one layer of
         ``max(1, n_features // 2)`` units.
-    activation : {"sigmoid", "relu", "tanh", "identity"}, default="sigmoid"
-        Activation of the hidden layers.
-    out_activation : {"identity", "sigmoid", "relu", "tanh"}, default="identity"
-        Activation of the reconstruction layer; "sigmoid" suits data in [0, 1].
+    activation : {"silu", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", \
+            "identity"}, default="silu"
+        Activation of the hidden layers. SiLU gave the lowest held-out reconstruction
+        error on every data set of ``benchmarks/bench_vs_pca.py`` (docs, "Training");
+        "sigmoid" is the paper's choice. Data of unit scale suits every activation
+        (``StandardScaler`` or ``MinMaxScaler`` first).
+    out_activation : {"identity", "sigmoid", "tanh", "relu", ...}, default="identity"
+        Activation of the reconstruction layer (same choices as ``activation``).
+        "sigmoid" needs data in [0, 1] and "tanh" in [-1, 1] (a warning says when X
+        lies outside the range the output can reach).
     importance_level : float in (0, 1], default=0.8
         Share ``m`` of each layer's total link importance to keep (eq. 8).
     target_sparsity : float in [0, 1) or None, default=None
@@ -232,12 +250,35 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Epochs of masked fine-tuning after pruning; pruned weights stay exactly
         zero. With mean folding, 3 epochs gave the lowest reconstruction error of
         the SHAP-SAE variants measured (experiments page); 0 turns it off.
-    max_iter : int, default=50
-        Training epochs of the dense autoencoder.
-    batch_size : int, default=64
-        Mini-batch size.
-    learning_rate : float, default=1e-2
-        Adam step size.
+    max_iter : int, default=200
+        Upper bound on the training epochs of the dense autoencoder; training stops
+        earlier on convergence (``tol``, ``n_iter_no_change``). ``n_iter_`` is the number
+        of epochs run.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; "auto" is ``clip(n_samples // 20, 16, 256)`` (about 20 steps per
+        epoch for tables, batches of 256 for images).
+    learning_rate_init : float, default=1e-3
+        Initial step size of Adam (as in ``MLPRegressor``).
+    learning_rate : {"adaptive", "constant"}, default="adaptive"
+        Step-size schedule. "adaptive": whenever the monitored loss has not improved for
+        ``n_iter_no_change`` epochs, the step size is divided by 5 (at most 3 times, then
+        training stops); "constant": training stops at the first such plateau.
+    tol : float, default=1e-3
+        Relative improvement of the monitored loss that counts as progress (an epoch
+        improves when its loss is below ``(1 - tol)`` times the best so far). Relative
+        rather than ``MLPRegressor``'s absolute tolerance, so that it does not depend on
+        the scale of the data.
+    n_iter_no_change : int, default=5
+        Epochs without progress before the schedule acts.
+    early_stopping : bool, default=False
+        Monitor the loss on a held-out ``validation_fraction`` of the training rows
+        instead of the training loss, and keep the weights of the best epoch.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training rows held out when ``early_stopping`` is on.
+    init : {"pca", "random"}, default="pca"
+        "pca" starts from the linear (PCA) autoencoder at the same code size, fitted
+        layer by layer through the activations; the returned network is never worse on
+        the training loss than this start. "random" is PyTorch's default initialisation.
     device : str, default="auto"
         Torch device for training and scoring: "cpu", "cuda", "cuda:N" or
         "auto" (CUDA when available). The fitted state is always numpy/scipy.
@@ -287,9 +328,23 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     n_components_ : int
         Code size.
     loss_curve_ : list of float
-        Training loss (MSE) per epoch.
+        Training loss (MSE) per epoch: the dense training's, then the fine-tuning's.
     n_iter_ : int
-        Training epochs run.
+        Training epochs run by the dense autoencoder (at most ``max_iter``).
+    dense_loss_curve_ : list of float
+        Training loss (MSE) per epoch of the dense autoencoder, before pruning.
+    validation_scores_ : list of float or None
+        With ``early_stopping``: the score (negative MSE) on the held-out rows after
+        each epoch; ``None`` otherwise.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_`` (its epoch's weights are kept); ``None``
+        without ``early_stopping``.
+    layer_sizes_ : list of int
+        Widths ``n(0), ..., n(2L)`` of the network's layers.
+    activations_ : list of str
+        Activation after each of the ``2L`` weight layers.
+    layer_input_means_ : list of ndarray
+        Mean of each layer's input over the background rows (used by ``fold_bias``).
     background_ : ndarray of shape (n_background, n_features)
         The training rows used as the Shapley background (kept for :meth:`explain`;
         note that a saved model therefore contains these rows).
@@ -338,8 +393,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "fold_bias": ["boolean"],
         "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"constant", "adaptive"})],
+        "tol": [Interval(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "init": [StrOptions({"pca", "random"})],
         "device": [str],
         "memory": [None, str, HasMethods(["cache"])],
         "n_jobs": [None, Integral],
@@ -351,7 +412,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self,
         hidden_layer_sizes=None,
         *,
-        activation="sigmoid",
+        activation="silu",
         out_activation="identity",
         importance_level=0.8,
         target_sparsity=None,
@@ -363,9 +424,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         kernel_nsamples="auto",
         fold_bias=True,
         fine_tune_iter=3,
-        max_iter=50,
-        batch_size=64,
-        learning_rate=1e-2,
+        max_iter=200,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        learning_rate="adaptive",
+        tol=1e-3,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        init="pca",
         device="auto",
         memory=None,
         n_jobs=None,
@@ -387,7 +454,13 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.fine_tune_iter = fine_tune_iter
         self.max_iter = max_iter
         self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.init = init
         self.device = device
         self.memory = memory
         self.n_jobs = n_jobs
@@ -448,11 +521,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def _sample_rows(self, n_samples, wanted, name, rng):
         if wanted > n_samples:
-            warnings.warn(
+            warn(
                 f"{name}={wanted} is larger than the number of training rows "
                 f"({n_samples}); using all {n_samples} rows.",
-                UserWarning,
-                stacklevel=3,
             )
             return np.arange(n_samples)
         return np.sort(rng.choice(n_samples, size=wanted, replace=False))
@@ -491,6 +562,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         sizes = self._layer_sizes(n_features)
         device = resolve_device(self.device)
         self._warn_constant_features(X)
+        self._warn_scaling(X)
         rng = check_random_state(self.random_state)
         train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         bg_rows = self._sample_rows(n_samples, self.n_background, "n_background", rng)
@@ -513,14 +585,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             activations,
             bg_rows,
             ex_rows,
-            train=dict(
-                **getattr(self, "_train_options", {}),
-                max_iter=self.max_iter,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate,
-                seed=train_seed,
-                device=str(device),
-            ),
+            train=self._training_config(n_samples, train_seed, device),
             scoring=dict(
                 estimator=self.shapley_estimator,
                 target=self.importance_target,
@@ -533,25 +598,57 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             n_jobs=self.n_jobs,
         )
         state["n_components_"] = sizes[len(sizes) // 2]
-        state["n_iter_"] = self.max_iter
         state["layer_sizes_"] = sizes
         state["activations_"] = activations
-        state["_fine_tune_seed_"] = train_seed + 2
+        state["_training_config_"] = self._training_config(n_samples, train_seed, device)
         state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
         # every fitted attribute appears at once: an interrupted fit leaves none
         self.__dict__.update(state)
         return self
+
+    def _training_config(self, n_samples, seed, device):
+        batch = default_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
+        return TrainingConfig(
+            max_iter=self.max_iter,
+            batch_size=int(batch),
+            learning_rate_init=float(self.learning_rate_init),
+            learning_rate=self.learning_rate,
+            tol=float(self.tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            early_stopping=bool(self.early_stopping),
+            validation_fraction=float(self.validation_fraction),
+            init=self.init,
+            seed=int(seed),
+            device=str(device),
+            **getattr(self, "_train_options", {}),
+        )
+
+    def _warn_scaling(self, X):
+        """Warn when X lies outside what the output activation can produce."""
+        lo, hi = OUTPUT_RANGE[self.out_activation]
+        x_min, x_max = float(X.min()), float(X.max())
+        if x_min < lo - 1e-9 or x_max > hi + 1e-9:
+            warn(
+                f"out_activation={self.out_activation!r} outputs values in [{lo:g}, {hi:g}] "
+                f"but X has values in [{x_min:.4g}, {x_max:.4g}], which the network cannot "
+                "reconstruct. Scale X into that range (for example with MinMaxScaler) or use "
+                "out_activation='identity'.",
+            )
+        elif max(abs(x_min), abs(x_max)) > 1e3:
+            warn(
+                f"X has values up to {max(abs(x_min), abs(x_max)):.4g}; the network trains "
+                "best on data of unit scale. Scale X first (StandardScaler, or MinMaxScaler "
+                "for a bounded output activation).",
+            )
 
     def _warn_constant_features(self, X):
         constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
         if X.shape[0] > 1 and constant.size:
             names = getattr(self, "feature_names_in_", None)
             labels = names[constant] if names is not None else constant
-            warnings.warn(
+            warn(
                 f"Constant feature(s) {labels[:10].tolist()} carry no information; their "
                 "links get zero importance and are pruned.",
-                UserWarning,
-                stacklevel=3,
             )
 
     def _prune_state(self, state, X, level, target, counts=None):
@@ -573,17 +670,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         biases = pruned.biases
         loss_curve = list(state["dense_loss_curve_"])
         if self.fine_tune_iter > 0:
-            tuned = train_autoencoder(
+            tuned = fine_tune(
                 X,
                 state["layer_sizes_"],
                 activations,
-                max_iter=self.fine_tune_iter,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate,
-                seed=state["_fine_tune_seed_"],
-                device=resolve_device(self.device),
-                init=(weights, biases),
-                weight_masks=pruned.masks,
+                weights,
+                biases,
+                pruned.masks,
+                state["_training_config_"],
+                self.fine_tune_iter,
             )
             weights, biases = tuned.weights, tuned.biases
             loss_curve += tuned.loss_curve

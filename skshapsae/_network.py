@@ -1,7 +1,16 @@
-"""The dense autoencoder in PyTorch: build, train, hand numpy back.
+"""The dense autoencoder in PyTorch: initialise, train, fine-tune, hand numpy back.
 
 Nothing torch-related outlives these functions: they take numpy arrays and
 return numpy arrays, so a fitted estimator pickles and loads without a GPU.
+
+Training follows the conventions of :class:`sklearn.neural_network.MLPRegressor`:
+``max_iter`` is an upper bound on the epochs, training stops when the monitored loss
+has not improved by a relative ``tol`` for ``n_iter_no_change`` epochs (the training
+loss, or with ``early_stopping`` the loss on a held-out ``validation_fraction`` whose
+best epoch is kept), and the ``"adaptive"`` schedule divides the step size by 5 on
+such a plateau before stopping. ``init="pca"`` starts from the linear (PCA)
+autoencoder, fitted layer by layer by least squares through the activations (see
+:func:`pca_init`).
 """
 
 import time
@@ -9,20 +18,58 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._activations import torch_activation
+from ._activations import numpy_activation, torch_activation
 
 
 class TrainingDivergenceError(ValueError):
-    """Raised when the training loss becomes NaN or infinite."""
+    """Raised when training diverges: the loss becomes non-finite or explodes."""
+
+
+#: Rows used to fit the PCA initialisation and its layer-wise least squares.
+INIT_MAX_ROWS = 4096
+
+#: A training loss this many times the variance of the data (the loss of predicting the
+#: column means) means the run diverged.
+DIVERGENCE_FACTOR = 100.0
+
+#: The "adaptive" schedule divides the step size by 5 at most this many times.
+MAX_LR_REDUCTIONS = 3
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Settings of one training run (see the estimator's parameters of the same names).
+
+    ``batch_size`` is already resolved to an int here; ``seed`` seeds a private torch
+    generator. ``dropout`` and ``code_top_k`` exist for the dropout and k-sparse
+    autoencoder baselines (:mod:`skshapsae.baselines`); the estimator leaves them off.
+    """
+
+    max_iter: int = 200
+    batch_size: int = 64
+    learning_rate_init: float = 1e-3
+    learning_rate: str = "adaptive"
+    tol: float = 1e-3
+    n_iter_no_change: int = 5
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    init: str = "pca"
+    seed: int = 0
+    device: str = "cpu"
+    dropout: float = 0.0
+    code_top_k: int | None = None
 
 
 @dataclass
 class TrainResult:
-    """Parameters of a trained network, as float64 numpy arrays."""
+    """Parameters of a trained network, as float64 numpy arrays, and its history."""
 
     weights: list
     biases: list
     loss_curve: list = field(default_factory=list)
+    validation_scores: list | None = None
+    n_iter: int = 0
+    best_epoch: int = 0
     seconds: float = 0.0
 
 
@@ -45,6 +92,16 @@ def resolve_device(device):
     return dev
 
 
+def default_batch_size(n_samples):
+    """``batch_size="auto"``: about 20 steps per epoch, between 16 and 256 rows.
+
+    Chosen with ``benchmarks/bench_vs_pca.py`` (docs, "Training"): small tables get
+    enough steps per epoch to converge in a few dozen epochs, large data sets get
+    batches big enough to use the BLAS well.
+    """
+    return int(np.clip(n_samples // 20, 16, 256))
+
+
 def _torch_generator(seed, device):
     import torch
 
@@ -53,47 +110,112 @@ def _torch_generator(seed, device):
     return gen
 
 
-def _init_parameters(layer_sizes, seed, device):
+def random_init(layer_sizes, seed):
     """PyTorch's default ``nn.Linear`` initialisation, drawn from a private generator."""
-    import torch
-
-    gen = _torch_generator(seed, "cpu")
-    params = []
+    rng = np.random.default_rng(seed)
+    weights, biases = [], []
     for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
         bound = 1.0 / np.sqrt(n_in)
-        W = torch.empty(n_out, n_in).uniform_(-bound, bound, generator=gen)
-        b = torch.empty(n_out).uniform_(-bound, bound, generator=gen)
-        params.append((W.to(device), b.to(device)))
-    return params
+        weights.append(rng.uniform(-bound, bound, size=(n_out, n_in)))
+        biases.append(rng.uniform(-bound, bound, size=n_out))
+    return weights, biases
 
 
-def _to_parameters(weights, biases, device):
-    import torch
+#: Pre-activation of a hidden unit at initialisation: ``scale * z + shift`` for a
+#: standardised linear signal ``z``. ReLU-like units start in their (near) linear
+#: region, saturating ones around their steepest point.
+_INIT_SHIFT = {"relu": 3.0, "leaky_relu": 3.0, "elu": 3.0, "silu": 3.0, "gelu": 3.0}
 
-    return [
-        (
-            torch.as_tensor(np.asarray(W), dtype=torch.float32, device=device).clone(),
-            torch.as_tensor(np.asarray(b), dtype=torch.float32, device=device).clone(),
+#: Inverse of the output activation, for the least-squares fit of the last layer.
+_INVERSE = {
+    "sigmoid": (lambda y: np.log(y) - np.log1p(-y), 0.0, 1.0),
+    "tanh": (np.arctanh, -1.0, 1.0),
+}
+
+
+def _ridge(H, T, rel=1e-6):
+    """Least squares ``[H, 1] @ [W.T; b] = T`` with a tiny ridge; returns ``W, b``."""
+    H1 = np.hstack([H, np.ones((len(H), 1))])
+    gram = H1.T @ H1
+    gram[np.diag_indices_from(gram)] += rel * max(np.trace(gram) / len(gram), 1e-12)
+    beta = np.linalg.solve(gram, H1.T @ T)
+    return beta[:-1].T, beta[-1]
+
+
+def pca_init(X, layer_sizes, activations, seed):
+    """Initialise the autoencoder as the linear (PCA) autoencoder, through its activations.
+
+    Every hidden layer is fitted (least squares on at most :data:`INIT_MAX_ROWS` rows,
+    through the previous layer's activations) so that its pre-activations are
+    standardised principal component scores, shifted into the linear region of
+    ReLU-like units: an encoder layer of width ``h`` carries the first ``h`` scores
+    (so the code layer carries the first ``k``: the code starts as PCA's), a decoder
+    layer the ``k`` code scores in its first ``k`` units, its other units starting
+    random. (Mixing the scores over all units by a random rotation was measured too: it
+    spreads the link importances more evenly but trained less stably and reached a
+    higher held-out error, see the docs' "Training" page.) The last layer is the
+    least-squares reconstruction of ``X`` from the layer before (in logit / arctanh
+    space for a sigmoid / tanh output). The network so starts at (about) PCA's
+    reconstruction with PCA's code, and training only improves on it:
+    the training loop keeps the initialisation when training does not lower the loss.
+    """
+    rng = np.random.default_rng(seed)
+    X = np.asarray(X, dtype=np.float64)
+    if len(X) > INIT_MAX_ROWS:
+        X = X[np.sort(rng.choice(len(X), INIT_MAX_ROWS, replace=False))]
+    n_layers = len(layer_sizes) - 1
+    code = n_layers // 2
+    k = layer_sizes[code]
+    centred = X - X.mean(axis=0)
+    _, _, Vt = np.linalg.svd(centred, full_matrices=False)
+    scores = centred @ Vt.T  # principal component scores, (rows, min(rows, features))
+    rand_w, rand_b = random_init(layer_sizes, seed)
+    weights, biases = [], []
+    H = X
+    for layer in range(n_layers):
+        n_out = layer_sizes[layer + 1]
+        act = activations[layer]
+        if layer == n_layers - 1:  # reconstruction of X
+            target = X
+            if act in _INVERSE:
+                inverse, lo, hi = _INVERSE[act]
+                margin = 1e-2 * (hi - lo)
+                target = inverse(np.clip(X, lo + margin, hi - margin))
+            W, b = _ridge(H, target)
+        else:
+            # the meaningful signal of this layer: the first h_l scores in the encoder,
+            # the k code scores in the decoder; the decoder's other units start random
+            signal = scores[:, : n_out if layer < code else k]
+            std = signal.std(axis=0)
+            usable = np.flatnonzero(std > 0)  # fewer rows than units: the rest stay random
+            W, b = rand_w[layer].copy(), rand_b[layer].copy()
+            target = signal[:, usable] / std[usable] + _INIT_SHIFT.get(act, 0.0)
+            W[usable], b[usable] = _ridge(H, target)
+        weights.append(W)
+        biases.append(b)
+        H = numpy_activation(act)(H @ W.T + b)
+    return weights, biases
+
+
+def _split(n_samples, config):
+    """Training and validation row indices (validation empty without early stopping)."""
+    rng = np.random.default_rng(config.seed + 5)
+    if not config.early_stopping:
+        return np.arange(n_samples), np.arange(0)
+    n_val = int(round(config.validation_fraction * n_samples))
+    if n_val < 1 or n_val >= n_samples:
+        raise ValueError(
+            f"early_stopping needs a validation set of at least one row and a training "
+            f"set of at least one row; validation_fraction={config.validation_fraction} "
+            f"of {n_samples} rows gives {n_val}. Use more rows or another "
+            "validation_fraction, or set early_stopping=False."
         )
-        for W, b in zip(weights, biases)
-    ]
+    order = rng.permutation(n_samples)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def train_autoencoder(
-    X,
-    layer_sizes,
-    activations,
-    *,
-    max_iter,
-    batch_size,
-    learning_rate,
-    seed,
-    device="cpu",
-    init=None,
-    weight_masks=None,
-    progress=None,
-    dropout=0.0,
-    code_top_k=None,
+    X, layer_sizes, activations, config, *, init=None, weight_masks=None, progress=None
 ):
     """Train the autoencoder ``layer_sizes[0] -> ... -> layer_sizes[-1]`` with Adam on MSE.
 
@@ -105,39 +227,41 @@ def train_autoencoder(
         Widths ``n(0), ..., n(2L)``.
     activations : list of str
         Activation after each weight layer.
-    max_iter, batch_size, learning_rate : int, int, float
-        Epochs, mini-batch size and Adam step size.
-    seed : int
-        Seed of the private torch generator (initialisation and shuffling);
-        the global torch random state is not touched.
-    device : str
-        Torch device.
+    config : TrainingConfig
+        Epochs, batch size, step size and schedule, stopping rule, initialisation,
+        seed and device.
     init : tuple (weights, biases) or None
-        Start from these parameters instead of a random initialisation.
+        Start from these parameters instead of ``config.init``.
     weight_masks : list of bool ndarrays or None
         When given, masked weights are zero at the start and stay zero
         (masked fine-tuning).
     progress : callable or None
         Called as ``progress(epoch, loss)`` after every epoch.
-    dropout : float
-        Dropout rate on the hidden layers during training (the dropout
-        autoencoder baseline); 0 disables it.
-    code_top_k : int or None
-        Keep only the ``k`` largest code activations during training (the
-        k-sparse autoencoder of Makhzani & Frey); None disables it.
 
     Returns
     -------
     TrainResult
+        The weights of the best epoch with early stopping, else those of the last one;
+        the starting parameters when training did not lower the monitored loss.
     """
     import torch
 
     start = time.perf_counter()
-    dev = resolve_device(device)
+    dev = resolve_device(config.device)
+    X = np.asarray(X, dtype=np.float64)
+    train_rows, val_rows = _split(len(X), config)
     if init is None:
-        params = _init_parameters(layer_sizes, seed, dev)
-    else:
-        params = _to_parameters(*init, dev)
+        if config.init == "pca":
+            init = pca_init(X[train_rows], layer_sizes, activations, config.seed)
+        else:
+            init = random_init(layer_sizes, config.seed)
+    params = [
+        (
+            torch.as_tensor(np.asarray(W), dtype=torch.float32, device=dev).clone(),
+            torch.as_tensor(np.asarray(b), dtype=torch.float32, device=dev).clone(),
+        )
+        for W, b in zip(*init)
+    ]
     masks = None
     if weight_masks is not None:
         masks = [
@@ -149,29 +273,51 @@ def train_autoencoder(
     for t in tensors:
         t.requires_grad_(True)
     acts = [torch_activation(a) for a in activations]
-
     code_layer = len(params) // 2 - 1
-    drop_gen = _torch_generator(seed + 3, dev) if dropout > 0 else None
+    drop_gen = _torch_generator(config.seed + 3, dev) if config.dropout > 0 else None
 
-    def forward(batch):
+    def forward(batch, train=True):
         out = batch
         for layer, ((W, b), act) in enumerate(zip(params, acts)):
             out = act(torch.addmm(b, out, W.T))
-            if code_top_k is not None and layer == code_layer:
-                kth = torch.topk(out, code_top_k, dim=1).values[:, -1:]
+            if train and config.code_top_k is not None and layer == code_layer:
+                kth = torch.topk(out, config.code_top_k, dim=1).values[:, -1:]
                 out = out * (out >= kth)
-            if dropout > 0 and layer < len(params) - 1:
-                keep = torch.rand(out.shape, generator=drop_gen, device=dev) >= dropout
-                out = out * keep / (1 - dropout)
+            if train and config.dropout > 0 and layer < len(params) - 1:
+                keep = torch.rand(out.shape, generator=drop_gen, device=dev) >= config.dropout
+                out = out * keep / (1 - config.dropout)
         return out
 
-    data = torch.tensor(np.asarray(X), dtype=torch.float32, device=dev)
+    def evaluate(rows):
+        """Mean squared error of the current parameters on ``rows`` (no grad)."""
+        with torch.no_grad():
+            total = 0.0
+            for begin in range(0, rows.shape[0], 4096):
+                batch = rows[begin : begin + 4096]
+                total += float(((forward(batch, train=False) - batch) ** 2).sum())
+            return total / max(1, rows.numel())
+
+    def snapshot():
+        return [t.detach().clone() for t in tensors]
+
+    data = torch.tensor(X[train_rows], dtype=torch.float32, device=dev)
+    val = torch.tensor(X[val_rows], dtype=torch.float32, device=dev)
+    monitor = val if config.early_stopping else data
     n_samples = data.shape[0]
-    batch_size = max(1, min(int(batch_size), n_samples))
-    optimizer = torch.optim.Adam(tensors, lr=learning_rate)
-    gen = _torch_generator(seed + 1, "cpu")
-    loss_curve = []
-    for epoch in range(max_iter):
+    batch_size = max(1, min(int(config.batch_size), n_samples))
+    lr = float(config.learning_rate_init)
+    optimizer = torch.optim.Adam(tensors, lr=lr)
+    gen = _torch_generator(config.seed + 1, "cpu")
+    # the loss of predicting the column means; dropout's noisy training loss is not judged
+    scale = float(X[train_rows].var(axis=0).mean()) if n_samples > 1 else 0.0
+    scale = 0.0 if config.dropout > 0 else scale
+
+    start_loss = evaluate(monitor)
+    best_loss, best_params, best_epoch = start_loss, snapshot(), 0
+    stop_best = np.inf  # the stopping rule compares epochs with each other only
+    loss_curve, val_scores = [], [] if config.early_stopping else None
+    no_improvement, reductions, epoch = 0, 0, 0
+    for epoch in range(1, config.max_iter + 1):
         order = torch.randperm(n_samples, generator=gen).to(dev)
         total = torch.zeros((), device=dev)
         for begin in range(0, n_samples, batch_size):
@@ -186,15 +332,69 @@ def train_autoencoder(
                         W.mul_(M)
             total += loss.detach() * batch.shape[0]
         epoch_loss = float(total) / n_samples
-        if not np.isfinite(epoch_loss):
+        if not np.isfinite(epoch_loss) or (scale > 0 and epoch_loss > DIVERGENCE_FACTOR * scale):
             raise TrainingDivergenceError(
-                f"Training diverged at epoch {epoch + 1}: the reconstruction loss is "
-                f"{epoch_loss}. Scale the data (for example with StandardScaler or "
-                "MinMaxScaler) or lower learning_rate."
+                f"Training diverged at epoch {epoch}: the reconstruction loss is "
+                f"{epoch_loss:.4g}, {DIVERGENCE_FACTOR:g}+ times the loss of predicting the "
+                f"column means ({scale:.4g}). Lower learning_rate_init (it is "
+                f"{config.learning_rate_init:g}) or scale the data (for example with "
+                "StandardScaler or MinMaxScaler)."
             )
         loss_curve.append(epoch_loss)
+        current = epoch_loss
+        if config.early_stopping:
+            current = evaluate(val)
+            val_scores.append(-current)
         if progress is not None:
-            progress(epoch, epoch_loss)
+            progress(epoch - 1, epoch_loss)
+        if current < best_loss and config.early_stopping:
+            best_loss, best_params, best_epoch = current, snapshot(), epoch
+        if current > stop_best * (1 - config.tol):
+            no_improvement += 1
+        else:
+            no_improvement = 0
+        stop_best = min(stop_best, current)
+        if no_improvement >= config.n_iter_no_change:
+            if config.learning_rate == "adaptive" and reductions < MAX_LR_REDUCTIONS:
+                reductions += 1
+                lr /= 5
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                no_improvement = 0
+            else:
+                break
+    if not config.early_stopping:
+        # the last epoch's weights, unless training made the loss worse than the start
+        final_loss = evaluate(data) if loss_curve else start_loss
+        if final_loss <= start_loss:
+            best_params, best_epoch = snapshot(), epoch
+    with torch.no_grad():
+        for t, best in zip(tensors, best_params):
+            t.copy_(best)
     weights = [W.detach().cpu().numpy().astype(np.float64) for W, _ in params]
     biases = [b.detach().cpu().numpy().astype(np.float64) for _, b in params]
-    return TrainResult(weights, biases, loss_curve, time.perf_counter() - start)
+    return TrainResult(
+        weights,
+        biases,
+        loss_curve,
+        val_scores,
+        n_iter=len(loss_curve),
+        best_epoch=best_epoch,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def fine_tune(X, layer_sizes, activations, weights, biases, masks, config, n_epochs):
+    """Masked fine-tuning of a pruned network: ``n_epochs`` at ``config``'s step size.
+
+    Pruned weights start and stay exactly zero; the step size is constant and no
+    stopping rule applies (the epochs are the budget). The pruned network is returned
+    unchanged when fine-tuning does not lower its training loss.
+    """
+    from dataclasses import replace
+
+    tune = replace(config, max_iter=n_epochs, early_stopping=False, learning_rate="constant")
+    tune = replace(tune, n_iter_no_change=n_epochs + 1, seed=config.seed + 2)
+    return train_autoencoder(
+        X, layer_sizes, activations, tune, init=(weights, biases), weight_masks=masks
+    )

@@ -15,7 +15,13 @@ from skshapsae import SHAPSparseAutoencoder
 def fitted():
     X = np.random.default_rng(0).uniform(size=(50, 6))
     return X, SHAPSparseAutoencoder(
-        (4, 2), max_iter=3, n_background=20, n_explain=20, device="cpu", random_state=0
+        (4, 2),
+        activation="sigmoid",
+        max_iter=3,
+        n_background=20,
+        n_explain=20,
+        device="cpu",
+        random_state=0,
     ).fit(X)
 
 

@@ -192,8 +192,14 @@ def test_cuda_fit_gives_cpu_state(X):  # pragma: no cover - needs a GPU
 
 
 def test_divergence_names_the_epoch(X):
-    with pytest.raises(TrainingDivergenceError, match=r"epoch \d+.*learning_rate"):
-        fast(activation="relu", learning_rate=1e30, max_iter=5).fit(X * 1e30)
+    with pytest.raises(TrainingDivergenceError, match=r"epoch \d+.*learning_rate_init"):
+        fast(activation="relu", learning_rate_init=1e30, max_iter=5).fit(X * 1e30)
+
+
+def test_finite_divergence_is_detected(X):
+    """A step size that makes the loss explode (but stay finite) is an error, not a model."""
+    with pytest.raises(TrainingDivergenceError, match="Lower learning_rate_init"):
+        fast(learning_rate_init=1e6, max_iter=20, init="random").fit(X)
 
 
 def test_memory_estimate_fails_early(X):
