@@ -58,7 +58,12 @@ def build_parser():
         default="0.5,0.7,0.8,0.9,0.95,1.0",
         help="importance levels to sweep, comma-separated",
     )
-    parser.add_argument("--max-iter", type=int, default=50, help="training epochs")
+    parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=200,
+        help="upper bound on training epochs (stops on convergence)",
+    )
     parser.add_argument("--n-explain", type=int, default=200, help="explained rows per layer")
     parser.add_argument("--n-background", type=int, default=100, help="background rows")
     parser.add_argument("--output", default="skshapsae-output", help="output folder")
