@@ -1,6 +1,6 @@
 """
 What ``feature_importances_`` measures, against mutual information and a random forest
-=====================================================================================
+======================================================================================
 
 ``feature_importances_`` is the unit importance of each input (eq. 4 of the paper): the
 mean absolute Shapley value of the input's links into the autoencoder's first layer. It
