@@ -88,16 +88,19 @@ def _fmt(v):
 
 
 def protocol_autoencoder(quick=False, seed=0, **overrides):
-    """The experiments' autoencoder (784-256-64-256-784 protocol), tiny in quick mode."""
+    """The experiments' autoencoder (784-256-64-256-784 protocol), tiny in quick mode.
+
+    The paper's network (sigmoid hidden and output units) trained with the library's
+    defaults (PCA start, Adam 1e-3, ``batch_size="auto"``, stop on convergence, at most
+    ``max_iter`` epochs).
+    """
     from skshapsae import SHAPSparseAutoencoder
 
     params = dict(
         hidden_layer_sizes=(32, 8) if quick else (256, 64),
         activation="sigmoid",
         out_activation="sigmoid",
-        max_iter=2 if quick else 20,
-        batch_size=128,
-        learning_rate_init=1e-3,
+        max_iter=2 if quick else 200,
         n_background=20 if quick else 100,
         n_explain=20 if quick else 200,
         fold_bias=True,
