@@ -1,14 +1,10 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
 import logging
-import os
-import time
-import weakref
 from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -20,8 +16,8 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from ._activations import ACTIVATIONS, OUTPUT_RANGE, layer_activations, numpy_activation
-from ._inference import compact_plan, forward_compact, layer_outputs
+from ._activations import ACTIVATIONS, OUTPUT_RANGE, layer_activations
+from ._inference import encode_decode_plan, forward_compact
 from ._network import (
     TrainingConfig,
     default_batch_size,
@@ -30,14 +26,15 @@ from ._network import (
     train_autoencoder,
 )
 from ._pruning import Pruner, to_csr
-from ._shapley import (
-    ESTIMATORS,
-    LayerGame,
+from ._scoring import (
+    DenseNetwork,
+    ScoringConfig,
+    _progress,
     check_scoring_memory,
-    combine_sums,
-    make_estimator,
-    partial_sums,
+    explain_layer,
+    score_network,
 )
+from ._shapley import ESTIMATOR_NAMES
 from ._warnings import warn
 
 logger = logging.getLogger("skshapsae")
@@ -45,53 +42,8 @@ logger = logging.getLogger("skshapsae")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
 
-#: Inference plans per estimator (see ``SHAPSparseAutoencoder._plan``); weak keys, so a
-#: plan goes away with its estimator.
-_PLAN_CACHE = weakref.WeakKeyDictionary()
 
-
-def _progress(iterable, enabled, **kwargs):
-    """Wrap ``iterable`` in a tqdm progress bar when ``enabled``."""
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, **kwargs)
-
-
-_POINTS_PER_TASK = 25
-
-
-def _threads_per_job(n_jobs):
-    """Torch threads for each parallel scoring job, so jobs do not oversubscribe the CPU."""
-    if n_jobs is None or n_jobs == 1:
-        return None
-    workers = effective_n_jobs(n_jobs)
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
-def _score_task(game, points, scoring, seed, threads):
-    """Partial sums of ``|phi|`` for one chunk of explained points of one layer."""
-    import torch
-
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        estimator = make_estimator(
-            scoring["estimator"],
-            game,
-            n_permutations=scoring["n_permutations"],
-            kernel_nsamples=scoring["kernel_nsamples"],
-            seed=seed,
-            device=scoring["device"],
-        )
-        return partial_sums(game, points, estimator)
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _train_and_score(
+def _dense_stage(
     X, sizes, activations, bg_rows, ex_rows, *, train, scoring, verbose=False, n_jobs=None
 ):
     """Train the dense network and score all its links: everything that does not depend on m.
@@ -117,54 +69,9 @@ def _train_and_score(
             trained.n_iter,
             trained.loss_curve[-1] if trained.loss_curve else float("nan"),
         )
-    score_start = time.perf_counter()
-    background = layer_outputs(X[bg_rows], trained.weights, trained.biases, activations)
-    explained = layer_outputs(X[ex_rows], trained.weights, trained.biases, activations)
-    games = [
-        LayerGame(
-            trained.weights[layer],
-            trained.biases[layer],
-            "identity" if scoring["target"] == "preactivation" else activations[layer],
-            background[layer],
-        )
-        for layer in range(len(trained.weights))
-    ]
-    # tasks of a fixed size, each with its own seed: the result does not depend on n_jobs
-    tasks = [
-        (layer, begin)
-        for layer in range(len(games))
-        for begin in range(0, len(ex_rows), _POINTS_PER_TASK)
-    ]
-    threads = _threads_per_job(n_jobs)
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_score_task)(
-            games[layer],
-            explained[layer][begin : begin + _POINTS_PER_TASK],
-            scoring,
-            scoring["seed"] + 7919 * layer + begin,
-            threads,
-        )
-        for layer, begin in tasks
-    )
-    partials = [[] for _ in games]
-    bar = _progress(results, verbose, desc="scoring", total=len(tasks), leave=False)
-    for (layer, _), result in zip(tasks, bar):
-        partials[layer].append(result)
-    importances, stderrs = [], []
-    for layer, parts in enumerate(partials):
-        imp, err = combine_sums(parts, len(ex_rows))
-        if not np.all(np.isfinite(imp)):
-            raise ValueError(
-                f"Link importances of layer {layer + 1} are not finite; the trained network "
-                "produces non-finite activations. Scale the data or lower learning_rate_init."
-            )
-        importances.append(imp)
-        stderrs.append(err)
-    if verbose:
-        logger.info(
-            "scored %d layers in %.1fs", len(importances), time.perf_counter() - score_start
-        )
-    unit_importances = [imp.mean(axis=0) for imp in importances]
+    network = DenseNetwork(trained.weights, trained.biases, activations)
+    scores = score_network(network, X[bg_rows], X[ex_rows], scoring, n_jobs=n_jobs, verbose=verbose)
+    unit_importances = [imp.mean(axis=0) for imp in scores.importances]
     return {
         "dense_weights_": trained.weights,
         "dense_intercepts_": trained.biases,
@@ -175,16 +82,14 @@ def _train_and_score(
         "best_validation_score_": (
             max(trained.validation_scores) if trained.validation_scores else None
         ),
-        "link_importances_": importances,
-        "link_importance_stderr_": stderrs,
+        "link_importances_": scores.importances,
+        "link_importance_stderr_": scores.stderrs,
+        "shapley_estimators_": scores.estimators,
         "unit_importances_": unit_importances,
         "feature_importances_": unit_importances[0],
-        "layer_input_means_": [a.mean(axis=0) for a in background[:-1]],
+        "layer_input_means_": scores.layer_input_means,
         "background_": X[bg_rows],
-        "fit_times_": {
-            "training": trained.seconds,
-            "scoring": time.perf_counter() - score_start,
-        },
+        "fit_times_": {"training": trained.seconds, "scoring": scores.seconds},
     }
 
 
@@ -281,6 +186,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "pca" starts from the linear (PCA) autoencoder at the same code size, fitted
         layer by layer through the activations; the returned network is never worse on
         the training loss than this start. "random" is PyTorch's default initialisation.
+    dropout : float in [0, 1), default=0.0
+        Dropout rate on the hidden layers during training (the dropout autoencoder,
+        Srivastava et al. 2014; used by :func:`skshapsae.baselines.fit_trained_baseline`).
+    code_top_k : int or None, default=None
+        During training, only the ``k`` largest code activations pass (the k-sparse
+        autoencoder, Makhzani & Frey 2014); None disables it.
     device : str, default="auto"
         Torch device for training and scoring: "cpu", "cuda", "cuda:N" or
         "auto" (CUDA when available). The fitted state is always numpy/scipy.
@@ -305,6 +216,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``[l]`` has shape ``(n(l+1), n(l))``: mean absolute Shapley value of each link.
     link_importance_stderr_ : list of ndarray
         Standard error of ``link_importances_`` over the explained rows.
+    shapley_estimators_ : list of str
+        The Shapley estimator that scored each layer (``"auto"`` resolved per layer, as
+        ``PCA`` records ``_fit_svd_solver``); ``"given"`` for scores passed to
+        :meth:`reprune`.
     unit_importances_ : list of ndarray
         ``[k]`` has shape ``(n(k),)``: mean link importance of unit ``k``'s outgoing links (eq. 4).
     feature_importances_ : ndarray of shape (n_features,)
@@ -387,7 +302,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "importance_level": [Interval(Real, 0, 1, closed="right")],
         "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
         "importance_target": [StrOptions({"activation", "preactivation"})],
-        "shapley_estimator": [StrOptions(set(ESTIMATORS))],
+        "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES))],
         "n_background": [Interval(Integral, 1, None, closed="left")],
         "n_explain": [Interval(Integral, 1, None, closed="left")],
         "n_permutations": [Interval(Integral, 1, None, closed="left")],
@@ -403,6 +318,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "init": [StrOptions({"pca", "random"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "code_top_k": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str],
         "memory": [None, str, HasMethods(["cache"])],
         "n_jobs": [None, Integral],
@@ -435,6 +352,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         early_stopping=False,
         validation_fraction=0.1,
         init="pca",
+        dropout=0.0,
+        code_top_k=None,
         device="auto",
         memory=None,
         n_jobs=None,
@@ -463,6 +382,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.init = init
+        self.dropout = dropout
+        self.code_top_k = code_top_k
         self.device = device
         self.memory = memory
         self.n_jobs = n_jobs
@@ -570,17 +491,16 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         bg_rows = self._sample_rows(n_samples, self.n_background, "n_background", rng)
         ex_rows = self._sample_rows(n_samples, self.n_explain, "n_explain", rng)
         activations = layer_activations(self.activation, self.out_activation, len(sizes) - 1)
-        check_scoring_memory(
-            sizes,
-            activations,
-            target=self.importance_target,
+        scoring = ScoringConfig(
             estimator=self.shapley_estimator,
-            n_background=len(bg_rows),
+            target=self.importance_target,
+            n_permutations=self.n_permutations,
             kernel_nsamples=self.kernel_nsamples,
+            seed=shap_seed,
+            device=str(device),
         )
-        dense_stage = check_memory(self.memory).cache(
-            _train_and_score, ignore=["verbose", "n_jobs"]
-        )
+        check_scoring_memory(sizes, activations, scoring, len(bg_rows))
+        dense_stage = check_memory(self.memory).cache(_dense_stage, ignore=["verbose", "n_jobs"])
         state = dense_stage(
             X,
             sizes,
@@ -588,14 +508,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             bg_rows,
             ex_rows,
             train=self._training_config(n_samples, train_seed, device),
-            scoring=dict(
-                estimator=self.shapley_estimator,
-                target=self.importance_target,
-                n_permutations=self.n_permutations,
-                kernel_nsamples=self.kernel_nsamples,
-                seed=shap_seed,
-                device=str(device),
-            ),
+            scoring=scoring,
             verbose=bool(self.verbose),
             n_jobs=self.n_jobs,
         )
@@ -630,7 +543,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             init=self.init,
             seed=int(seed),
             device=str(device),
-            **getattr(self, "_train_options", {}),
+            dropout=float(self.dropout),
+            code_top_k=None if self.code_top_k is None else int(self.code_top_k),
         )
 
     def _warn_scaling(self, X):
@@ -708,12 +622,16 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """The fitted attributes (names ending in ``_``), never the parameters."""
         return {k: v for k, v in vars(self).items() if k.endswith("_") and k not in exclude}
 
-    def reprune(self, importance_level=None, *, target_sparsity=None, X=None):
-        """A copy of this fitted estimator pruned at another level, without retraining.
+    def reprune(
+        self, importance_level=None, *, target_sparsity=None, scores=None, keep_counts=None, X=None
+    ):
+        """A copy of this fitted estimator pruned again, without retraining.
 
         The dense network and the link importances do not depend on the level,
         so they are reused; only the masking (and, with ``fine_tune_iter > 0``,
-        the fine-tuning, which needs ``X``) is redone.
+        the fine-tuning, which needs ``X``) is redone. ``scores`` prunes by any other
+        ranking of the links (the baselines do so), ``keep_counts`` fixes the number of
+        links kept per layer.
 
         Parameters
         ----------
@@ -721,6 +639,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             New level; ``None`` keeps ``self.importance_level``.
         target_sparsity : float in [0, 1) or None
             New target sparsity; takes precedence over ``importance_level``.
+        scores : list of array-like or None
+            Link scores replacing ``link_importances_`` (one non-negative array of shape
+            ``(n(l+1), n(l))`` per layer); the copy's ``unit_importances_`` and
+            ``feature_importances_`` follow from them and ``shapley_estimators_`` is
+            ``"given"``.
+        keep_counts : list of int or None
+            Links to keep per layer (the top ones by score), before the cascade; takes
+            precedence over ``importance_level`` and ``target_sparsity``.
         X : array-like of shape (n_samples, n_features) or None
             Training data for the fine-tuning. Without it, the copy is not
             fine-tuned and its ``fine_tune_iter`` is 0 (masks, sparsity and unit
@@ -740,11 +666,51 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         new = clone(self).set_params(**params)
         new._validate_params()
         state = self._fitted_state(exclude=self._PRUNE_ATTRIBUTES)
+        if scores is not None:
+            state.update(self._given_scores(scores))
+        if keep_counts is not None:
+            keep_counts = self._check_keep_counts(keep_counts)
         if X is not None:
             X = self._validate_X(X, reset=False)
-        state.update(new._prune_state(state, X, new.importance_level, new.target_sparsity))
+        state.update(
+            new._prune_state(state, X, new.importance_level, new.target_sparsity, keep_counts)
+        )
         new.__dict__.update(state)
         return new
+
+    def _given_scores(self, scores):
+        shapes = [W.shape for W in self.dense_weights_]
+        if len(scores) != len(shapes):
+            raise ValueError(
+                f"scores must hold one array per layer ({len(shapes)}), got {len(scores)}."
+            )
+        scores = [np.asarray(s, dtype=np.float64) for s in scores]
+        for layer, (score, shape) in enumerate(zip(scores, shapes)):
+            if score.shape != shape or not np.all(np.isfinite(score)) or (score < 0).any():
+                raise ValueError(
+                    f"scores[{layer}] must be a finite, non-negative array of shape {shape} "
+                    f"(the shape of dense_weights_[{layer}]); got shape {score.shape}."
+                )
+        unit = [score.mean(axis=0) for score in scores]
+        return {
+            "link_importances_": scores,
+            "link_importance_stderr_": [np.zeros_like(score) for score in scores],
+            "shapley_estimators_": ["given"] * len(scores),
+            "unit_importances_": unit,
+            "feature_importances_": unit[0],
+        }
+
+    def _check_keep_counts(self, keep_counts):
+        sizes = [W.size for W in self.dense_weights_]
+        counts = list(keep_counts)
+        if len(counts) != len(sizes) or not all(
+            isinstance(c, Integral) and 0 <= c <= n for c, n in zip(counts, sizes)
+        ):
+            raise ValueError(
+                f"keep_counts must hold one integer per layer, between 0 and the layer's "
+                f"number of links {sizes}; got {counts}."
+            )
+        return [int(c) for c in counts]
 
     def explain(self, X, *, layer=None, max_evals="auto"):
         """Per-row attributions as a ``shap.Explanation`` (shap's plots work on it).
@@ -785,29 +751,20 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         n_layers = len(self.dense_weights_)
         if not 0 <= layer < n_layers:
             raise ValueError(f"layer must be in [0, {n_layers - 1}], got {layer}.")
-        dense = layer_outputs(
-            np.vstack([X, self.background_]),
-            self.dense_weights_[:layer],
-            self.dense_intercepts_[:layer],
-            self.activations_[:layer],
-        )[-1]
-        points, background = dense[: len(X)], dense[len(X) :]
-        act = "identity" if self.importance_target == "preactivation" else self.activations_[layer]
-        game = LayerGame(self.dense_weights_[layer], self.dense_intercepts_[layer], act, background)
-        estimator = make_estimator(
-            self.shapley_estimator,
-            game,
+        config = ScoringConfig(
+            estimator=self.shapley_estimator,
+            target=self.importance_target,
             n_permutations=self.n_permutations,
             kernel_nsamples=self.kernel_nsamples,
             seed=check_random_state(self.random_state).randint(2**31 - 1),
-            device=resolve_device(self.device),
+            device=str(resolve_device(self.device)),
         )
-        phi, _ = estimator.shapley_values(game, points)
-        base = game(background).mean(axis=0)
+        network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
+        phi, base, points = explain_layer(network, layer, X, self.background_, config)
         names = (
             self._input_names()
             if layer == 0
-            else [f"h{layer}_{j + 1}" for j in range(game.n_players)]
+            else [f"h{layer}_{j + 1}" for j in range(points.shape[1])]
         )
         return shap.Explanation(
             values=np.transpose(phi, (0, 2, 1)),
@@ -896,46 +853,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     )
 
     # ------------------------------------------------------------------ inference
-    def _plan(self, first, last):
-        """Compacted inference plan of layers ``first..last`` (units), see ``_inference``.
-
-        Plans are cached outside the estimator (``transform`` does not touch its
-        ``__dict__``), together with the fitted arrays they come from: a refit or a
-        loaded copy gets fresh plans, and pickles never carry them.
-        """
-        source = (self.weights_, self.intercepts_, self.active_units_)
-        cached = _PLAN_CACHE.get(self)
-        if cached is None or any(a is not b for a, b in zip(cached["source"], source)):
-            # the cache holds the arrays it was built from, so identity cannot be reused
-            cached = {"source": source, "plans": {}}
-            _PLAN_CACHE[self] = cached
-        if (first, last) in cached["plans"]:
-            return cached["plans"][(first, last)]
-        masks = list(self.active_units_[first : last + 1])
-        b_last = self.intercepts_[last - 1]
-        if last == len(self.active_units_) - 1:  # reconstruction: unlinked units are constant
-            fill = numpy_activation(self.activations_[-1])(b_last)
-        else:  # code: removed units output 0
-            fill = np.zeros(len(b_last))
-        if first > 0:  # decoding: only the surviving code units feed the decoder
-            masks[0] = self.active_units_[first]
-        plan = compact_plan(
-            self.weights_[first:last],
-            self.intercepts_[first:last],
-            self.activations_[first:last],
-            masks,
-            fill,
-        )
-        cached["plans"][(first, last)] = plan
-        return plan
-
     def _encode(self, X):
-        L = len(self.weights_) // 2
-        return forward_compact(X, self._plan(0, L))
+        return forward_compact(X, encode_decode_plan(self, "encode"))
 
     def _decode(self, Z):
-        L = len(self.weights_) // 2
-        return forward_compact(Z, self._plan(L, 2 * L))
+        return forward_compact(Z, encode_decode_plan(self, "decode"))
 
     def transform(self, X):
         """Encode ``X`` with the pruned sparse encoder.

@@ -1,7 +1,13 @@
-"""Forward passes of a fitted network: all layers in numpy (scoring, baselines) and the
-compacted pruned network in torch (``transform``), batched."""
+"""Inference with the pruned network: the compacted plan, its cache, its forward pass.
+
+``transform`` / ``inverse_transform`` run :func:`forward_compact` on the plan that
+:func:`encode_decode_plan` builds once per fitted estimator (removed units dropped, each
+remaining block dense or CSR by density) and caches outside it. The numpy forward pass
+of the dense network, used by the scoring stage, is in :mod:`skshapsae._scoring`.
+"""
 
 import warnings
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,15 +16,6 @@ from ._activations import numpy_activation, torch_activation
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
-
-
-def layer_outputs(A, weights, biases, activations):
-    """Outputs of every layer for the rows ``A`` (a list of ``len(weights) + 1`` arrays)."""
-    outs = [A]
-    for W, b, act in zip(weights, biases, activations):
-        A = numpy_activation(act)(A @ W.T + b)
-        outs.append(A)
-    return outs
 
 
 #: Below this density a layer's compacted block is multiplied as a sparse CSR matrix,
@@ -116,3 +113,40 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
                 chunk.copy_(fill.expand_as(chunk))
                 chunk.index_copy_(1, last, A)
     return out
+
+
+#: Inference plans per estimator; weak keys, so a plan goes away with its estimator.
+_PLAN_CACHE = weakref.WeakKeyDictionary()
+
+
+def encode_decode_plan(estimator, part):
+    """The cached compact plan of a fitted estimator's ``"encode"`` or ``"decode"`` half.
+
+    Plans are cached outside the estimator (``transform`` does not touch its
+    ``__dict__``), together with the fitted arrays they come from: a refit or a
+    loaded copy gets fresh plans, and pickles never carry them.
+    """
+    L = len(estimator.weights_) // 2
+    first, last = (0, L) if part == "encode" else (L, 2 * L)
+    source = (estimator.weights_, estimator.intercepts_, estimator.active_units_)
+    cached = _PLAN_CACHE.get(estimator)
+    if cached is None or any(a is not b for a, b in zip(cached["source"], source)):
+        # the cache holds the arrays it was built from, so identity cannot be reused
+        cached = {"source": source, "plans": {}}
+        _PLAN_CACHE[estimator] = cached
+    if part not in cached["plans"]:
+        active = estimator.active_units_
+        masks = list(active[first : last + 1])
+        b_last = estimator.intercepts_[last - 1]
+        if last == len(active) - 1:  # reconstruction: unlinked units are constant
+            fill = numpy_activation(estimator.activations_[-1])(b_last)
+        else:  # code: removed units output 0
+            fill = np.zeros(len(b_last))
+        cached["plans"][part] = compact_plan(
+            estimator.weights_[first:last],
+            estimator.intercepts_[first:last],
+            estimator.activations_[first:last],
+            masks,
+            fill,
+        )
+    return cached["plans"][part]

@@ -399,7 +399,10 @@ def fine_tune(X, layer_sizes, activations, weights, biases, masks, config, n_epo
     from dataclasses import replace
 
     tune = replace(config, max_iter=n_epochs, early_stopping=False, learning_rate="constant")
+    # the same fine-tuning for every network: no dropout or k-sparse code, whatever the
+    # dense training used (the baselines' fine-tuned variants)
     tune = replace(tune, n_iter_no_change=n_epochs + 1, seed=config.seed + 2)
+    tune = replace(tune, dropout=0.0, code_top_k=None)
     return train_autoencoder(
         X, layer_sizes, activations, tune, init=(weights, biases), weight_masks=masks
     )

@@ -55,11 +55,6 @@ class _LayerRanking:
         return self.top(self.keep_count(level))
 
 
-def support_masks(importances, level):
-    """Boolean masks of the support sets (eq. 8) of every layer at importance level ``level``."""
-    return [_LayerRanking(np.asarray(imp)).mask(level) for imp in importances]
-
-
 def fold_pruned_means(weights, biases, masks, input_means):
     """Biases with each pruned link's mean contribution ``W_ij * mean(a_j)`` folded in."""
     return [

@@ -5,12 +5,14 @@ The game of layer ``l`` at an explained point ``a`` is, for every output unit
 game is linear in the background rows, its Shapley values are the mean over
 ``r`` of the Shapley values of the single-row games
 ``v_i^r(J) = act(c_i + sum_{j in J} d_ij)`` with ``c = W r + b`` and
-``d_ij = W_ij (a_j - r_j)``.  Every estimator below returns ``phi[n, i, j]``
-for a batch of explained points; :func:`link_importances` aggregates
-``mean_n |phi[n, i, j]|`` in bounded memory.
+``d_ij = W_ij (a_j - r_j)``.
 
 Estimators
 ----------
+Every estimator returns ``phi[n, i, j]`` for a batch of explained points;
+:func:`partial_sums` / :func:`combine_sums` aggregate ``mean_n |phi[n, i, j]|`` in
+bounded memory (the scoring stage, :mod:`skshapsae._scoring`, drives them).
+
 ``"linear"``
     Closed form ``phi_ij = W_ij (a_j - mean_B a_j)``; exact for the identity
     activation and for the pre-activation game.
@@ -37,8 +39,13 @@ from ._activations import numpy_activation, torch_activation
 #: Working-memory budget of one estimator step, in bytes.
 DEFAULT_MEMORY_BYTES = 256 * 2**20
 
-#: Fan-in up to which ``"auto"`` enumerates coalitions exactly.
-EXACT_MAX_PLAYERS = 10
+#: Fan-in up to which ``"auto"`` enumerates coalitions exactly: below it enumeration is
+#: cheaper than permutation sampling.
+AUTO_EXACT_MAX_PLAYERS = 10
+
+#: Fan-in up to which the ``"exact"`` estimator enumerates when asked for explicitly
+#: (``2**20`` coalitions per output and background row); above it, it refuses.
+EXACT_MAX_PLAYERS = 20
 
 
 @dataclass
@@ -123,7 +130,7 @@ class ExactEstimator(ShapleyEstimator):
 
     name = "exact"
 
-    def __init__(self, max_players=20):
+    def __init__(self, max_players=EXACT_MAX_PLAYERS):
         self.max_players = max_players
 
     def memory_bytes(self, game):
@@ -317,29 +324,49 @@ class ShapPermutationEstimator(ShapleyEstimator):
         return np.transpose(values, (0, 2, 1)), None
 
 
-ESTIMATORS = ("auto", "linear", "exact", "permutation", "kernel", "shap-permutation")
+#: Estimator name -> class: the one registry of the ``shapley_estimator`` choices.
+ESTIMATORS = {
+    cls.name: cls
+    for cls in (
+        LinearEstimator,
+        ExactEstimator,
+        PermutationEstimator,
+        KernelShapEstimator,
+        ShapPermutationEstimator,
+    )
+}
+
+#: The names ``shapley_estimator`` accepts: ``"auto"`` and the registry's.
+ESTIMATOR_NAMES = ("auto", *ESTIMATORS)
+
+
+def resolve_estimator(name, game):
+    """The concrete estimator ``name`` means for ``game`` (``"auto"`` picks per layer).
+
+    ``"auto"``: the closed form for a linear game, exact enumeration up to
+    :data:`AUTO_EXACT_MAX_PLAYERS` inputs (where it is cheaper than sampling), the
+    permutation estimator otherwise.
+    """
+    if name != "auto":
+        return name
+    if game.activation == "identity":
+        return "linear"
+    if game.n_players <= AUTO_EXACT_MAX_PLAYERS:
+        return "exact"
+    return "permutation"
 
 
 def make_estimator(name, game, *, n_permutations=1, kernel_nsamples="auto", seed=0, device="cpu"):
-    """Build the estimator ``name`` for ``game``; ``"auto"`` picks the exact path when cheap."""
-    if name == "auto":
-        if game.activation == "identity":
-            name = "linear"
-        elif game.n_players <= EXACT_MAX_PLAYERS:
-            name = "exact"
-        else:
-            name = "permutation"
-    if name == "linear":
-        return LinearEstimator()
-    if name == "exact":
-        return ExactEstimator()
-    if name == "permutation":
-        return PermutationEstimator(n_permutations=n_permutations, seed=seed, device=device)
-    if name == "kernel":
-        return KernelShapEstimator(nsamples=kernel_nsamples, seed=seed)
-    if name == "shap-permutation":
-        return ShapPermutationEstimator(seed=seed)
-    raise ValueError(f"Unknown Shapley estimator {name!r}; choose one of {ESTIMATORS}.")
+    """Build the estimator ``name`` for ``game`` (see :func:`resolve_estimator`)."""
+    name = resolve_estimator(name, game)
+    if name not in ESTIMATORS:
+        raise ValueError(f"Unknown Shapley estimator {name!r}; choose one of {ESTIMATOR_NAMES}.")
+    options = {
+        "permutation": dict(n_permutations=n_permutations, seed=seed, device=device),
+        "kernel": dict(nsamples=kernel_nsamples, seed=seed),
+        "shap-permutation": dict(seed=seed),
+    }
+    return ESTIMATORS[name](**options.get(name, {}))
 
 
 def partial_sums(game, A_explain, estimator):
@@ -368,43 +395,11 @@ def combine_sums(partials, n_points):
     return mean, stderr
 
 
-def link_importances(game, A_explain, estimator):
-    """Mean absolute Shapley value of every link, ``(n_out, n_in)``, and its standard error.
-
-    The standard error is that of the mean over the explained points
-    (``std_n |phi[n]| / sqrt(n_points)``): it covers both the estimator's
-    Monte Carlo noise and the choice of explained rows, and it is available
-    for every estimator. Work proceeds in batches of points, so memory stays
-    bounded whatever ``len(A_explain)``.
-    """
-    return combine_sums([partial_sums(game, A_explain, estimator)], len(A_explain))
-
-
-def _physical_memory_bytes():
+def physical_memory_bytes():
+    """This machine's physical memory in bytes (None where the OS does not say)."""
     import os
 
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
         return None
-
-
-def check_scoring_memory(
-    sizes, activations, *, target, estimator, n_background, kernel_nsamples="auto"
-):
-    """Fail before training when scoring a layer needs more memory than the machine has."""
-    available = _physical_memory_bytes()
-    if available is None:
-        return
-    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        act = "identity" if target == "preactivation" else activations[layer]
-        game = LayerGame(np.empty((n_out, n_in)), np.empty(n_out), act, np.empty((n_background, 0)))
-        est = make_estimator(estimator, game, kernel_nsamples=kernel_nsamples)
-        need = est.memory_bytes(game)
-        if need > available:
-            raise ValueError(
-                f"Scoring layer {layer + 1} ({n_in} -> {n_out}) with the {est.name!r} "
-                f"estimator needs about {need / 2**30:.1f} GiB of memory, more than this "
-                f"machine's {available / 2**30:.1f} GiB. Use shapley_estimator='permutation' "
-                "(bounded memory), fewer n_background rows or a smaller kernel_nsamples."
-            )

@@ -28,7 +28,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._inference import layer_outputs
+from ._scoring import layer_outputs
 
 SCORES = ("magnitude", "wanda", "lap", "random")
 TRAINED = ("ksparse", "dropout")
@@ -82,6 +82,7 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
 
     The dense network, the cascade, mean folding and fine-tuning are those of
     ``estimator`` (fine-tuning only when ``X`` is given); only the ranking differs.
+    Equivalent to ``estimator.reprune(scores=scores, keep_counts=keep_counts, X=X)``.
 
     Returns
     -------
@@ -89,23 +90,7 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
         A new fitted estimator whose ``link_importances_`` are ``scores``.
     """
     check_is_fitted(estimator)
-    new = clone(estimator)
-    if X is None:  # fine-tuning needs the data; without it the copy is not fine-tuned
-        new.set_params(fine_tune_iter=0)
-    state = estimator._fitted_state(exclude=estimator._PRUNE_ATTRIBUTES)
-    scores = [np.asarray(s, dtype=np.float64) for s in scores]
-    unit = [s.mean(axis=0) for s in scores]
-    state.update(
-        link_importances_=scores,
-        link_importance_stderr_=[np.zeros_like(s) for s in scores],
-        unit_importances_=unit,
-        feature_importances_=unit[0],
-    )
-    if X is not None:
-        X = np.asarray(X, dtype=np.float64)
-    state.update(new._prune_state(state, X, None, None, counts=keep_counts))
-    vars(new).update(state)
-    return new
+    return estimator.reprune(scores=scores, keep_counts=keep_counts, X=X)
 
 
 def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
@@ -139,9 +124,8 @@ def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
         sizes = model.hidden_layer_sizes or (max(1, np.shape(X)[1] // 2),)
         sizes = (sizes,) if np.isscalar(sizes) else sizes
         k = k if k is not None else max(1, int(sizes[-1]) // 4)
-        model._train_options = {"code_top_k": int(k)}
+        model.set_params(code_top_k=int(k))
     else:
-        model._train_options = {"dropout": float(dropout)}
+        model.set_params(dropout=float(dropout))
     model.fit(X)
-    del model._train_options
     return prune_with_scores(model, score_links("magnitude", model), model.keep_counts_, X)

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skshapsae import SHAPSparseAutoencoder, _inference
-from skshapsae._pruning import Pruner, cascade, sparsity, support_masks
+from skshapsae import SHAPSparseAutoencoder, _inference, _scoring
+from skshapsae._pruning import Pruner, cascade, sparsity
+
+
+def support_masks(importances, level):
+    """Support sets (eq. 8) of single-layer networks, where the cascade changes nothing."""
+    return [
+        Pruner([imp], [np.ones_like(imp)], [np.zeros(len(imp))], ["identity"]).prune(level).masks[0]
+        for imp in importances
+    ]
 
 
 def test_support_set_is_smallest_top_set_reaching_level():
@@ -229,7 +237,7 @@ def test_compact_forward_mixes_sparse_and_dense_blocks(densities):
     layouts = [str(block.layout) for block, _, _ in plan[1]]
     assert layouts == ["torch.sparse_csr" if d < 0.2 else "torch.strided" for d in densities]
     X = rng.normal(size=(50, sizes[0]))
-    expected = _inference.layer_outputs(X, weights, biases, acts)[-1]
+    expected = _scoring.layer_outputs(X, weights, biases, acts)[-1]
     expected[:, ~masks[-1]] = 0.5
     got = _inference.forward_compact(X, plan, batch_rows=16)
     np.testing.assert_allclose(got, expected, atol=1e-12)

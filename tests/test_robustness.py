@@ -210,7 +210,7 @@ def test_memory_estimate_fails_early(X):
 
 
 # ----------------------------------------------------------------- interruption
-@pytest.mark.parametrize("stage", ["train_autoencoder", "partial_sums", "to_csr"])
+@pytest.mark.parametrize("stage", ["train_autoencoder", "score_network", "to_csr"])
 def test_interrupt_leaves_previous_state_or_unfitted(X, stage, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt

@@ -28,7 +28,7 @@ def test_memory_trains_and_scores_once_per_training_set(X, tmp_path, monkeypatch
         raise AssertionError("the cached stage ran again")
 
     monkeypatch.setattr(estimator_module, "train_autoencoder", fail)
-    monkeypatch.setattr(estimator_module, "partial_sums", fail)
+    monkeypatch.setattr(estimator_module, "score_network", fail)
     second = fast(memory=str(tmp_path), importance_level=0.9, fine_tune_iter=0).fit(X)
     for a, b in zip(first.link_importances_, second.link_importances_):
         np.testing.assert_array_equal(a, b)

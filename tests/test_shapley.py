@@ -13,8 +13,9 @@ from skshapsae._shapley import (
     LayerGame,
     LinearEstimator,
     PermutationEstimator,
-    link_importances,
+    combine_sums,
     make_estimator,
+    partial_sums,
 )
 
 _erf = np.vectorize(math.erf)
@@ -31,6 +32,11 @@ ACTS = {
     "tanh": np.tanh,
 }
 NONLINEAR = [a for a in ACTS if a != "identity"]
+
+
+def link_importances(game, points, estimator):
+    """Mean |phi| over the points and its standard error, as the scoring stage combines them."""
+    return combine_sums([partial_sums(game, points, estimator)], len(points))
 
 
 def brute_force_shapley(W, b, act, a, background):
