@@ -1,7 +1,7 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
 import logging
-from dataclasses import replace
+from dataclasses import asdict, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -518,11 +518,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         # fine-tuning continues at the step size the dense training ended with, but at
         # least a tenth of the initial one (measured on digits: restarting at the initial
         # step raised the loss of a converged network, the schedule's last step barely moved)
-        state["_training_config_"] = replace(
-            self._training_config(n_samples, train_seed, device),
-            learning_rate_init=max(
-                state.pop("_final_learning_rate_"), self.learning_rate_init / 10
-            ),
+        # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
+        state["_training_config_"] = asdict(
+            replace(
+                self._training_config(n_samples, train_seed, device),
+                learning_rate_init=max(
+                    state.pop("_final_learning_rate_"), self.learning_rate_init / 10
+                ),
+            )
         )
         state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
         # every fitted attribute appears at once: an interrupted fit leaves none
@@ -601,7 +604,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 weights,
                 biases,
                 pruned.masks,
-                state["_training_config_"],
+                TrainingConfig(**state["_training_config_"]),
                 self.fine_tune_iter,
             )
             weights, biases = tuned.weights, tuned.biases
@@ -744,7 +747,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 self._encode,
                 masker,
                 seed=check_random_state(self.random_state).randint(2**31 - 1),
-                feature_names=[str(n) for n in self._input_names()],
+                feature_names=self.get_unit_names(0),
             )
             evals = 2 * X.shape[1] + 1 if max_evals == "auto" else max_evals
             return explainer(X, max_evals=evals, silent=True)
@@ -761,22 +764,32 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
         network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
         phi, base, points = explain_layer(network, layer, X, self.background_, config)
-        names = (
-            self._input_names()
-            if layer == 0
-            else [f"h{layer}_{j + 1}" for j in range(points.shape[1])]
-        )
         return shap.Explanation(
             values=np.transpose(phi, (0, 2, 1)),
             base_values=np.tile(base, (len(X), 1)),
             data=points,
-            feature_names=[str(n) for n in names],
+            feature_names=self.get_unit_names(layer),
         )
 
-    def _input_names(self):
-        if hasattr(self, "feature_names_in_"):
-            return list(self.feature_names_in_)
-        return [f"x{j + 1}" for j in range(self.n_features_in_)]
+    def get_unit_names(self, layer=0):
+        """Names of the units of layer ``layer`` (as used by ``explain`` and the plots).
+
+        Parameters
+        ----------
+        layer : int, default=0
+            0: the input features (``feature_names_in_`` when X had column names, else
+            ``x1, x2, ...``); ``k >= 1``: the units ``hk_1, hk_2, ...`` of layer ``k``.
+
+        Returns
+        -------
+        names : list of str
+        """
+        check_is_fitted(self)
+        if layer == 0:
+            if hasattr(self, "feature_names_in_"):
+                return [str(name) for name in self.feature_names_in_]
+            return [f"x{j + 1}" for j in range(self.n_features_in_)]
+        return [f"h{layer}_{j + 1}" for j in range(self.layer_sizes_[layer])]
 
     _TRAINING_ATTRIBUTES = (
         "dense_weights_",

@@ -33,13 +33,6 @@ def _axes(ax, name, **subplots):
     return fig, ax
 
 
-def _names(estimator, layer, n):
-    if layer == 0 and hasattr(estimator, "feature_names_in_"):
-        return [str(f) for f in estimator.feature_names_in_]
-    prefix = "x" if layer == 0 else f"h{layer}_"
-    return [f"{prefix}{j + 1}" for j in range(n)]
-
-
 class UnitImportanceDisplay:
     """Bar chart of the unit importances of one layer (eq. 4); layer 0 = input features.
 
@@ -60,7 +53,7 @@ class UnitImportanceDisplay:
         """Plot ``estimator.unit_importances_[layer]`` with feature names when known."""
         check_is_fitted(estimator)
         imp = estimator.unit_importances_[layer]
-        return cls(imp, _names(estimator, layer, len(imp)), layer).plot(ax=ax)
+        return cls(imp, estimator.get_unit_names(layer), layer).plot(ax=ax)
 
     def plot(self, ax=None):
         self.figure_, self.ax_ = _axes(ax, "UnitImportanceDisplay")
@@ -91,7 +84,7 @@ class LinkImportanceDisplay:
         """Plot layer ``layer``'s link importances as a ``"heatmap"`` or their ``"variance"``."""
         check_is_fitted(estimator)
         imp = estimator.link_importances_[layer]
-        disp = cls(imp, estimator.link_masks_[layer], _names(estimator, layer, imp.shape[1]))
+        disp = cls(imp, estimator.link_masks_[layer], estimator.get_unit_names(layer))
         return disp.plot(kind=kind, ax=ax)
 
     def plot(self, kind="heatmap", ax=None):

@@ -103,3 +103,41 @@ def test_copies_report_their_own_parameters(X):
     assert again.get_params()["importance_level"] == 0.5
     assert again.get_params()["fine_tune_iter"] == 0  # no X: not fine-tuned, and says so
     assert ae.get_params()["importance_level"] == 0.8
+
+
+def test_reprune_by_given_scores_and_keep_counts(X):
+    ae = fast(fine_tune_iter=0).fit(X)
+    scores = [np.abs(w) for w in ae.dense_weights_]
+    counts = [max(1, w.size // 4) for w in ae.dense_weights_]
+    pruned = ae.reprune(scores=scores, keep_counts=counts)
+    assert pruned.shapley_estimators_ == ["given"] * len(scores)
+    np.testing.assert_array_equal(pruned.feature_importances_, scores[0].mean(axis=0))
+    assert [int(m.sum()) for m in pruned.link_masks_] <= counts  # the cascade only removes
+    # the kept links of the first layer are its largest weights
+    kept = np.abs(ae.dense_weights_[0])[pruned.link_masks_[0]]
+    assert kept.min() >= np.sort(np.abs(ae.dense_weights_[0]).ravel())[-counts[0]]
+    assert ae.shapley_estimators_ != pruned.shapley_estimators_  # self is unchanged
+    with pytest.raises(ValueError, match="shape"):
+        ae.reprune(scores=[s.T for s in scores])
+    with pytest.raises(ValueError, match="keep_counts"):
+        ae.reprune(keep_counts=[10**9] * len(scores))
+
+
+def test_estimator_used_per_layer_is_recorded(X):
+    ae = fast(hidden_layer_sizes=(8, 4)).fit(X)
+    # at most 10 inputs per layer -> exact enumeration; the identity output layer is linear
+    assert ae.shapley_estimators_ == ["exact", "exact", "exact", "linear"]
+    pre = fast(hidden_layer_sizes=(8, 4), importance_target="preactivation").fit(X)
+    assert pre.shapley_estimators_ == ["linear"] * 4
+    assert ae.get_unit_names(0)[:2] == ["x1", "x2"]
+    assert ae.get_unit_names(2) == ["h2_1", "h2_2", "h2_3", "h2_4"]
+
+
+def test_loaded_model_can_be_repruned_and_fine_tuned(X, tmp_path):
+    import skshapsae
+
+    ae = fast(fine_tune_iter=2).fit(X)
+    skshapsae.save(ae, tmp_path / "model.npz")
+    loaded = skshapsae.load(tmp_path / "model.npz")
+    again, direct = loaded.reprune(0.9, X=X), ae.reprune(0.9, X=X)
+    np.testing.assert_allclose(again.transform(X), direct.transform(X))
