@@ -37,7 +37,8 @@ ARROWS = [
 ]
 
 
-def main(path=Path(__file__).with_suffix(".png")):
+def main(path=None):
+    path = path or Path(__file__).with_suffix(".png")
     fig, ax = plt.subplots(figsize=(10, 5.6))
     for x, y, title, module, what in STAGES:
         ax.add_patch(
