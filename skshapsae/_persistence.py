@@ -1,14 +1,30 @@
-"""A safe file format for fitted estimators: numpy ``.npz`` with a JSON header.
+"""A safe file format for fitted estimators: a zip of ``.npy`` arrays and a JSON header.
 
-Loading executes no code: arrays are read with ``allow_pickle=False`` and
-everything else comes from a JSON header. A SHA-256 digest over all arrays and
-the header guards against tampering and truncation; files of another format,
-another major version or with unexpected content are refused with a message.
+Trust model
+-----------
+A model file is **untrusted input**. Loading it executes no code (no pickle; arrays are
+parsed from their ``.npy`` headers, never with ``allow_pickle``), allocates no more than
+the file's size allows (:data:`MAX_EXPANSION` times the file size, checked before any
+array is read), and restores nothing that is not in the schema below: each attribute
+has a known name, kind, dtype and shape, consistent with the layer sizes; parameters go
+through the estimator's own ``_parameter_constraints``; ``memory`` (a path a later refit
+would write to) is never restored. The SHA-256 digest in the header detects accidental
+damage (truncation, bit flips, a half-written copy); it is **not** a signature: anyone
+who edits a file can recompute it. A file that passes every check therefore loads as a
+well-formed model, but its weights are whatever the file says: load models from
+sources you trust, as with any model.
+
+``save`` writes to a temporary file in the destination folder and renames it over the
+destination, so an interrupted or failed save never destroys the previous file.
 """
 
 import hashlib
-import io
 import json
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +35,36 @@ FORMAT_VERSION = 1
 _HEADER_KEY = "__header__"
 _ALLOWED_KINDS = set("biuf")  # bool, int, unsigned, float: never object arrays
 
+#: A model file may expand to at most this many times its size when loaded (arrays of
+#: random weights compress about 1.1x, boolean masks about 8x, image rows up to ~10x).
+MAX_EXPANSION = 64
 
-def _json_param(value):
+#: ... and to at least this many bytes, so small files are not refused for compressing well.
+MIN_BUDGET_BYTES = 16 * 2**20
+
+#: The largest JSON header accepted, in bytes.
+MAX_HEADER_BYTES = 8 * 2**20
+
+#: Parameters never restored from a file: they point outside it.
+_NOT_RESTORED = ("memory",)
+
+
+# ----------------------------------------------------------------------------- save
+def _json_param(name, value):
+    if name in _NOT_RESTORED:
+        return None
     try:
         json.dumps(value)
         return value
     except TypeError:
-        return None  # e.g. a RandomState or a joblib.Memory: not restorable, not needed
+        from ._warnings import warn
+
+        warn(
+            f"Parameter {name}={value!r} cannot be stored in a model file (it is not JSON); "
+            f"the loaded model has {name}=None. Pass an int or None to keep it.",
+            UserWarning,
+        )
+        return None
 
 
 def _encode(estimator):
@@ -53,8 +92,18 @@ def _encode(estimator):
         elif isinstance(value, np.generic):
             meta[name] = {"kind": "json", "value": value.item()}
         else:
-            meta[name] = {"kind": "json", "value": _json_param(value)}
+            meta[name] = {"kind": "json", "value": _to_json(value)}
     return arrays, meta
+
+
+def _to_json(value):
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _digest(arrays, header_without_digest):
@@ -70,6 +119,11 @@ def _digest(arrays, header_without_digest):
 
 def save(estimator, path):
     """Save a fitted :class:`SHAPSparseAutoencoder` to ``path`` (``.npz``), safely.
+
+    The file is written next to ``path`` under a temporary name and renamed over it
+    when complete: a failed save (disk full, interruption) leaves any previous file
+    intact. Parameters that are not JSON (a ``RandomState``) are stored as ``None``
+    with a warning; ``memory`` is never stored.
 
     Parameters
     ----------
@@ -96,7 +150,7 @@ def save(estimator, path):
 
     check_is_fitted(estimator)
     arrays, meta = _encode(estimator)
-    params = {k: _json_param(v) for k, v in estimator.get_params(deep=False).items()}
+    params = {k: _json_param(k, v) for k, v in estimator.get_params(deep=False).items()}
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -107,17 +161,79 @@ def save(estimator, path):
     }
     header["sha256"] = _digest(arrays, header)
     arrays[_HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    Path(path).write_bytes(buffer.getvalue())
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.savez_compressed(out, **arrays)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
-def _refuse(path, why):
-    raise ValueError(f"Cannot load {str(path)!r} as a skshapsae model: {why}")
+# ----------------------------------------------------------------------------- load
+class _Refused(Exception):
+    pass
+
+
+def _refuse(why):
+    raise _Refused(why)
+
+
+def _read_members(path):
+    """Every ``.npy`` member of the zip at ``path``, bounded by the file's size."""
+    size = os.path.getsize(path)
+    budget = max(MIN_BUDGET_BYTES, MAX_EXPANSION * size)
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        declared = sum(info.file_size for info in infos)
+        if declared > budget:
+            _refuse(
+                f"its members declare {declared} bytes once decompressed, more than "
+                f"{MAX_EXPANSION}x the file's {size} bytes."
+            )
+        arrays = {}
+        for info in infos:
+            if not info.filename.endswith(".npy") or info.filename.count(".npy") != 1:
+                _refuse(f"member {info.filename!r} is not a .npy array.")
+            key = info.filename[: -len(".npy")]
+            with archive.open(info) as stream:
+                arrays[key] = _read_npy(stream, info.file_size, key)
+    return arrays
+
+
+def _read_npy(stream, declared, key):
+    """One array from a ``.npy`` stream whose declared size is checked before reading."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        _refuse(f"array {key!r} has an unsupported .npy version {version}.")
+    if dtype.hasobject or dtype.kind not in _ALLOWED_KINDS or dtype.subdtype is not None:
+        _refuse(f"array {key!r} has unsupported dtype {dtype}.")
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if nbytes > declared:
+        _refuse(f"array {key!r} declares shape {shape}, larger than its member.")
+    data = stream.read(nbytes + 1)
+    if len(data) != nbytes:
+        _refuse(f"array {key!r} holds {len(data)} bytes, not the {nbytes} its shape needs.")
+    array = np.frombuffer(data, dtype=dtype, count=count)
+    order = "F" if fortran else "C"
+    return array.reshape(shape, order=order).copy(order="C")
 
 
 def load(path):
     """Load an estimator saved by :func:`save`; no code is executed.
+
+    Every field is validated against the model schema before the estimator is built
+    (see the robustness page for the trust model); allocations are bounded by the
+    file's size.
 
     Parameters
     ----------
@@ -132,65 +248,299 @@ def load(path):
     Raises
     ------
     ValueError
-        If the file is not a skshapsae model, comes from an incompatible format
-        version, or was modified after it was saved.
+        If the file is not a skshapsae model, is damaged, comes from an incompatible
+        format version, or does not describe a well-formed model.
     """
+    try:
+        try:
+            arrays = _read_members(path)
+        except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+            _refuse(f"it is not a readable .npz file ({exc}).")
+        except (ValueError, NotImplementedError, RuntimeError, KeyError) as exc:
+            _refuse(f"it is damaged ({type(exc).__name__}: {exc}).")
+        except Exception as exc:  # zlib.error and friends: damaged compressed data
+            _refuse(f"it is damaged ({type(exc).__name__}: {exc}).")
+        return _build(arrays)
+    except _Refused as refused:
+        raise ValueError(f"Cannot load {str(path)!r} as a skshapsae model: {refused}") from None
+
+
+def _build(arrays):
     from ._estimator import SHAPSparseAutoencoder
 
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError) as exc:
-        _refuse(path, f"it is not a readable .npz file ({exc}).")
     if _HEADER_KEY not in arrays:
-        _refuse(path, "it has no skshapsae header (was it written by skshapsae.save?).")
+        _refuse("it has no skshapsae header (was it written by skshapsae.save?).")
+    raw = arrays.pop(_HEADER_KEY)
+    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
+        _refuse("its header is not a JSON byte string of bounded size.")
     try:
-        header = json.loads(arrays.pop(_HEADER_KEY).tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        _refuse(path, "its header is not valid JSON.")
+        header = json.loads(raw.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        _refuse("its header is not valid JSON.")
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        _refuse(path, "its header does not name the skshapsae model format.")
+        _refuse("its header does not name the skshapsae model format.")
     if header.get("format_version") != FORMAT_VERSION:
         _refuse(
-            path,
             f"format version {header.get('format_version')!r} is not supported "
-            f"(this skshapsae reads version {FORMAT_VERSION}).",
+            f"(this skshapsae reads version {FORMAT_VERSION})."
         )
     if header.get("class") != "SHAPSparseAutoencoder":
-        _refuse(path, f"it holds an unknown class {header.get('class')!r}.")
+        _refuse(f"it holds an unknown class {header.get('class')!r}.")
     digest = header.pop("sha256", None)
     if digest != _digest(arrays, header):
-        _refuse(path, "its content does not match its checksum; it was modified or truncated.")
-    for key, a in arrays.items():
-        if a.dtype.kind not in _ALLOWED_KINDS:
-            _refuse(path, f"array {key!r} has unsupported dtype {a.dtype}.")
-    known = set(SHAPSparseAutoencoder().get_params())
-    params = header["params"]
-    if set(params) - known:
-        _refuse(path, f"unknown parameters {sorted(set(params) - known)}.")
-    estimator = SHAPSparseAutoencoder(**params)
-    state = {}
-    for name, info in header["attributes"].items():
-        kind = info["kind"]
-        if kind == "array":
-            state[name] = arrays[name]
-        elif kind == "strings":
-            state[name] = np.asarray(info["value"], dtype=object)
-        elif kind == "array_list":
-            state[name] = [arrays[f"{name}/{i}"] for i in range(info["length"])]
-        elif kind == "csr_list":
-            state[name] = [
-                sp.csr_array(
-                    (
-                        arrays[f"{name}/{i}/data"],
-                        arrays[f"{name}/{i}/indices"],
-                        arrays[f"{name}/{i}/indptr"],
-                    ),
-                    shape=tuple(shape),
-                )
-                for i, shape in enumerate(info["shapes"])
-            ]
-        else:
-            state[name] = info["value"]
+        _refuse("its content does not match its checksum; it was modified or truncated.")
+    params, meta = header.get("params"), header.get("attributes")
+    if not isinstance(params, dict) or not isinstance(meta, dict):
+        _refuse("its header has no parameter or attribute table.")
+    estimator = _estimator_from_params(SHAPSparseAutoencoder, params)
+    state = _attributes(meta, arrays)
+    _check_state(state)
     estimator.__dict__.update(state)
     return estimator
+
+
+def _estimator_from_params(cls, params):
+    known = set(cls().get_params())
+    if set(params) - known:
+        _refuse(f"unknown parameters {sorted(set(params) - known)}.")
+    params = {k: v for k, v in params.items() if k not in _NOT_RESTORED}
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    estimator = cls(**params)
+    try:
+        estimator._validate_params()
+    except (ValueError, TypeError) as exc:
+        _refuse(f"its parameters are invalid: {exc}")
+    return estimator
+
+
+# kind of every attribute a model may hold (see _check_state for shapes)
+_ARRAY_LISTS = (
+    "dense_weights_",
+    "dense_intercepts_",
+    "link_importances_",
+    "link_importance_stderr_",
+    "unit_importances_",
+    "layer_input_means_",
+    "link_masks_",
+    "active_units_",
+    "intercepts_",
+)
+_ARRAYS = ("feature_importances_", "background_", "layer_sparsity_")
+_SCHEMA = {
+    **dict.fromkeys(_ARRAY_LISTS, "array_list"),
+    **dict.fromkeys(_ARRAYS, "array"),
+    "weights_": "csr_list",
+    "feature_names_in_": "strings",
+    **dict.fromkeys(
+        (
+            "n_features_in_",
+            "n_components_",
+            "n_iter_",
+            "layer_sizes_",
+            "activations_",
+            "dense_loss_curve_",
+            "loss_curve_",
+            "validation_scores_",
+            "best_validation_score_",
+            "shapley_estimators_",
+            "fit_times_",
+            "sparsity_",
+            "importance_level_",
+            "keep_counts_",
+            "_training_config_",
+        ),
+        "json",
+    ),
+}
+#: What every saved model holds, slimmed or not.
+_REQUIRED = (
+    "n_features_in_",
+    "n_components_",
+    "layer_sizes_",
+    "activations_",
+    "weights_",
+    "intercepts_",
+    "active_units_",
+    "unit_importances_",
+    "feature_importances_",
+    "sparsity_",
+    "layer_sparsity_",
+    "importance_level_",
+    "keep_counts_",
+)
+
+
+def _attributes(meta, arrays):
+    missing = [name for name in _REQUIRED if name not in meta]
+    if missing:
+        _refuse(f"it lacks the fitted attributes {missing}.")
+    used, state = set(), {}
+    for name, info in meta.items():
+        kind = _SCHEMA.get(name)
+        if kind is None:
+            _refuse(f"it holds an unknown attribute {name!r}.")
+        if not isinstance(info, dict) or info.get("kind") != kind:
+            _refuse(f"attribute {name!r} is not stored as {kind!r}.")
+        if kind == "array":
+            state[name] = _take(arrays, name, used)
+        elif kind == "strings":
+            values = info.get("value")
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                _refuse(f"attribute {name!r} is not a list of strings.")
+            state[name] = np.asarray(values, dtype=object)
+        elif kind == "array_list":
+            length = info.get("length")
+            if not isinstance(length, int) or not 0 < length <= 10_000:
+                _refuse(f"attribute {name!r} has an invalid length {length!r}.")
+            state[name] = [_take(arrays, f"{name}/{i}", used) for i in range(length)]
+        elif kind == "csr_list":
+            state[name] = _csr_list(name, info.get("shapes"), arrays, used)
+        else:
+            state[name] = info.get("value")
+    extra = set(arrays) - used
+    if extra:
+        _refuse(f"it holds arrays no attribute refers to: {sorted(extra)[:5]}.")
+    return state
+
+
+def _take(arrays, key, used):
+    if key not in arrays:
+        _refuse(f"array {key!r} is missing.")
+    used.add(key)
+    return arrays[key]
+
+
+def _csr_list(name, shapes, arrays, used):
+    if not isinstance(shapes, list) or not 0 < len(shapes) <= 10_000:
+        _refuse(f"attribute {name!r} has no valid list of shapes.")
+    out = []
+    for i, shape in enumerate(shapes):
+        if (
+            not isinstance(shape, list)
+            or len(shape) != 2
+            or not all(isinstance(n, int) and 0 < n < 2**31 for n in shape)
+        ):
+            _refuse(f"{name}[{i}] has an invalid shape {shape!r}.")
+        data, indices, indptr = (
+            _take(arrays, f"{name}/{i}/{part}", used) for part in ("data", "indices", "indptr")
+        )
+        if (
+            data.ndim != 1
+            or indices.shape != data.shape
+            or indptr.shape != (shape[0] + 1,)
+            or indices.dtype.kind not in "iu"
+            or indptr.dtype.kind not in "iu"
+            or data.dtype.kind != "f"
+        ):
+            _refuse(f"{name}[{i}] is not a valid CSR matrix of shape {shape}.")
+        if indptr.size and (
+            indptr[0] != 0 or indptr[-1] != data.size or np.any(np.diff(indptr) < 0)
+        ):
+            _refuse(f"{name}[{i}] has an invalid row pointer.")
+        if indices.size and (indices.min() < 0 or indices.max() >= shape[1]):
+            _refuse(f"{name}[{i}] has column indices outside its shape {shape}.")
+        out.append(sp.csr_array((data, indices, indptr), shape=tuple(shape)))
+    return out
+
+
+def _is_int_list(value, length=None):
+    return (
+        isinstance(value, list)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and (length is None or len(value) == length)
+    )
+
+
+def _check_state(state):
+    """Shapes, dtypes and values consistent with each other and with the layer sizes."""
+    from ._activations import ACTIVATIONS
+    from ._network import TrainingConfig
+
+    sizes = state["layer_sizes_"]
+    if not _is_int_list(sizes) or len(sizes) < 3 or len(sizes) % 2 == 0:
+        _refuse("layer_sizes_ is not a list of 2L + 1 integers.")
+    if not all(0 < n < 2**24 for n in sizes) or sizes != sizes[::-1]:
+        _refuse(f"layer_sizes_ {sizes} is not a mirrored list of positive widths.")
+    n_layers, code = len(sizes) - 1, sizes[len(sizes) // 2]
+    if state["n_features_in_"] != sizes[0] or state["n_components_"] != code:
+        _refuse("n_features_in_ / n_components_ do not match layer_sizes_.")
+    acts = state["activations_"]
+    if not isinstance(acts, list) or len(acts) != n_layers or not set(acts) <= set(ACTIVATIONS):
+        _refuse(f"activations_ must name {n_layers} known activations.")
+    weight_shapes = [(sizes[k + 1], sizes[k]) for k in range(n_layers)]
+    bias_shapes = [(sizes[k + 1],) for k in range(n_layers)]
+    unit_shapes = [(n,) for n in sizes]
+    expected = {
+        "weights_": weight_shapes,
+        "dense_weights_": weight_shapes,
+        "link_importances_": weight_shapes,
+        "link_importance_stderr_": weight_shapes,
+        "link_masks_": weight_shapes,
+        "intercepts_": bias_shapes,
+        "dense_intercepts_": bias_shapes,
+        "active_units_": unit_shapes,
+        "unit_importances_": unit_shapes[:-1],
+        "layer_input_means_": unit_shapes[:-1],
+    }
+    for name, shapes in expected.items():
+        if name not in state:
+            continue
+        value = state[name]
+        if [tuple(a.shape) for a in value] != shapes:
+            _refuse(f"{name} has shapes {[a.shape for a in value]}, expected {shapes}.")
+        for a in value:
+            data = a.data if sp.issparse(a) else a
+            bool_kind = name in ("link_masks_", "active_units_")
+            if (data.dtype.kind == "b") != bool_kind:
+                _refuse(f"{name} has dtype {data.dtype}.")
+            if not bool_kind and not np.all(np.isfinite(data)):
+                _refuse(f"{name} holds non-finite values.")
+    if state["feature_importances_"].shape != (sizes[0],):
+        _refuse("feature_importances_ does not have one value per feature.")
+    if "background_" in state and (
+        state["background_"].ndim != 2 or state["background_"].shape[1] != sizes[0]
+    ):
+        _refuse("background_ does not have one column per feature.")
+    if "feature_names_in_" in state and state["feature_names_in_"].shape != (sizes[0],):
+        _refuse("feature_names_in_ does not have one name per feature.")
+    if state["layer_sparsity_"].shape != (n_layers,):
+        _refuse("layer_sparsity_ does not have one value per layer.")
+    for name in ("sparsity_", "importance_level_"):
+        value = state[name]
+        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            _refuse(f"{name} = {value!r} is not a number in [0, 1].")
+    if not _is_int_list(state["keep_counts_"], n_layers):
+        _refuse("keep_counts_ is not one integer per layer.")
+    if "n_iter_" in state and not _is_int_list([state["n_iter_"]]):
+        _refuse("n_iter_ is not an integer.")
+    estimators = state.get("shapley_estimators_")
+    if estimators is not None and not (
+        isinstance(estimators, list) and all(isinstance(e, str) for e in estimators)
+    ):
+        _refuse("shapley_estimators_ is not a list of names.")
+    times = state.get("fit_times_")
+    if times is not None and not (
+        isinstance(times, dict) and all(isinstance(v, (int, float)) for v in times.values())
+    ):
+        _refuse("fit_times_ is not a table of seconds.")
+    best = state.get("best_validation_score_")
+    if best is not None and not isinstance(best, (int, float)):
+        _refuse("best_validation_score_ is not a number.")
+    for name in ("dense_loss_curve_", "loss_curve_", "validation_scores_"):
+        value = state.get(name)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)
+        ):
+            _refuse(f"{name} is not a list of numbers.")
+    config = state.get("_training_config_")
+    if config is not None:
+        defaults = {f.name: f.default for f in fields(TrainingConfig)}
+        if not isinstance(config, dict) or set(config) != set(defaults):
+            _refuse("_training_config_ does not hold the training settings.")
+        for key, value in config.items():
+            default = defaults[key]
+            kind = (int, float) if isinstance(default, float) else type(default)
+            ok = isinstance(value, kind) or (key == "code_top_k" and isinstance(value, int))
+            if not ok or (isinstance(value, (int, float)) and value < 0):
+                _refuse(f"_training_config_[{key!r}] = {value!r} is not valid.")

@@ -1,0 +1,249 @@
+"""Model files are untrusted input: atomic saves, bounded loads, a schema for every field."""
+
+import io
+import json
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import skshapsae._persistence as persistence
+from skshapsae import SHAPSparseAutoencoder, load, save
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).uniform(size=(60, 6))
+
+
+@pytest.fixture(scope="module")
+def model(X):
+    return SHAPSparseAutoencoder(
+        (4, 2), max_iter=3, n_background=10, n_explain=10, device="cpu", random_state=0
+    ).fit(X)
+
+
+@pytest.fixture(scope="module")
+def model_bytes(model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("m") / "model.npz"
+    save(model, path)
+    return path.read_bytes()
+
+
+def _members(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {
+            info.filename[:-4]: np.load(io.BytesIO(archive.read(info)), allow_pickle=False)
+            for info in archive.infolist()
+        }
+
+
+def _resigned(data, edit):
+    """The file with its header edited by ``edit(header, arrays)`` and the digest recomputed."""
+    arrays = _members(data)
+    header = json.loads(arrays.pop("__header__").tobytes().decode())
+    header.pop("sha256")
+    edit(header, arrays)
+    header["sha256"] = persistence._digest(arrays, header)
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _peak_bytes(function, argument, out=None):
+    """Call ``function(argument)``; the peak of traced allocations goes to ``out``."""
+    out = [] if out is None else out
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        return function(argument)
+    finally:
+        out.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+
+
+def _write(tmp_path, data, name="edited.npz"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_failed_save_keeps_the_previous_file(model, X, tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    save(model, path)
+
+    def disk_full(file, **arrays):
+        file.write(b"PK\x03\x04 half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        save(model, path)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load(path).transform(X), model.transform(X))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary left
+
+
+@pytest.mark.parametrize("cut", [10, 200, 0.5, 0.9, -10])
+def test_truncated_file_is_a_clear_error(model_bytes, tmp_path, cut):
+    n = cut if isinstance(cut, int) and cut > 0 else int(len(model_bytes) * cut) if cut > 0 else cut
+    with pytest.raises(ValueError, match="Cannot load"):
+        load(_write(tmp_path, model_bytes[:n]))
+
+
+def test_declared_huge_array_is_refused_before_allocation(tmp_path):
+    # a .npy header declaring 10**12 float64 values, followed by nothing
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    )
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w") as archive:
+        archive.writestr("weights.npy", buffer.getvalue())
+    peak = []
+    with pytest.raises(ValueError, match="larger than its member"):
+        _peak_bytes(load, tmp_path / "bomb.npz", peak)
+    assert peak[0] < 2**20
+
+
+def test_compression_bomb_is_refused_before_decompressing(tmp_path):
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, zeros=np.zeros(8 * 2**20))  # 64 MiB of zeros, ~70 kB packed
+    path = _write(tmp_path, buffer.getvalue(), "zeros.npz")
+    peak = []
+    with pytest.raises(ValueError, match="decompressed"):
+        _peak_bytes(load, path, peak)
+    assert peak[0] < 2**20
+
+
+def _set_attribute(name, info):
+    def edit(header, arrays):
+        header["attributes"][name] = info
+
+    return edit
+
+
+def _drop_attribute(name):
+    def edit(header, arrays):
+        header["attributes"].pop(name)
+
+    return edit
+
+
+def _set_param(name, value):
+    def edit(header, arrays):
+        header["params"][name] = value
+
+    return edit
+
+
+def _csr_shape(header, arrays):
+    header["attributes"]["weights_"]["shapes"][0] = [3, 10**12]
+
+
+def _dangling(header, arrays):
+    header["attributes"]["intercepts_"]["length"] += 1
+
+
+def _orphan(header, arrays):
+    arrays["extra"] = np.zeros(3)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (_set_attribute("transform", {"kind": "json", "value": "boom"}), "unknown attribute"),
+        (_drop_attribute("active_units_"), "lacks the fitted attributes"),
+        (_dangling, "missing"),
+        (_orphan, "no attribute refers to"),
+        (_csr_shape, "invalid shape|shapes"),
+        (_set_param("importance_level", 7), "parameters are invalid"),
+        (_set_param("no_such_param", 1), "unknown parameters"),
+        (_set_attribute("sparsity_", {"kind": "json", "value": 3}), "sparsity_"),
+        (_set_attribute("layer_sizes_", {"kind": "json", "value": [6, 4, 2, 4, 7]}), "layer_"),
+        (_set_attribute("activations_", {"kind": "json", "value": ["os.system"] * 4}), "activ"),
+        (_set_attribute("n_iter_", {"kind": "json", "value": "many"}), "n_iter_"),
+    ],
+)
+def test_resigned_edits_are_validated(model_bytes, tmp_path, edit, message):
+    with pytest.raises(ValueError, match=message):
+        load(_write(tmp_path, _resigned(model_bytes, edit)))
+
+
+def test_memory_path_is_never_restored(model_bytes, tmp_path):
+    loaded = load(_write(tmp_path, _resigned(model_bytes, _set_param("memory", "/etc"))))
+    assert loaded.memory is None
+
+
+def test_non_json_parameter_warns_at_save(X, tmp_path):
+    ae = SHAPSparseAutoencoder(
+        (2,), max_iter=2, n_background=5, n_explain=5, random_state=np.random.RandomState(0)
+    ).fit(X)
+    with pytest.warns(UserWarning, match="random_state=RandomState"):
+        save(ae, tmp_path / "model.npz")
+    assert load(tmp_path / "model.npz").random_state is None
+
+
+# ----------------------------------------------------------------- property-based
+def _corrupt(data, positions, values, cut):
+    data = bytearray(data)
+    for pos, value in zip(positions, values):
+        data[pos % len(data)] = value
+    return bytes(data[:cut]) if cut else bytes(data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    positions=st.lists(st.integers(0, 10**7), max_size=4),
+    values=st.lists(st.integers(0, 255), max_size=4),
+    cut=st.one_of(st.none(), st.integers(1, 10**5)),
+)
+def test_random_corruption_loads_the_same_model_or_raises_value_error(
+    model, model_bytes, X, tmp_path_factory, positions, values, cut
+):
+    data = _corrupt(model_bytes, positions, values, cut)
+    path = tmp_path_factory.mktemp("c") / "corrupt.npz"
+    path.write_bytes(data)
+    peak = []
+    try:
+        loaded = _peak_bytes(load, path, peak)
+    except ValueError:
+        return
+    finally:
+        # never more than the bound the file's size allows (twice: a read and its copy)
+        assert peak[0] <= 2 * max(
+            persistence.MIN_BUDGET_BYTES, persistence.MAX_EXPANSION * len(data)
+        )
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(where=st.sampled_from(["params", "attributes"]), index=st.integers(0, 100), value=_JSON)
+def test_resigned_random_edit_loads_a_working_model_or_raises_value_error(
+    model_bytes, X, tmp_path_factory, where, index, value
+):
+    def edit(header, arrays):
+        table = header[where]
+        key = sorted(table)[index % len(table)]
+        table[key] = value if where == "params" else {"kind": "json", "value": value}
+
+    path = tmp_path_factory.mktemp("e") / "edited.npz"
+    path.write_bytes(_resigned(model_bytes, edit))
+    try:
+        loaded = load(path)
+    except ValueError:
+        return
+    Z = loaded.transform(X)
+    assert Z.shape == (len(X), loaded.n_components_) and np.all(np.isfinite(Z))
