@@ -24,23 +24,41 @@ from ._network import (
     fine_tune,
     resolve_device,
     train_autoencoder,
+    training_memory_bytes,
 )
 from ._pruning import Pruner, to_csr
 from ._scoring import (
     DenseNetwork,
     ScoringConfig,
     _progress,
-    check_scoring_memory,
     explain_layer,
     score_network,
+    scoring_memory_bytes,
 )
-from ._shapley import ESTIMATOR_NAMES
+from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept, physical_memory_bytes
 from ._warnings import warn
 
 logger = logging.getLogger("skshapsae")
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+
+#: Fitted arrays that inference reads; read-only, so that the cached inference plan can
+#: never disagree with them (edit a copy and build a new estimator instead).
+_INFERENCE_ATTRIBUTES = ("weights_", "intercepts_", "active_units_")
+
+
+def _freeze(state):
+    """Make the inference arrays of a fitted state read-only (in place); returns ``state``."""
+    for name in _INFERENCE_ATTRIBUTES:
+        for array in state.get(name, ()):
+            parts = (
+                (array.data, array.indices, array.indptr) if hasattr(array, "indptr") else (array,)
+            )
+            for part in parts:
+                part.setflags(write=False)
+    return state
 
 
 def _dense_stage(
@@ -322,7 +340,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "code_top_k": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str],
         "memory": [None, str, HasMethods(["cache"])],
-        "n_jobs": [None, Integral],
+        "n_jobs": [
+            None,
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -499,7 +521,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             seed=shap_seed,
             device=str(device),
         )
-        check_scoring_memory(sizes, activations, scoring, len(bg_rows))
+        train = self._training_config(n_samples, train_seed, device)
+        self._check_memory(sizes, activations, scoring, len(bg_rows), n_samples, train)
         dense_stage = check_memory(self.memory).cache(_dense_stage, ignore=["verbose", "n_jobs"])
         state = dense_stage(
             X,
@@ -507,7 +530,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             activations,
             bg_rows,
             ex_rows,
-            train=self._training_config(n_samples, train_seed, device),
+            train=train,
             scoring=scoring,
             verbose=bool(self.verbose),
             n_jobs=self.n_jobs,
@@ -529,8 +552,27 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
         state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
         # every fitted attribute appears at once: an interrupted fit leaves none
-        self.__dict__.update(state)
+        self.__dict__.update(_freeze(state))
         return self
+
+    def _check_memory(self, sizes, activations, scoring, n_background, n_samples, train):
+        """Fail before any work when training or scoring needs more memory than exists."""
+        available = physical_memory_bytes()
+        if available is None:
+            return
+        training = training_memory_bytes(sizes, n_samples, train.batch_size)
+        scoring_need, layer = scoring_memory_bytes(sizes, activations, scoring, n_background)
+        if max(training, scoring_need) > available:
+            gib = 2.0**30
+            raise ValueError(
+                f"This fit needs about {training / gib:.1f} GiB of memory to train the "
+                f"{'-'.join(map(str, sizes))} network and {scoring_need / gib:.1f} GiB to "
+                f"score layer {layer + 1} with shapley_estimator="
+                f"{self.shapley_estimator!r} (n_permutations={self.n_permutations}, "
+                f"n_background={n_background}), more than this machine's "
+                f"{available / gib:.1f} GiB. Use smaller hidden_layer_sizes, fewer rows or "
+                "n_background, a smaller n_permutations, or shapley_estimator='permutation'."
+            )
 
     def _training_config(self, n_samples, seed, device):
         batch = default_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
@@ -678,7 +720,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state.update(
             new._prune_state(state, X, new.importance_level, new.target_sparsity, keep_counts)
         )
-        new.__dict__.update(state)
+        new.__dict__.update(_freeze(state))
         return new
 
     def _given_scores(self, scores):
@@ -737,23 +779,38 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         -------
         explanation : shap.Explanation
         """
-        import shap
+        with numpy_global_state_kept():  # importing shap may draw from numpy's generator
+            import shap
 
         self._check_full("explain")
         X = self._validate_X(X, reset=False)
-        if layer is None:
-            masker = shap.maskers.Independent(self.background_, max_samples=len(self.background_))
-            explainer = shap.PermutationExplainer(
-                self._encode,
-                masker,
-                seed=check_random_state(self.random_state).randint(2**31 - 1),
-                feature_names=self.get_unit_names(0),
-            )
-            evals = 2 * X.shape[1] + 1 if max_evals == "auto" else max_evals
-            return explainer(X, max_evals=evals, silent=True)
         n_layers = len(self.dense_weights_)
-        if not 0 <= layer < n_layers:
-            raise ValueError(f"layer must be in [0, {n_layers - 1}], got {layer}.")
+        if layer is not None and (
+            not isinstance(layer, Integral) or isinstance(layer, bool) or not 0 <= layer < n_layers
+        ):
+            raise ValueError(
+                f"layer must be None (code attributions) or an integer in [0, {n_layers - 1}] "
+                f"(a layer of the dense network), got {layer!r}."
+            )
+        least = 2 * X.shape[1] + 1
+        if max_evals != "auto" and (
+            not isinstance(max_evals, Integral) or isinstance(max_evals, bool) or max_evals < least
+        ):
+            raise ValueError(
+                f"max_evals must be 'auto' or an integer >= 2 * n_features + 1 = {least} "
+                f"(one antithetic permutation), got {max_evals!r}."
+            )
+        if layer is None:
+            seed = check_random_state(self.random_state).randint(2**31 - 1)
+            with numpy_global_state_kept():  # shap draws from numpy's global generator
+                masker = shap.maskers.Independent(
+                    self.background_, max_samples=len(self.background_)
+                )
+                explainer = shap.PermutationExplainer(
+                    self._encode, masker, seed=seed, feature_names=self.get_unit_names(0)
+                )
+                evals = least if max_evals == "auto" else max_evals
+                return explainer(X, max_evals=evals, silent=True)
         config = ScoringConfig(
             estimator=self.shapley_estimator,
             target=self.importance_target,
@@ -845,6 +902,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         self._check_full("sparsity_curve")
         levels = np.linspace(0.05, 1.0, 20) if levels is None else np.asarray(levels, float)
+        if levels.ndim != 1 or not np.all((levels > 0) & (levels <= 1)):
+            raise ValueError(
+                f"levels must be a 1-d list of importance levels in (0, 1], got {levels!r}."
+            )
         pruner = Pruner(
             self.link_importances_,
             self.dense_weights_,
@@ -928,6 +989,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         return -float(np.mean((self._decode(self._encode(X)) - X) ** 2))
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        _freeze(self.__dict__)
 
     def __sklearn_is_fitted__(self):
         return "weights_" in vars(self)

@@ -77,10 +77,18 @@ class TrainResult:
 def resolve_device(device):
     """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a torch device.
 
-    Raises a ValueError naming the problem when CUDA is asked for but absent.
+    Raises a ValueError naming the problem for any other string, and when CUDA (or
+    device ``N``) is asked for but absent.
     """
+    import re
+
     import torch
 
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+        raise ValueError(
+            f"device={device!r} is not supported; use 'auto' (CUDA when available), 'cpu', "
+            "'cuda' or 'cuda:N' (lower case)."
+        )
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
@@ -90,7 +98,25 @@ def resolve_device(device):
             "machine (torch.cuda.is_available() is False). Use device='cpu' or "
             "device='auto'."
         )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was requested but this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s); use 'cuda' or 'cuda:0'."
+        )
     return dev
+
+
+def training_memory_bytes(layer_sizes, n_samples, batch_size):
+    """Peak memory of :func:`train_autoencoder`, in bytes (an estimate, on the safe side).
+
+    Float64 numpy parameters during the initialisation (random draw, least-squares fit,
+    result), float32 torch parameters with their gradients, Adam's two moments and two
+    snapshots, the float32 training data, and the activations of one batch.
+    """
+    n_params = sum(a * b + b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    data = 4.0 * n_samples * layer_sizes[0]
+    activations = 3 * 4.0 * batch_size * sum(layer_sizes)
+    return 3 * 8.0 * n_params + 6 * 4.0 * n_params + data + activations
 
 
 def default_batch_size(n_samples):

@@ -295,7 +295,9 @@ def _build(arrays):
     estimator = _estimator_from_params(SHAPSparseAutoencoder, params)
     state = _attributes(meta, arrays)
     _check_state(state)
-    estimator.__dict__.update(state)
+    from ._estimator import _freeze
+
+    estimator.__dict__.update(_freeze(state))
     return estimator
 
 

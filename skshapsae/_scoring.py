@@ -22,6 +22,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 
 from ._activations import numpy_activation
 from ._shapley import (
+    GameShape,
     LayerGame,
     combine_sums,
     make_estimator,
@@ -255,23 +256,19 @@ def explain_layer(network, layer, X, background, config):
     return phi, game(rows).mean(axis=0), points
 
 
-def check_scoring_memory(sizes, activations, config, n_background):
-    """Fail before training when scoring a layer needs more memory than the machine has."""
-    from ._shapley import physical_memory_bytes
-
-    available = physical_memory_bytes()
-    if available is None:
-        return
+def scoring_memory_bytes(sizes, activations, config, n_background):
+    """Largest working memory of one scoring step over the layers, and the layer, in bytes."""
     family = LayerGames(config.target)
+    worst, worst_layer = 0.0, 0
     for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        act = family.activation(activations[layer])
-        game = LayerGame(np.empty((n_out, n_in)), np.empty(n_out), act, np.empty((n_background, 0)))
-        est = make_estimator(config.estimator, game, kernel_nsamples=config.kernel_nsamples)
-        need = est.memory_bytes(game)
-        if need > available:
-            raise ValueError(
-                f"Scoring layer {layer + 1} ({n_in} -> {n_out}) with the {est.name!r} "
-                f"estimator needs about {need / 2**30:.1f} GiB of memory, more than this "
-                f"machine's {available / 2**30:.1f} GiB. Use shapley_estimator='permutation' "
-                "(bounded memory), fewer n_background rows or a smaller kernel_nsamples."
-            )
+        game = GameShape(n_in, n_out, family.activation(activations[layer]), range(n_background))
+        estimator = make_estimator(
+            config.estimator,
+            game,
+            n_permutations=config.n_permutations,
+            kernel_nsamples=config.kernel_nsamples,
+        )
+        need = float(estimator.memory_bytes(game))
+        if need > worst:
+            worst, worst_layer = need, layer
+    return worst, worst_layer

@@ -30,6 +30,7 @@ bounded memory (the scoring stage, :mod:`skshapsae._scoring`, drives them).
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,26 @@ class LayerGame:
     def __call__(self, A):
         """Evaluate the layer on rows ``A`` (numpy)."""
         return numpy_activation(self.activation)(A @ self.W.T + self.b)
+
+
+@contextmanager
+def numpy_global_state_kept():
+    """Restore numpy's global random state on exit (shap's explainers draw from it)."""
+    state = np.random.get_state()  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+
+
+@dataclass
+class GameShape:
+    """A game's sizes only, for memory estimates (no arrays allocated)."""
+
+    n_players: int
+    n_outputs: int
+    activation: str
+    background: range
 
 
 class ShapleyEstimator:
@@ -186,7 +207,10 @@ class PermutationEstimator(ShapleyEstimator):
         self.memory_budget = memory_budget or DEFAULT_MEMORY_BYTES
 
     def memory_bytes(self, game):
-        return 4 * game.n_outputs * game.n_players * 6 * self._rows_per_step(game)
+        working = 4 * game.n_outputs * game.n_players * 6 * self._rows_per_step(game)
+        # per-group accumulators, float32 then float64, and the point's phi / var
+        groups = (4 + 8) * self.n_permutations * game.n_outputs * game.n_players
+        return working + groups + 16 * game.n_outputs * game.n_players
 
     def _rows_per_step(self, game):
         per_row = 4 * game.n_outputs * game.n_players * 4  # bytes of the live float32 tensors
@@ -276,11 +300,10 @@ class KernelShapEstimator(ShapleyEstimator):
         return 8 * rows * (game.n_players + game.n_outputs)
 
     def shapley_values(self, game, A):
-        import shap
+        with numpy_global_state_kept():  # shap samples from numpy's global generator
+            import shap
 
-        explainer = shap.KernelExplainer(game, game.background)
-        state = np.random.get_state()  # noqa: NPY002 - shap samples from it
-        try:
+            explainer = shap.KernelExplainer(game, game.background)
             np.random.seed(self.seed)  # noqa: NPY002
             phi = np.empty((len(A), game.n_outputs, game.n_players))
             for k, a in enumerate(A):
@@ -292,8 +315,6 @@ class KernelShapEstimator(ShapleyEstimator):
                     phi[k] = values[0].T
                 else:  # older list-per-output layout: (n_out, 1, n_in)
                     phi[k] = values.reshape(game.n_outputs, game.n_players)
-        finally:
-            np.random.set_state(state)  # noqa: NPY002
         return phi, None
 
 
@@ -315,12 +336,13 @@ class ShapPermutationEstimator(ShapleyEstimator):
         return 8 * len(game.background) * (2 * game.n_players + 1) * game.n_outputs
 
     def shapley_values(self, game, A):
-        import shap
+        with numpy_global_state_kept():  # shap draws from numpy's global generator
+            import shap
 
-        masker = shap.maskers.Independent(game.background, max_samples=len(game.background))
-        explainer = shap.PermutationExplainer(game, masker, seed=self.seed)
-        evals = 2 * game.n_players + 1 if self.max_evals == "auto" else self.max_evals
-        values = explainer(A, max_evals=evals, silent=True).values  # (n, in, out)
+            masker = shap.maskers.Independent(game.background, max_samples=len(game.background))
+            explainer = shap.PermutationExplainer(game, masker, seed=self.seed)
+            evals = 2 * game.n_players + 1 if self.max_evals == "auto" else self.max_evals
+            values = explainer(A, max_evals=evals, silent=True).values  # (n, in, out)
         return np.transpose(values, (0, 2, 1)), None
 
 

@@ -288,3 +288,74 @@ def test_safe_format_round_trip_and_refusals(fitted, X, tmp_path):
     np.savez(pickled, obj=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError, match="Cannot load"):
         load(pickled)
+
+
+# ----------------------------------------------------------------- round two
+def test_fitted_inference_arrays_are_read_only(fitted, X, tmp_path):
+    """An in-place edit cannot leave the cached inference plan stale: it is refused."""
+    fitted.transform(X)  # builds the plan
+    for copy in (fitted, pickle.loads(pickle.dumps(fitted)), fitted.reprune(0.5)):
+        with pytest.raises(ValueError, match="read-only"):
+            copy.intercepts_[0][0] = 1.0
+        with pytest.raises(ValueError, match="read-only"):
+            copy.weights_[0].data[0] = 1.0
+        with pytest.raises(ValueError, match="read-only"):
+            copy.active_units_[1][0] = False
+    save(fitted, tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="read-only"):
+        load(tmp_path / "m.npz").intercepts_[0][0] = 1.0
+
+
+@pytest.mark.parametrize("estimator", ["shap-permutation", "kernel"])
+def test_shap_estimators_and_explain_keep_global_numpy_state(X, estimator):
+    state = np.random.get_state()[1].copy()  # noqa: NPY002
+    ae = fast((4, 2), shapley_estimator=estimator, kernel_nsamples=20).fit(X)
+    ae.explain(X[:2])
+    ae.explain(X[:2], layer=1)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002
+
+
+def test_memory_check_counts_permutations_before_any_work(X, monkeypatch):
+    monkeypatch.setattr(estimator_module, "train_autoencoder", pytest.fail)
+    with pytest.raises(ValueError, match=r"GiB .*n_permutations=1000000000"):
+        fast((4, 2), shapley_estimator="permutation", n_permutations=10**9).fit(X)
+
+
+def test_memory_check_on_a_very_wide_input_allocates_nothing(monkeypatch):
+    monkeypatch.setattr(estimator_module, "train_autoencoder", pytest.fail)
+    wide = np.random.default_rng(0).uniform(size=(3, 60_000))
+    with pytest.raises(ValueError, match=r"needs about \d+\.\d GiB of memory to train"):
+        fast((30_000,)).fit(wide)
+
+
+@pytest.mark.parametrize("device", ["mps", "nonsense", "CPU", "", "meta", "xpu", "cuda:x"])
+def test_unsupported_devices_are_a_clear_error(X, device):
+    with pytest.raises(ValueError, match="'auto'.*'cpu'.*'cuda'"):
+        fast(device=device).fit(X)
+
+
+def test_n_jobs_zero_is_refused_by_validation(X, monkeypatch):
+    monkeypatch.setattr(estimator_module, "train_autoencoder", pytest.fail)
+    with pytest.raises(ValueError, match="n_jobs"):
+        fast(n_jobs=0).fit(X)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"max_evals": -5}, "max_evals"),
+        ({"max_evals": 3}, "max_evals"),
+        ({"layer": 1.5}, "layer must be"),
+        ({"layer": True}, "layer must be"),
+        ({"layer": -1}, "layer must be"),
+    ],
+)
+def test_explain_arguments_are_validated(fitted, X, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fitted.explain(X[:2], **kwargs)
+
+
+@pytest.mark.parametrize("levels", [[-1, 0.5], [0.5, 2.0], [np.nan], [0.0], [[0.5]]])
+def test_sparsity_curve_levels_are_validated(fitted, levels):
+    with pytest.raises(ValueError, match=r"levels .*\(0, 1\]"):
+        fitted.sparsity_curve(levels)
