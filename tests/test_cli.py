@@ -24,7 +24,7 @@ def test_main_job_on_bundled_digits(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 1000
 
 
-def test_main_job_on_csv_and_npz(tmp_path):
+def test_main_job_on_csv_and_npz(tmp_path, capsys):
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(120, 6))
@@ -48,12 +48,88 @@ def test_main_job_on_csv_and_npz(tmp_path):
     np.savez(tmp_path / "data.npz", X=X, y=y)
     rows = run(["--data", str(tmp_path / "data.npz"), *args, "--output", str(tmp_path / "b")])
     assert 0 <= rows[0]["accuracy"] <= 1
-    with pytest.raises(SystemExit, match="target column 'nope'"):
-        main(["--data", str(tmp_path / "data.csv"), "--target", "nope", *args])
-    with pytest.raises(SystemExit, match="does not exist"):
-        main(["--data", str(tmp_path / "missing.csv"), *args])
+    for bad, message in [
+        (["--data", str(tmp_path / "data.csv"), "--target", "nope"], "target column 'nope'"),
+        (["--data", str(tmp_path / "missing.csv")], "does not exist"),
+    ]:
+        capsys.readouterr()
+        assert main([*bad, *args]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_console_entry_point_exit_status(tmp_path):
     args = ["--max-iter", "2", "--n-explain", "10", "--n-background", "10", "--levels", "0.8"]
     assert main([*args, "--quiet", "--output", str(tmp_path)]) == 0
+
+
+def _csv(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def _bad_inputs(tmp_path):
+    """(arguments, what the error line must say) for broken data and arguments."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(size=(20, 3)), columns=["a", "b", "c"])
+    frame["target"] = [0, 1] * 10
+    good = _csv(tmp_path, frame.to_csv(index=False), "good.csv")
+    text = frame.assign(colour=["red"] * 20).to_csv(index=False)
+    nan = frame.copy()
+    nan.loc[3, "b"] = np.nan
+    single = frame.assign(target=range(20)).to_csv(index=False)
+    np.savez(tmp_path / "pickled.npz", X=np.array([{"a": 1}], dtype=object), y=np.zeros(1))
+    (tmp_path / "afile").write_text("x")
+    return [
+        (["--data", _csv(tmp_path, "", "empty.csv")], "not a readable CSV"),
+        (["--data", _csv(tmp_path, text, "text.csv")], "'colour'"),
+        (["--data", _csv(tmp_path, nan.to_csv(index=False), "nan.csv")], "'b'.*missing"),
+        (["--data", _csv(tmp_path, "target\n0\n1\n", "only.csv")], "only the target"),
+        (["--data", _csv(tmp_path, single, "single.csv")], "at least 2 rows"),
+        (["--data", good, "--hidden", "abc"], "--hidden"),
+        (["--data", good, "--hidden", "8"], "wider than the data"),
+        (["--data", str(tmp_path)], "not a file"),
+        (["--data", good, "--output", str(tmp_path / "afile" / "out")], "is a file"),
+        (["--data", str(tmp_path / "pickled.npz")], "without pickle"),
+        (["--data", good, "--levels", "2.0"], r"\(0, 1\]"),
+        (["--data", good, "--max-iter", "0"], "at least 1"),
+    ]
+
+
+def test_bad_inputs_are_one_error_line_with_status_2(tmp_path, capsys, monkeypatch):
+    import skshapsae
+
+    # every error is found before any training
+    monkeypatch.setattr(skshapsae.SHAPSparseAutoencoder, "fit", pytest.fail)
+    for args, message in _bad_inputs(tmp_path):
+        out = tmp_path / "out"
+        try:
+            status = (
+                main([*args, "--quiet", "--output", str(out)])
+                if "--output" not in args
+                else main([*args, "--quiet"])
+            )
+        except SystemExit as exc:  # argparse's own usage errors
+            status = exc.code
+        err = capsys.readouterr().err
+        assert status == 2, args
+        lines = [line for line in err.splitlines() if "error:" in line]
+        assert len(lines) == 1 and __import__("re").search(message, lines[0]), (args, err)
+        assert "Traceback" not in err
+        assert not out.exists()
+
+
+def test_csv_column_names_reach_the_model_and_figures(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(size=(60, 5)), columns=list("vwxyz"))
+    frame["label"] = [0, 1] * 30
+    path = _csv(tmp_path, frame.to_csv(index=False))
+    args = ["--data", path, "--target", "label", "--max-iter", "2", "--levels", "0.8"]
+    assert main([*args, "--n-explain", "10", "--quiet", "--output", str(tmp_path / "o")]) == 0
+    assert "most important features:" in capsys.readouterr().out
+    model = load(tmp_path / "o" / "model.npz")
+    assert list(model.feature_names_in_) == list("vwxyz")
+    assert model.layer_sizes_[1:-1] == [2, 1, 2]  # --hidden auto on 5 columns
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".skshapsae-")]
