@@ -35,4 +35,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
+    # no sg_execution_times.rst: it rewrote a tracked file on every build and its page
+    # loaded jQuery / DataTables from the internet
+    "write_computation_times": False,
 }

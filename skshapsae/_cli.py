@@ -314,7 +314,7 @@ def _write_outputs(ae, rows, names, out):
 
 
 def _write_figures(ae, rows, names, out):
-    """Feature importances, the sparsity / accuracy curves and, for square images, masks."""
+    """Feature importances, the sparsity / accuracy curves and the input masks per level."""
     try:
         import matplotlib
 
@@ -327,10 +327,11 @@ def _write_figures(ae, rows, names, out):
 
     paths = []
     n = ae.n_features_in_
-    fig, ax = plt.subplots(figsize=(min(20, max(6, 0.25 * n)), 4))
-    UnitImportanceDisplay.from_estimator(ae, ax=ax)
-    if n > 40:
-        ax.set_xticks([])
+    side = int(round(np.sqrt(n)))
+    # pixels: a square number of columns, unnamed or many (a 16-column CSV is a table)
+    image = "auto" if side * side == n and (names is None or n >= 64) else None
+    fig, ax = plt.subplots(figsize=(5, 4) if image else (min(20, max(6, 0.25 * n)), 4))
+    UnitImportanceDisplay.from_estimator(ae, image_shape=image, ax=ax)
     paths.append(out / "feature_importances.png")
     fig.tight_layout()
     fig.savefig(paths[-1], dpi=100)
@@ -343,13 +344,11 @@ def _write_figures(ae, rows, names, out):
     paths.append(out / "sparsity_accuracy.png")
     disp.figure_.tight_layout()
     disp.figure_.savefig(paths[-1], dpi=100)
-    side = int(round(np.sqrt(n)))
-    if side * side == n and names is None:
-        disp = FeatureMaskDisplay.from_estimator(
-            ae, levels=[r["importance_level"] for r in rows], image_shape=(side, side)
-        )
-        paths.append(out / "input_masks.png")
-        disp.figure_.savefig(paths[-1], dpi=100)
+    disp = FeatureMaskDisplay.from_estimator(
+        ae, levels=[r["importance_level"] for r in rows], image_shape=image
+    )
+    paths.append(out / "input_masks.png")
+    disp.figure_.savefig(paths[-1], dpi=100, bbox_inches="tight")
     plt.close("all")
     return paths
 

@@ -1,8 +1,12 @@
 """Explanations to look at, in the scikit-learn Display style.
 
-Every display has ``from_estimator(...)`` (compute and plot) and ``plot(ax=...)``
-(re-plot), and keeps ``figure_`` and ``ax_``. matplotlib is an optional dependency:
-``pip install "skshapsae[plot]"``.
+Every display follows :class:`sklearn.metrics.ConfusionMatrixDisplay`:
+``from_estimator(estimator, ..., ax=None, **kwargs)`` computes and plots,
+``plot(ax=None, **kwargs)`` re-plots, styling goes through ``*_kw`` dictionaries passed
+on to matplotlib, and ``figure_`` / ``ax_`` keep the result. The displays work on images
+and on tables: ``image_shape`` is a parameter, inferred when the number of features is a
+square (8 x 8 digits, 28 x 28 MNIST); other data get bar charts and heat maps with the
+feature names. matplotlib is an optional dependency: ``pip install "skshapsae[plot]"``.
 """
 
 import numpy as np
@@ -15,6 +19,9 @@ __all__ = [
     "FeatureMaskDisplay",
     "SparsityCurveDisplay",
 ]
+
+#: Feature names are written on the axis up to this many features.
+MAX_TICK_LABELS = 60
 
 
 def _axes(ax, name, **subplots):
@@ -33,33 +40,124 @@ def _axes(ax, name, **subplots):
     return fig, ax
 
 
+def _unit_names(estimator, layer):
+    names = getattr(estimator, "get_unit_names", None)
+    if names is not None:
+        return names(layer)
+    n = estimator.unit_importances_[layer].shape[0]
+    return [f"x{j + 1}" if layer == 0 else f"h{layer}_{j + 1}" for j in range(n)]
+
+
+def infer_image_shape(n_features, image_shape=None):
+    """``image_shape`` if given, else ``(s, s)`` when ``n_features = s * s >= 16``, else None."""
+    if image_shape is not None:
+        image_shape = tuple(int(n) for n in image_shape)
+        if int(np.prod(image_shape)) != n_features:
+            raise ValueError(
+                f"image_shape={image_shape} holds {int(np.prod(image_shape))} pixels but the "
+                f"data has {n_features} features; pass a shape whose product is "
+                f"{n_features}, or image_shape=None for a tabular plot."
+            )
+        return image_shape
+    side = int(round(np.sqrt(n_features)))
+    return (side, side) if side * side == n_features and n_features >= 16 else None
+
+
+def _ticks(ax, names, axis="x"):
+    if len(names) > MAX_TICK_LABELS:
+        return
+    if axis == "x":
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=8)
+    else:
+        ax.set_yticks(range(len(names)), names, fontsize=8)
+
+
 class UnitImportanceDisplay:
-    """Bar chart of the unit importances of one layer (eq. 4); layer 0 = input features.
+    """Unit importances of one layer (eq. 4); layer 0 = input features.
+
+    A bar chart with the unit names, or, for input features that form an image, the
+    importance of every pixel as a heat map with a colour bar.
 
     Parameters
     ----------
     importances : ndarray of shape (n_units,)
+        Unit importances.
     names : list of str
-    layer : int
+        Unit names (feature names for layer 0).
+    layer : int, default=0
+        The layer the units belong to.
+    image_shape : tuple of int or None, default=None
+        Draw layer-0 importances as an image of this shape.
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+    ax_ : matplotlib Axes
     """
 
-    def __init__(self, importances, names, layer=0):
+    def __init__(self, importances, names, layer=0, image_shape=None):
         self.importances = importances
         self.names = names
         self.layer = layer
+        self.image_shape = image_shape
 
     @classmethod
-    def from_estimator(cls, estimator, *, layer=0, ax=None):
-        """Plot ``estimator.unit_importances_[layer]`` with feature names when known."""
+    def from_estimator(cls, estimator, *, layer=0, image_shape="auto", ax=None, **kwargs):
+        """Plot ``estimator.unit_importances_[layer]``.
+
+        Parameters
+        ----------
+        estimator : SHAPSparseAutoencoder
+            A fitted estimator.
+        layer : int, default=0
+            Layer whose units are shown (0: the input features).
+        image_shape : tuple of int, "auto" or None, default="auto"
+            For layer 0: draw the features as an image of this shape; "auto" infers a
+            square image (at least 4 x 4), None always draws bars.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : UnitImportanceDisplay
+        """
         check_is_fitted(estimator)
         imp = estimator.unit_importances_[layer]
-        return cls(imp, estimator.get_unit_names(layer), layer).plot(ax=ax)
+        shape = None
+        if layer == 0 and image_shape is not None:
+            shape = infer_image_shape(len(imp), None if image_shape == "auto" else image_shape)
+        return cls(imp, _unit_names(estimator, layer), layer, shape).plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, bar_kw=None, imshow_kw=None):
+        """Draw the importances.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        bar_kw : dict, default=None
+            Passed to ``ax.bar`` (tabular data).
+        imshow_kw : dict, default=None
+            Passed to ``ax.imshow`` (images).
+
+        Returns
+        -------
+        display : UnitImportanceDisplay
+        """
         self.figure_, self.ax_ = _axes(ax, "UnitImportanceDisplay")
-        self.ax_.bar(range(len(self.importances)), self.importances, color="tab:blue")
-        self.ax_.set_xticks(range(len(self.importances)), self.names, rotation=90)
-        self.ax_.set_ylabel("unit importance (mean |SHAP|)")
+        label = "unit importance (mean |SHAP|)"
+        if self.image_shape is not None:
+            kw = {"cmap": "magma", **(imshow_kw or {})}
+            im = self.ax_.imshow(np.reshape(self.importances, self.image_shape), **kw)
+            self.figure_.colorbar(im, ax=self.ax_, label=label)
+            self.ax_.set_axis_off()
+        else:
+            kw = {"color": "tab:blue", **(bar_kw or {})}
+            self.ax_.bar(range(len(self.importances)), self.importances, **kw)
+            _ticks(self.ax_, self.names)
+            self.ax_.set_ylabel(label)
         self.ax_.set_title("feature importances" if self.layer == 0 else f"layer {self.layer}")
         return self
 
@@ -70,8 +168,16 @@ class LinkImportanceDisplay:
     Parameters
     ----------
     importances : ndarray of shape (n_out, n_in)
-    mask : ndarray of bool, same shape, or None
+        Link importances.
+    mask : ndarray of bool of the same shape, or None
+        Kept links, outlined in the heatmap.
     input_names : list of str
+        Names of the layer's inputs.
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+    ax_ : matplotlib Axes
     """
 
     def __init__(self, importances, mask, input_names):
@@ -80,32 +186,67 @@ class LinkImportanceDisplay:
         self.input_names = input_names
 
     @classmethod
-    def from_estimator(cls, estimator, *, layer=0, kind="heatmap", ax=None):
-        """Plot layer ``layer``'s link importances as a ``"heatmap"`` or their ``"variance"``."""
+    def from_estimator(cls, estimator, *, layer=0, kind="heatmap", ax=None, **kwargs):
+        """Plot layer ``layer``'s link importances as a ``"heatmap"`` or their ``"variance"``.
+
+        Parameters
+        ----------
+        estimator : SHAPSparseAutoencoder
+            A fitted estimator.
+        layer : int, default=0
+            Weight layer.
+        kind : {"heatmap", "variance"}, default="heatmap"
+            What to draw.
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : LinkImportanceDisplay
+        """
         check_is_fitted(estimator)
         imp = estimator.link_importances_[layer]
-        disp = cls(imp, estimator.link_masks_[layer], estimator.get_unit_names(layer))
-        return disp.plot(kind=kind, ax=ax)
+        disp = cls(imp, estimator.link_masks_[layer], _unit_names(estimator, layer))
+        return disp.plot(kind=kind, ax=ax, **kwargs)
 
-    def plot(self, kind="heatmap", ax=None):
+    def plot(self, kind="heatmap", ax=None, *, imshow_kw=None, bar_kw=None):
+        """Draw the heatmap (kept links outlined in white) or the per-input variance.
+
+        Parameters
+        ----------
+        kind : {"heatmap", "variance"}, default="heatmap"
+            What to draw.
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+        imshow_kw, bar_kw : dict, default=None
+            Passed to ``ax.imshow`` / ``ax.bar``.
+
+        Returns
+        -------
+        display : LinkImportanceDisplay
+        """
+        if kind not in ("heatmap", "variance"):
+            raise ValueError(f"kind must be 'heatmap' or 'variance', got {kind!r}.")
         self.figure_, self.ax_ = _axes(ax, "LinkImportanceDisplay")
-        n_in = self.importances.shape[1]
         if kind == "heatmap":
-            im = self.ax_.imshow(self.importances, cmap="viridis", aspect="auto")
+            kw = {"cmap": "viridis", "aspect": "auto", **(imshow_kw or {})}
+            im = self.ax_.imshow(self.importances, **kw)
             if self.mask is not None:
                 rows, cols = np.nonzero(self.mask)
-                self.ax_.scatter(cols, rows, marker="s", facecolors="none", edgecolors="w", s=60)
+                self.ax_.scatter(
+                    cols, rows, marker="s", facecolors="none", edgecolors="w", s=60, label="kept"
+                )
             self.figure_.colorbar(im, ax=self.ax_, label="link importance")
             self.ax_.set_ylabel("output unit")
             self.ax_.set_title("link importances (white: kept)")
-        elif kind == "variance":
-            self.ax_.bar(range(n_in), self.importances.var(axis=0), color="tab:orange")
+        else:
+            kw = {"color": "tab:orange", **(bar_kw or {})}
+            self.ax_.bar(range(self.importances.shape[1]), self.importances.var(axis=0), **kw)
             self.ax_.set_ylabel("variance of LI over output units")
             self.ax_.set_title("variance of link importance")
-        else:
-            raise ValueError(f"kind must be 'heatmap' or 'variance', got {kind!r}.")
-        if n_in <= 40:
-            self.ax_.set_xticks(range(n_in), self.input_names, rotation=90)
+        _ticks(self.ax_, self.input_names)
         self.ax_.set_xlabel("input unit")
         return self
 
@@ -121,99 +262,288 @@ def _input_maps(estimator):
     return np.asarray(mask, dtype=bool), imp
 
 
-class ImageMaskDisplay:
-    """Per code unit, the input pixels it sees through kept links, or its importance map.
+def _mask_colours():
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
-    For a deeper encoder the mask is "some kept path from the pixel to the unit" and the
-    importance map is the product of the link-importance matrices along the way.
+    cmap = ListedColormap(["#bdbdbd", "#2166ac"])
+    legend = [Patch(color="#2166ac", label="kept"), Patch(color="#bdbdbd", label="pruned")]
+    return cmap, legend
+
+
+class ImageMaskDisplay:
+    """Per code unit, the inputs it sees through kept links, or its importance map.
+
+    For a deeper encoder the mask is "some kept path from the input to the unit" and the
+    importance map is the product of the link-importance matrices along the way. Images
+    get one panel per code unit; tables get one heat map (code units x features).
 
     Parameters
     ----------
     maps : ndarray of shape (n_units, n_features)
-    image_shape : tuple of int
+        Boolean masks or importance maps.
+    image_shape : tuple of int or None
+        Shape of one input image; None for tabular data.
+    what : {"mask", "importance"}, default="mask"
+        What ``maps`` hold.
+    names : list of str or None, default=None
+        Feature names (tabular data).
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+    ax_ : matplotlib Axes or ndarray of Axes
     """
 
-    def __init__(self, maps, image_shape, what="mask"):
+    def __init__(self, maps, image_shape, what="mask", names=None):
         self.maps = maps
         self.image_shape = image_shape
         self.what = what
+        self.names = names
 
     @classmethod
-    def from_estimator(cls, estimator, *, image_shape=(28, 28), what="mask", units=None, ax=None):
-        """Grid of the first ``units`` code units (default up to 16)."""
+    def from_estimator(
+        cls, estimator, *, image_shape="auto", what="mask", units=None, ax=None, **kwargs
+    ):
+        """Masks (or importance maps) of the first ``units`` code units (default up to 16).
+
+        Parameters
+        ----------
+        estimator : SHAPSparseAutoencoder
+            A fitted estimator.
+        image_shape : tuple of int, "auto" or None, default="auto"
+            Shape of one input image; "auto" infers a square, None draws a heat map.
+        what : {"mask", "importance"}, default="mask"
+            Kept paths, or the product of link importances along them.
+        units : int or None, default=None
+            Number of code units shown.
+        ax : matplotlib Axes or array of Axes, default=None
+            Where to draw.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : ImageMaskDisplay
+        """
+        if what not in ("mask", "importance"):
+            raise ValueError(f"what must be 'mask' or 'importance', got {what!r}.")
         check_is_fitted(estimator)
         mask, imp = _input_maps(estimator)
         maps = mask if what == "mask" else imp
         units = min(16, len(maps)) if units is None else units
-        return cls(maps[:units], image_shape, what).plot(ax=ax)
-
-    def plot(self, ax=None):
-        n = len(self.maps)
-        cols = int(np.ceil(np.sqrt(n)))
-        rows = int(np.ceil(n / cols))
-        self.figure_, self.ax_ = _axes(
-            ax,
-            "ImageMaskDisplay",
-            nrows=rows,
-            ncols=cols,
-            figsize=(1.6 * cols, 1.6 * rows),
-            squeeze=False,
+        n = maps.shape[1]
+        shape = (
+            None
+            if image_shape is None
+            else infer_image_shape(n, None if image_shape == "auto" else image_shape)
         )
-        cmap = "gray" if self.what == "mask" else "magma"
-        for k, axis in enumerate(np.ravel(self.ax_)):
-            axis.set_axis_off()
-            if k < n:
-                axis.imshow(self.maps[k].reshape(self.image_shape), cmap=cmap)
-                axis.set_title(f"code {k + 1}", fontsize=8)
+        names = _unit_names(estimator, 0)
+        return cls(maps[:units], shape, what, names).plot(ax=ax, **kwargs)
+
+    def plot(self, ax=None, *, imshow_kw=None):
+        """Draw the maps, with a legend (masks) or a colour bar (importances).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or array of Axes, default=None
+            Where to draw.
+        imshow_kw : dict, default=None
+            Passed to ``ax.imshow``.
+
+        Returns
+        -------
+        display : ImageMaskDisplay
+        """
+        n = len(self.maps)
+        if self.what == "mask":
+            cmap, legend = _mask_colours()
+            kw = {"cmap": cmap, "vmin": 0, "vmax": 1, **(imshow_kw or {})}
+        else:
+            legend, kw = None, {"cmap": "magma", **(imshow_kw or {})}
+        if self.image_shape is None:  # tabular: one heat map, units x features
+            self.figure_, self.ax_ = _axes(
+                ax, "ImageMaskDisplay", figsize=(max(6, 0.22 * self.maps.shape[1] + 2), 3.5)
+            )
+            im = self.ax_.imshow(np.asarray(self.maps, float), aspect="auto", **kw)
+            _ticks(self.ax_, self.names or [])
+            self.ax_.set_yticks(range(n), [f"code {k + 1}" for k in range(n)], fontsize=8)
+            self.ax_.set_xlabel("input feature")
+            targets = self.ax_
+        else:
+            cols = int(np.ceil(np.sqrt(n)))
+            rows = int(np.ceil(n / cols))
+            self.figure_, self.ax_ = _axes(
+                ax,
+                "ImageMaskDisplay",
+                nrows=rows,
+                ncols=cols,
+                figsize=(2.2 * cols + 1.2, 2.2 * rows + 0.6),
+                squeeze=False,
+            )
+            im = None
+            for k, axis in enumerate(np.ravel(self.ax_)):
+                axis.set_axis_off()
+                if k < n:
+                    im = axis.imshow(
+                        np.reshape(np.asarray(self.maps[k], float), self.image_shape), **kw
+                    )
+                    axis.set_title(f"code unit {k + 1}", fontsize=10)
+            targets = np.ravel(self.ax_).tolist()
+        title = "inputs reaching each code unit" if self.what == "mask" else "path importance"
+        self.figure_.suptitle(title, fontsize=11)
+        if legend is not None and self.image_shape is None:
+            self.ax_.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
+        elif legend is not None:
+            self.figure_.legend(handles=legend, loc="lower center", ncol=2, fontsize=9)
+        elif im is not None:
+            self.figure_.colorbar(im, ax=targets, label="path importance")
         return self
 
 
 class FeatureMaskDisplay:
-    """Figure 4: which input pixels survive at each importance level (grey: pruned).
+    """Figure 4: which inputs survive at each importance level.
+
+    Images get one panel per level (pruned pixels grey, kept ones shown, or drawn from
+    ``image``); tables get one heat map (levels x features) with the feature names.
 
     Parameters
     ----------
     masks : list of ndarray of bool, one per level
+        Surviving inputs.
     levels : list of float
+        Importance levels.
     sparsities : list of float
-    image : ndarray or None
+        Sparsity of the network at each level.
+    image_shape : tuple of int or None
+        Shape of one input image; None for tabular data.
+    image : ndarray or None, default=None
         A sample image drawn under the kept pixels.
+    names : list of str or None, default=None
+        Feature names (tabular data).
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+    ax_ : matplotlib Axes or ndarray of Axes
     """
 
-    def __init__(self, masks, levels, sparsities, image_shape, image=None):
+    def __init__(self, masks, levels, sparsities, image_shape, image=None, names=None):
         self.masks = masks
         self.levels = levels
         self.sparsities = sparsities
         self.image_shape = image_shape
         self.image = image
+        self.names = names
 
     @classmethod
     def from_estimator(
-        cls, estimator, *, levels=(0.5, 0.8, 0.9, 0.95), image_shape=(28, 28), image=None, ax=None
+        cls,
+        estimator,
+        *,
+        levels=(0.5, 0.8, 0.9, 0.95),
+        image_shape="auto",
+        image=None,
+        ax=None,
+        **kwargs,
     ):
-        """Re-prune ``estimator`` at each level (no retraining) and show its input masks."""
+        """Re-prune ``estimator`` at each level (no retraining) and show its input masks.
+
+        Parameters
+        ----------
+        estimator : SHAPSparseAutoencoder
+            A fitted estimator (with its dense network: not slimmed).
+        levels : sequence of float, default=(0.5, 0.8, 0.9, 0.95)
+            Importance levels.
+        image_shape : tuple of int, "auto" or None, default="auto"
+            Shape of one input image; "auto" infers a square, None draws a heat map.
+        image : array-like or None, default=None
+            A sample drawn under the kept pixels (images only).
+        ax : matplotlib Axes or array of Axes, default=None
+            Where to draw.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : FeatureMaskDisplay
+        """
         check_is_fitted(estimator)
         models = [estimator.reprune(m) for m in levels]
+        n = len(models[0].active_units_[0])
+        shape = (
+            None
+            if image_shape is None
+            else infer_image_shape(n, None if image_shape == "auto" else image_shape)
+        )
         return cls(
             [m.active_units_[0] for m in models],
             list(levels),
             [m.sparsity_ for m in models],
-            image_shape,
+            shape,
             image,
-        ).plot(ax=ax)
+            _unit_names(estimator, 0),
+        ).plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, imshow_kw=None):
+        """Draw the masks, with a legend saying what the colours mean.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or array of Axes, default=None
+            Where to draw.
+        imshow_kw : dict, default=None
+            Passed to ``ax.imshow``.
+
+        Returns
+        -------
+        display : FeatureMaskDisplay
+        """
+        from matplotlib.patches import Patch
+
         n = len(self.masks)
-        self.figure_, self.ax_ = _axes(
-            ax, "FeatureMaskDisplay", ncols=n, figsize=(3.0 * n, 3.3), squeeze=False
-        )
-        for axis, mask, level, eta in zip(
-            np.ravel(self.ax_), self.masks, self.levels, self.sparsities
-        ):
-            shown = np.where(mask, 1.0 if self.image is None else self.image, 0.5)
-            axis.imshow(shown.reshape(self.image_shape), cmap="gray", vmin=0, vmax=1)
-            axis.set_title(f"m={level:g}, eta={eta:.2f}", fontsize=9)
-            axis.set_axis_off()
+        cmap, legend = _mask_colours()
+        if self.image_shape is None:  # tabular: levels x features
+            width = len(self.masks[0])
+            self.figure_, self.ax_ = _axes(
+                ax, "FeatureMaskDisplay", figsize=(max(6, 0.22 * width + 2), 1.2 + 0.45 * n)
+            )
+            kw = {"cmap": cmap, "vmin": 0, "vmax": 1, "aspect": "auto", **(imshow_kw or {})}
+            self.ax_.imshow(np.asarray(self.masks, float), **kw)
+            _ticks(self.ax_, self.names or [])
+            labels = [f"m={m:g} (eta={e:.2f})" for m, e in zip(self.levels, self.sparsities)]
+            self.ax_.set_yticks(range(n), labels, fontsize=8)
+            self.ax_.set_xlabel("input feature")
+            self.ax_.set_title("inputs kept at each importance level")
+        else:
+            self.figure_, self.ax_ = _axes(
+                ax, "FeatureMaskDisplay", ncols=n, figsize=(3.0 * n, 3.6), squeeze=False
+            )
+            for axis, mask, level, eta in zip(
+                np.ravel(self.ax_), self.masks, self.levels, self.sparsities
+            ):
+                if self.image is None:
+                    kw = {"cmap": cmap, "vmin": 0, "vmax": 1, **(imshow_kw or {})}
+                    axis.imshow(np.reshape(np.asarray(mask, float), self.image_shape), **kw)
+                else:
+                    shown = np.where(mask, np.ravel(self.image), np.nan)
+                    kw = {"cmap": "gray_r", **(imshow_kw or {})}
+                    axis.set_facecolor("#bdbdbd")
+                    axis.imshow(np.reshape(shown, self.image_shape), **kw)
+                axis.set_title(f"m={level:g}, eta={eta:.2f}", fontsize=10)
+                axis.set_xticks([])
+                axis.set_yticks([])
+            if self.image is not None:
+                legend = [
+                    Patch(color="black", label="kept input (sample image)"),
+                    Patch(color="#bdbdbd", label="pruned input"),
+                ]
+        if self.image_shape is None:  # beside the heat map, clear of the feature names
+            self.ax_.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
+        else:
+            self.figure_.legend(handles=legend, loc="lower center", ncol=2, fontsize=9)
+            if ax is None:
+                self.figure_.subplots_adjust(bottom=0.2)
         return self
 
 
@@ -223,8 +553,16 @@ class SparsityCurveDisplay:
     Parameters
     ----------
     levels, sparsities : ndarray
-    scores : ndarray or None
+        Importance levels and the sparsity at each.
+    scores : ndarray or None, default=None
         Downstream score of the model pruned at each level.
+    score_name : str, default="score"
+        Label of the score axis.
+
+    Attributes
+    ----------
+    figure_ : matplotlib Figure
+    ax_ : ndarray of matplotlib Axes
     """
 
     def __init__(self, levels, sparsities, scores=None, score_name="score"):
@@ -235,30 +573,63 @@ class SparsityCurveDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, *, levels=None, scorer=None, score_name="score", X=None, ax=None
+        cls, estimator, *, levels=None, scorer=None, score_name="score", X=None, ax=None, **kwargs
     ):
-        """``scorer(model) -> float``, when given, scores the model re-pruned at each level.
+        """Sparsity at each level and, with ``scorer(model) -> float``, a score per level.
 
-        ``X`` (the training data) lets each re-pruned model be fine-tuned as in ``fit``.
+        Parameters
+        ----------
+        estimator : SHAPSparseAutoencoder
+            A fitted estimator.
+        levels : array-like of float or None, default=None
+            Importance levels (default: 20 from 0.05 to 1).
+        scorer : callable or None, default=None
+            Scores the model re-pruned at each level.
+        score_name : str, default="score"
+            Label of the score axis.
+        X : array-like or None, default=None
+            Training data, so that each re-pruned model is fine-tuned as in ``fit``.
+        ax : matplotlib Axes or array of Axes, default=None
+            Where to draw.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : SparsityCurveDisplay
         """
         check_is_fitted(estimator)
         levels, eta = estimator.sparsity_curve(levels)
         scores = None
         if scorer is not None:
             scores = np.array([scorer(estimator.reprune(m, X=X)) for m in levels])
-        return cls(levels, eta, scores, score_name).plot(ax=ax)
+        return cls(levels, eta, scores, score_name).plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, line_kw=None):
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or array of Axes, default=None
+            Where to draw.
+        line_kw : dict, default=None
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : SparsityCurveDisplay
+        """
         ncols = 1 if self.scores is None else 2
         self.figure_, self.ax_ = _axes(
             ax, "SparsityCurveDisplay", ncols=ncols, figsize=(4.5 * ncols, 3.5), squeeze=False
         )
         axes = np.ravel(self.ax_)
-        axes[0].plot(self.levels, self.sparsities, marker="o")
+        kw = {"marker": "o", **(line_kw or {})}
+        axes[0].plot(self.levels, self.sparsities, **kw)
         axes[0].set_xlabel("importance level m")
         axes[0].set_ylabel("sparsity eta")
         if self.scores is not None:
-            axes[1].plot(self.sparsities, self.scores, marker="o", color="tab:green")
+            axes[1].plot(self.sparsities, self.scores, **{"color": "tab:green", **kw})
             axes[1].set_xlabel("sparsity eta")
             axes[1].set_ylabel(self.score_name)
         return self

@@ -32,8 +32,12 @@ def test_unit_and_link_displays(images):
     import matplotlib.pyplot as plt
 
     _, ae = images
-    disp = UnitImportanceDisplay.from_estimator(ae)
+    disp = UnitImportanceDisplay.from_estimator(ae, image_shape=None)
     assert len(disp.ax_.patches) == 16
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()][:2] == ["x1", "x2"]
+    # 16 features are inferred to be a 4 x 4 image: a heat map with a colour bar
+    image = UnitImportanceDisplay.from_estimator(ae)
+    assert image.image_shape == (4, 4) and len(image.figure_.axes) == 2
     np.testing.assert_array_equal(disp.importances, ae.feature_importances_)
     heat = LinkImportanceDisplay.from_estimator(ae, layer=1)
     assert heat.importances.shape == (3, 6)
@@ -78,3 +82,26 @@ def test_missing_matplotlib_message(images, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install 'skshapsae\[plot\]'"):
         UnitImportanceDisplay.from_estimator(ae)
+
+
+def test_tabular_data_and_display_conventions(images):
+    """A 30-column table: no image shape, heat maps with feature names and a legend."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.uniform(size=(50, 30)), columns=[f"col{i}" for i in range(30)])
+    ae = SHAPSparseAutoencoder(
+        (4, 2), max_iter=2, n_background=10, n_explain=10, device="cpu", random_state=0
+    ).fit(X)
+    fm = FeatureMaskDisplay.from_estimator(ae, levels=(0.5, 0.9))
+    assert fm.image_shape is None
+    assert [t.get_text() for t in fm.ax_.get_xticklabels()][:2] == ["col0", "col1"]
+    assert {t.get_text() for t in fm.ax_.get_legend().get_texts()} == {"kept", "pruned"}
+    masks = ImageMaskDisplay.from_estimator(ae)
+    assert masks.image_shape is None and masks.ax_.get_legend() is not None
+    disp = UnitImportanceDisplay.from_estimator(ae, bar_kw={"color": "red"})
+    assert disp.ax_.patches[0].get_facecolor()[:3] == (1.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="image_shape"):
+        FeatureMaskDisplay.from_estimator(ae, image_shape=(28, 28))
+    plt.close("all")
