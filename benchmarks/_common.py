@@ -98,8 +98,8 @@ def protocol_autoencoder(quick=False, seed=0, **overrides):
 
     params = dict(
         hidden_layer_sizes=(32, 8) if quick else (256, 64),
-        activation="sigmoid",
-        out_activation="sigmoid",
+        activation="logistic",
+        out_activation="logistic",
         max_iter=2 if quick else 200,
         n_background=20 if quick else 100,
         n_explain=20 if quick else 200,

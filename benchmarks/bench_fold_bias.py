@@ -27,7 +27,7 @@ def main():
     records = []
     for seed in range(3):
         base = SHAPSparseAutoencoder(
-            (32, 8), out_activation="sigmoid", random_state=seed, device="cpu"
+            (32, 8), out_activation="logistic", random_state=seed, device="cpu"
         ).fit(X_tr)
         for fold in (False, True):
             for level in LEVELS:

@@ -21,7 +21,7 @@ from _common import Timer, data_home, machine, peak_rss_mb, print_table, write_j
 def _run_estimator(kind, options, W, b, background, points, queue):
     from skshapsae._shapley import LayerGame, make_estimator
 
-    game = LayerGame(W, b, options.pop("activation", "sigmoid"), background)
+    game = LayerGame(W, b, options.pop("activation", "logistic"), background)
     base = peak_rss_mb()
     repeats = 1
     if kind not in ("kernel", "shap-permutation"):
@@ -76,7 +76,7 @@ def main(quick=False):
     print("training 784-256-64-256-784 and scoring the whole model ...")
     ae = SHAPSparseAutoencoder(
         (256, 64),
-        out_activation="sigmoid",
+        out_activation="logistic",
         max_iter=2 if quick else 10,
         batch_size=128,
         learning_rate_init=1e-3,

@@ -58,7 +58,7 @@ def torch_csr_encoder(weights, model, X):
     A = torch.from_numpy(X)
     for W, b, act in zip(weights, model.intercepts_[:L], model.activations_):
         A = (W @ A.T).T + torch.from_numpy(b)
-        A = torch.sigmoid(A) if act == "sigmoid" else A
+        A = torch.sigmoid(A) if act == "logistic" else A
     return A
 
 

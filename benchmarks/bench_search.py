@@ -31,7 +31,7 @@ def pipeline(memory=None):
     return make_pipeline(
         SHAPSparseAutoencoder(
             (32, 8),
-            out_activation="sigmoid",
+            out_activation="logistic",
             max_iter=50,
             device="cpu",
             random_state=0,

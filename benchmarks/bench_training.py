@@ -50,7 +50,7 @@ def main():
             train_autoencoder(
                 X,
                 SIZES,
-                ["sigmoid"] * 4,
+                ["logistic"] * 4,
                 # the plain loop's work: fixed epochs from a random start, no stopping rule
                 TrainingConfig(
                     max_iter=epochs,

@@ -33,7 +33,7 @@ except FileNotFoundError:
 
 ae = SHAPSparseAutoencoder(
     hidden,
-    out_activation="sigmoid",
+    out_activation="logistic",
     max_iter=3 if quick else 20,
     learning_rate_init=1e-3,
     batch_size=128,

@@ -28,7 +28,7 @@ with tempfile.TemporaryDirectory() as cache:
     pipe = make_pipeline(
         SHAPSparseAutoencoder(
             (32, 8),
-            out_activation="sigmoid",
+            out_activation="logistic",
             max_iter=30 if quick else 50,
             memory=cache,
             random_state=0,

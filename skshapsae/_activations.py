@@ -9,7 +9,7 @@ these two tables, so each activation listed here is supported by all of them.
 import numpy as np
 from scipy.special import erf, expit
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "silu", "gelu", "sigmoid", "tanh")
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "silu", "gelu", "logistic", "tanh")
 
 #: Negative slope of ``"leaky_relu"`` (torch's default).
 LEAKY_SLOPE = 0.01
@@ -22,7 +22,7 @@ OUTPUT_RANGE = {
     "elu": (-1.0, np.inf),
     "silu": (-0.2785, np.inf),
     "gelu": (-0.1700, np.inf),
-    "sigmoid": (0.0, 1.0),
+    "logistic": (0.0, 1.0),
     "tanh": (-1.0, 1.0),
 }
 
@@ -58,7 +58,7 @@ NUMPY_ACTIVATIONS = {
     "elu": _elu,
     "silu": _silu,
     "gelu": _gelu,
-    "sigmoid": expit,
+    "logistic": expit,
     "tanh": np.tanh,
 }
 
@@ -80,7 +80,7 @@ def torch_activation(name):
         "elu": F.elu,
         "silu": F.silu,
         "gelu": F.gelu,
-        "sigmoid": torch.sigmoid,
+        "logistic": torch.sigmoid,
         "tanh": torch.tanh,
     }[name]
 

@@ -250,7 +250,7 @@ def run(argv=None):
 
     ae = SHAPSparseAutoencoder(
         hidden,
-        out_activation="sigmoid",
+        out_activation="logistic",
         max_iter=args.max_iter,
         n_explain=args.n_explain,
         n_background=args.n_background,

@@ -155,7 +155,7 @@ _INIT_SHIFT = {"relu": 3.0, "leaky_relu": 3.0, "elu": 3.0, "silu": 3.0, "gelu": 
 
 #: Inverse of the output activation, for the least-squares fit of the last layer.
 _INVERSE = {
-    "sigmoid": (lambda y: np.log(y) - np.log1p(-y), 0.0, 1.0),
+    "logistic": (lambda y: np.log(y) - np.log1p(-y), 0.0, 1.0),
     "tanh": (np.arctanh, -1.0, 1.0),
 }
 

@@ -16,7 +16,7 @@ def fitted():
     X = np.random.default_rng(0).uniform(size=(50, 6))
     return X, SHAPSparseAutoencoder(
         (4, 2),
-        activation="sigmoid",
+        activation="logistic",
         max_iter=3,
         n_background=20,
         n_explain=20,

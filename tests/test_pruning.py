@@ -48,7 +48,7 @@ def test_cascade_paper_example_code_unit_without_outgoing_links():
         dec[i - 1, j - 1] = True
     W = [np.ones((3, 6)), np.ones((6, 3))]
     b = [np.zeros(3), np.zeros(6)]
-    masks, _, active = cascade([enc, dec], W, b, ["sigmoid", "identity"])
+    masks, _, active = cascade([enc, dec], W, b, ["logistic", "identity"])
     kept = {(i + 1, j + 1) for i, j in zip(*np.nonzero(masks[0]))}
     assert kept == {(1, 2), (1, 4), (1, 5), (1, 6), (3, 5)}
     assert active[1].tolist() == [True, False, True]
@@ -61,7 +61,7 @@ def test_cascade_folds_constant_units_into_next_bias():
     masks = [np.array([[False, False], [True, True]]), np.array([[True, True]])]
     W = [np.ones((2, 2)), np.array([[2.0, 3.0]])]
     b = [np.array([0.0, 0.0]), np.array([1.0])]
-    new_masks, new_b, active = cascade(masks, W, b, ["sigmoid", "identity"])
+    new_masks, new_b, active = cascade(masks, W, b, ["logistic", "identity"])
     assert active[1].tolist() == [False, True]
     assert not new_masks[1][0, 0]
     np.testing.assert_allclose(new_b[1], [1.0 + 2.0 * 0.5])
@@ -80,7 +80,7 @@ def test_solve_reaches_target_within_half_percent():
     imps = [rng.exponential(size=s) for s in shapes]
     W = [rng.normal(size=s) for s in shapes]
     b = [np.zeros(s[0]) for s in shapes]
-    pruner = Pruner(imps, W, b, ["sigmoid"] * 3 + ["identity"])
+    pruner = Pruner(imps, W, b, ["logistic"] * 3 + ["identity"])
     for target in [0.3, 0.5, 0.8, 0.9]:
         assert abs(pruner.solve(target).sparsity - target) <= 0.005
 
@@ -88,7 +88,7 @@ def test_solve_reaches_target_within_half_percent():
 def _model(**params):
     """The (8, 4) autoencoder these tests share, with optional parameter overrides."""
     defaults = dict(
-        activation="sigmoid",
+        activation="logistic",
         max_iter=10,
         n_background=50,
         n_explain=50,
@@ -228,7 +228,7 @@ def test_compact_forward_mixes_sparse_and_dense_blocks(densities):
         for n_in, n_out, d in zip(sizes, sizes[1:], densities)
     ]
     biases = [rng.normal(size=n) for n in sizes[1:]]
-    acts = ["sigmoid", "tanh"]
+    acts = ["logistic", "tanh"]
     masks = [rng.uniform(size=n) < 0.8 for n in sizes]
     masks[1][:] = True
     for k, W in enumerate(weights):  # links only between surviving units

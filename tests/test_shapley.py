@@ -28,7 +28,7 @@ ACTS = {
     "elu": lambda x: np.where(x > 0, x, np.exp(np.minimum(x, 0)) - 1),
     "silu": lambda x: x / (1 + np.exp(-x)),
     "gelu": lambda x: x * (1 + _erf(x / math.sqrt(2))) / 2,
-    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "logistic": lambda x: 1 / (1 + np.exp(-x)),
     "tanh": np.tanh,
 }
 NONLINEAR = [a for a in ACTS if a != "identity"]
@@ -109,12 +109,12 @@ def test_linear_estimator_is_the_closed_form():
 
 
 def test_auto_picks_exact_paths():
-    game, _, _ = _game("sigmoid")
+    game, _, _ = _game("logistic")
     assert make_estimator("auto", game).name == "exact"
     assert make_estimator("auto", LayerGame(game.W, game.b, "identity", game.background)).name == (
         "linear"
     )
-    big = LayerGame(np.ones((2, 30)), np.zeros(2), "sigmoid", np.zeros((3, 30)))
+    big = LayerGame(np.ones((2, 30)), np.zeros(2), "logistic", np.zeros((3, 30)))
     assert make_estimator("auto", big).name == "permutation"
 
 

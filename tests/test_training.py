@@ -53,7 +53,7 @@ def test_early_stopping_needs_rows():
         _dense(hidden_layer_sizes=(2,), early_stopping=True, validation_fraction=0.01).fit(X)
 
 
-@pytest.mark.parametrize("activation", ["silu", "relu", "sigmoid", "tanh", "elu"])
+@pytest.mark.parametrize("activation", ["silu", "relu", "logistic", "tanh", "elu"])
 def test_pca_start_is_never_worse_than_pca(digits, activation):
     """Training reconstruction error of the dense network <= PCA's at the same code size."""
     k = 6
@@ -90,8 +90,8 @@ def test_output_range_warning_names_the_fix_and_the_users_line():
     X = np.random.default_rng(0).uniform(0, 5, size=(30, 4))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _dense(hidden_layer_sizes=(2,), out_activation="sigmoid", max_iter=1).fit(X)
-    ours = [w for w in caught if "out_activation='sigmoid'" in str(w.message)]
+        _dense(hidden_layer_sizes=(2,), out_activation="logistic", max_iter=1).fit(X)
+    ours = [w for w in caught if "out_activation='logistic'" in str(w.message)]
     assert len(ours) == 1
     assert "MinMaxScaler" in str(ours[0].message)
     assert ours[0].filename == __file__
