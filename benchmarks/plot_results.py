@@ -1,0 +1,113 @@
+"""Figures of the benchmark results for the docs' Benchmarks page.
+
+Reads ``benchmarks/results/{importance,inference,vs_pca}.json`` (written by the
+benchmarks) and writes ``benchmarks/results/bench_*.png``.
+
+Run:  python benchmarks/plot_results.py
+"""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from _common import RESULTS  # noqa: E402
+
+
+def _load(name):
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def importance_figure(data):
+    rows = data["estimators"]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for row in rows:
+        ax.scatter(row["s/sample"], row["LI rel L2"], s=40)
+        ax.annotate(
+            row["estimator"],
+            (row["s/sample"], row["LI rel L2"]),
+            fontsize=8,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds per explained sample (log)")
+    ax.set_ylabel("link-importance error vs reference (log)")
+    ax.set_title("Shapley estimators: cost and error (784 -> 256 layer)")
+    fig.tight_layout()
+    return fig
+
+
+def inference_figure(data):
+    rows = data["rows"]
+    eta = [r["eta"] for r in rows]
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.plot(eta, [r["speed-up"] for r in rows], marker="o", label="pruned vs dense transform")
+    ax.axhline(1, color="grey", lw=0.8)
+    ax.set_xlabel("sparsity eta")
+    ax.set_ylabel("speed-up (x)")
+    ax.set_title("Pruned inference, 2,000 rows, 784-256-64 encoder")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def vs_pca_figure(data):
+    table = data["table"]
+    groups = []
+    for r in table:
+        key = f"{r['data']}\nk={r['k']}"
+        if key not in groups:
+            groups.append(key)
+    methods = ["PCA", "dense AE (m=1.0)", "SHAP-SAE (m=0.8)", "SHAP-SAE tuned m"]
+    fig, axes = plt.subplots(1, 2, figsize=(max(11, 1.9 * len(groups) * 2), 4.4))
+    width = 0.2
+    for i, method in enumerate(methods):
+        rows = {f"{r['data']}\nk={r['k']}": r for r in table if r["method"] == method}
+        x = np.arange(len(groups)) + (i - 1.5) * width
+        acc = [rows[g]["acc_mean"] if g in rows else np.nan for g in groups]
+        sd = [rows[g]["acc_sd"] if g in rows else 0 for g in groups]
+        mse = [rows[g]["test MSE"] if g in rows else np.nan for g in groups]
+        axes[0].bar(x, acc, width, yerr=sd, label=method)
+        axes[1].bar(x, mse, width, label=method)
+    for ax in axes:
+        ax.set_xticks(range(len(groups)), groups, fontsize=8)
+    low = min(r["acc_mean"] for r in table)
+    axes[0].set_ylim(max(0, low - 0.05), 1)
+    axes[0].set_ylabel("5-fold accuracy (logistic regression)")
+    axes[1].set_ylabel("held-out reconstruction MSE")
+    axes[1].set_yscale("log")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9)
+    fig.suptitle("Codes at equal size: PCA, the dense autoencoder and SHAP-SAE")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def main():
+    written = []
+    for name, draw in [
+        ("importance", importance_figure),
+        ("inference", inference_figure),
+        ("vs_pca", vs_pca_figure),
+    ]:
+        data = _load(name)
+        if data is None:
+            continue
+        if name == "vs_pca" and _load("vs_pca_images") is not None:  # the image rows
+            data = {**data, "table": data["table"] + _load("vs_pca_images")["table"]}
+        fig = draw(data)
+        path = RESULTS / f"bench_{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    print("wrote " + ", ".join(str(p) for p in written))
+
+
+if __name__ == "__main__":
+    main()
