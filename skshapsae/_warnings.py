@@ -11,13 +11,18 @@ _INTERNAL = tuple(
 
 
 def _internal_prefixes():
+    """skshapsae, and the libraries that call it on the user's behalf (searches, caching)."""
+    import joblib
     import sklearn
 
-    return (*_INTERNAL, os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep)
+    return (
+        *_INTERNAL,
+        *(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (sklearn, joblib)),
+    )
 
 
 def warn(message, category=UserWarning):
-    """``warnings.warn`` with the stack level of the first caller outside skshapsae/sklearn."""
+    """``warnings.warn`` at the first caller outside skshapsae, scikit-learn and joblib."""
     prefixes = _internal_prefixes()
     frame, level = sys._getframe(1), 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(prefixes):
