@@ -106,9 +106,17 @@ def build_parser():
         help="upper bound on training epochs (stops on convergence)",
     )
     parser.add_argument(
-        "--n-explain", type=_positive_int, default=200, help="explained rows per layer"
+        "--n-explain",
+        type=_positive_int,
+        default=None,
+        help="explained rows per layer (default: 200, or all training rows if fewer)",
     )
-    parser.add_argument("--n-background", type=_positive_int, default=100, help="background rows")
+    parser.add_argument(
+        "--n-background",
+        type=_positive_int,
+        default=None,
+        help="background rows (default: 100, or all training rows if fewer)",
+    )
     parser.add_argument("--output", default="skshapsae-output", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -252,8 +260,8 @@ def run(argv=None):
         hidden,
         out_activation="logistic",
         max_iter=args.max_iter,
-        n_explain=args.n_explain,
-        n_background=args.n_background,
+        n_explain=args.n_explain or min(200, len(X_train)),
+        n_background=args.n_background or min(100, len(X_train)),
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
     )
