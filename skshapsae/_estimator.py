@@ -16,7 +16,8 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from ._activations import ACTIVATIONS, OUTPUT_RANGE, layer_activations
+from . import _checks as checks
+from ._activations import ACTIVATIONS, layer_activations
 from ._inference import encode_decode_plan, forward_compact
 from ._network import (
     TrainingConfig,
@@ -24,7 +25,6 @@ from ._network import (
     fine_tune,
     resolve_device,
     train_autoencoder,
-    training_memory_bytes,
 )
 from ._pruning import Pruner, to_csr
 from ._scoring import (
@@ -33,9 +33,8 @@ from ._scoring import (
     _progress,
     explain_layer,
     score_network,
-    scoring_memory_bytes,
 )
-from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept, physical_memory_bytes
+from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
 from ._warnings import warn
 
 logger = logging.getLogger("skshapsae")
@@ -432,39 +431,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             )
         return np.asarray(X, dtype=np.float64)
 
-    def _layer_sizes(self, n_features):
-        sizes = self.hidden_layer_sizes
-        if sizes is None:
-            sizes = (max(1, n_features // 2),)
-        elif isinstance(sizes, Integral):
-            sizes = (sizes,)
-        sizes = list(sizes)
-        if len(sizes) == 0:
-            raise ValueError(
-                "hidden_layer_sizes is empty; give at least one layer width, e.g. (32, 8)."
-            )
-        for pos, width in enumerate(sizes):
-            if not isinstance(width, Integral) or isinstance(width, bool) or width < 1:
-                raise ValueError(
-                    f"hidden_layer_sizes[{pos}] = {width!r} is not a positive integer; "
-                    "every layer width must be an integer >= 1."
-                )
-        if sizes[0] > n_features:
-            raise ValueError(
-                f"hidden_layer_sizes[0] = {sizes[0]} is wider than the input "
-                f"(n_features = {n_features}); an encoder's widths must not exceed "
-                "the number of features."
-            )
-        for pos in range(1, len(sizes)):
-            if sizes[pos] > sizes[pos - 1]:
-                raise ValueError(
-                    f"hidden_layer_sizes[{pos}] = {sizes[pos]} is larger than "
-                    f"hidden_layer_sizes[{pos - 1}] = {sizes[pos - 1]}; the encoder's "
-                    "widths must be non-increasing (the decoder mirrors them)."
-                )
-        sizes = [int(s) for s in sizes]
-        return [n_features, *sizes, *sizes[-2::-1], n_features]
-
     def _sample_rows(self, n_samples, wanted, name, rng):
         if wanted > n_samples:
             warn(
@@ -505,10 +471,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _fit(self, X):
         X = self._validate_X(X, reset=True)
         n_samples, n_features = X.shape
-        sizes = self._layer_sizes(n_features)
+        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features)
         device = resolve_device(self.device)
-        self._warn_constant_features(X)
-        self._warn_scaling(X)
+        checks.warn_constant_features(X, getattr(self, "feature_names_in_", None))
+        checks.warn_scaling(X, self.out_activation)
         rng = check_random_state(self.random_state)
         train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         bg_rows = self._sample_rows(n_samples, self.n_background, "n_background", rng)
@@ -523,7 +489,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             device=str(device),
         )
         train = self._training_config(n_samples, train_seed, device)
-        self._check_memory(sizes, activations, scoring, len(bg_rows), n_samples, train)
+        checks.check_fit_memory(
+            sizes, activations, scoring, len(bg_rows), n_samples, train.batch_size
+        )
         dense_stage = check_memory(self.memory).cache(_dense_stage, ignore=["verbose", "n_jobs"])
         state = dense_stage(
             X,
@@ -556,25 +524,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.__dict__.update(_freeze(state))
         return self
 
-    def _check_memory(self, sizes, activations, scoring, n_background, n_samples, train):
-        """Fail before any work when training or scoring needs more memory than exists."""
-        available = physical_memory_bytes()
-        if available is None:
-            return
-        training = training_memory_bytes(sizes, n_samples, train.batch_size)
-        scoring_need, layer = scoring_memory_bytes(sizes, activations, scoring, n_background)
-        if max(training, scoring_need) > available:
-            gib = 2.0**30
-            raise ValueError(
-                f"This fit needs about {training / gib:.1f} GiB of memory to train the "
-                f"{'-'.join(map(str, sizes))} network and {scoring_need / gib:.1f} GiB to "
-                f"score layer {layer + 1} with shapley_estimator="
-                f"{self.shapley_estimator!r} (n_permutations={self.n_permutations}, "
-                f"n_background={n_background}), more than this machine's "
-                f"{available / gib:.1f} GiB. Use smaller hidden_layer_sizes, fewer rows or "
-                "n_background, a smaller n_permutations, or shapley_estimator='permutation'."
-            )
-
     def _training_config(self, n_samples, seed, device):
         batch = default_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         return TrainingConfig(
@@ -592,34 +541,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             dropout=float(self.dropout),
             code_top_k=None if self.code_top_k is None else int(self.code_top_k),
         )
-
-    def _warn_scaling(self, X):
-        """Warn when X lies outside what the output activation can produce."""
-        lo, hi = OUTPUT_RANGE[self.out_activation]
-        x_min, x_max = float(X.min()), float(X.max())
-        if x_min < lo - 1e-9 or x_max > hi + 1e-9:
-            warn(
-                f"out_activation={self.out_activation!r} outputs values in [{lo:g}, {hi:g}] "
-                f"but X has values in [{x_min:.4g}, {x_max:.4g}], which the network cannot "
-                "reconstruct. Scale X into that range (for example with MinMaxScaler) or use "
-                "out_activation='identity'.",
-            )
-        elif max(abs(x_min), abs(x_max)) > 1e3:
-            warn(
-                f"X has values up to {max(abs(x_min), abs(x_max)):.4g}; the network trains "
-                "best on data of unit scale. Scale X first (StandardScaler, or MinMaxScaler "
-                "for a bounded output activation).",
-            )
-
-    def _warn_constant_features(self, X):
-        constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
-        if X.shape[0] > 1 and constant.size:
-            names = getattr(self, "feature_names_in_", None)
-            labels = names[constant] if names is not None else constant
-            warn(
-                f"Constant feature(s) {labels[:10].tolist()} carry no information; their "
-                "links get zero importance and are pruned.",
-            )
 
     def _prune_state(self, state, X, level, target, counts=None):
         """Pruning attributes (and masked fine-tuning) for a trained, scored network.
@@ -713,9 +634,17 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         new._validate_params()
         state = self._fitted_state(exclude=self._PRUNE_ATTRIBUTES)
         if scores is not None:
-            state.update(self._given_scores(scores))
+            scores = checks.given_scores(scores, [W.shape for W in self.dense_weights_])
+            unit = [score.mean(axis=0) for score in scores]
+            state.update(
+                link_importances_=scores,
+                link_importance_stderr_=[np.zeros_like(score) for score in scores],
+                shapley_estimators_=["given"] * len(scores),
+                unit_importances_=unit,
+                feature_importances_=unit[0],
+            )
         if keep_counts is not None:
-            keep_counts = self._check_keep_counts(keep_counts)
+            keep_counts = checks.keep_counts(keep_counts, [W.size for W in self.dense_weights_])
         if X is not None:
             X = self._validate_X(X, reset=False)
         state.update(
@@ -723,40 +652,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
         new.__dict__.update(_freeze(state))
         return new
-
-    def _given_scores(self, scores):
-        shapes = [W.shape for W in self.dense_weights_]
-        if len(scores) != len(shapes):
-            raise ValueError(
-                f"scores must hold one array per layer ({len(shapes)}), got {len(scores)}."
-            )
-        scores = [np.asarray(s, dtype=np.float64) for s in scores]
-        for layer, (score, shape) in enumerate(zip(scores, shapes)):
-            if score.shape != shape or not np.all(np.isfinite(score)) or (score < 0).any():
-                raise ValueError(
-                    f"scores[{layer}] must be a finite, non-negative array of shape {shape} "
-                    f"(the shape of dense_weights_[{layer}]); got shape {score.shape}."
-                )
-        unit = [score.mean(axis=0) for score in scores]
-        return {
-            "link_importances_": scores,
-            "link_importance_stderr_": [np.zeros_like(score) for score in scores],
-            "shapley_estimators_": ["given"] * len(scores),
-            "unit_importances_": unit,
-            "feature_importances_": unit[0],
-        }
-
-    def _check_keep_counts(self, keep_counts):
-        sizes = [W.size for W in self.dense_weights_]
-        counts = list(keep_counts)
-        if len(counts) != len(sizes) or not all(
-            isinstance(c, Integral) and 0 <= c <= n for c, n in zip(counts, sizes)
-        ):
-            raise ValueError(
-                f"keep_counts must hold one integer per layer, between 0 and the layer's "
-                f"number of links {sizes}; got {counts}."
-            )
-        return [int(c) for c in counts]
 
     def explain(self, X, *, layer=None, max_evals="auto"):
         """Per-row attributions as a ``shap.Explanation`` (shap's plots work on it).

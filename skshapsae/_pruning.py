@@ -15,7 +15,7 @@ from ._activations import numpy_activation
 
 @dataclass
 class PrunedNetwork:
-    """Result of :func:`prune`: masks, adjusted biases, surviving units and sparsity."""
+    """Result of :meth:`Pruner.prune`: masks, adjusted biases, surviving units and sparsity."""
 
     masks: list
     biases: list

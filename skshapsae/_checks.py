@@ -1,0 +1,129 @@
+"""Checks the estimator runs before and around the stages: widths, scaling, memory, scores.
+
+Each raises a ``ValueError`` that says what was wrong and how to fix it, or warns (at
+the user's line) about data the network will handle poorly.
+"""
+
+from numbers import Integral
+
+import numpy as np
+
+from ._activations import OUTPUT_RANGE
+from ._network import training_memory_bytes
+from ._scoring import scoring_memory_bytes
+from ._shapley import physical_memory_bytes
+from ._warnings import warn
+
+
+def layer_sizes(hidden_layer_sizes, n_features):
+    """Widths ``n(0), ..., n(2L)`` of the mirrored network, validated."""
+    sizes = hidden_layer_sizes
+    if sizes is None:
+        sizes = (max(1, n_features // 2),)
+    elif isinstance(sizes, Integral):
+        sizes = (sizes,)
+    sizes = list(sizes)
+    if len(sizes) == 0:
+        raise ValueError(
+            "hidden_layer_sizes is empty; give at least one layer width, e.g. (32, 8)."
+        )
+    for pos, width in enumerate(sizes):
+        if not isinstance(width, Integral) or isinstance(width, bool) or width < 1:
+            raise ValueError(
+                f"hidden_layer_sizes[{pos}] = {width!r} is not a positive integer; "
+                "every layer width must be an integer >= 1."
+            )
+    if sizes[0] > n_features:
+        raise ValueError(
+            f"hidden_layer_sizes[0] = {sizes[0]} is wider than the input "
+            f"(n_features = {n_features}); an encoder's widths must not exceed "
+            "the number of features."
+        )
+    for pos in range(1, len(sizes)):
+        if sizes[pos] > sizes[pos - 1]:
+            raise ValueError(
+                f"hidden_layer_sizes[{pos}] = {sizes[pos]} is larger than "
+                f"hidden_layer_sizes[{pos - 1}] = {sizes[pos - 1]}; the encoder's "
+                "widths must be non-increasing (the decoder mirrors them)."
+            )
+    sizes = [int(s) for s in sizes]
+    return [n_features, *sizes, *sizes[-2::-1], n_features]
+
+
+def check_fit_memory(sizes, activations, scoring, n_background, n_samples, batch_size):
+    """Fail before any work when training or scoring needs more memory than exists."""
+    available = physical_memory_bytes()
+    if available is None:
+        return
+    training = training_memory_bytes(sizes, n_samples, batch_size)
+    scoring_need, layer = scoring_memory_bytes(sizes, activations, scoring, n_background)
+    if max(training, scoring_need) > available:
+        gib = 2.0**30
+        raise ValueError(
+            f"This fit needs about {training / gib:.1f} GiB of memory to train the "
+            f"{'-'.join(map(str, sizes))} network and {scoring_need / gib:.1f} GiB to "
+            f"score layer {layer + 1} with shapley_estimator={scoring.estimator!r} "
+            f"(n_permutations={scoring.n_permutations}, n_background={n_background}), more "
+            f"than this machine's {available / gib:.1f} GiB. Use smaller hidden_layer_sizes, "
+            "fewer rows or n_background, a smaller n_permutations, or "
+            "shapley_estimator='permutation'."
+        )
+
+
+def warn_scaling(X, out_activation):
+    """Warn when X lies outside what ``out_activation`` can produce, or far from unit scale."""
+    lo, hi = OUTPUT_RANGE[out_activation]
+    x_min, x_max = float(X.min()), float(X.max())
+    if x_min < lo - 1e-9 or x_max > hi + 1e-9:
+        warn(
+            f"out_activation={out_activation!r} outputs values in [{lo:g}, {hi:g}] "
+            f"but X has values in [{x_min:.4g}, {x_max:.4g}], which the network cannot "
+            "reconstruct. Scale X into that range (for example with MinMaxScaler) or use "
+            "out_activation='identity'."
+        )
+    elif max(abs(x_min), abs(x_max)) > 1e3:
+        warn(
+            f"X has values up to {max(abs(x_min), abs(x_max)):.4g}; the network trains "
+            "best on data of unit scale. Scale X first (StandardScaler, or MinMaxScaler "
+            "for a bounded output activation)."
+        )
+
+
+def warn_constant_features(X, names=None):
+    """Warn about columns that carry no information (their links get zero importance)."""
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    if X.shape[0] > 1 and constant.size:
+        labels = names[constant] if names is not None else constant
+        warn(
+            f"Constant feature(s) {labels[:10].tolist()} carry no information; their "
+            "links get zero importance and are pruned."
+        )
+
+
+def given_scores(scores, shapes):
+    """Link scores passed to ``reprune``: one finite, non-negative array per layer."""
+    if len(scores) != len(shapes):
+        raise ValueError(
+            f"scores must hold one array per layer ({len(shapes)}), got {len(scores)}."
+        )
+    scores = [np.asarray(s, dtype=np.float64) for s in scores]
+    for layer, (score, shape) in enumerate(zip(scores, shapes)):
+        if score.shape != shape or not np.all(np.isfinite(score)) or (score < 0).any():
+            raise ValueError(
+                f"scores[{layer}] must be a finite, non-negative array of shape {shape} "
+                f"(the shape of dense_weights_[{layer}]); got shape {score.shape}."
+            )
+    return scores
+
+
+def keep_counts(counts, sizes):
+    """Links to keep per layer: one integer in ``[0, n_links]`` per layer."""
+    counts = list(counts)
+    if len(counts) != len(sizes) or not all(
+        isinstance(c, Integral) and 0 <= c <= n for c, n in zip(counts, sizes)
+    ):
+        raise ValueError(
+            f"keep_counts must hold one integer per layer, between 0 and the layer's "
+            f"number of links {sizes}; got {counts}."
+        )
+    return [int(c) for c in counts]
