@@ -59,16 +59,20 @@ def inference_figure(data):
 
 def vs_pca_figure(data):
     table = data["table"]
+
+    def label(r):
+        return f"{r['data'].replace(' 10000 rows', ' 10k')}\nk={r['k']}"
+
     groups = []
     for r in table:
-        key = f"{r['data']}\nk={r['k']}"
+        key = label(r)
         if key not in groups:
             groups.append(key)
     methods = ["PCA", "dense AE (m=1.0)", "SHAP-SAE (m=0.8)", "SHAP-SAE tuned m"]
-    fig, axes = plt.subplots(1, 2, figsize=(max(11, 1.9 * len(groups) * 2), 4.4))
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.5 * len(groups)), 7.5))
     width = 0.2
     for i, method in enumerate(methods):
-        rows = {f"{r['data']}\nk={r['k']}": r for r in table if r["method"] == method}
+        rows = {label(r): r for r in table if r["method"] == method}
         x = np.arange(len(groups)) + (i - 1.5) * width
         acc = [rows[g]["acc_mean"] if g in rows else np.nan for g in groups]
         sd = [rows[g]["acc_sd"] if g in rows else 0 for g in groups]
@@ -85,7 +89,7 @@ def vs_pca_figure(data):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9)
     fig.suptitle("Codes at equal size: PCA, the dense autoencoder and SHAP-SAE")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
