@@ -388,7 +388,10 @@ class ImageMaskDisplay:
                     im = axis.imshow(
                         np.reshape(np.asarray(self.maps[k], float), self.image_shape), **kw
                     )
-                    axis.set_title(f"code unit {k + 1}", fontsize=10)
+                    empty = self.what == "mask" and not np.any(self.maps[k])
+                    axis.set_title(
+                        f"code unit {k + 1}" + (" (removed)" if empty else ""), fontsize=10
+                    )
             targets = np.ravel(self.ax_).tolist()
         title = "inputs reaching each code unit" if self.what == "mask" else "path importance"
         self.figure_.suptitle(title, fontsize=11)
