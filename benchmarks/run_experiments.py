@@ -260,7 +260,13 @@ def figure2(path, quick):
     X = make_synthetic(2000 if quick else 15000, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # x1 is constant on purpose
-        ae = SHAPSparseAutoencoder((3,), importance_level=0.8, device="cpu", random_state=0).fit(X)
+        ae = SHAPSparseAutoencoder(
+            (3,),
+            importance_level=0.8,
+            max_iter=20 if quick else 200,
+            device="cpu",
+            random_state=0,
+        ).fit(X)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     UnitImportanceDisplay.from_estimator(ae, ax=axes[0])
     LinkImportanceDisplay.from_estimator(ae, kind="variance", ax=axes[1])

@@ -31,7 +31,7 @@ def test_pipeline_grid_search_over_importance_level():
     X, y = X[:900] / 16, y[:900]
     pipe = make_pipeline(
         SHAPSparseAutoencoder(
-            (32, 8), max_iter=40, n_background=40, n_explain=40, device="cpu", random_state=0
+            (32, 8), max_iter=15, n_background=40, n_explain=40, device="cpu", random_state=0
         ),
         LogisticRegression(max_iter=200),
     )
