@@ -63,3 +63,14 @@ ax.set_ylabel("5-fold CV accuracy")
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+
+# %%
+# Reading the result
+# ------------------
+# ``feature_importances_`` never sees the labels: it ranks the columns that carry the
+# table's shared structure, and on breast cancer many of those are near copies of each
+# other (radius, perimeter, area), which share their Shapley credit. So the top few by
+# importance are not the most predictive few, and random subsets can do as well at
+# small ``k``; mutual information, which uses ``y``, is the right tool for a supervised
+# selection. See "What ``feature_importances_`` measures" in the user guide and the
+# example of the same name.
