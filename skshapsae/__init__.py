@@ -1,9 +1,17 @@
 """skshapsae: lightweight, explainable autoencoders (SHAP-SAE) for scikit-learn."""
 
 from ._estimator import SHAPSparseAutoencoder
+from ._export import export
 from ._network import TrainingDivergenceError
 from ._persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["SHAPSparseAutoencoder", "TrainingDivergenceError", "load", "save", "__version__"]
+__all__ = [
+    "SHAPSparseAutoencoder",
+    "TrainingDivergenceError",
+    "export",
+    "load",
+    "save",
+    "__version__",
+]

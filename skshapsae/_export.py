@@ -1,0 +1,128 @@
+"""Export of the pruned encoder or decoder for deployment without this library.
+
+The exported model is the compacted network ``transform`` / ``inverse_transform`` run
+(unused inputs and removed units dropped), in float32, as a TorchScript module (loadable
+with ``torch.jit.load``) or an ONNX graph (``onnxruntime``, any ONNX runtime). The
+compacted blocks are stored dense: ONNX has no sparse matrix product, and TorchScript's
+sparse kernels are a beta feature; the size saving of pruning comes from the dropped
+units and inputs.
+"""
+
+from pathlib import Path
+
+from sklearn.utils.validation import check_is_fitted
+
+from ._inference import encode_decode_plan
+
+FORMATS = ("torchscript", "onnx")
+
+
+def _module(plan):
+    import torch
+
+    first, steps, last, fill = plan
+
+    class CompactNetwork(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.acts = [act for _, _, act in steps]  # torch functions: traced as they run
+            self.weights = torch.nn.ParameterList(
+                torch.nn.Parameter(_dense(block).float(), requires_grad=False)
+                for block, _, _ in steps
+            )
+            self.biases = torch.nn.ParameterList(
+                torch.nn.Parameter(bias.float(), requires_grad=False) for _, bias, _ in steps
+            )
+            self.register_buffer("first", first if first is not None else torch.empty(0))
+            self.register_buffer("last", last if last is not None else torch.empty(0))
+            self.register_buffer("fill", fill.float())
+            self.gather, self.scatter = first is not None, last is not None
+
+        def forward(self, x):
+            if self.gather:
+                x = x.index_select(1, self.first)
+            for W, b, act in zip(self.weights, self.biases, self.acts):
+                x = act(torch.addmm(b, x, W))
+            if self.scatter:
+                out = self.fill.unsqueeze(0).repeat(x.shape[0], 1)
+                x = out.index_copy(1, self.last, x)
+            return x
+
+    return CompactNetwork().eval()
+
+
+def _dense(block):
+    """The block as the (inputs x outputs) matrix the forward pass multiplies by."""
+    import torch
+
+    if block.layout == torch.sparse_csr:  # stored outputs x inputs
+        return block.to_dense().T.contiguous()
+    return block  # dense blocks are stored transposed already
+
+
+def export(estimator, path, *, part="encoder", format="torchscript"):
+    """Export the pruned encoder (``transform``) or decoder (``inverse_transform``).
+
+    Parameters
+    ----------
+    estimator : SHAPSparseAutoencoder
+        A fitted estimator (a slimmed one works too).
+    path : str or path-like
+        Destination file (``.pt`` for TorchScript, ``.onnx`` for ONNX).
+    part : {"encoder", "decoder"}, default="encoder"
+        The encoder maps ``(n, n_features_in_)`` float32 rows to codes; the decoder maps
+        ``(n, n_components_)`` codes to reconstructions.
+    format : {"torchscript", "onnx"}, default="torchscript"
+        TorchScript (``torch.jit.load``) or ONNX (opset 17, dynamic batch size; needs
+        the ``onnx`` package to write).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os, torch
+    >>> from skshapsae import SHAPSparseAutoencoder, export
+    >>> X = np.random.default_rng(0).uniform(size=(40, 6))
+    >>> ae = SHAPSparseAutoencoder(max_iter=2, n_background=10, n_explain=10,
+    ...                            random_state=0).fit(X)
+    >>> path = export(ae, os.path.join(tempfile.mkdtemp(), "encoder.pt"))
+    >>> codes = torch.jit.load(path)(torch.tensor(X, dtype=torch.float32)).numpy()
+    >>> bool(np.allclose(codes, ae.transform(X), atol=1e-5))
+    True
+    """
+    import torch
+
+    check_is_fitted(estimator)
+    if part not in ("encoder", "decoder"):
+        raise ValueError(f"part must be 'encoder' or 'decoder', got {part!r}.")
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}.")
+    plan = encode_decode_plan(estimator, "encode" if part == "encoder" else "decode")
+    module = _module(plan)
+    width = estimator.n_features_in_ if part == "encoder" else estimator.n_components_
+    example = torch.zeros((2, width), dtype=torch.float32)
+    path = Path(path)
+    with torch.no_grad():
+        if format == "torchscript":
+            torch.jit.trace(module, example).save(str(path))
+        else:
+            try:
+                import onnx  # noqa: F401
+            except ImportError as exc:
+                raise ImportError(
+                    "Exporting to ONNX needs the onnx package: pip install 'skshapsae[onnx]'"
+                ) from exc
+            torch.onnx.export(
+                module,
+                (example,),
+                str(path),
+                input_names=["input"],
+                output_names=["output"],
+                dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+    return path

@@ -1,0 +1,65 @@
+"""Exported encoders and decoders run without skshapsae and give transform's output."""
+
+import numpy as np
+import pytest
+import torch
+
+from skshapsae import SHAPSparseAutoencoder, _inference, export
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(80, 30))
+    X[:, 20:] = X[:, :10] ** 2
+    return X
+
+
+@pytest.mark.parametrize("activation", ["silu", "logistic", "leaky_relu", "gelu"])
+@pytest.mark.parametrize("kernel", ["auto", "csr"])
+def test_torchscript_export_matches_transform(data, tmp_path, monkeypatch, activation, kernel):
+    if kernel == "csr":  # every compacted block sparse
+        monkeypatch.setattr(_inference, "CSR_MAX_DENSITY", 1.0)
+    ae = SHAPSparseAutoencoder(
+        (12, 4),
+        activation=activation,
+        max_iter=5,
+        n_background=20,
+        n_explain=20,
+        importance_level=0.7,
+        device="cpu",
+        random_state=0,
+    ).fit(data)
+    assert 0 < ae.sparsity_ < 1
+    encoder = torch.jit.load(export(ae, tmp_path / "enc.pt"))
+    decoder = torch.jit.load(export(ae, tmp_path / "dec.pt", part="decoder"))
+    X32 = torch.tensor(data[:7], dtype=torch.float32)  # another batch size than traced
+    Z = encoder(X32).numpy()
+    np.testing.assert_allclose(Z, ae.transform(data[:7]), atol=1e-5)
+    np.testing.assert_allclose(
+        decoder(torch.tensor(Z)).numpy(), ae.inverse_transform(Z.astype(float)), atol=1e-5
+    )
+
+
+def test_onnx_export_runs_in_onnxruntime(data, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    ae = SHAPSparseAutoencoder(
+        (12, 4), max_iter=5, n_background=20, n_explain=20, device="cpu", random_state=0
+    ).fit(data)
+    for part, rows, expected in [
+        ("encoder", data[:9], ae.transform(data[:9])),
+        ("decoder", ae.transform(data[:9]), ae.inverse_transform(ae.transform(data[:9]))),
+    ]:
+        path = export(ae, tmp_path / f"{part}.onnx", part=part, format="onnx")
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (out,) = session.run(None, {"input": rows.astype(np.float32)})
+        np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_export_arguments_are_validated(data, tmp_path):
+    ae = SHAPSparseAutoencoder((4,), max_iter=2, n_background=5, n_explain=5).fit(data)
+    with pytest.raises(ValueError, match="part"):
+        export(ae, tmp_path / "x.pt", part="middle")
+    with pytest.raises(ValueError, match="format"):
+        export(ae, tmp_path / "x.pt", format="tflite")
