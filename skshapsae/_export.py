@@ -1,20 +1,22 @@
 """Export of the pruned encoder or decoder for deployment without this library.
 
 The exported model is the compacted network ``transform`` / ``inverse_transform`` run
-(unused inputs and removed units dropped), in float32, as a TorchScript module (loadable
-with ``torch.jit.load``) or an ONNX graph (``onnxruntime``, any ONNX runtime). The
-compacted blocks are stored dense: ONNX has no sparse matrix product, and TorchScript's
-sparse kernels are a beta feature; the size saving of pruning comes from the dropped
-units and inputs.
+(unused inputs and removed units dropped), in float32, with a dynamic batch size: a
+``torch.export`` program (``.pt2``, loaded with ``torch.export.load(path).module()``), an
+ONNX graph (any ONNX runtime, e.g. ``onnxruntime``), or a TorchScript module
+(``torch.jit.load``; TorchScript is deprecated in recent torch releases, kept for older
+runtimes). The compacted blocks are stored dense: ONNX has no sparse matrix product;
+the size saving of pruning comes from the dropped units and inputs.
 """
 
+import warnings
 from pathlib import Path
 
 from sklearn.utils.validation import check_is_fitted
 
 from ._inference import encode_decode_plan
 
-FORMATS = ("torchscript", "onnx")
+FORMATS = ("torch.export", "onnx", "torchscript")
 
 
 def _module(plan):
@@ -60,7 +62,7 @@ def _dense(block):
     return block  # dense blocks are stored transposed already
 
 
-def export(estimator, path, *, part="encoder", format="torchscript"):
+def export(estimator, path, *, part="encoder", format="torch.export"):
     """Export the pruned encoder (``transform``) or decoder (``inverse_transform``).
 
     Parameters
@@ -68,13 +70,13 @@ def export(estimator, path, *, part="encoder", format="torchscript"):
     estimator : SHAPSparseAutoencoder
         A fitted estimator (a slimmed one works too).
     path : str or path-like
-        Destination file (``.pt`` for TorchScript, ``.onnx`` for ONNX).
+        Destination file (``.pt2``, ``.onnx`` or ``.pt``).
     part : {"encoder", "decoder"}, default="encoder"
         The encoder maps ``(n, n_features_in_)`` float32 rows to codes; the decoder maps
         ``(n, n_components_)`` codes to reconstructions.
-    format : {"torchscript", "onnx"}, default="torchscript"
-        TorchScript (``torch.jit.load``) or ONNX (opset 17, dynamic batch size; needs
-        the ``onnx`` package to write).
+    format : {"torch.export", "onnx", "torchscript"}, default="torch.export"
+        ``torch.export`` program, ONNX graph (input ``"input"``, output ``"output"``;
+        writing needs ``pip install 'skshapsae[onnx]'``) or TorchScript module.
 
     Returns
     -------
@@ -88,8 +90,9 @@ def export(estimator, path, *, part="encoder", format="torchscript"):
     >>> X = np.random.default_rng(0).uniform(size=(40, 6))
     >>> ae = SHAPSparseAutoencoder(max_iter=2, n_background=10, n_explain=10,
     ...                            random_state=0).fit(X)
-    >>> path = export(ae, os.path.join(tempfile.mkdtemp(), "encoder.pt"))
-    >>> codes = torch.jit.load(path)(torch.tensor(X, dtype=torch.float32)).numpy()
+    >>> path = export(ae, os.path.join(tempfile.mkdtemp(), "encoder.pt2"))
+    >>> encoder = torch.export.load(path).module()
+    >>> codes = encoder(torch.tensor(X, dtype=torch.float32)).numpy()
     >>> bool(np.allclose(codes, ae.transform(X), atol=1e-5))
     True
     """
@@ -105,24 +108,33 @@ def export(estimator, path, *, part="encoder", format="torchscript"):
     width = estimator.n_features_in_ if part == "encoder" else estimator.n_components_
     example = torch.zeros((2, width), dtype=torch.float32)
     path = Path(path)
+    batch = {0: torch.export.Dim("batch", min=1)}
     with torch.no_grad():
-        if format == "torchscript":
-            torch.jit.trace(module, example).save(str(path))
-        else:
+        if format == "torch.export":
+            program = torch.export.export(module, (example,), dynamic_shapes={"x": batch})
+            torch.export.save(program, str(path))
+        elif format == "onnx":
             try:
                 import onnx  # noqa: F401
+                import onnxscript  # noqa: F401
             except ImportError as exc:
                 raise ImportError(
-                    "Exporting to ONNX needs the onnx package: pip install 'skshapsae[onnx]'"
+                    "Exporting to ONNX needs the onnx and onnxscript packages: "
+                    "pip install 'skshapsae[onnx]'"
                 ) from exc
-            torch.onnx.export(
+            program = torch.onnx.export(
                 module,
                 (example,),
-                str(path),
                 input_names=["input"],
                 output_names=["output"],
-                dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,
+                dynamic_shapes={"x": batch},
+                dynamo=True,
+                verbose=False,
             )
+            program.save(str(path))
+        else:
+            with warnings.catch_warnings():
+                # torch >= 2.9 marks TorchScript deprecated in favour of torch.export
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
+                torch.jit.trace(module, example).save(str(path))
     return path

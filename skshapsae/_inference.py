@@ -63,7 +63,7 @@ def compact_plan(weights, biases, activations, unit_masks, fill):
             block = torch.from_numpy(np.ascontiguousarray(block.toarray().T, dtype=np.float64))
         bias = torch.from_numpy(np.asarray(b[rows], dtype=np.float64))
         steps.append((block, bias, torch_activation(act)))
-    fill = torch.from_numpy(np.asarray(fill, dtype=np.float64))
+    fill = torch.from_numpy(np.array(fill, dtype=np.float64))  # a copy: fitted arrays are read-only
     return index(unit_masks[0]), steps, index(unit_masks[-1]), fill
 
 
