@@ -200,10 +200,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         instead of the training loss, and keep the weights of the best epoch.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training rows held out when ``early_stopping`` is on.
-    init : {"pca", "random"}, default="pca"
-        "pca" starts from the linear (PCA) autoencoder at the same code size, fitted
-        layer by layer through the activations; the returned network is never worse on
-        the training loss than this start. "random" is PyTorch's default initialisation.
+    init : {"random", "pca"}, default="random"
+        "random" is PyTorch's default initialisation. "pca" starts from the linear
+        (PCA) autoencoder at the same code size, fitted layer by layer through the
+        activations; the returned network is then never worse on the training loss than
+        PCA, and its dense codes reconstruct best, but it prunes badly: its units are
+        global principal directions that every input feeds a little, and removing links
+        breaks them (MNIST, (256, 64), eta 0.9: test MSE 0.065 against 0.019 from a random
+        start; docs, "Training"). Use "pca" for the best dense codes, "random" to prune.
     dropout : float in [0, 1), default=0.0
         Dropout rate on the hidden layers during training (the dropout autoencoder,
         Srivastava et al. 2014; used by :func:`skshapsae.baselines.fit_trained_baseline`).
@@ -373,7 +377,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
-        init="pca",
+        init="random",
         dropout=0.0,
         code_top_k=None,
         device="auto",

@@ -53,7 +53,7 @@ class TrainingConfig:
     n_iter_no_change: int = 5
     early_stopping: bool = False
     validation_fraction: float = 0.1
-    init: str = "pca"
+    init: str = "random"
     seed: int = 0
     device: str = "cpu"
     dropout: float = 0.0

@@ -68,7 +68,7 @@ def test_pca_start_is_never_worse_than_pca(digits, activation):
 
 def test_pca_start_beats_a_random_start_at_equal_epochs(digits):
     params = dict(hidden_layer_sizes=(16, 6), max_iter=5, tol=0.0, random_state=0)
-    pca_start = _dense(**params).fit(digits)
+    pca_start = _dense(init="pca", **params).fit(digits)
     random_start = _dense(init="random", **params).fit(digits)
     assert pca_start.score(digits) > random_start.score(digits)
 
