@@ -260,7 +260,11 @@ def load(path):
             _refuse(f"it is damaged ({type(exc).__name__}: {exc}).")
         except Exception as exc:  # zlib.error and friends: damaged compressed data
             _refuse(f"it is damaged ({type(exc).__name__}: {exc}).")
-        return _build(arrays)
+        try:
+            return _build(arrays)
+        except (TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+            # a field of an unexpected type that a check above did not anticipate
+            _refuse(f"its header is malformed ({type(exc).__name__}: {exc}).")
     except _Refused as refused:
         raise ValueError(f"Cannot load {str(path)!r} as a skshapsae model: {refused}") from None
 
@@ -468,7 +472,11 @@ def _check_state(state):
     if state["n_features_in_"] != sizes[0] or state["n_components_"] != code:
         _refuse("n_features_in_ / n_components_ do not match layer_sizes_.")
     acts = state["activations_"]
-    if not isinstance(acts, list) or len(acts) != n_layers or not set(acts) <= set(ACTIVATIONS):
+    if (
+        not isinstance(acts, list)
+        or len(acts) != n_layers
+        or not all(isinstance(a, str) and a in ACTIVATIONS for a in acts)
+    ):
         _refuse(f"activations_ must name {n_layers} known activations.")
     weight_shapes = [(sizes[k + 1], sizes[k]) for k in range(n_layers)]
     bias_shapes = [(sizes[k + 1],) for k in range(n_layers)]

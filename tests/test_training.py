@@ -59,9 +59,8 @@ def test_pca_start_is_never_worse_than_pca(digits, activation):
     k = 6
     pca = PCA(k).fit(digits)
     pca_mse = np.mean((pca.inverse_transform(pca.transform(digits)) - digits) ** 2)
-    ae = _dense(hidden_layer_sizes=(16, k), activation=activation, max_iter=3, random_state=0).fit(
-        digits
-    )
+    params = dict(hidden_layer_sizes=(16, k), activation=activation, max_iter=3)
+    ae = _dense(init="pca", random_state=0, **params).fit(digits)
     # a few percent for the nonlinear start's least-squares fit and float32 training
     assert -ae.score(digits) <= 1.05 * pca_mse
 
