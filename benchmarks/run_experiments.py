@@ -337,6 +337,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--datasets", nargs="+", default=["fashion_mnist", "mnist"])
     parser.add_argument("--data-home", default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results"))
     parser.add_argument(
         "--methods",
@@ -346,6 +347,8 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     cfg = config(args.quick)
+    if args.seeds is not None:
+        cfg["seeds"] = args.seeds
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -28,8 +28,8 @@ class TrainingDivergenceError(ValueError):
 #: Rows used to fit the PCA initialisation and its layer-wise least squares.
 INIT_MAX_ROWS = 4096
 
-#: A training loss this many times the variance of the data (the loss of predicting the
-#: column means) means the run diverged.
+#: A training loss this many times both the variance of the data (the loss of predicting
+#: the column means) and the loss at the start means the run diverged.
 DIVERGENCE_FACTOR = 100.0
 
 #: The "adaptive" schedule divides the step size by 5 at most this many times.
@@ -340,6 +340,8 @@ def train_autoencoder(
     scale = 0.0 if config.dropout > 0 else scale
 
     start_loss = evaluate(monitor)
+    # diverged: far above both the loss of predicting the column means and the start's
+    limit = DIVERGENCE_FACTOR * max(scale, evaluate(data) if config.early_stopping else start_loss)
     best_loss, best_params, best_epoch = start_loss, snapshot(), 0
     stop_best = np.inf  # the stopping rule compares epochs with each other only
     loss_curve, val_scores = [], [] if config.early_stopping else None
@@ -359,11 +361,12 @@ def train_autoencoder(
                         W.mul_(M)
             total += loss.detach() * batch.shape[0]
         epoch_loss = float(total) / n_samples
-        if not np.isfinite(epoch_loss) or (scale > 0 and epoch_loss > DIVERGENCE_FACTOR * scale):
+        if not np.isfinite(epoch_loss) or (scale > 0 and epoch_loss > limit):
             raise TrainingDivergenceError(
                 f"Training diverged at epoch {epoch}: the reconstruction loss is "
-                f"{epoch_loss:.4g}, {DIVERGENCE_FACTOR:g}+ times the loss of predicting the "
-                f"column means ({scale:.4g}). Lower learning_rate_init (it is "
+                f"{epoch_loss:.4g}, {DIVERGENCE_FACTOR:g}+ times both the loss of predicting "
+                f"the column means ({scale:.4g}) and the initial loss. Lower learning_rate_init "
+                "(it is "
                 f"{config.learning_rate_init:g}) or scale the data (for example with "
                 "StandardScaler or MinMaxScaler)."
             )
