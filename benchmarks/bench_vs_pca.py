@@ -221,8 +221,9 @@ def main(argv=None):
     times = None if args.table_only else fit_times(args.quick)
     with tempfile.TemporaryDirectory() as cache:
         table = run_table(args.only, args.quick, cache, args.init)
-    print()
-    print_table(table, ["data", "k", "method", "accuracy", "test MSE", "fit s", "sparsity"])
+    if table:
+        print()
+        print_table(table, ["data", "k", "method", "accuracy", "test MSE", "fit s", "sparsity"])
     write_json(
         args.name or ("vs_pca_quick" if args.quick else "vs_pca"),
         {"machine": machine(), "table": table, "fit_times": times, "latent": latent},
