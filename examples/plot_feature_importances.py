@@ -38,7 +38,10 @@ X = MinMaxScaler().fit_transform(np.hstack([structured, noise]))
 # a target that depends on one noise column only (column 8, index 7)
 y = X[:, 7] + 0.05 * rng.standard_normal(n)
 
-ae = SHAPSparseAutoencoder((2,), random_state=0).fit(X)
+# init="pca": the 2-unit code starts on the principal subspace, where the shared factor
+# lives; from a random start a code this small found it in only some seeds (docs,
+# "Training": precision@5 of 0.76 with the PCA start against 0.36 from a random start)
+ae = SHAPSparseAutoencoder((2,), init="pca", random_state=0).fit(X)
 forest = RandomForestRegressor(50 if quick else 200, random_state=0).fit(X, y)
 mi = mutual_info_regression(X, y, random_state=0)
 
@@ -67,7 +70,7 @@ print("random forest top column:", int(np.argmax(forest.feature_importances_)) +
 # Append an exact copy of column 1: the autoencoder's importance of column 1 is now
 # shared with its copy (the two get about the same score, each less than before).
 X_dup = np.hstack([X, X[:, [0]]])
-ae_dup = SHAPSparseAutoencoder((2,), random_state=0).fit(X_dup)
+ae_dup = SHAPSparseAutoencoder((2,), init="pca", random_state=0).fit(X_dup)
 before = ae.feature_importances_[0] / ae.feature_importances_.sum()
 after = ae_dup.feature_importances_[[0, 30]] / ae_dup.feature_importances_.sum()
 print(f"share of column 1 alone: {before:.3f}; column 1 and its copy: {after.round(3)}")
