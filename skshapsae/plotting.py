@@ -48,19 +48,30 @@ def _unit_names(estimator, layer):
     return [f"x{j + 1}" if layer == 0 else f"h{layer}_{j + 1}" for j in range(n)]
 
 
-def infer_image_shape(n_features, image_shape=None):
-    """``image_shape`` if given, else ``(s, s)`` when ``n_features = s * s >= 16``, else None."""
-    if image_shape is not None:
-        image_shape = tuple(int(n) for n in image_shape)
-        if int(np.prod(image_shape)) != n_features:
-            raise ValueError(
-                f"image_shape={image_shape} holds {int(np.prod(image_shape))} pixels but the "
-                f"data has {n_features} features; pass a shape whose product is "
-                f"{n_features}, or image_shape=None for a tabular plot."
-            )
-        return image_shape
-    side = int(round(np.sqrt(n_features)))
-    return (side, side) if side * side == n_features and n_features >= 16 else None
+def infer_image_shape(n_features, image_shape="auto"):
+    """The image shape of ``n_features`` inputs, or None for a tabular plot.
+
+    ``image_shape`` as the displays take it: a tuple (checked against ``n_features``),
+    ``"auto"`` (``(s, s)`` when ``n_features = s * s >= 16``, else None) or None.
+    """
+    if image_shape is None:
+        return None
+    if isinstance(image_shape, str) and image_shape == "auto":
+        side = int(round(np.sqrt(n_features)))
+        return (side, side) if side * side == n_features and n_features >= 16 else None
+    image_shape = tuple(int(n) for n in image_shape)
+    if int(np.prod(image_shape)) != n_features:
+        raise ValueError(
+            f"image_shape={image_shape} holds {int(np.prod(image_shape))} pixels but the "
+            f"data has {n_features} features; pass a shape whose product is "
+            f"{n_features}, or image_shape=None for a tabular plot."
+        )
+    return image_shape
+
+
+def _side_legend(ax, handles):
+    """A legend beside a heat map, clear of its feature names."""
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
 
 
 def _ticks(ax, names, axis="x"):
@@ -125,9 +136,7 @@ class UnitImportanceDisplay:
         """
         check_is_fitted(estimator)
         imp = estimator.unit_importances_[layer]
-        shape = None
-        if layer == 0 and image_shape is not None:
-            shape = infer_image_shape(len(imp), None if image_shape == "auto" else image_shape)
+        shape = infer_image_shape(len(imp), image_shape) if layer == 0 else None
         return cls(imp, _unit_names(estimator, layer), layer, shape).plot(ax=ax, **kwargs)
 
     def plot(self, ax=None, *, bar_kw=None, imshow_kw=None):
@@ -332,12 +341,7 @@ class ImageMaskDisplay:
         mask, imp = _input_maps(estimator)
         maps = mask if what == "mask" else imp
         units = min(16, len(maps)) if units is None else units
-        n = maps.shape[1]
-        shape = (
-            None
-            if image_shape is None
-            else infer_image_shape(n, None if image_shape == "auto" else image_shape)
-        )
+        shape = infer_image_shape(maps.shape[1], image_shape)
         names = _unit_names(estimator, 0)
         return cls(maps[:units], shape, what, names).plot(ax=ax, **kwargs)
 
@@ -396,7 +400,7 @@ class ImageMaskDisplay:
         title = "inputs reaching each code unit" if self.what == "mask" else "path importance"
         self.figure_.suptitle(title, fontsize=11)
         if legend is not None and self.image_shape is None:
-            self.ax_.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
+            _side_legend(self.ax_, legend)
         elif legend is not None:
             self.figure_.legend(handles=legend, loc="lower center", ncol=2, fontsize=9)
         elif im is not None:
@@ -473,12 +477,7 @@ class FeatureMaskDisplay:
         """
         check_is_fitted(estimator)
         models = [estimator.reprune(m) for m in levels]
-        n = len(models[0].active_units_[0])
-        shape = (
-            None
-            if image_shape is None
-            else infer_image_shape(n, None if image_shape == "auto" else image_shape)
-        )
+        shape = infer_image_shape(len(models[0].active_units_[0]), image_shape)
         return cls(
             [m.active_units_[0] for m in models],
             list(levels),
@@ -542,7 +541,7 @@ class FeatureMaskDisplay:
                     Patch(color="#bdbdbd", label="pruned input"),
                 ]
         if self.image_shape is None:  # beside the heat map, clear of the feature names
-            self.ax_.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
+            _side_legend(self.ax_, legend)
         else:
             self.figure_.legend(handles=legend, loc="lower center", ncol=2, fontsize=9)
             if ax is None:
