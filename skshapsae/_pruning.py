@@ -112,20 +112,40 @@ def sparsity(masks):
 class Pruner:
     """Prunes one scored network at any importance level or target sparsity.
 
-    Sorting every layer's importances happens once, so trying many levels
-    (as :meth:`solve` does) costs one cascade per level.
+    ``allocation="layer"`` is the paper's eq. 8: every layer keeps the fewest links
+    carrying a share ``level`` of *its own* total importance. ``"global"`` ranks the
+    links of all layers together and keeps the fewest carrying ``level`` of the whole
+    network's importance, so the scores decide how sparse each layer gets (meaningful
+    when the scores of different layers share a unit, as the network game's do).
+
+    Sorting the importances happens once, so trying many levels (as :meth:`solve`
+    does) costs one cascade per level.
     """
 
-    def __init__(self, importances, weights, biases, activations, input_means=None):
-        self.rankings = [_LayerRanking(np.asarray(imp)) for imp in importances]
+    def __init__(
+        self, importances, weights, biases, activations, input_means=None, allocation="layer"
+    ):
+        importances = [np.asarray(imp) for imp in importances]
+        self.rankings = [_LayerRanking(imp) for imp in importances]
+        self.allocation = allocation
+        if allocation == "global":
+            self._global = _LayerRanking(np.concatenate([imp.ravel() for imp in importances]))
+            self._layer_of = np.repeat(np.arange(len(importances)), [i.size for i in importances])
         self.weights = weights
         self.biases = biases
         self.activations = activations
         self.input_means = input_means
 
+    def keep_counts(self, level):
+        """Links each layer keeps at ``level`` under the allocation."""
+        if self.allocation == "layer":
+            return [r.keep_count(level) for r in self.rankings]
+        top = self._global.order[: self._global.keep_count(level)]
+        return np.bincount(self._layer_of[top], minlength=len(self.rankings)).tolist()
+
     def prune(self, level):
         """Support sets at ``level`` (eq. 8), optional mean folding, then the cascade."""
-        return self.prune_counts([r.keep_count(level) for r in self.rankings], level)
+        return self.prune_counts(self.keep_counts(level), level)
 
     def prune_counts(self, counts, level=float("nan")):
         """Keep the ``counts[l]`` most important links of each layer, then fold and cascade.
