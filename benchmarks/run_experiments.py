@@ -6,20 +6,25 @@ Protocol (full run)
   10,000 images of ``../shared/data``), pixels / 255; per seed a stratified split into
   ``n - 2000`` training and 2,000 test images.
 * Network: 784-256-64-256-784, sigmoid hidden and output units (the paper's), trained
-  with the library's defaults: PCA start, Adam (lr 1e-3), mini-batches of 256
+  with the library's defaults: random start, Adam (lr 1e-3), mini-batches of 256
   (``batch_size="auto"``), stopping on convergence, at most 200 epochs; Shapley scoring
   with the default estimator, 100 background and 200 explained training rows.
 * Sparsity: eta in {0, 0.5, 0.8, 0.9, 0.95, 0.98}. SHAP-SAE solves the level for each
-  target; every baseline keeps the same number of links per layer (its own ranking),
-  then the same cascade. eta = 0 is the dense network.
-* Methods: SHAP-SAE with the library's defaults (mean folding into the biases, then 3
-  epochs of masked fine-tuning) and its ablations (no fine-tuning, no folding, neither);
-  magnitude, centred Wanda, LAP and random scores; the k-sparse (k = 16 of 64 code units
-  during training) and dropout (p = 0.2) autoencoders pruned by magnitude. Every
-  baseline uses the same folding and runs twice: as published (no fine-tuning) and
-  with the same 3 epochs of masked fine-tuning as SHAP-SAE (" + fine-tune").
-* Downstream: logistic regression and a random forest (100 trees) trained on the codes
-  of the training images, accuracy on the test images; test reconstruction MSE.
+  target (per-layer levels, eq. 8); every other ranking keeps the same number of links
+  per layer, then the same cascade, and once more with its own allocation of links among
+  the layers (" (own allocation)", see ``ALLOCATIONS``). eta = 0 is the dense network.
+* Methods: SHAP-SAE with the library's defaults (the paper's layer game, mean folding
+  into the biases, then 3 epochs of masked fine-tuning) and without fine-tuning; the
+  network game (``importance_target="reconstruction"``, the same dense network);
+  magnitude, centred Wanda, LAP, MINT and random scores; the k-sparse (k = 16 of 64 code
+  units during training) and dropout (p = 0.2) autoencoders pruned by magnitude. Every
+  ranking uses the same folding and runs as published (no fine-tuning) and with the
+  same 3 epochs of masked fine-tuning as SHAP-SAE (" + fine-tune"); the own-allocation
+  runs are fine-tuned.
+* Downstream: logistic regression trained on the codes of the training images, accuracy
+  on the test images (the random forest of earlier runs is off: ``trees=0``, to fit 3
+  seeds in an hour); test reconstruction MSE.
+* Scoring wall time of every ranking, and the dense training time, per seed.
 * Seeds 0, 1, 2 (split, initialisation, sampling); mean and standard deviation.
 
 ``--quick`` runs the same code on tiny data (CI exercises it).
@@ -45,6 +50,8 @@ from _common import data_home, machine, protocol_autoencoder, write_json
 
 ETAS = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98]
 FT = " + fine-tune"
+OWN = " (own allocation) + fine-tune"
+NET = "SHAP-SAE network game"
 LOADERS = {"fashion_mnist": load_fashion_mnist, "mnist": load_mnist}
 
 
@@ -72,7 +79,7 @@ def config(quick):
         seeds=[0, 1, 2],
         ft_iter=3,
         k=16,
-        trees=100,
+        trees=0,
     )
 
 
@@ -80,12 +87,15 @@ def downstream(model, X_tr, y_tr, X_te, y_te, trees, seed):
     Z_tr, Z_te = model.transform(X_tr), model.transform(X_te)
     lr = LogisticRegression(max_iter=1000).fit(Z_tr, y_tr).score(Z_te, y_te)
     # 2 jobs only pay off for the full forests: the quick mode's 10 trees are faster alone
-    rf = RandomForestClassifier(
-        n_estimators=trees, random_state=seed, n_jobs=2 if trees > 10 else 1
-    )
+    forest = None
+    if trees:
+        rf = RandomForestClassifier(
+            n_estimators=trees, random_state=seed, n_jobs=2 if trees > 10 else 1
+        )
+        forest = rf.fit(Z_tr, y_tr).score(Z_te, y_te)
     return {
         "acc_logreg": lr,
-        "acc_forest": rf.fit(Z_tr, y_tr).score(Z_te, y_te),
+        "acc_forest": forest,
         "test_mse": -model.score(X_te),
         "sparsity": model.sparsity_,
     }
@@ -97,7 +107,33 @@ def with_params(estimator, **params):
     return new.set_params(**params)
 
 
-def run_dataset(name, cfg, X, y, log, methods=None):
+#: Each method's own allocation of the kept links among the layers (" + own allocation"):
+#: the network game, magnitude and MINT rank all links together (MINT uses one threshold
+#: for all layers), Wanda keeps the same share of every unit's incoming links, LAP and
+#: random the same share of every layer.
+ALLOCATIONS = {
+    NET: "global",
+    "magnitude": "global",
+    "mint": "global",
+    "wanda": "per-unit",
+    "lap": "uniform",
+    "random": "uniform",
+}
+
+
+def own_allocation(method, tuned, scores, sizes, eta, X_tr):
+    """``tuned`` pruned to sparsity ``eta`` by ``scores`` with the method's own allocation."""
+    kind = ALLOCATIONS[method]
+    if kind == "global":
+        return tuned.reprune(scores=scores, target_sparsity=eta, allocation="global", X=X_tr)
+    if kind == "per-unit":
+        # rank within each unit's incoming links: the same top share of every row
+        scores = [(np.argsort(np.argsort(s, axis=1), axis=1) + 1.0) / s.shape[1] for s in scores]
+    counts = [max(1, int(round((1 - eta) * size))) for size in sizes]
+    return prune_with_scores(tuned, scores, counts, X_tr)
+
+
+def run_dataset(name, cfg, X, y, log, methods=None, timing_records=None):
     """All methods at every eta for every seed; ``methods`` restricts the set (and "dense")."""
 
     def wanted(method):
@@ -107,6 +143,7 @@ def run_dataset(name, cfg, X, y, log, methods=None):
         return wanted(base) or wanted(base + FT)
 
     records = []
+    timing_records = [] if timing_records is None else timing_records
     for seed in cfg["seeds"]:
         X_tr, X_te, y_tr, y_te = train_test_split(
             X, y, test_size=cfg["n_test"], stratify=y, random_state=seed
@@ -125,11 +162,28 @@ def run_dataset(name, cfg, X, y, log, methods=None):
             f"[{name} seed {seed}] dense + scoring {time.perf_counter() - start:.0f}s "
             f"(scoring {shap.fit_times_['scoring']:.0f}s)"
         )
-        scores = {
-            m: score_links(m, shap, X_tr[: cfg["n_explain"]], random_state=seed)
-            for m in ("magnitude", "wanda", "lap", "random")
-            if needed(m)
+        timings = {
+            "SHAP-SAE (layer game)": shap.fit_times_["scoring"],
+            "training": shap.fit_times_["training"],
         }
+        scores = {}
+        for m in ("magnitude", "wanda", "lap", "random", "mint"):
+            if needed(m) or wanted(m + OWN):
+                t0 = time.perf_counter()
+                scores[m] = score_links(m, shap, X_tr[: cfg["n_explain"]], random_state=seed)
+                timings[m] = time.perf_counter() - t0
+        network = None
+        if needed(NET) or wanted(NET + OWN):
+            # the same dense network (same seed, same training), scored by the network game
+            network = with_params(base, importance_target="reconstruction").fit(X_tr)
+            for a, b in zip(network.dense_weights_, shap.dense_weights_):
+                np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+            timings[NET] = network.fit_times_["scoring"]
+        log(
+            f"[{name} seed {seed}] scoring times: "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+        )
+        timing_records.append({"dataset": name, "seed": seed, **timings})
         trained = {}
         if needed("ksparse AE"):
             trained["ksparse AE"] = fit_trained_baseline("ksparse", base, X_tr, k=cfg["k"])
@@ -144,14 +198,10 @@ def run_dataset(name, cfg, X, y, log, methods=None):
                 {"dataset": name, "seed": seed, "eta_target": 0.0, "method": "dense", **row}
             )
         ft = cfg["ft_iter"]
-        # SHAP-SAE with the library's defaults (folding + fine-tuning) and the ablations
-        variants = {
-            "SHAP-SAE": {"fine_tune_iter": ft},
-            "SHAP-SAE, no fine-tune": {},
-            "SHAP-SAE, no folding": {"fold_bias": False},
-            "SHAP-SAE, no folding + fine-tune": {"fold_bias": False, "fine_tune_iter": ft},
-        }
+        # SHAP-SAE with the library's defaults (folding + fine-tuning) and the ablation
+        variants = {"SHAP-SAE": {"fine_tune_iter": ft}, "SHAP-SAE, no fine-tune": {}}
         tuned_shap = with_params(shap, fine_tune_iter=ft)
+        sizes = [w.size for w in shap.dense_weights_]
         for eta in ETAS[1:]:
             t0 = time.perf_counter()
             counts = shap.reprune(target_sparsity=eta).keep_counts_
@@ -160,12 +210,19 @@ def run_dataset(name, cfg, X, y, log, methods=None):
                 for label, params in variants.items()
                 if wanted(label)
             }
-            # every baseline twice: as the paper runs it, and with SHAP-SAE's fine-tuning
-            for m, s in scores.items():
+            ranked = dict(scores)
+            if network is not None:
+                ranked[NET] = network.link_importances_
+            # every ranking twice at SHAP-SAE's per-layer counts: as published (no
+            # fine-tuning) and with the same 3 epochs of masked fine-tuning as SHAP-SAE
+            for m, s in ranked.items():
                 if wanted(m):
                     models[m] = prune_with_scores(shap, s, counts)
                 if wanted(m + FT):
                     models[m + FT] = prune_with_scores(tuned_shap, s, counts, X_tr)
+                # and once with the method's own allocation of links among the layers
+                if wanted(m + OWN):
+                    models[m + OWN] = own_allocation(m, tuned_shap, s, sizes, eta, X_tr)
             for m, est in trained.items():
                 if wanted(m):
                     models[m] = prune_with_scores(est, est.link_importances_, counts)
@@ -192,6 +249,9 @@ def summarise(records):
         ]
         row = {"dataset": dataset, "method": method, "eta_target": eta, "n_seeds": len(sel)}
         for k in ("sparsity", "test_mse", "acc_logreg", "acc_forest"):
+            if any(r[k] is None for r in sel):
+                row[k] = row[k + "_std"] = None
+                continue
             vals = np.array([r[k] for r in sel])
             row[k] = float(vals.mean())
             row[k + "_std"] = float(vals.std())
@@ -204,8 +264,13 @@ def fine_tuned(method):
     return method == "SHAP-SAE" or method.endswith(FT)
 
 
-def plot_figure3(summary, path, tuned):
-    """Figure 3: accuracy and MSE versus eta, for the methods with / without fine-tuning."""
+def own(method):
+    return method.endswith(OWN)
+
+
+def plot_figure3(summary, path, tuned, own_allocation=False):
+    """Figure 3: accuracy and MSE versus eta, for the methods with / without fine-tuning
+    at SHAP-SAE's per-layer counts, or (``own_allocation``) each with its own allocation."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -217,7 +282,11 @@ def plot_figure3(summary, path, tuned):
         methods = sorted(
             m
             for m in {r["method"] for r in summary if r["dataset"] == dataset} - {"dense"}
-            if fine_tuned(m) == tuned and "no folding" not in m
+            if (
+                (own(m) or m == "SHAP-SAE")
+                if own_allocation
+                else (fine_tuned(m) == tuned and not own(m) and "no folding" not in m)
+            )
         )
         dense = next(r for r in summary if r["dataset"] == dataset and r["method"] == "dense")
         for ax, key, label in (
@@ -241,7 +310,8 @@ def plot_figure3(summary, path, tuned):
             ax.axhline(dense[key], color="k", ls="--", label="dense")
             ax.set_xlabel("sparsity eta")
             ax.set_ylabel(label)
-            ax.set_title(f"{dataset}, {'with' if tuned else 'without'} fine-tuning")
+            what = "own allocations" if own_allocation else "SHAP-SAE's per-layer counts"
+            ax.set_title(f"{dataset}, {'with' if tuned else 'without'} fine-tuning, {what}")
             if key == "test_mse":
                 ax.set_yscale("log")
         row[0].legend(fontsize=7)
@@ -324,7 +394,11 @@ def rst_table(summary):
                 f"     - {r['sparsity']:.3f}",
                 f"     - {r['test_mse']:.5f} ± {r['test_mse_std']:.5f}",
                 f"     - {r['acc_logreg']:.4f} ± {r['acc_logreg_std']:.4f}",
-                f"     - {r['acc_forest']:.4f} ± {r['acc_forest_std']:.4f}",
+                (
+                    f"     - {r['acc_forest']:.4f} ± {r['acc_forest_std']:.4f}"
+                    if r["acc_forest"] is not None
+                    else "     - n/a"
+                ),
             ]
         lines.append("")
     return "\n".join(lines)
@@ -356,7 +430,7 @@ def main(argv=None):
     def log(msg):
         print(f"{time.perf_counter() - start:7.0f}s  {msg}", flush=True)
 
-    records, first_images = [], None
+    records, first_images, timings = [], None, []
     for name in args.datasets:
         X, y = LOADERS[name](data_home=args.data_home or data_home(), return_X_y=True)
         if len(X) > cfg["n_rows"]:
@@ -364,7 +438,7 @@ def main(argv=None):
                 X, y, train_size=cfg["n_rows"], stratify=y, random_state=0
             )
         first_images = X if first_images is None else first_images
-        records += run_dataset(name, cfg, X, y, log, args.methods)
+        records += run_dataset(name, cfg, X, y, log, args.methods, timings)
     suffix = "_quick" if args.quick else ""
     previous = out / f"experiments{suffix}.json"
     if args.methods is not None and previous.exists():
@@ -377,6 +451,7 @@ def main(argv=None):
     summary = summarise(records)
     plot_figure3(summary, out / f"figure3{suffix}.png", tuned=True)
     plot_figure3(summary, out / f"figure3_no_finetune{suffix}.png", tuned=False)
+    plot_figure3(summary, out / f"figure3_own_allocation{suffix}.png", True, own_allocation=True)
     fig2 = figure2(out / f"figure2{suffix}.png", args.quick)
     mnist_X = first_images
     if "mnist" in args.datasets:
@@ -392,6 +467,7 @@ def main(argv=None):
             "wall_seconds": wall,
             "records": records,
             "summary": summary,
+            "scoring_seconds": timings,
             "figure2": fig2,
         },
         folder=out,

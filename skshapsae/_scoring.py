@@ -263,9 +263,7 @@ def network_game_values(network, means, X, masks):
     replaces it by its mean contribution. Used by the tests' brute force.
     """
     a = X
-    for W, b, act, mu, m in zip(
-        network.weights, network.biases, network.activations, means, masks
-    ):
+    for W, b, act, mu, m in zip(network.weights, network.biases, network.activations, means, masks):
         Wm = W * m
         a = numpy_activation(act)((a - mu) @ Wm.T + mu @ W.T + b)
     return -float(np.mean((a - X) ** 2))
@@ -316,7 +314,11 @@ def _network_task(network, means, X, strata, n_strata, seed, device, threads):
         torch.set_num_threads(previous)
 
 
-GAME_FAMILIES = {"activation": LayerGames, "preactivation": LayerGames, "reconstruction": NetworkGame}
+GAME_FAMILIES = {
+    "activation": LayerGames,
+    "preactivation": LayerGames,
+    "reconstruction": NetworkGame,
+}
 
 
 def game_family(target):

@@ -171,8 +171,7 @@ def mint_scores(estimator, X, *, n_groups=20, n_rows=300, random_state=None):
     low = min(v.min() for v in values)
     # shift to positive values (the statistic can be slightly negative); ties broken by |W|
     return [
-        v - low + 1e-3 + 1e-9 * np.abs(w) / max(np.abs(w).max(), 1e-300)
-        for v, w in zip(values, W)
+        v - low + 1e-3 + 1e-9 * np.abs(w) / max(np.abs(w).max(), 1e-300) for v, w in zip(values, W)
     ]
 
 

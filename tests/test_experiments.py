@@ -33,13 +33,18 @@ def test_quick_mode_end_to_end(tmp_path):
     methods = {r["method"] for r in summary}
     assert {"dense", "SHAP-SAE", "magnitude", "wanda", "lap", "random"} <= methods
     assert {"ksparse AE", "dropout AE", "SHAP-SAE, no fine-tune"} <= methods
-    assert {"magnitude + fine-tune", "dropout AE + fine-tune"} <= methods
-    figures = ("figure2", "figure3", "figure3_no_finetune", "figure4")
+    assert {"magnitude + fine-tune", "dropout AE + fine-tune", "mint + fine-tune"} <= methods
+    assert {"SHAP-SAE network game + fine-tune", "mint (own allocation) + fine-tune"} <= methods
+    figures = ("figure2", "figure3", "figure3_no_finetune", "figure3_own_allocation", "figure4")
     for name in (f"{f}_quick.png" for f in figures):
         assert (out / name).stat().st_size > 1000
     data = json.loads((out / "experiments_quick.json").read_text())
-    # 2 data sets x (dense + 5 etas x (4 SHAP-SAE variants + 6 baselines x 2))
-    assert len(data["records"]) == 2 * (1 + 5 * 16)
+    # 2 data sets x (dense + 5 etas x (2 SHAP-SAE variants + 6 rankings x 3 (plain,
+    # fine-tuned, own allocation) + 2 trained autoencoders x 2))
+    assert len(data["records"]) == 2 * (1 + 5 * (2 + 6 * 3 + 2 * 2))
+    assert {"SHAP-SAE (layer game)", "SHAP-SAE network game", "mint"} <= set(
+        data["scoring_seconds"][0]
+    )
     ours = [r for r in summary if r["method"] == "SHAP-SAE" and r["eta_target"] == 0.9]
     # eta moves in steps on this tiny 2-epoch network; the solver's "closest achievable
     # level" is tested exactly in test_pruning.py, here only that it aims at the target
