@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._activations import numpy_activation, torch_activation
+from ._threads import torch_threads
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
@@ -26,7 +27,7 @@ DEFAULT_BATCH_ROWS = 4096
 CSR_MAX_DENSITY = 0.2
 
 
-def compact_plan(weights, biases, activations, unit_masks, fill):
+def compact_plan(weights, biases, activations, unit_masks, fill, dtype=np.float64):
     """Per layer: the compacted block of surviving outputs x inputs, as torch tensors.
 
     ``unit_masks[k]`` says which units of layer ``k`` carry signal (for the first layer:
@@ -37,10 +38,13 @@ def compact_plan(weights, biases, activations, unit_masks, fill):
     index vectors of the first layer's inputs and of the last layer's outputs are
     ``None`` where every unit survives (no gather or scatter needed).
 
-    The plan holds torch tensors: it is built on first use after ``fit`` and cached
-    outside the estimator, whose fitted state stays numpy / scipy.
+    The plan holds torch tensors of ``dtype`` (float64, or float32 for float32 input):
+    it is built on first use after ``fit`` and cached outside the estimator, whose
+    fitted state stays numpy / scipy.
     """
     import torch
+
+    dtype = np.dtype(dtype)
 
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
@@ -55,34 +59,42 @@ def compact_plan(weights, biases, activations, unit_masks, fill):
                 block = torch.sparse_csr_tensor(
                     torch.from_numpy(block.indptr.astype(np.int64)),
                     torch.from_numpy(block.indices.astype(np.int64)),
-                    torch.from_numpy(block.data.astype(np.float64)),
+                    torch.from_numpy(block.data.astype(dtype)),
                     size=block.shape,
                     check_invariants=True,  # built once per plan, from a valid scipy CSR
                 )
         else:  # stored transposed: the product is A @ block.T = addmm(b, A, block_t)
-            block = torch.from_numpy(np.ascontiguousarray(block.toarray().T, dtype=np.float64))
-        bias = torch.from_numpy(np.asarray(b[rows], dtype=np.float64))
+            block = torch.from_numpy(np.ascontiguousarray(block.toarray().T, dtype=dtype))
+        bias = torch.from_numpy(np.asarray(b[rows], dtype=dtype))
         steps.append((block, bias, torch_activation(act)))
-    fill = torch.from_numpy(np.array(fill, dtype=np.float64))  # a copy: fitted arrays are read-only
+    fill = torch.from_numpy(np.array(fill, dtype=dtype))  # a copy: fitted arrays are read-only
     return index(unit_masks[0]), steps, index(unit_masks[-1]), fill
 
 
 def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
-    """Run a :func:`compact_plan` on the float64 array ``X``, ``batch_rows`` rows at a time.
+    """Run a :func:`compact_plan` on ``X`` (of the plan's dtype), ``batch_rows`` at a time.
 
     Everything runs in torch, so one thread pool serves the gather, the products and
     the activations (mixing numpy's BLAS threads with torch's made the activations
     5-20x slower here). From the first CSR block on, activations are kept transposed
     (units x rows), the layout torch's CSR kernel reads; the gather of the used inputs
     and that transposition are one copy. ``X`` is only read; the result is a new numpy
-    float64 array.
+    array of the plan's dtype. Small batches run on one thread (see :mod:`._threads`).
     """
-    import torch
 
     first, steps, last, fill = plan
     if any(stride < 0 for stride in X.strides):  # torch views need non-negative strides
         X = np.ascontiguousarray(X)
-    out = np.empty((X.shape[0], len(fill)), dtype=np.float64)
+    out = np.empty((X.shape[0], len(fill)), dtype=fill.numpy().dtype)
+    widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
+    with torch_threads(min(X.shape[0], batch_rows) * widest):
+        return _forward(X, out, plan, batch_rows)
+
+
+def _forward(X, out, plan, batch_rows):
+    import torch
+
+    first, steps, last, fill = plan
     with warnings.catch_warnings():  # read-only input is fine: it is never written
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         source = torch.from_numpy(X)
@@ -119,7 +131,7 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
 _PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
-def encode_decode_plan(estimator, part):
+def encode_decode_plan(estimator, part, dtype=np.float64):
     """The cached compact plan of a fitted estimator's ``"encode"`` or ``"decode"`` half.
 
     Plans are cached outside the estimator (``transform`` does not touch its
@@ -134,7 +146,8 @@ def encode_decode_plan(estimator, part):
         # the cache holds the arrays it was built from, so identity cannot be reused
         cached = {"source": source, "plans": {}}
         _PLAN_CACHE[estimator] = cached
-    if part not in cached["plans"]:
+    key = (part, np.dtype(dtype).name)
+    if key not in cached["plans"]:
         active = estimator.active_units_
         masks = list(active[first : last + 1])
         b_last = estimator.intercepts_[last - 1]
@@ -142,11 +155,12 @@ def encode_decode_plan(estimator, part):
             fill = numpy_activation(estimator.activations_[-1])(b_last)
         else:  # code: removed units output 0
             fill = np.zeros(len(b_last))
-        cached["plans"][part] = compact_plan(
+        cached["plans"][key] = compact_plan(
             estimator.weights_[first:last],
             estimator.intercepts_[first:last],
             estimator.activations_[first:last],
             masks,
             fill,
+            dtype,
         )
-    return cached["plans"][part]
+    return cached["plans"][key]

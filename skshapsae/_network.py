@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._activations import numpy_activation, torch_activation
+from ._threads import torch_threads
 
 
 class TrainingDivergenceError(ValueError):
@@ -271,6 +272,13 @@ def train_autoencoder(
         The weights of the best epoch with early stopping, else those of the last one;
         the starting parameters when training did not lower the monitored loss.
     """
+    # torch's pool sized to the free cores, one thread for tiny layers (see _threads)
+    work = config.batch_size * max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    with torch_threads(work):
+        return _train(X, layer_sizes, activations, config, init, weight_masks, progress)
+
+
+def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
     import torch
 
     start = time.perf_counter()

@@ -13,7 +13,6 @@ its standard error over those rows.
 """
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from ._shapley import (
     partial_sums,
     resolve_estimator,
 )
+from ._threads import available_threads, torch_threads
 
 logger = logging.getLogger("skshapsae")
 
@@ -279,10 +279,7 @@ def _network_task(network, means, X, strata, n_strata, seed, device, threads):
     from ._activations import torch_activation
     from ._network import resolve_device
 
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads=threads):
         dev = resolve_device(device)
         gen = torch.Generator(device="cpu").manual_seed(int(seed))
         as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64, device=dev)  # noqa: E731
@@ -310,8 +307,6 @@ def _network_task(network, means, X, strata, n_strata, seed, device, threads):
             for layer, (g1, g2) in enumerate(zip(first, second)):
                 out[layer][row] = (0.5 * (g1 + g2)).cpu().numpy()
         return out
-    finally:
-        torch.set_num_threads(previous)
 
 
 GAME_FAMILIES = {
@@ -348,11 +343,10 @@ def _progress(iterable, enabled, **kwargs):
 
 
 def _threads_per_job(n_jobs):
-    """Torch threads for each parallel scoring job, so jobs do not oversubscribe the CPU."""
+    """Torch threads for each scoring job: the free cores shared by the parallel jobs."""
     if n_jobs is None or n_jobs == 1:
-        return None
-    workers = effective_n_jobs(n_jobs)
-    return max(1, (os.cpu_count() or 1) // workers)
+        return available_threads()
+    return max(1, available_threads() // effective_n_jobs(n_jobs))
 
 
 def _estimator(config, game, seed):
@@ -368,15 +362,8 @@ def _estimator(config, game, seed):
 
 def _score_task(game, points, config, seed, threads):
     """Partial sums of ``|phi|`` for one chunk of explained points of one layer."""
-    import torch
-
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads=threads):
         return partial_sums(game, points, _estimator(config, game, seed))
-    finally:
-        torch.set_num_threads(previous)
 
 
 def score_network(network, background, explained, config, *, n_jobs=None, verbose=False):

@@ -108,11 +108,16 @@ def test_constant_column_named_in_warning():
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, bool, np.float16, np.float32, np.float64])
 def test_dtypes_give_float64_output(X, dtype):
+    """float32 stays float32 (computed in float32 end to end); everything else is float64."""
     data = (X * 10).astype(dtype)
     ae = fast().fit(data)
     Z = ae.transform(data)
-    assert Z.dtype == np.float64 and np.all(np.isfinite(Z))
-    assert ae.inverse_transform(Z).dtype == np.float64
+    expected = np.float32 if dtype is np.float32 else np.float64
+    assert Z.dtype == expected and np.all(np.isfinite(Z))
+    assert ae.inverse_transform(Z).dtype == expected
+    # float32 agrees with float64 to float32 precision
+    Z64 = ae.transform(data.astype(np.float64))
+    np.testing.assert_allclose(Z, Z64, rtol=1e-4, atol=1e-4 * np.abs(Z64).max())
 
 
 def test_memmap_fortran_non_contiguous_and_no_mutation(X, tmp_path):
