@@ -1,126 +1,146 @@
-"""Dense versus pruned inference of a 784-256-64 encoder (MNIST), and the stored size.
+"""Pruned inference against a bare dense torch forward pass (MNIST, 784-256-64 encoder).
 
-Both sides go through ``transform`` (input validation, batching): "dense" is the trained
-dense network with every link kept; "raw dense ms" is two bare numpy GEMMs for reference.
-The pruned ``transform`` drops removed units and unused inputs, then multiplies each
-layer's compacted block as a dense array or as CSR, whichever its density favours
-(``skshapsae._inference.CSR_MAX_DENSITY``). Also timed: the same pruned weights as
-full-size scipy CSR and as torch sparse CSR, to show the choice.
+What a user would otherwise run: the same trained network as a bare float32 torch
+forward pass (``addmm`` + sigmoid twice, from a float32 numpy array to a numpy array,
+no validation) -- the fastest dense baseline. Against it, at each sparsity and batch
+size (1, 100, 2,000, 20,000 rows), best of several interleaved repeats:
 
+* ``transform`` of the pruned network with float32 input (validation included): removed
+  units and unused inputs dropped, each remaining block multiplied dense or as CSR by
+  its density (``skshapsae._inference.CSR_MAX_DENSITY``);
+* the same compacted plan with every block forced dense, and forced CSR (to check the
+  density threshold);
+* the library's dense ``transform`` (every link kept), for reference.
+
+Ratios > 1 mean faster than the bare dense pass. Also the stored size.
 Run:  python benchmarks/bench_inference.py [--quick]
 """
 
 import argparse
-import pickle
+import time
+import warnings
 
 import numpy as np
-import scipy.sparse as sp
 
-from skshapsae._activations import numpy_activation
+from skshapsae._inference import compact_plan, encode_decode_plan, forward_compact
 from skshapsae.baselines import prune_with_scores
 from skshapsae.datasets import load_mnist
 
-from _common import Timer, data_home, machine, print_table, protocol_autoencoder, write_json
+from _common import data_home, machine, print_table, protocol_autoencoder, write_json
 
 ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
+BATCHES = [1, 100, 2000, 20000]
 
 
-def best_of(fn, repeats=5):
-    fn()
-    times = []
+def best_of(fns, repeats):
+    """Minimum time of each function, the functions interleaved so noise hits all alike."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        with Timer() as t:
+        for fn, ts in zip(fns, times):
+            start = time.perf_counter()
             fn()
-        times.append(t.seconds)
-    return min(times)
+            ts.append(time.perf_counter() - start)
+    return [min(ts) for ts in times]
 
 
-def dense_encoder(model, X):
-    L = len(model.dense_weights_) // 2
-    A = X
-    for W, b, act in zip(model.dense_weights_[:L], model.dense_intercepts_[:L], model.activations_):
-        A = numpy_activation(act)(A @ W.T + b)
-    return A
-
-
-def full_csr_encoder(model, X):
-    L = len(model.weights_) // 2
-    A = X
-    for W, b, act in zip(model.weights_[:L], model.intercepts_[:L], model.activations_):
-        A = numpy_activation(act)((W @ A.T).T + b)
-    return A
-
-
-def torch_csr_encoder(weights, model, X):
+def bare_dense(model):
+    """The trained dense encoder as a bare float32 torch forward pass."""
     import torch
 
+    L = len(model.dense_weights_) // 2
+    Ws = [torch.from_numpy(W.T.astype(np.float32).copy()) for W in model.dense_weights_[:L]]
+    bs = [torch.from_numpy(b.astype(np.float32)) for b in model.dense_intercepts_[:L]]
+
+    def forward(X):
+        with torch.no_grad():
+            A = torch.from_numpy(X)
+            for W, b in zip(Ws, bs):
+                A = torch.sigmoid(torch.addmm(b, A, W))
+            return A.numpy()
+
+    return forward
+
+
+def layout(block):
+    """'dense' or 'csr' and the density of a compacted block."""
+    import torch
+
+    if block.layout == torch.sparse_csr:
+        return f"csr {block._nnz() / block.numel():.2f}"
+    return f"dense {int((block != 0).sum()) / block.numel():.2f}"
+
+
+def forced_plan(model, density):
+    """The pruned encoder's compacted plan with every block dense (0) or CSR (1)."""
     L = len(model.weights_) // 2
-    A = torch.from_numpy(X)
-    for W, b, act in zip(weights, model.intercepts_[:L], model.activations_):
-        A = (W @ A.T).T + torch.from_numpy(b)
-        A = torch.sigmoid(A) if act == "logistic" else A
-    return A
+    return compact_plan(
+        model.weights_[:L],
+        model.intercepts_[:L],
+        model.activations_[:L],
+        list(model.active_units_[: L + 1]),
+        np.zeros(model.n_components_),
+        np.float32,
+        csr_max_density=density,
+    )
 
 
 def main(quick=False):
-    import warnings
-
-    import torch
 
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
     X, _ = load_mnist(data_home=data_home(), return_X_y=True)
-    X_fit, X_inf = X[:2000] if quick else X[:8000], X[-2000:]
+    X_fit = X[:2000] if quick else X[:8000]
+    X_inf = np.tile(X[-2000:], (10, 1)).astype(np.float32)  # 20,000 rows
     base = protocol_autoencoder(quick, hidden_layer_sizes=(256, 64)).fit(X_fit)
-    # the dense network behind the same API (validation, batching): every link kept
     everything = [np.ones_like(w) for w in base.dense_weights_]
     dense_model = prune_with_scores(base, everything, [w.size for w in everything])
-    dense_t = best_of(lambda: dense_model.transform(X_inf))
-    raw_dense_t = best_of(lambda: dense_encoder(base, X_inf))
-    dense_pickle = len(pickle.dumps((base.dense_weights_, base.dense_intercepts_)))
-    dense_bytes = sum(
-        W.nbytes + b.nbytes for W, b in zip(base.dense_weights_, base.dense_intercepts_)
-    )
+    bare = bare_dense(base)
+    np.testing.assert_allclose(bare(X_inf[:50]), dense_model.transform(X_inf[:50]), atol=1e-5)
+    repeats = 3 if quick else 7
     rows = []
     for eta in ETAS:
         model = base.reprune(target_sparsity=eta)
         L = len(model.weights_) // 2
-        t_plan = best_of(lambda m=model: m.transform(X_inf))
-        t_csr = best_of(lambda m=model: full_csr_encoder(m, X_inf))
-        tw = [
-            torch.from_numpy(sp.csr_array(W).toarray()).to_sparse_csr() for W in model.weights_[:L]
-        ]
-        t_torch = best_of(lambda m=model, w=tw: torch_csr_encoder(w, m, X_inf))
-        np.testing.assert_allclose(
-            full_csr_encoder(model, X_inf) * model.active_units_[L],
-            model.transform(X_inf),
-            atol=1e-10,
-        )
-        sparse_bytes = sum(
-            W.data.nbytes + W.indices.nbytes + W.indptr.nbytes + b.nbytes
-            for W, b in zip(model.weights_, model.intercepts_)
-        )
-        rows.append(
-            {
-                "eta": model.sparsity_,
-                "encoder eta": 1
-                - sum(W.nnz for W in model.weights_[:L])
-                / sum(np.prod(W.shape) for W in model.weights_[:L]),
-                "inputs used": int(model.active_units_[0].sum()),
-                "dense ms": dense_t * 1e3,
-                "raw dense ms": raw_dense_t * 1e3,
-                "pruned ms": t_plan * 1e3,
-                "speed-up": dense_t / t_plan,
-                "full CSR ms": t_csr * 1e3,
-                "torch CSR ms": t_torch * 1e3,
-                "size ratio": sparse_bytes / dense_bytes,
-                "slim pickle / dense": len(pickle.dumps(model.slim())) / dense_pickle,
-            }
-        )
-    print(f"transform of {len(X_inf)} MNIST rows, 784-256-64 encoder, best of 5")
+        plan = encode_decode_plan(model, "encode", np.float32)
+        layouts = [layout(block) for block, _, _ in plan[1]]
+        all_dense, all_csr = forced_plan(model, 0.0), forced_plan(model, 1.0)
+        for n in BATCHES:
+            batch = X_inf[:n]
+            t_bare, t_pruned, t_dense_blocks, t_csr_blocks, t_dense_transform = best_of(
+                [
+                    lambda b=batch: bare(b),
+                    lambda b=batch, m=model: m.transform(b),
+                    lambda b=batch, p=all_dense: forward_compact(b, p),
+                    lambda b=batch, p=all_csr: forward_compact(b, p),
+                    lambda b=batch: dense_model.transform(b),
+                ],
+                repeats if n > 100 else 20 * repeats,
+            )
+            rows.append(
+                {
+                    "eta": round(model.sparsity_, 3),
+                    "rows": n,
+                    "units": "-".join(str(int(a.sum())) for a in model.active_units_[: L + 1]),
+                    "layout": "/".join(layouts),
+                    "bare dense ms": t_bare * 1e3,
+                    "transform x": t_bare / t_pruned,
+                    "blocks dense x": t_bare / t_dense_blocks,
+                    "blocks CSR x": t_bare / t_csr_blocks,
+                    "dense transform x": t_bare / t_dense_transform,
+                }
+            )
+    print(
+        "20,000 MNIST rows (float32), 784-256-64 encoder; ratios: bare dense torch time / "
+        "time (> 1 is faster); 'transform' includes validation"
+    )
     print_table(rows, list(rows[0]))
+    sizes = {
+        "dense_bytes": sum(W.nbytes // 2 for W in base.dense_weights_[:2]),  # float32
+    }
     write_json(
         "inference" + ("_quick" if quick else ""),
-        {"machine": machine(), "rows": rows, "dense_bytes": dense_bytes},
+        {"machine": machine(), "rows": rows, **sizes},
     )
 
 

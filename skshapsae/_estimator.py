@@ -20,11 +20,13 @@ from . import _checks as checks
 from ._activations import ACTIVATIONS, layer_activations
 from ._inference import encode_decode_plan, forward_compact
 from ._network import (
+    StreamState,
     TrainingConfig,
     default_batch_size,
     fine_tune,
     resolve_device,
     train_autoencoder,
+    train_stream,
 )
 from ._pruning import Pruner, to_csr
 from ._scoring import (
@@ -35,6 +37,7 @@ from ._scoring import (
     score_network,
 )
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
+from ._streaming import Reservoir, chunk_source, is_stream
 from ._warnings import warn
 
 logger = logging.getLogger("skshapsae")
@@ -86,8 +89,13 @@ def _dense_stage(
             trained.n_iter,
             trained.loss_curve[-1] if trained.loss_curve else float("nan"),
         )
+    return _scored_state(trained, X[bg_rows], X[ex_rows], activations, scoring, n_jobs, verbose)
+
+
+def _scored_state(trained, background, explained, activations, scoring, n_jobs, verbose):
+    """Fitted attributes of a trained dense network once its links are scored."""
     network = DenseNetwork(trained.weights, trained.biases, activations)
-    scores = score_network(network, X[bg_rows], X[ex_rows], scoring, n_jobs=n_jobs, verbose=verbose)
+    scores = score_network(network, background, explained, scoring, n_jobs=n_jobs, verbose=verbose)
     unit_importances = [imp.mean(axis=0) for imp in scores.importances]
     return {
         "dense_weights_": trained.weights,
@@ -105,7 +113,7 @@ def _dense_stage(
         "unit_importances_": unit_importances,
         "feature_importances_": unit_importances[0],
         "layer_input_means_": scores.layer_input_means,
-        "background_": X[bg_rows],
+        "background_": background,
         "fit_times_": {"training": trained.seconds, "scoring": scores.seconds},
     }
 
@@ -494,23 +502,50 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             raise
 
     def _fit(self, X):
+        if is_stream(X):
+            return self._fit_stream(X)
         X = self._validate_X(X, reset=True)
         n_samples, n_features = X.shape
-        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features)
-        device = resolve_device(self.device)
         checks.warn_constant_features(X, getattr(self, "feature_names_in_", None))
         checks.warn_scaling(X, self.out_activation)
+        setup = self._setup(n_samples, n_features)
+        rng = setup["rng"]
+        bg_rows = self._sample_rows(n_samples, self.n_background, "n_background", rng)
+        ex_rows = self._sample_rows(n_samples, self.n_explain, "n_explain", rng)
+        checks.check_fit_memory(
+            setup["sizes"],
+            setup["activations"],
+            setup["scoring"],
+            len(bg_rows),
+            n_samples,
+            setup["train"].batch_size,
+        )
+        dense_stage = check_memory(self.memory).cache(_dense_stage, ignore=["verbose", "n_jobs"])
+        state = dense_stage(
+            X,
+            setup["sizes"],
+            setup["activations"],
+            bg_rows,
+            ex_rows,
+            train=setup["train"],
+            scoring=setup["scoring"],
+            verbose=bool(self.verbose),
+            n_jobs=self.n_jobs,
+        )
+        return self._finish(state, setup, n_samples, X)
+
+    def _setup(self, n_samples, n_features):
+        """Layer sizes, activations, seeds and the training / scoring configurations."""
         if self.importance_target == "reconstruction" and self.shapley_estimator != "auto":
             raise ValueError(
                 "importance_target='reconstruction' (the network game) has its own estimator "
                 f"(Owen sampling with gradients); got shapley_estimator={self.shapley_estimator!r}."
                 " Leave shapley_estimator='auto', or use importance_target='activation'."
             )
+        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features)
+        device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        bg_rows = self._sample_rows(n_samples, self.n_background, "n_background", rng)
-        ex_rows = self._sample_rows(n_samples, self.n_explain, "n_explain", rng)
-        activations = layer_activations(self.activation, self.out_activation, len(sizes) - 1)
         scoring = ScoringConfig(
             estimator=self.shapley_estimator,
             target=self.importance_target,
@@ -519,32 +554,30 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             seed=shap_seed,
             device=str(device),
         )
-        train = self._training_config(n_samples, train_seed, device)
-        checks.check_fit_memory(
-            sizes, activations, scoring, len(bg_rows), n_samples, train.batch_size
-        )
-        dense_stage = check_memory(self.memory).cache(_dense_stage, ignore=["verbose", "n_jobs"])
-        state = dense_stage(
-            X,
-            sizes,
-            activations,
-            bg_rows,
-            ex_rows,
-            train=train,
-            scoring=scoring,
-            verbose=bool(self.verbose),
-            n_jobs=self.n_jobs,
-        )
+        return {
+            "sizes": sizes,
+            "activations": layer_activations(self.activation, self.out_activation, len(sizes) - 1),
+            "rng": rng,
+            "train_seed": train_seed,
+            "device": device,
+            "scoring": scoring,
+            "train": self._training_config(n_samples, train_seed, device),
+        }
+
+    def _finish(self, state, setup, n_samples, X, continue_stream=False):
+        """Add the architecture, prune (fine-tuning on ``X``) and set every attribute at once."""
+        sizes = setup["sizes"]
         state["n_components_"] = sizes[len(sizes) // 2]
         state["layer_sizes_"] = sizes
-        state["activations_"] = activations
+        state["activations_"] = setup["activations"]
+        state["n_samples_seen_"] = int(n_samples)
         # fine-tuning continues at the step size the dense training ended with, but at
         # least a tenth of the initial one (measured on digits: restarting at the initial
         # step raised the loss of a converged network, the schedule's last step barely moved)
         # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
         state["_training_config_"] = asdict(
             replace(
-                self._training_config(n_samples, train_seed, device),
+                setup["train"],
                 learning_rate_init=max(
                     state.pop("_final_learning_rate_"), self.learning_rate_init / 10
                 ),
@@ -553,6 +586,132 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
         # every fitted attribute appears at once: an interrupted fit leaves none
         self.__dict__.update(_freeze(state))
+        if not continue_stream:
+            vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
+        return self
+
+    def _stream_source(self, X, reset):
+        """Validated chunks of a Dask array or an iterable of chunks (see ``_streaming``)."""
+        return chunk_source(X, lambda chunk, first: self._validate_X(chunk, reset=reset and first))
+
+    def _fit_stream(self, X):
+        """``fit`` on a Dask array or an iterable of chunks: one chunk in memory at a time."""
+        source = self._stream_source(X, reset=True)
+        # first pass: count the rows and keep a uniform sample for the Shapley rows
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        reservoir = Reservoir(max(self.n_background, self.n_explain), np.random.default_rng(seed))
+        for chunk in source():
+            reservoir.update(chunk)
+        if reservoir.seen == 0:
+            raise ValueError("X holds no rows: every chunk is empty.")
+        rows = reservoir.sample()
+        checks.warn_constant_features(rows, getattr(self, "feature_names_in_", None))
+        checks.warn_scaling(rows, self.out_activation)
+        setup = self._setup(reservoir.seen, self.n_features_in_)
+        checks.check_fit_memory(
+            setup["sizes"],
+            setup["activations"],
+            setup["scoring"],
+            min(self.n_background, len(rows)),
+            len(rows),
+            setup["train"].batch_size,
+        )
+        trained, _ = train_stream(
+            source, setup["sizes"], setup["activations"], setup["train"], n_epochs=self.max_iter
+        )
+        state = _scored_state(
+            trained,
+            rows[: self.n_background],
+            rows[: self.n_explain],
+            setup["activations"],
+            setup["scoring"],
+            self.n_jobs,
+            bool(self.verbose),
+        )
+        return self._finish(state, setup, reservoir.seen, source)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One pass of training over the chunk ``X``, then scoring and pruning.
+
+        For data that arrive in chunks (or do not fit in memory), as
+        ``MLPRegressor.partial_fit`` or ``IncrementalPCA.partial_fit``: the dense network
+        continues training (Adam's state is kept between calls) on ``X``; a uniform
+        sample of all rows seen so far (reservoir sampling) is the Shapley background
+        and the explained rows; every call scores the links and prunes anew, fine-tuning
+        on ``X``, so the estimator is usable after each call. Scoring is the cost of a
+        call: with large networks, prefer few large chunks or
+        ``importance_target="reconstruction"``. ``fit`` starts afresh; a model loaded
+        from a file continues with fresh Adam moments.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        import copy
+
+        first = not hasattr(self, "_partial_fit_state")
+        previous = {k: vars(self)[k] for k in _INPUT_ATTRIBUTES if k in vars(self)}
+        try:
+            X = self._validate_X(X, reset=first)
+            if first:
+                seed = check_random_state(self.random_state).randint(2**31 - 1)
+                stream = {
+                    "reservoir": Reservoir(
+                        max(self.n_background, self.n_explain), np.random.default_rng(seed)
+                    ),
+                    "state": None,
+                    "calls": 0,
+                    "loss_curve": [],
+                    "training_seconds": 0.0,
+                }
+            else:
+                stream = copy.deepcopy(self._partial_fit_state)
+            stream["reservoir"].update(X)
+            setup = self._setup(stream["reservoir"].seen, X.shape[1])
+            trained, stream["state"] = train_stream(
+                lambda: iter([X]),
+                setup["sizes"],
+                setup["activations"],
+                setup["train"],
+                n_epochs=1,
+                state=stream["state"],
+            )
+            stream["calls"] += 1
+            stream["loss_curve"] += trained.loss_curve
+            stream["training_seconds"] += trained.seconds
+            trained = replace(
+                trained,
+                loss_curve=list(stream["loss_curve"]),
+                n_iter=stream["calls"],
+                seconds=stream["training_seconds"],
+            )
+            rows = stream["reservoir"].sample()
+            state = _scored_state(
+                trained,
+                rows[: self.n_background],
+                rows[: self.n_explain],
+                setup["activations"],
+                setup["scoring"],
+                self.n_jobs,
+                bool(self.verbose),
+            )
+            self._finish(state, setup, stream["reservoir"].seen, X, continue_stream=True)
+        except BaseException:
+            if first:
+                for k in _INPUT_ATTRIBUTES:
+                    vars(self).pop(k, None)
+                vars(self).update(previous)
+            raise
+        self._partial_fit_state = stream
         return self
 
     def _training_config(self, n_samples, seed, device):
@@ -593,17 +752,29 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         weights = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)]
         biases = pruned.biases
         loss_curve = list(state["dense_loss_curve_"])
-        if self.fine_tune_iter > 0:
-            tuned = fine_tune(
-                X,
-                state["layer_sizes_"],
-                activations,
-                weights,
-                biases,
-                pruned.masks,
-                TrainingConfig(**state["_training_config_"]),
-                self.fine_tune_iter,
-            )
+        if self.fine_tune_iter > 0 and X is not None:
+            config = TrainingConfig(**state["_training_config_"])
+            if callable(X):  # a stream of chunks (fit on a Dask array or chunks)
+                tuned, _ = train_stream(
+                    X,
+                    state["layer_sizes_"],
+                    activations,
+                    replace(config, learning_rate="constant", seed=config.seed + 2),
+                    n_epochs=self.fine_tune_iter,
+                    state=StreamState(weights, biases, [], [], 0, config.learning_rate_init),
+                    masks=pruned.masks,
+                )
+            else:
+                tuned = fine_tune(
+                    np.asarray(X),
+                    state["layer_sizes_"],
+                    activations,
+                    weights,
+                    biases,
+                    pruned.masks,
+                    config,
+                    self.fine_tune_iter,
+                )
             weights, biases = tuned.weights, tuned.biases
             loss_curve += tuned.loss_curve
         return {
@@ -691,7 +862,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if keep_counts is not None:
             keep_counts = checks.keep_counts(keep_counts, [W.size for W in self.dense_weights_])
         if X is not None:
-            X = self._validate_X(X, reset=False)
+            X = (
+                self._stream_source(X, reset=False)
+                if is_stream(X)
+                else self._validate_X(X, reset=False)
+            )
         state.update(
             new._prune_state(state, X, new.importance_level, new.target_sparsity, keep_counts)
         )

@@ -27,7 +27,9 @@ DEFAULT_BATCH_ROWS = 4096
 CSR_MAX_DENSITY = 0.2
 
 
-def compact_plan(weights, biases, activations, unit_masks, fill, dtype=np.float64):
+def compact_plan(
+    weights, biases, activations, unit_masks, fill, dtype=np.float64, csr_max_density=None
+):
     """Per layer: the compacted block of surviving outputs x inputs, as torch tensors.
 
     ``unit_masks[k]`` says which units of layer ``k`` carry signal (for the first layer:
@@ -45,6 +47,8 @@ def compact_plan(weights, biases, activations, unit_masks, fill, dtype=np.float6
     import torch
 
     dtype = np.dtype(dtype)
+    if csr_max_density is None:
+        csr_max_density = CSR_MAX_DENSITY
 
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
@@ -53,7 +57,7 @@ def compact_plan(weights, biases, activations, unit_masks, fill, dtype=np.float6
     for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
         block = sp.csr_array(W)[rows][:, cols]
-        if 0 < rows.size * cols.size and block.nnz <= CSR_MAX_DENSITY * rows.size * cols.size:
+        if 0 < rows.size * cols.size and block.nnz <= csr_max_density * rows.size * cols.size:
             with warnings.catch_warnings():  # torch: "Sparse CSR tensor support is in beta"
                 warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
                 block = torch.sparse_csr_tensor(

@@ -443,3 +443,147 @@ def fine_tune(X, layer_sizes, activations, weights, biases, masks, config, n_epo
     return train_autoencoder(
         X, layer_sizes, activations, tune, init=(weights, biases), weight_masks=masks
     )
+
+
+@dataclass
+class StreamState:
+    """What :func:`train_stream` needs to continue where it stopped (``partial_fit``).
+
+    Parameters and Adam's moments as numpy arrays (no torch object outlives a call).
+    """
+
+    weights: list
+    biases: list
+    exp_avg: list
+    exp_avg_sq: list
+    step: int
+    learning_rate: float
+
+
+def train_stream(chunks, layer_sizes, activations, config, *, n_epochs, state=None, masks=None):
+    """Mini-batch Adam over a stream of chunks, holding one chunk in memory at a time.
+
+    Parameters
+    ----------
+    chunks : callable
+        ``chunks()`` returns a fresh iterator of float64 arrays of shape
+        ``(n_rows, n_features)`` (one pass over the data); called once per epoch.
+    layer_sizes, activations, config
+        As for :func:`train_autoencoder`; ``config.init`` "pca" fits the start on the
+        first chunk. Dropout, the k-sparse code and early stopping are not supported.
+    n_epochs : int
+        Passes over the stream. With more than one, the stopping rule and the
+        "adaptive" schedule of :func:`train_autoencoder` apply to the epoch losses.
+    state : StreamState or None
+        Continue from it (parameters, Adam's moments, step size) instead of starting.
+    masks : list of bool ndarrays or None
+        Masked training: masked weights start and stay exactly zero (fine-tuning).
+
+    Returns
+    -------
+    result : TrainResult
+    state : StreamState
+    """
+    import torch
+
+    start = time.perf_counter()
+    dev = resolve_device(config.device)
+    if state is None:
+        if config.init == "pca":
+            first = next(iter(chunks()))
+            weights, biases = pca_init(first, layer_sizes, activations, config.seed)
+        else:
+            weights, biases = random_init(layer_sizes, config.seed)
+        lr, step, moments = float(config.learning_rate_init), 0, None
+    else:
+        weights, biases, lr, step = state.weights, state.biases, state.learning_rate, state.step
+        moments = (state.exp_avg, state.exp_avg_sq)
+
+    def tensor(a):
+        return torch.as_tensor(np.asarray(a), dtype=torch.float32, device=dev).clone()
+
+    params = [(tensor(W), tensor(b)) for W, b in zip(weights, biases)]
+    keep = None if masks is None else [tensor(m) for m in masks]
+    if keep is not None:
+        for (W, _), M in zip(params, keep):
+            W.mul_(M)
+    tensors = [t.requires_grad_(True) for pair in params for t in pair]
+    optimizer = torch.optim.Adam(tensors, lr=lr)
+    if moments is not None and step > 0:
+        optimizer.load_state_dict(
+            {
+                "state": {
+                    i: {
+                        "step": torch.tensor(float(step)),
+                        "exp_avg": tensor(m1),
+                        "exp_avg_sq": tensor(m2),
+                    }
+                    for i, (m1, m2) in enumerate(zip(*moments))
+                },
+                "param_groups": optimizer.state_dict()["param_groups"],
+            }
+        )
+    acts = [torch_activation(a) for a in activations]
+    gen = _torch_generator(config.seed + 1 + step, "cpu")
+    loss_curve, no_improvement, reductions, best = [], 0, 0, np.inf
+    work = config.batch_size * max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    with torch_threads(work):
+        for epoch in range(1, n_epochs + 1):
+            total, count = 0.0, 0
+            for chunk in chunks():
+                data = torch.as_tensor(chunk, dtype=torch.float32, device=dev)
+                order = torch.randperm(data.shape[0], generator=gen).to(dev)
+                for begin in range(0, data.shape[0], config.batch_size):
+                    batch = data[order[begin : begin + config.batch_size]]
+                    out = batch
+                    for (W, b), act in zip(params, acts):
+                        out = act(torch.addmm(b, out, W.T))
+                    loss = torch.mean((out - batch) ** 2)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    step += 1
+                    if keep is not None:
+                        with torch.no_grad():
+                            for (W, _), M in zip(params, keep):
+                                W.mul_(M)
+                    total += float(loss.detach()) * batch.shape[0]
+                    count += batch.shape[0]
+            epoch_loss = total / max(count, 1)
+            if not np.isfinite(epoch_loss):
+                raise TrainingDivergenceError(
+                    f"Training diverged at epoch {epoch}: the reconstruction loss is "
+                    f"{epoch_loss}. Lower learning_rate_init (it is "
+                    f"{config.learning_rate_init:g}) or scale the data."
+                )
+            loss_curve.append(epoch_loss)
+            no_improvement = no_improvement + 1 if epoch_loss > best * (1 - config.tol) else 0
+            best = min(best, epoch_loss)
+            if no_improvement >= config.n_iter_no_change:
+                if config.learning_rate == "adaptive" and reductions < MAX_LR_REDUCTIONS:
+                    reductions, no_improvement, lr = reductions + 1, 0, lr / 5
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                else:
+                    break
+    adam = optimizer.state_dict()["state"]
+    numpy = [t.detach().cpu().numpy().astype(np.float64) for t in tensors]
+    new_state = StreamState(
+        numpy[0::2],
+        numpy[1::2],
+        [adam[i]["exp_avg"].cpu().numpy() for i in range(len(tensors))] if adam else [],
+        [adam[i]["exp_avg_sq"].cpu().numpy() for i in range(len(tensors))] if adam else [],
+        step,
+        lr,
+    )
+    result = TrainResult(
+        new_state.weights,
+        new_state.biases,
+        loss_curve,
+        None,
+        n_iter=len(loss_curve),
+        best_epoch=len(loss_curve),
+        seconds=time.perf_counter() - start,
+        final_learning_rate=lr,
+    )
+    return result, new_state

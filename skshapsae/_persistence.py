@@ -343,6 +343,7 @@ _SCHEMA = {
             "n_features_in_",
             "n_components_",
             "n_iter_",
+            "n_samples_seen_",
             "layer_sizes_",
             "activations_",
             "dense_loss_curve_",

@@ -7,8 +7,8 @@ threads that wait for each other spin while the other processes hold the cores.
 :func:`torch_threads` caps torch's pool for one stage of the work at
 
 * the cores this process may run on (``os.sched_getaffinity``),
-* ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` and any ``threadpoolctl`` limit in force
-  (joblib sets them in its workers),
+* ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` (joblib sets them in its workers) and the
+  size the user gave torch (``torch.set_num_threads``),
 * the cores not busy with other runnable tasks right now (``/proc/loadavg``'s count of
   running tasks, less this one and one passing task), and
 * 1 for small work (``work`` under ``SMALL_WORK`` multiply-adds), where splitting a
@@ -30,17 +30,10 @@ def _limit_from_environment():
         value = os.environ.get(name, "").split(",")[0].strip()
         if value.isdigit() and int(value) > 0:
             limits.append(int(value))
-    try:
-        from threadpoolctl import threadpool_info
+    import torch
 
-        limits += [
-            int(info["num_threads"])
-            for info in threadpool_info()
-            if info.get("user_api") == "openmp" and info.get("num_threads")
-        ]
-    except Exception:  # pragma: no cover - threadpoolctl is optional and best effort
-        pass
-    return min(limits) if limits else None
+    limits.append(torch.get_num_threads())
+    return min(limits)
 
 
 def _busy_elsewhere():
@@ -61,9 +54,7 @@ def available_threads(work=None):
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    limit = _limit_from_environment()
-    if limit is not None:
-        cores = min(cores, limit)
+    cores = min(cores, _limit_from_environment())
     # one other runnable task is tolerated: a snapshot often catches a passing one
     return max(1, min(cores, cores - max(0, _busy_elsewhere() - 1)))
 

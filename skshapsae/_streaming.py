@@ -1,0 +1,100 @@
+"""Data that does not fit in memory: chunk sources and the reservoir of scoring rows.
+
+``fit`` accepts, besides an array, a Dask array or an iterable of 2-d chunks; it then
+passes over the data one chunk at a time (:func:`chunk_source`), keeps a uniform sample
+of rows for the Shapley background and the explained rows (:class:`Reservoir`, Vitter's
+algorithm R), and trains with :func:`skshapsae._network.train_stream`. Memory holds one
+chunk, the reservoir and the network.
+"""
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+
+def is_dask_array(X):
+    return hasattr(X, "dask") and hasattr(X, "blocks") and hasattr(X, "numblocks")
+
+
+def is_stream(X):
+    """Whether ``X`` is a Dask array or an iterable of 2-d chunks rather than one table."""
+    if is_dask_array(X):
+        return True
+    if hasattr(X, "shape") or hasattr(X, "__array__") or isinstance(X, (str, bytes, dict)):
+        return False
+    if isinstance(X, (list, tuple)):
+        return len(X) > 0 and all(np.ndim(chunk) == 2 for chunk in X)
+    return isinstance(X, Iterable)
+
+
+def chunk_source(X, validate):
+    """A callable returning a fresh iterator over the validated chunks of ``X``.
+
+    ``validate(chunk, first)`` validates one chunk (``first`` for the very first chunk
+    of the first pass). A one-shot iterator (a generator) can be read once only: it is
+    refused, since training passes over the data several times.
+    """
+    if isinstance(X, Iterator):
+        raise ValueError(
+            "X is a one-shot iterator (for example a generator), but fitting passes over "
+            "the data several times. Pass a list of chunks, a Dask array, or an object "
+            "whose __iter__ starts over (e.g. one reading the files in turn); or call "
+            "partial_fit once per chunk."
+        )
+    if is_dask_array(X):
+        if X.ndim != 2:
+            raise ValueError(f"Expected a 2-d Dask array, got {X.ndim} dimension(s).")
+        if X.numblocks[1] > 1:
+            X = X.rechunk({1: -1})  # whole rows in every chunk
+        blocks = [X.blocks[i] for i in range(X.numblocks[0])]
+
+        def read():
+            for block in blocks:
+                yield block.compute()
+
+    else:
+
+        def read():
+            return iter(X)
+
+    state = {"first": True}
+
+    def chunks():
+        for chunk in read():
+            if np.shape(chunk)[:1] == (0,):  # empty partitions happen (Dask): skip them
+                continue
+            chunk = validate(chunk, state["first"])
+            state["first"] = False
+            yield chunk
+
+    return chunks
+
+
+class Reservoir:
+    """A uniform sample of ``size`` rows of a stream (algorithm R), seeded."""
+
+    def __init__(self, size, rng):
+        self.size = int(size)
+        self.rng = rng
+        self.rows = None
+        self.seen = 0
+
+    def update(self, chunk):
+        n = len(chunk)
+        if self.rows is None:
+            self.rows = np.empty((self.size, chunk.shape[1]), dtype=np.float64)
+        fill = min(max(self.size - self.seen, 0), n)
+        self.rows[self.seen : self.seen + fill] = chunk[:fill]
+        if fill < n:
+            # row t (0-based count) replaces a random slot with probability size / (t + 1)
+            t = self.seen + np.arange(fill, n)
+            slots = self.rng.integers(0, t + 1)
+            take = slots < self.size
+            for row, slot in zip(np.flatnonzero(take) + fill, slots[take]):
+                self.rows[slot] = chunk[row]
+        self.seen += n
+        return self
+
+    def sample(self):
+        """The rows kept so far (fewer than ``size`` while fewer have been seen)."""
+        return self.rows[: min(self.size, self.seen)].copy()

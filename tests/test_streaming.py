@@ -1,0 +1,128 @@
+"""Fitting from chunks, a Dask array or partial_fit, with bounded memory."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from skshapsae import SHAPSparseAutoencoder, load, save
+from skshapsae._streaming import Reservoir
+
+PARAMS = dict(hidden_layer_sizes=(8,), max_iter=5, n_explain=40, n_background=40, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    X, _ = load_digits(return_X_y=True)
+    return X[:600] / 16
+
+
+def chunks_of(X, size=150):
+    return [X[i : i + size] for i in range(0, len(X), size)]
+
+
+def test_chunks_and_dask_array_give_the_same_model(X):
+    da = pytest.importorskip("dask.array")
+    from_chunks = SHAPSparseAutoencoder(**PARAMS).fit(chunks_of(X))
+    from_dask = SHAPSparseAutoencoder(**PARAMS).fit(da.from_array(X, chunks=(150, 64)))
+    assert from_chunks.n_samples_seen_ == from_dask.n_samples_seen_ == len(X)
+    for a, b in zip(from_chunks.dense_weights_, from_dask.dense_weights_):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(from_chunks.transform(X), from_dask.transform(X))
+    # as good as the in-memory fit (which shuffles across chunks, so not identical)
+    in_memory = SHAPSparseAutoencoder(**PARAMS).fit(X)
+    assert from_chunks.score(X) > 1.3 * in_memory.score(X)  # scores are negative MSE
+
+
+def test_one_shot_iterators_are_refused(X):
+    with pytest.raises(ValueError, match="one-shot iterator.*partial_fit"):
+        SHAPSparseAutoencoder(**PARAMS).fit(chunk for chunk in chunks_of(X))
+
+
+def test_chunks_are_validated(X):
+    bad = chunks_of(X)
+    bad[2] = bad[2][:, :10]
+    with pytest.raises(ValueError, match="features"):
+        SHAPSparseAutoencoder(**PARAMS).fit(bad)
+    with pytest.raises(ValueError, match="no rows"):
+        SHAPSparseAutoencoder(**PARAMS).fit([X[:0], X[:0]])
+
+
+class _Generated:
+    """A table generated chunk by chunk, never held whole (re-iterable)."""
+
+    def __init__(self, n_chunks, rows, cols):
+        self.n_chunks, self.rows, self.cols = n_chunks, rows, cols
+
+    def __iter__(self):
+        for k in range(self.n_chunks):
+            rng = np.random.default_rng(k)
+            latent = rng.uniform(size=(self.rows, 3))
+            yield latent @ np.linspace(0, 1, 3 * self.cols).reshape(3, self.cols)
+
+
+def test_memory_is_bounded_by_a_chunk():
+    data = _Generated(n_chunks=40, rows=2000, cols=20)  # 12.8 MB in all, 0.3 MB a chunk
+    ae = SHAPSparseAutoencoder(
+        (6,), max_iter=2, fine_tune_iter=1, n_explain=30, n_background=30, random_state=0
+    )
+    tracemalloc.start()
+    try:
+        ae.fit(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ae.n_samples_seen_ == 80_000
+    assert peak < 12.8e6 / 4
+
+
+def test_partial_fit(X, tmp_path):
+    ae = SHAPSparseAutoencoder(**PARAMS)
+    parts = chunks_of(X)
+    ae.partial_fit(parts[0])
+    assert ae.n_iter_ == 1 and ae.n_samples_seen_ == len(parts[0])
+    first = ae.transform(X)
+    for part in parts[1:]:
+        ae.partial_fit(part)
+    assert ae.n_iter_ == len(parts) and ae.n_samples_seen_ == len(X)
+    assert not np.array_equal(first, ae.transform(X))
+    assert len(ae.dense_loss_curve_) == len(parts)
+    # a bad chunk leaves the estimator as it was
+    before = ae.transform(X)
+    with pytest.raises(ValueError, match="features"):
+        ae.partial_fit(X[:20, :10])
+    np.testing.assert_array_equal(ae.transform(X), before)
+    assert ae.n_iter_ == len(parts)
+    # a saved model loads (and can go on, with fresh Adam moments)
+    path = tmp_path / "m.skshapsae"
+    save(ae, path)
+    loaded = load(path)
+    assert loaded.n_samples_seen_ == len(X)
+    loaded.partial_fit(parts[0])
+    assert loaded.n_iter_ == 1
+    # fit starts afresh
+    ae.fit(X)
+    assert ae.n_samples_seen_ == len(X) and not hasattr(ae, "_partial_fit_state")
+
+
+def test_partial_fit_is_seeded(X):
+    a, b = SHAPSparseAutoencoder(**PARAMS), SHAPSparseAutoencoder(**PARAMS)
+    for part in chunks_of(X)[:2]:
+        a.partial_fit(part)
+        b.partial_fit(part)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+
+
+def test_reservoir_is_a_uniform_sample():
+    counts = np.zeros(1000)
+    for seed in range(200):
+        reservoir = Reservoir(50, np.random.default_rng(seed))
+        for begin in range(0, 1000, 70):
+            reservoir.update(np.arange(begin, min(begin + 70, 1000), dtype=float)[:, None])
+        rows = reservoir.sample()[:, 0].astype(int)
+        assert len(np.unique(rows)) == 50  # without replacement
+        counts[rows] += 1
+    # every row is kept with probability 50 / 1000: 10 times in 200 draws on average
+    first, last = counts[:500].mean(), counts[500:].mean()
+    assert abs(first - 10) < 1 and abs(last - 10) < 1
