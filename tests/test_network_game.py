@@ -5,6 +5,7 @@ from math import factorial
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 
 from skshapsae import SHAPSparseAutoencoder
@@ -180,3 +181,24 @@ def test_global_allocation(digits, target):
     # the same, fitted directly
     direct = SHAPSparseAutoencoder(**params, target_sparsity=0.75, allocation="global").fit(digits)
     assert direct.keep_counts_ == glob.keep_counts_
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_network_game_on_cuda_matches_cpu(digits):  # pragma: no cover - needs a GPU
+    params = dict(
+        hidden_layer_sizes=(8,),
+        importance_target="reconstruction",
+        max_iter=3,
+        n_explain=30,
+        n_background=30,
+        random_state=0,
+    )
+    cpu = SHAPSparseAutoencoder(**params, device="cpu").fit(digits)
+    network = DenseNetwork(cpu.dense_weights_, cpu.dense_intercepts_, cpu.activations_)
+    config = ScoringConfig(target="reconstruction", seed=0, device="cuda")
+    on_gpu, _ = NetworkGame().values(network, cpu.background_, digits[:30], config)
+    on_cpu, _ = NetworkGame().values(
+        network, cpu.background_, digits[:30], ScoringConfig(target="reconstruction", seed=0)
+    )
+    for a, b in zip(on_gpu, on_cpu):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
