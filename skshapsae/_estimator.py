@@ -676,7 +676,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             else:
                 stream = copy.deepcopy(self._partial_fit_state)
             stream["reservoir"].update(X)
-            setup = self._setup(stream["reservoir"].seen, X.shape[1])
+            # mini-batches sized to the chunk (as MLPRegressor.partial_fit), not the stream
+            setup = self._setup(len(X), X.shape[1])
             trained, stream["state"] = train_stream(
                 lambda: iter([X]),
                 setup["sizes"],
