@@ -236,9 +236,16 @@ class NetworkGame(GameFamily):
             for begin in starts
         )
         bar = _progress(results, verbose, desc="scoring", total=len(starts), leave=False)
-        samples = [np.concatenate(parts) for parts in zip(*bar)]  # per layer: (pairs, out, in)
-        phis = [s.mean(axis=0) for s in samples]
-        stderrs = [s.std(axis=0, ddof=1) / np.sqrt(len(s)) for s in samples]
+        totals = None
+        for sums in bar:  # per task and layer: (sum, sum of squares) over its pairs
+            totals = (
+                sums if totals is None else [(a + c, b + d) for (a, b), (c, d) in zip(totals, sums)]
+            )
+        phis = [total / n_pairs for total, _ in totals]
+        stderrs = [
+            np.sqrt(np.maximum(sq / n_pairs - phi**2, 0) / max(n_pairs - 1, 1))
+            for (_, sq), phi in zip(totals, phis)
+        ]
         return phis, stderrs
 
     def score(self, network, background, explained, config, *, n_jobs=None, verbose=False):
@@ -251,9 +258,9 @@ class NetworkGame(GameFamily):
     def memory_bytes(self, sizes, activations, config, n_background, n_explain):
         n_links = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
         per_row = 8 * 4 * sum(sizes)  # activations, pre-activations and their gradients
-        per_pair = 8 * 6 * n_links  # weights, masks, masked weights and gradients
-        n_pairs = NETWORK_PAIRS_PER_PERMUTATION * config.n_permutations
-        return float(per_row * n_explain + per_pair + 8 * n_pairs * n_links), 0
+        # weights, masks, masked weights, gradients, and the sums of estimates and squares
+        per_task = 8 * 9 * n_links
+        return float(per_row * n_explain + per_task), 0
 
 
 def network_game_values(network, means, X, masks):
@@ -270,9 +277,9 @@ def network_game_values(network, means, X, masks):
 
 
 def _network_task(network, means, X, strata, n_strata, seed, device, threads):
-    """Per-pair estimates of the network game's Shapley values for the strata ``strata``.
-
-    Returns one array of shape ``(len(strata), n_out, n_in)`` per layer.
+    """Sums over the strata ``strata`` of the per-pair estimates of the network game's
+    Shapley values, and of their squares: one ``(sum, sum_sq)`` pair of ``(n_out, n_in)``
+    arrays per layer (memory independent of the number of pairs).
     """
     import torch
 
@@ -288,7 +295,8 @@ def _network_task(network, means, X, strata, n_strata, seed, device, threads):
         mus = [as_t(mu) for mu in means]
         acts = [torch_activation(a) for a in network.activations]
         Xt = as_t(X)
-        out = [np.empty((len(strata),) + W.shape) for W in network.weights]
+        sums = [torch.zeros(W.shape, dtype=torch.float64, device=dev) for W in Ws]
+        squares = [torch.zeros(W.shape, dtype=torch.float64, device=dev) for W in Ws]
 
         def gradient(masks):
             masks = [m.requires_grad_(True) for m in masks]
@@ -298,15 +306,17 @@ def _network_task(network, means, X, strata, n_strata, seed, device, threads):
             value = -torch.mean((a - Xt) ** 2)
             return torch.autograd.grad(value, masks)
 
-        for row, k in enumerate(strata):
+        for k in strata:
             q = (k + float(torch.rand((), generator=gen, dtype=torch.float64))) / n_strata
             draws = [torch.rand(W.shape, generator=gen, dtype=torch.float64).to(dev) for W in Ws]
             inside = [(u < q).to(torch.float64) for u in draws]
             first = gradient([m.clone() for m in inside])
             second = gradient([1.0 - m for m in inside])
             for layer, (g1, g2) in enumerate(zip(first, second)):
-                out[layer][row] = (0.5 * (g1 + g2)).cpu().numpy()
-        return out
+                estimate = 0.5 * (g1 + g2)
+                sums[layer] += estimate
+                squares[layer] += estimate**2
+        return [(a.cpu().numpy(), b.cpu().numpy()) for a, b in zip(sums, squares)]
 
 
 GAME_FAMILIES = {
