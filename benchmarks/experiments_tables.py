@@ -1,6 +1,7 @@
 """RST tables of ``experiments.json`` for the experiments page (mean +/- sd over seeds).
 
-Run:  python benchmarks/experiments_tables.py [path/to/experiments.json]
+Run:  python benchmarks/experiments_tables.py [path/to/experiments.json] [--tables-only]
+(``--tables-only > benchmarks/results/experiments_tables.rst`` writes the page's tables)
 """
 
 import json
@@ -50,7 +51,7 @@ def best_counts(summary, candidates, key, lower):
     return out
 
 
-def main(path=None):
+def main(path=None, tables_only=False):
     path = Path(path or Path(__file__).parent / "results" / "experiments.json")
     data = json.loads(path.read_text())
     summary = data["summary"]
@@ -61,8 +62,10 @@ def main(path=None):
     for title, sel in (("fine-tuned, same counts", tuned), ("own allocation", own)):
         for key, digits, label in (("acc_logreg", 4, "accuracy"), ("test_mse", 4, "test MSE")):
             for dataset in sorted({r["dataset"] for r in summary}):
-                print(f"\n{label}, {title}, {dataset}\n")
+                print(f"\n**{label}, {title}, {dataset}**\n")
                 print(table(summary, sel, key, digits, dataset))
+    if tables_only:
+        return
     dense = {r["dataset"]: r for r in summary if r["method"] == "dense"}
     print("\ndense:", {d: (r["acc_logreg"], r["test_mse"]) for d, r in dense.items()})
     for r in summary:
@@ -87,4 +90,5 @@ def main(path=None):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    args = [a for a in sys.argv[1:] if a != "--tables-only"]
+    main(args[0] if args else None, tables_only="--tables-only" in sys.argv)

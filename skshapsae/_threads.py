@@ -10,7 +10,7 @@ threads that wait for each other spin while the other processes hold the cores.
 * ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` (joblib sets them in its workers) and the
   size the user gave torch (``torch.set_num_threads``),
 * the cores not busy with other runnable tasks right now (``/proc/loadavg``'s count of
-  running tasks, less this one and one passing task), and
+  running tasks, less this process's own running threads and one passing task), and
 * 1 for small work (``work`` under ``SMALL_WORK`` multiply-adds), where splitting a
   kernel costs more than it saves,
 
@@ -18,6 +18,7 @@ and restores the previous size afterwards.
 """
 
 import os
+import time
 from contextlib import contextmanager
 
 #: Below this many multiply-adds per kernel, one thread is faster than a pool.
@@ -36,27 +37,55 @@ def _limit_from_environment():
     return min(limits)
 
 
+def _own_running():
+    """This process's threads that are running now (torch's pool may still be spinning)."""
+    count = 0
+    try:
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{task}/stat") as f:
+                    # the state follows the parenthesised command name
+                    count += f.read().rsplit(")", 1)[1].split()[0] == "R"
+            except (OSError, IndexError):
+                continue
+    except OSError:
+        return 1
+    return max(count, 1)
+
+
 def _busy_elsewhere():
-    """Runnable tasks other than this one, now (Linux); 0 where the OS does not say."""
+    """Runnable tasks of other processes, now (Linux); 0 where the OS does not say."""
     try:
         with open("/proc/loadavg") as f:
             running = int(f.read().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return 0
-    return max(0, running - 1)
+    return max(0, running - _own_running())
+
+
+#: Seconds a measurement of the free cores is reused (reading /proc costs ~50 us).
+REFRESH_SECONDS = 0.2
+_last = {"time": -1.0, "free": None}
+
+
+def _free_cores():
+    now = time.monotonic()
+    if _last["free"] is None or now - _last["time"] > REFRESH_SECONDS:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not Linux
+            cores = os.cpu_count() or 1
+        # one other runnable task is tolerated: a snapshot often catches a passing one
+        _last["free"] = max(1, cores - max(0, _busy_elsewhere() - 1))
+        _last["time"] = now
+    return _last["free"]
 
 
 def available_threads(work=None):
     """Threads torch should use now for kernels of about ``work`` multiply-adds."""
     if work is not None and work < SMALL_WORK:
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    cores = min(cores, _limit_from_environment())
-    # one other runnable task is tolerated: a snapshot often catches a passing one
-    return max(1, min(cores, cores - max(0, _busy_elsewhere() - 1)))
+    return max(1, min(_free_cores(), _limit_from_environment()))
 
 
 @contextmanager
