@@ -1,6 +1,6 @@
 """Figures of the benchmark results for the docs' Benchmarks page.
 
-Reads ``benchmarks/results/{importance,inference,vs_pca}.json`` (written by the
+Reads ``benchmarks/results/{importance,inference,vs_pca,scaling}.json`` (written by the
 benchmarks) and writes ``benchmarks/results/bench_*.png``.
 
 Run:  python benchmarks/plot_results.py
@@ -52,10 +52,9 @@ def inference_figure(data):
             [r["eta"] for r in sel],
             [r["transform x"] for r in sel],
             marker="o",
-            label=f"batch of {n:,} rows",
+            label=f"batch of {n:,} row{'s' if n > 1 else ''}",
         )
-    ax.axhline(1, color="grey", lw=0.8)
-    ax.text(0.5, 1.03, "bare dense torch forward", color="grey", fontsize=8)
+    ax.axhline(1, color="grey", lw=0.8, label="bare dense torch forward (= 1)")
     ax.set_xlabel("sparsity eta")
     ax.set_ylabel("speed-up over bare dense torch (x)")
     ax.set_title("Pruned transform (float32), 784-256-64 MNIST encoder")
@@ -100,12 +99,42 @@ def vs_pca_figure(data):
     return fig
 
 
+def scaling_figure(data):
+    rows = data["rows"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for method, marker in (("skshapsae", "o"), ("IncrementalPCA", "s")):
+        sel = sorted((r for r in rows if r["method"] == method), key=lambda r: r["rows"])
+        n = [r["rows"] for r in sel]
+        left.plot(n, [r["seconds"] for r in sel], marker=marker, label=f"{method}, total")
+        right.plot(n, [r["peak_mb"] for r in sel], marker=marker, label=method)
+        if method == "skshapsae":
+            for stage, ls in (("training s", "--"), ("scoring s", ":")):
+                left.plot(n, [r[stage] for r in sel], ls=ls, marker=".", label=stage[:-2])
+    n = sorted({r["rows"] for r in rows})
+    first = min(r["seconds"] for r in rows if r["method"] == "skshapsae" and r["rows"] == n[0])
+    left.plot(n, [first * k / n[0] for k in n], color="grey", lw=0.8, label="linear in rows")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("rows (100 columns, streamed in chunks of 10,000)")
+        ax.legend(fontsize=8)
+    left.set_yscale("log")
+    left.set_ylabel("seconds")
+    left.set_title("Fit time")
+    right.set_ylim(0, 2048)
+    right.axhline(2048, color="grey", lw=0.8)
+    right.set_ylabel("peak resident memory (MiB)")
+    right.set_title("Peak memory (target: under 2 GB)")
+    fig.tight_layout()
+    return fig
+
+
 def main():
     written = []
     for name, draw in [
         ("importance", importance_figure),
         ("inference", inference_figure),
         ("vs_pca", vs_pca_figure),
+        ("scaling", scaling_figure),
     ]:
         data = _load(name)
         if data is None:
