@@ -1,6 +1,6 @@
 """
 Fitting a table that does not fit in memory: chunks, Dask and ``partial_fit``
-==========================================================================
+=============================================================================
 
 ``fit`` accepts, besides an array, a Dask array or any re-iterable of 2-d chunks: the
 network then sees one chunk at a time, and a uniform sample of the rows (reservoir
