@@ -310,8 +310,8 @@ def plot_figure3(summary, path, tuned, own_allocation=False):
             ax.axhline(dense[key], color="k", ls="--", label="dense")
             ax.set_xlabel("sparsity eta")
             ax.set_ylabel(label)
-            what = "own allocations" if own_allocation else "SHAP-SAE's per-layer counts"
-            ax.set_title(f"{dataset}, {'with' if tuned else 'without'} fine-tuning, {what}")
+            what = "own allocations" if own_allocation else "SHAP-SAE's counts"
+            ax.set_title(f"{dataset}, {'fine-tuned' if tuned else 'not fine-tuned'}, {what}")
             if key == "test_mse":
                 ax.set_yscale("log")
         row[0].legend(fontsize=7)
