@@ -37,8 +37,10 @@ import numpy as np
 
 from ._activations import numpy_activation, torch_activation
 
-#: Working-memory budget of one estimator step, in bytes.
-DEFAULT_MEMORY_BYTES = 256 * 2**20
+#: Working-memory budget of one estimator step, in bytes. Small steps stay in the CPU's
+#: caches: on a 784 -> 256 layer (Fashion-MNIST, 100 background rows) a point took
+#: 158 ms with 256 MiB steps, 69 ms with 64 MiB, 56 ms with 16 MiB and 52 ms with 4 MiB.
+DEFAULT_MEMORY_BYTES = 16 * 2**20
 
 #: Fan-in up to which ``"auto"`` enumerates coalitions exactly: below it enumeration is
 #: cheaper than permutation sampling.
