@@ -59,6 +59,8 @@ class ScoringConfig:
     kernel_nsamples: object = "auto"
     seed: int = 0
     device: str = "cpu"
+    #: With a background pool: rows each explained point draws from it (None: all rows).
+    background_rows: int | None = None
 
 
 @dataclass
@@ -371,9 +373,26 @@ def _estimator(config, game, seed):
 
 
 def _score_task(game, points, config, seed, threads):
-    """Partial sums of ``|phi|`` for one chunk of explained points of one layer."""
+    """Partial sums of ``|phi|`` for one chunk of explained points of one layer.
+
+    With ``config.background_rows`` below the game's background (a pool), every point is
+    explained against its own random subset of that many pool rows.
+    """
     with torch_threads(threads=threads):
-        return partial_sums(game, points, _estimator(config, game, seed))
+        rows = config.background_rows
+        if rows is None or rows >= len(game.background):
+            return partial_sums(game, points, _estimator(config, game, seed))
+        rng = np.random.default_rng(seed)
+        estimator = _estimator(config, game, seed)
+        total = np.zeros((game.n_outputs, game.n_players))
+        total_sq = np.zeros_like(total)
+        for point in points:
+            subset = game.background[rng.choice(len(game.background), rows, replace=False)]
+            own = LayerGame(game.W, game.b, game.activation, subset)
+            part, part_sq = partial_sums(own, point[None, :], estimator)
+            total += part
+            total_sq += part_sq
+        return total, total_sq
 
 
 def score_network(network, background, explained, config, *, n_jobs=None, verbose=False):

@@ -202,3 +202,24 @@ def test_network_game_on_cuda_matches_cpu(digits):  # pragma: no cover - needs a
     )
     for a, b in zip(on_gpu, on_cpu):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_background_pool(digits):
+    """Each explained row draws its own background from a pool: seeded, n_jobs-free."""
+    params = dict(
+        hidden_layer_sizes=(8,),
+        max_iter=3,
+        n_explain=30,
+        n_background=10,
+        background_pool=200,
+        random_state=0,
+    )
+    a = SHAPSparseAutoencoder(**params).fit(digits)
+    assert a.background_.shape == (200, 64)
+    np.testing.assert_allclose(a.layer_input_means_[0], a.background_.mean(axis=0))
+    b = SHAPSparseAutoencoder(**params, n_jobs=2).fit(digits)
+    for x, y in zip(a.link_importances_, b.link_importances_):
+        np.testing.assert_array_equal(x, y)
+    fixed = SHAPSparseAutoencoder(**{**params, "background_pool": None}).fit(digits)
+    assert fixed.background_.shape == (10, 64)
+    assert not np.array_equal(a.link_importances_[0], fixed.link_importances_[0])
