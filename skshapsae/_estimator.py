@@ -1,6 +1,7 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
 import logging
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from numbers import Integral, Real
 
@@ -502,11 +503,17 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self : object
             The fitted estimator.
         """
-        # validate_data(reset=True) sets n_features_in_ / feature_names_in_ at once;
-        # restore them if anything below fails, so no mix of old and new state remains
+        with self._input_attributes_restored_on_failure():
+            return self._fit(X)
+
+    @contextmanager
+    def _input_attributes_restored_on_failure(self):
+        """validate_data(reset=True) sets n_features_in_ / feature_names_in_ at once;
+        restore them if anything in the block fails, so no mix of old and new state
+        remains."""
         previous = {k: vars(self)[k] for k in _INPUT_ATTRIBUTES if k in vars(self)}
         try:
-            return self._fit(X)
+            yield
         except BaseException:
             for k in _INPUT_ATTRIBUTES:
                 vars(self).pop(k, None)
@@ -630,14 +637,19 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             setup["sizes"],
             setup["activations"],
             setup["scoring"],
-            min(self.n_background, len(rows)),
+            min(self._background_size(), len(rows)),
             len(rows),
             setup["train"].batch_size,
         )
         trained, _ = train_stream(
             source, setup["sizes"], setup["activations"], setup["train"], n_epochs=self.max_iter
         )
-        state = _scored_state(
+        state = self._scored_from_sample(trained, rows, setup)
+        return self._finish(state, setup, reservoir.seen, source)
+
+    def _scored_from_sample(self, trained, rows, setup):
+        """Score a streamed network on the reservoir's rows (background first, then explained)."""
+        return _scored_state(
             trained,
             rows[: self._background_size()],
             rows[: self.n_explain],
@@ -646,7 +658,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self.n_jobs,
             bool(self.verbose),
         )
-        return self._finish(state, setup, reservoir.seen, source)
 
     def _background_size(self):
         return max(self.n_background, self.background_pool or 0)
@@ -683,8 +694,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         import copy
 
         first = not hasattr(self, "_partial_fit_state")
-        previous = {k: vars(self)[k] for k in _INPUT_ATTRIBUTES if k in vars(self)}
-        try:
+        with self._input_attributes_restored_on_failure():
             X = self._validate_X(X, reset=first)
             if first:
                 seed = check_random_state(self.random_state).randint(2**31 - 1)
@@ -718,22 +728,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 seconds=stream["training_seconds"],
             )
             rows = stream["reservoir"].sample()
-            state = _scored_state(
-                trained,
-                rows[: self._background_size()],
-                rows[: self.n_explain],
-                setup["activations"],
-                setup["scoring"],
-                self.n_jobs,
-                bool(self.verbose),
-            )
+            state = self._scored_from_sample(trained, rows, setup)
             self._finish(state, setup, stream["reservoir"].seen, X, continue_stream=True)
-        except BaseException:
-            if first:
-                for k in _INPUT_ATTRIBUTES:
-                    vars(self).pop(k, None)
-                vars(self).update(previous)
-            raise
         self._partial_fit_state = stream
         return self
 

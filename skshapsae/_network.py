@@ -242,6 +242,37 @@ def _split(n_samples, config):
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+class _Schedule:
+    """The stopping rule and the "adaptive" step-size schedule, shared by both loops.
+
+    An epoch makes progress when its monitored loss is below ``(1 - tol)`` times the best
+    so far; after ``n_iter_no_change`` epochs without progress the step size is divided
+    by 5 (``"adaptive"``, at most ``MAX_LR_REDUCTIONS`` times) or training stops.
+    """
+
+    def __init__(self, config, lr=None):
+        self.config = config
+        self.lr = float(config.learning_rate_init if lr is None else lr)
+        self.best = np.inf
+        self.no_improvement = 0
+        self.reductions = 0
+
+    def step(self, loss, optimizer):
+        """Record an epoch's loss; False when training should stop (step size: ``lr``)."""
+        config = self.config
+        self.no_improvement = self.no_improvement + 1 if loss > self.best * (1 - config.tol) else 0
+        self.best = min(self.best, loss)
+        if self.no_improvement >= config.n_iter_no_change:
+            if config.learning_rate != "adaptive" or self.reductions >= MAX_LR_REDUCTIONS:
+                return False
+            self.reductions += 1
+            self.no_improvement = 0
+            self.lr /= 5
+            for group in optimizer.param_groups:
+                group["lr"] = self.lr
+        return True
+
+
 def train_autoencoder(
     X, layer_sizes, activations, config, *, init=None, weight_masks=None, progress=None
 ):
@@ -340,8 +371,7 @@ def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
     monitor = val if config.early_stopping else data
     n_samples = data.shape[0]
     batch_size = max(1, min(int(config.batch_size), n_samples))
-    lr = float(config.learning_rate_init)
-    optimizer = torch.optim.Adam(tensors, lr=lr)
+    optimizer = torch.optim.Adam(tensors, lr=float(config.learning_rate_init))
     gen = _torch_generator(config.seed + 1, "cpu")
     # the loss of predicting the column means; dropout's noisy training loss is not judged
     scale = float(X[train_rows].var(axis=0).mean()) if n_samples > 1 else 0.0
@@ -351,9 +381,9 @@ def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
     # diverged: far above both the loss of predicting the column means and the start's
     limit = DIVERGENCE_FACTOR * max(scale, evaluate(data) if config.early_stopping else start_loss)
     best_loss, best_params, best_epoch = start_loss, snapshot(), 0
-    stop_best = np.inf  # the stopping rule compares epochs with each other only
+    schedule = _Schedule(config)  # the stopping rule compares epochs with each other only
     loss_curve, val_scores = [], [] if config.early_stopping else None
-    no_improvement, reductions, epoch = 0, 0, 0
+    epoch = 0
     for epoch in range(1, config.max_iter + 1):
         order = torch.randperm(n_samples, generator=gen).to(dev)
         total = torch.zeros((), device=dev)
@@ -387,20 +417,8 @@ def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
             progress(epoch - 1, epoch_loss)
         if current < best_loss and config.early_stopping:
             best_loss, best_params, best_epoch = current, snapshot(), epoch
-        if current > stop_best * (1 - config.tol):
-            no_improvement += 1
-        else:
-            no_improvement = 0
-        stop_best = min(stop_best, current)
-        if no_improvement >= config.n_iter_no_change:
-            if config.learning_rate == "adaptive" and reductions < MAX_LR_REDUCTIONS:
-                reductions += 1
-                lr /= 5
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                no_improvement = 0
-            else:
-                break
+        if not schedule.step(current, optimizer):
+            break
     if not config.early_stopping:
         # the last epoch's weights, unless training made the loss worse than the start
         final_loss = evaluate(data) if loss_curve else start_loss
@@ -419,7 +437,7 @@ def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
         n_iter=len(loss_curve),
         best_epoch=best_epoch,
         seconds=time.perf_counter() - start,
-        final_learning_rate=lr,
+        final_learning_rate=schedule.lr,
     )
 
 
@@ -525,7 +543,7 @@ def train_stream(chunks, layer_sizes, activations, config, *, n_epochs, state=No
         )
     acts = [torch_activation(a) for a in activations]
     gen = _torch_generator(config.seed + 1 + step, "cpu")
-    loss_curve, no_improvement, reductions, best = [], 0, 0, np.inf
+    loss_curve, schedule = [], _Schedule(config, lr)
     work = config.batch_size * max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
     with torch_threads(work):
         for epoch in range(1, n_epochs + 1):
@@ -557,15 +575,8 @@ def train_stream(chunks, layer_sizes, activations, config, *, n_epochs, state=No
                     f"{config.learning_rate_init:g}) or scale the data."
                 )
             loss_curve.append(epoch_loss)
-            no_improvement = no_improvement + 1 if epoch_loss > best * (1 - config.tol) else 0
-            best = min(best, epoch_loss)
-            if no_improvement >= config.n_iter_no_change:
-                if config.learning_rate == "adaptive" and reductions < MAX_LR_REDUCTIONS:
-                    reductions, no_improvement, lr = reductions + 1, 0, lr / 5
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
-                else:
-                    break
+            if not schedule.step(epoch_loss, optimizer):
+                break
     adam = optimizer.state_dict()["state"]
     numpy = [t.detach().cpu().numpy().astype(np.float64) for t in tensors]
     new_state = StreamState(
@@ -574,7 +585,7 @@ def train_stream(chunks, layer_sizes, activations, config, *, n_epochs, state=No
         [adam[i]["exp_avg"].cpu().numpy() for i in range(len(tensors))] if adam else [],
         [adam[i]["exp_avg_sq"].cpu().numpy() for i in range(len(tensors))] if adam else [],
         step,
-        lr,
+        schedule.lr,
     )
     result = TrainResult(
         new_state.weights,
@@ -584,6 +595,6 @@ def train_stream(chunks, layer_sizes, activations, config, *, n_epochs, state=No
         n_iter=len(loss_curve),
         best_epoch=len(loss_curve),
         seconds=time.perf_counter() - start,
-        final_learning_rate=lr,
+        final_learning_rate=schedule.lr,
     )
     return result, new_state
