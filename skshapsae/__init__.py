@@ -4,6 +4,7 @@ from ._estimator import SHAPSparseAutoencoder
 from ._export import export
 from ._network import TrainingDivergenceError
 from ._persistence import load, save
+from ._selection import shap_importances
 
 __version__ = "0.1.0"
 
@@ -13,5 +14,6 @@ __all__ = [
     "export",
     "load",
     "save",
+    "shap_importances",
     "__version__",
 ]

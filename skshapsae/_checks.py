@@ -15,11 +15,27 @@ from ._shapley import physical_memory_bytes
 from ._warnings import warn
 
 
-def layer_sizes(hidden_layer_sizes, n_features):
+def default_hidden_sizes(n_features, n_components=None):
+    """``hidden_layer_sizes=None``: the encoder's widths derived from the table's width.
+
+    Without ``n_components``: one layer of ``max(1, n_features // 2)`` units. With a code
+    size ``k`` (as ``PCA(n_components=k)``): the code layer alone, ``(k,)``.
+    """
+    if n_components is None:
+        return (max(1, n_features // 2),)
+    return (int(n_components),)
+
+
+def layer_sizes(hidden_layer_sizes, n_features, n_components=None):
     """Widths ``n(0), ..., n(2L)`` of the mirrored network, validated."""
     sizes = hidden_layer_sizes
     if sizes is None:
-        sizes = (max(1, n_features // 2),)
+        if n_components is not None and n_components > n_features:
+            raise ValueError(
+                f"n_components={n_components} is larger than the number of features "
+                f"({n_features}); the code must not be wider than the input."
+            )
+        sizes = default_hidden_sizes(n_features, n_components)
     elif isinstance(sizes, Integral):
         sizes = (sizes,)
     sizes = list(sizes)
@@ -47,6 +63,11 @@ def layer_sizes(hidden_layer_sizes, n_features):
                 "widths must be non-increasing (the decoder mirrors them)."
             )
     sizes = [int(s) for s in sizes]
+    if n_components is not None and hidden_layer_sizes is not None and sizes[-1] != n_components:
+        raise ValueError(
+            f"n_components={n_components} disagrees with hidden_layer_sizes={sizes}, whose "
+            f"last width ({sizes[-1]}) is the code size. Give one of them, or make them agree."
+        )
     return [n_features, *sizes, *sizes[-2::-1], n_features]
 
 

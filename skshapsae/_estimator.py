@@ -1,6 +1,8 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
 import logging
+import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from numbers import Integral, Real
@@ -13,6 +15,7 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
@@ -21,13 +24,14 @@ from . import _checks as checks
 from ._activations import ACTIVATIONS, layer_activations
 from ._inference import encode_decode_plan, forward_compact
 from ._network import (
+    LBFGS_MAX_ROWS,
     StreamState,
     TrainingConfig,
     default_batch_size,
     fine_tune,
     resolve_device,
+    resolve_init,
     train_autoencoder,
-    train_stream,
 )
 from ._pruning import Pruner, to_csr
 from ._scoring import (
@@ -37,6 +41,7 @@ from ._scoring import (
     explain_layer,
     score_network,
 )
+from ._selection import select_features as _select_features
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
 from ._streaming import Reservoir, chunk_source, is_stream
 from ._warnings import warn
@@ -64,6 +69,30 @@ def _freeze(state):
     return state
 
 
+def _train_dense(data, sizes, activations, config, verbose, **kwargs):
+    """Train the dense network (see :func:`train_autoencoder`), with a progress bar."""
+    bar = _progress(range(config.max_iter), verbose, desc="training", leave=False)
+    progress = None
+    if verbose:
+
+        def progress(epoch, loss):
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}")
+
+    trained = train_autoencoder(data, sizes, activations, config, progress=progress, **kwargs)
+    if verbose:
+        bar.close()
+        logger.info(
+            "trained %s in %.1fs (%d %s), final loss %.4g",
+            "-".join(map(str, sizes)),
+            trained.seconds,
+            trained.n_iter,
+            "iterations" if config.solver == "lbfgs" else "epochs",
+            trained.loss_curve[-1] if trained.loss_curve else float("nan"),
+        )
+    return trained
+
+
 def _dense_stage(
     X, sizes, activations, bg_rows, ex_rows, *, train, scoring, verbose=False, n_jobs=None
 ):
@@ -72,24 +101,7 @@ def _dense_stage(
     A pure function of its arguments, so ``joblib.Memory`` can cache it across
     the candidates of a search over ``importance_level`` / ``target_sparsity``.
     """
-    bar = _progress(range(train.max_iter), verbose, desc="training", leave=False)
-    progress = None
-    if verbose:
-
-        def progress(epoch, loss):
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4g}")
-
-    trained = train_autoencoder(X, sizes, activations, train, progress=progress)
-    if verbose:
-        bar.close()
-        logger.info(
-            "trained %s in %.1fs (%d epochs), final loss %.4g",
-            "-".join(map(str, sizes)),
-            trained.seconds,
-            trained.n_iter,
-            trained.loss_curve[-1] if trained.loss_curve else float("nan"),
-        )
+    trained = _train_dense(X, sizes, activations, train, verbose)
     return _scored_state(trained, X[bg_rows], X[ex_rows], activations, scoring, n_jobs, verbose)
 
 
@@ -104,6 +116,7 @@ def _scored_state(trained, background, explained, activations, scoring, n_jobs, 
         "dense_loss_curve_": trained.loss_curve,
         "n_iter_": trained.n_iter,
         "_final_learning_rate_": trained.final_learning_rate,
+        "_converged_": trained.converged,
         "validation_scores_": trained.validation_scores,
         "best_validation_score_": (
             max(trained.validation_scores) if trained.validation_scores else None
@@ -117,6 +130,19 @@ def _scored_state(trained, background, explained, activations, scoring, n_jobs, 
         "background_": background,
         "fit_times_": {"training": trained.seconds, "scoring": scores.seconds},
     }
+
+
+_FIT_LOCKS = weakref.WeakKeyDictionary()
+_FIT_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _exclusive(estimator):
+    """Serialize fits of one estimator object: concurrent calls run one after the other."""
+    with _FIT_LOCKS_GUARD:
+        lock = _FIT_LOCKS.setdefault(estimator, threading.RLock())
+    with lock:
+        yield
 
 
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -352,6 +378,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left"), None],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "out_activation": [StrOptions(set(ACTIVATIONS))],
         "importance_level": [Interval(Real, 0, 1, closed="right")],
@@ -367,6 +394,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "fold_bias": ["boolean"],
         "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"auto", "adam", "lbfgs"})],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "learning_rate": [StrOptions({"constant", "adaptive"})],
@@ -374,7 +402,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "init": [StrOptions({"pca", "random"})],
+        "init": [StrOptions({"auto", "pca", "varimax", "random"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "code_top_k": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str],
@@ -392,6 +420,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self,
         hidden_layer_sizes=None,
         *,
+        n_components=None,
         activation="silu",
         out_activation="identity",
         importance_level=0.8,
@@ -407,6 +436,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         fold_bias=True,
         fine_tune_iter=3,
         max_iter=200,
+        solver="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
         learning_rate="adaptive",
@@ -414,7 +444,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
-        init="random",
+        init="auto",
         dropout=0.0,
         code_top_k=None,
         device="auto",
@@ -424,6 +454,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.n_components = n_components
         self.activation = activation
         self.out_activation = out_activation
         self.importance_level = importance_level
@@ -439,6 +470,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.fold_bias = fold_bias
         self.fine_tune_iter = fine_tune_iter
         self.max_iter = max_iter
+        self.solver = solver
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
@@ -477,12 +509,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             )
         return np.asarray(X, dtype=np.float64)
 
-    def _sample_rows(self, n_samples, wanted, name, rng):
-        if wanted > n_samples:
-            warn(
-                f"{name}={wanted} is larger than the number of training rows "
-                f"({n_samples}); using all {n_samples} rows.",
-            )
+    def _sample_rows(self, n_samples, wanted, rng):
+        if wanted >= n_samples:  # a small table: all its rows (documented, no warning)
             return np.arange(n_samples)
         return np.sort(rng.choice(n_samples, size=wanted, replace=False))
 
@@ -493,8 +521,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : array-like of shape (n_samples, n_features), Dask array or iterable of arrays
+            Training data: in memory, or a Dask array or a re-iterable of 2-d chunks
+            (one chunk in memory at a time; docs, "Data beyond memory").
         y : Ignored
             Not used, present for API consistency.
 
@@ -503,8 +532,39 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self : object
             The fitted estimator.
         """
-        with self._input_attributes_restored_on_failure():
-            return self._fit(X)
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One pass of training over the chunk ``X``, then scoring and pruning.
+
+        For data that arrive in chunks (or do not fit in memory), as
+        ``MLPRegressor.partial_fit`` or ``IncrementalPCA.partial_fit``: the dense network
+        continues training on ``X`` from where it stands: from the previous
+        ``partial_fit`` (Adam's state kept), from ``fit`` or from a loaded model (fresh
+        Adam moments, at the step size the fit ended with). A uniform sample of all
+        rows seen so far (reservoir sampling; after ``fit`` or ``load`` it starts from
+        ``background_``) is the Shapley background and the explained rows; every call
+        scores the links and prunes anew, fine-tuning on ``X``, so the estimator is
+        usable after each call. Scoring is the cost of a call: with large networks,
+        prefer few large chunks or ``importance_target="reconstruction"``. A chunk with
+        another number of columns, or architecture parameters changed since the model
+        was fitted, raise a ``ValueError`` and leave the model as it was; ``fit``
+        starts afresh.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=True)
 
     @contextmanager
     def _input_attributes_restored_on_failure(self):
@@ -520,32 +580,65 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             vars(self).update(previous)
             raise
 
-    def _fit(self, X):
-        if is_stream(X):
-            return self._fit_stream(X)
-        X = self._validate_X(X, reset=True)
-        n_samples, n_features = X.shape
-        checks.warn_constant_features(X, getattr(self, "feature_names_in_", None))
-        checks.warn_scaling(X, self.out_activation)
-        setup = self._setup(n_samples, n_features)
+    def _fit(self, X, incremental):
+        """The one fit path: ``fit`` on an array or a stream, and ``partial_fit``.
+
+        Concurrent calls on one object run one after the other; a failure anywhere
+        leaves the estimator as it was.
+        """
+        with _exclusive(self), self._input_attributes_restored_on_failure():
+            resume = self._resume_point() if incremental else None
+            if not incremental and is_stream(X):
+                source = self._stream_source(X, reset=True)
+                seed = check_random_state(self.random_state).randint(2**31 - 1)
+                reservoir = Reservoir(self._reservoir_size(), np.random.default_rng(seed))
+                for chunk in source():  # first pass: count the rows, sample the scoring rows
+                    reservoir.update(chunk)
+                if reservoir.seen == 0:
+                    raise ValueError("X holds no rows: every chunk is empty.")
+                data, sample, n_samples = source, reservoir.sample(), reservoir.seen
+            else:
+                data = sample = self._validate_X(X, reset=resume is None)
+                n_samples = len(data)
+            if resume is None:
+                checks.warn_constant_features(sample, getattr(self, "feature_names_in_", None))
+                checks.warn_scaling(sample, self.out_activation)
+            setup = self._setup(n_samples, self.n_features_in_, incremental, callable(data))
+            if incremental:
+                state, stream = self._train_increment(data, setup, resume)
+                n_samples = stream["reservoir"].seen
+            elif callable(data):
+                self._check_memory(setup, len(sample), len(sample))
+                trained = _train_dense(
+                    data, setup["sizes"], setup["activations"], setup["train"], bool(self.verbose)
+                )
+                state = self._scored_from_sample(trained, sample, setup)
+            else:
+                state = self._fit_array(data, setup)
+            if not state.pop("_converged_") and not incremental:
+                solver = setup["train"].solver
+                warn(
+                    f"Training stopped at max_iter={self.max_iter} "
+                    f"{'L-BFGS iterations' if solver == 'lbfgs' else 'epochs'} "
+                    f"(solver={solver!r}) before the loss converged (tol={self.tol:g}); the "
+                    "model is usable but may improve with a larger max_iter.",
+                    ConvergenceWarning,
+                )
+            self._finish(state, setup, n_samples, data)
+            if incremental:
+                self._partial_fit_state = stream
+            else:
+                vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
+        return self
+
+    def _fit_array(self, X, setup):
+        """Train (cached with ``memory``) and score on an in-memory array."""
         rng = setup["rng"]
-        bg_rows = self._sample_rows(
-            n_samples,
-            self._background_size(),
-            "background_pool" if self.background_pool else "n_background",
-            rng,
-        )
-        ex_rows = self._sample_rows(n_samples, self.n_explain, "n_explain", rng)
-        checks.check_fit_memory(
-            setup["sizes"],
-            setup["activations"],
-            setup["scoring"],
-            len(bg_rows),
-            n_samples,
-            setup["train"].batch_size,
-        )
+        bg_rows = self._sample_rows(len(X), self._background_size(), rng)
+        ex_rows = self._sample_rows(len(X), self.n_explain, rng)
+        self._check_memory(setup, len(bg_rows), len(X))
         dense_stage = check_memory(self.memory).cache(_dense_stage, ignore=["verbose", "n_jobs"])
-        state = dense_stage(
+        return dense_stage(
             X,
             setup["sizes"],
             setup["activations"],
@@ -556,9 +649,92 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             verbose=bool(self.verbose),
             n_jobs=self.n_jobs,
         )
-        return self._finish(state, setup, n_samples, X)
 
-    def _setup(self, n_samples, n_features):
+    def _check_memory(self, setup, n_background, n_samples):
+        checks.check_fit_memory(
+            setup["sizes"],
+            setup["activations"],
+            setup["scoring"],
+            min(self._background_size(), n_background),
+            n_samples,
+            setup["train"].batch_size,
+        )
+
+    def _resume_point(self):
+        """Where ``partial_fit`` continues: its own last call, a fitted or a loaded model."""
+        import copy
+
+        if "_partial_fit_state" in vars(self):
+            return copy.deepcopy(self._partial_fit_state)
+        if not self.__sklearn_is_fitted__():
+            return None
+        self._check_full("partial_fit")
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        reservoir = Reservoir(self._reservoir_size(), np.random.default_rng(seed))
+        reservoir.restart(self.background_, self.n_samples_seen_)
+        config = self._training_config_
+        return {
+            "reservoir": reservoir,
+            "state": StreamState(
+                [np.array(W) for W in self.dense_weights_],
+                [np.array(b) for b in self.dense_intercepts_],
+                # fresh Adam moments make full-size first steps: a tenth of the step the
+                # fit ended with, so a converged network is refined, not shaken (measured:
+                # at the full step the loss of a converged digits model rose 4 %)
+                learning_rate=config["learning_rate_init"] / 10 if config else None,
+            ),
+            "calls": int(self.n_iter_),
+            "loss_curve": list(self.dense_loss_curve_),
+            "training_seconds": float(self.fit_times_["training"]),
+            "sizes": list(self.layer_sizes_),
+            "activations": list(self.activations_),
+        }
+
+    def _train_increment(self, X, setup, resume):
+        """``partial_fit``'s training: one pass over the chunk, continuing ``resume``."""
+        if resume is None:
+            seed = check_random_state(self.random_state).randint(2**31 - 1)
+            resume = {
+                "reservoir": Reservoir(self._reservoir_size(), np.random.default_rng(seed)),
+                "state": None,
+                "calls": 0,
+                "loss_curve": [],
+                "training_seconds": 0.0,
+            }
+        elif [resume.get("sizes"), resume.get("activations")] != [
+            setup["sizes"],
+            setup["activations"],
+        ]:
+            raise ValueError(
+                f"partial_fit continues the fitted network {resume['sizes']} with activations "
+                f"{resume['activations']}, but the parameters now ask for {setup['sizes']} "
+                f"with {setup['activations']}. Set hidden_layer_sizes / n_components / "
+                "activation / out_activation back, or call fit to start afresh."
+            )
+        resume["sizes"], resume["activations"] = setup["sizes"], setup["activations"]
+        resume["reservoir"].update(X)
+        self._check_memory(setup, len(resume["reservoir"].sample()), len(X))
+        trained = train_autoencoder(
+            X,
+            setup["sizes"],
+            setup["activations"],
+            setup["train"],
+            n_epochs=1,
+            state=resume["state"],
+        )
+        resume["state"] = trained.state
+        resume["calls"] += 1
+        resume["loss_curve"] += trained.loss_curve
+        resume["training_seconds"] += trained.seconds
+        trained = replace(
+            trained,
+            loss_curve=list(resume["loss_curve"]),
+            n_iter=resume["calls"],
+            seconds=resume["training_seconds"],
+        )
+        return self._scored_from_sample(trained, resume["reservoir"].sample(), setup), resume
+
+    def _setup(self, n_samples, n_features, incremental=False, stream=False):
         """Layer sizes, activations, seeds and the training / scoring configurations."""
         if self.importance_target == "reconstruction" and self.shapley_estimator != "auto":
             raise ValueError(
@@ -566,7 +742,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 f"(Owen sampling with gradients); got shapley_estimator={self.shapley_estimator!r}."
                 " Leave shapley_estimator='auto', or use importance_target='activation'."
             )
-        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features)
+        if incremental and self.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
+                "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
+            )
+        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features, self.n_components)
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
@@ -579,6 +760,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             device=str(device),
             background_rows=self.n_background if self.background_pool else None,
         )
+        solver = self._solver(n_samples, n_features, in_memory=not (incremental or stream))
         return {
             "sizes": sizes,
             "activations": layer_activations(self.activation, self.out_activation, len(sizes) - 1),
@@ -586,10 +768,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             "train_seed": train_seed,
             "device": device,
             "scoring": scoring,
-            "train": self._training_config(n_samples, train_seed, device),
+            "train": self._training_config(n_samples, n_features, train_seed, device, solver),
         }
 
-    def _finish(self, state, setup, n_samples, X, continue_stream=False):
+    def _finish(self, state, setup, n_samples, X):
         """Add the architecture, prune (fine-tuning on ``X``) and set every attribute at once."""
         sizes = setup["sizes"]
         state["n_components_"] = sizes[len(sizes) // 2]
@@ -611,41 +793,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
         # every fitted attribute appears at once: an interrupted fit leaves none
         self.__dict__.update(_freeze(state))
-        if not continue_stream:
-            vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
         return self
 
     def _stream_source(self, X, reset):
         """Validated chunks of a Dask array or an iterable of chunks (see ``_streaming``)."""
         return chunk_source(X, lambda chunk, first: self._validate_X(chunk, reset=reset and first))
-
-    def _fit_stream(self, X):
-        """``fit`` on a Dask array or an iterable of chunks: one chunk in memory at a time."""
-        source = self._stream_source(X, reset=True)
-        # first pass: count the rows and keep a uniform sample for the Shapley rows
-        seed = check_random_state(self.random_state).randint(2**31 - 1)
-        reservoir = Reservoir(self._reservoir_size(), np.random.default_rng(seed))
-        for chunk in source():
-            reservoir.update(chunk)
-        if reservoir.seen == 0:
-            raise ValueError("X holds no rows: every chunk is empty.")
-        rows = reservoir.sample()
-        checks.warn_constant_features(rows, getattr(self, "feature_names_in_", None))
-        checks.warn_scaling(rows, self.out_activation)
-        setup = self._setup(reservoir.seen, self.n_features_in_)
-        checks.check_fit_memory(
-            setup["sizes"],
-            setup["activations"],
-            setup["scoring"],
-            min(self._background_size(), len(rows)),
-            len(rows),
-            setup["train"].batch_size,
-        )
-        trained, _ = train_stream(
-            source, setup["sizes"], setup["activations"], setup["train"], n_epochs=self.max_iter
-        )
-        state = self._scored_from_sample(trained, rows, setup)
-        return self._finish(state, setup, reservoir.seen, source)
 
     def _scored_from_sample(self, trained, rows, setup):
         """Score a streamed network on the reservoir's rows (background first, then explained)."""
@@ -665,78 +817,24 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _reservoir_size(self):
         return max(self._background_size(), self.n_explain)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """One pass of training over the chunk ``X``, then scoring and pruning.
-
-        For data that arrive in chunks (or do not fit in memory), as
-        ``MLPRegressor.partial_fit`` or ``IncrementalPCA.partial_fit``: the dense network
-        continues training (Adam's state is kept between calls) on ``X``; a uniform
-        sample of all rows seen so far (reservoir sampling) is the Shapley background
-        and the explained rows; every call scores the links and prunes anew, fine-tuning
-        on ``X``, so the estimator is usable after each call. Scoring is the cost of a
-        call: with large networks, prefer few large chunks or
-        ``importance_target="reconstruction"``. ``fit`` starts afresh; a model loaded
-        from a file continues with fresh Adam moments.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            One chunk of training data.
-        y : Ignored
-            Not used, present for API consistency.
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        import copy
-
-        first = not hasattr(self, "_partial_fit_state")
-        with self._input_attributes_restored_on_failure():
-            X = self._validate_X(X, reset=first)
-            if first:
-                seed = check_random_state(self.random_state).randint(2**31 - 1)
-                stream = {
-                    "reservoir": Reservoir(self._reservoir_size(), np.random.default_rng(seed)),
-                    "state": None,
-                    "calls": 0,
-                    "loss_curve": [],
-                    "training_seconds": 0.0,
-                }
-            else:
-                stream = copy.deepcopy(self._partial_fit_state)
-            stream["reservoir"].update(X)
-            # mini-batches sized to the chunk (as MLPRegressor.partial_fit), not the stream
-            setup = self._setup(len(X), X.shape[1])
-            trained, stream["state"] = train_stream(
-                lambda: iter([X]),
-                setup["sizes"],
-                setup["activations"],
-                setup["train"],
-                n_epochs=1,
-                state=stream["state"],
+    def _solver(self, n_samples, n_features, in_memory):
+        """``solver="auto"`` resolved (see the parameter's documentation)."""
+        stochastic = self.dropout > 0 or self.code_top_k is not None
+        if self.solver == "lbfgs" and self.dropout > 0:
+            raise ValueError(
+                "dropout draws a new mask at every step, which breaks L-BFGS's line search; "
+                "use solver='adam' (or 'auto') with dropout."
             )
-            stream["calls"] += 1
-            stream["loss_curve"] += trained.loss_curve
-            stream["training_seconds"] += trained.seconds
-            trained = replace(
-                trained,
-                loss_curve=list(stream["loss_curve"]),
-                n_iter=stream["calls"],
-                seconds=stream["training_seconds"],
-            )
-            rows = stream["reservoir"].sample()
-            state = self._scored_from_sample(trained, rows, setup)
-            self._finish(state, setup, stream["reservoir"].seen, X, continue_stream=True)
-        self._partial_fit_state = stream
-        return self
+        if self.solver != "auto":
+            return self.solver
+        small = in_memory and n_samples <= LBFGS_MAX_ROWS
+        return "lbfgs" if small and not stochastic else "adam"
 
-    def _training_config(self, n_samples, seed, device):
+    def _training_config(self, n_samples, n_features, seed, device, solver="adam"):
         batch = default_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
         return TrainingConfig(
             max_iter=self.max_iter,
+            solver=solver,
             batch_size=int(batch),
             learning_rate_init=float(self.learning_rate_init),
             learning_rate=self.learning_rate,
@@ -744,7 +842,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             n_iter_no_change=int(self.n_iter_no_change),
             early_stopping=bool(self.early_stopping),
             validation_fraction=float(self.validation_fraction),
-            init=self.init,
+            init=resolve_init(self.init, n_features),
             seed=int(seed),
             device=str(device),
             dropout=float(self.dropout),
@@ -772,28 +870,16 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         biases = pruned.biases
         loss_curve = list(state["dense_loss_curve_"])
         if self.fine_tune_iter > 0 and X is not None:
-            config = TrainingConfig(**state["_training_config_"])
-            if callable(X):  # a stream of chunks (fit on a Dask array or chunks)
-                tuned, _ = train_stream(
-                    X,
-                    state["layer_sizes_"],
-                    activations,
-                    replace(config, learning_rate="constant", seed=config.seed + 2),
-                    n_epochs=self.fine_tune_iter,
-                    state=StreamState(weights, biases, [], [], 0, config.learning_rate_init),
-                    masks=pruned.masks,
-                )
-            else:
-                tuned = fine_tune(
-                    np.asarray(X),
-                    state["layer_sizes_"],
-                    activations,
-                    weights,
-                    biases,
-                    pruned.masks,
-                    config,
-                    self.fine_tune_iter,
-                )
+            tuned = fine_tune(
+                X,
+                state["layer_sizes_"],
+                activations,
+                weights,
+                biases,
+                pruned.masks,
+                TrainingConfig(**state["_training_config_"]),
+                self.fine_tune_iter,
+            )
             weights, biases = tuned.weights, tuned.biases
             loss_curve += tuned.loss_curve
         return {
@@ -962,6 +1048,47 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             data=points,
             feature_names=self.get_unit_names(layer),
         )
+
+    def select_features(self, n_features):
+        """Indices of ``n_features`` input columns: important and not redundant.
+
+        A ranking by ``feature_importances_`` alone picks columns that carry the same
+        information (on breast cancer, mean radius, perimeter and area). This picks
+        greedily: each step takes the column with the largest importance times the share
+        of its variance (over ``background_``) that the columns already chosen do not
+        explain by least squares (docs, "Feature attribution").
+
+        Parameters
+        ----------
+        n_features : int
+            Number of columns to select, at most ``n_features_in_``.
+
+        Returns
+        -------
+        indices : ndarray of int of shape (n_features,)
+            Column indices, in the order chosen.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn.preprocessing import MinMaxScaler
+        >>> from skshapsae import SHAPSparseAutoencoder
+        >>> X = MinMaxScaler().fit_transform(load_breast_cancer().data)
+        >>> ae = SHAPSparseAutoencoder(n_components=4, random_state=0).fit(X)
+        >>> ae.select_features(5).shape
+        (5,)
+        """
+        self._check_full("select_features")
+        if (
+            not isinstance(n_features, Integral)
+            or isinstance(n_features, bool)
+            or not 1 <= n_features <= self.n_features_in_
+        ):
+            raise ValueError(
+                f"n_features must be an integer in [1, {self.n_features_in_}] (the number "
+                f"of input columns), got {n_features!r}."
+            )
+        return _select_features(self.feature_importances_, self.background_, n_features)
 
     def get_unit_names(self, layer=0):
         """Names of the units of layer ``layer`` (as used by ``explain`` and the plots).

@@ -14,7 +14,7 @@ autoencoder, fitted layer by layer by least squares through the activations (see
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -33,6 +33,20 @@ INIT_MAX_ROWS = 4096
 #: the column means) and the loss at the start means the run diverged.
 DIVERGENCE_FACTOR = 100.0
 
+#: ``solver="auto"`` trains with full-batch L-BFGS on data in memory of at most this many
+#: rows, with Adam otherwise (chosen with ``benchmarks/bench_tables.py``; docs, "Training").
+LBFGS_MAX_ROWS = 5000
+
+#: ``init="auto"`` starts from the varimax-rotated PCA solution on tables of at most this
+#: many columns, from a random start on wider data (images). Measured: the rotated start
+#: gave the best dense and pruned codes on every table tried (up to 64 columns), but on
+#: MNIST (784 pixels) its pruned network reconstructs badly (eta 0.9: test MSE 0.116
+#: against 0.028 from a random start; docs, "Training").
+AUTO_INIT_MAX_FEATURES = 300
+
+#: L-BFGS iterations between two checks of the stopping rule (one "epoch" of L-BFGS).
+LBFGS_CHUNK = 10
+
 #: The "adaptive" schedule divides the step size by 5 at most this many times.
 MAX_LR_REDUCTIONS = 3
 
@@ -47,6 +61,7 @@ class TrainingConfig:
     """
 
     max_iter: int = 200
+    solver: str = "adam"
     batch_size: int = 64
     learning_rate_init: float = 1e-3
     learning_rate: str = "adaptive"
@@ -73,6 +88,8 @@ class TrainResult:
     best_epoch: int = 0
     seconds: float = 0.0
     final_learning_rate: float = 0.0
+    converged: bool = True
+    state: "StreamState | None" = None
 
 
 def resolve_device(device):
@@ -118,6 +135,13 @@ def training_memory_bytes(layer_sizes, n_samples, batch_size):
     data = 4.0 * n_samples * layer_sizes[0]
     activations = 3 * 4.0 * batch_size * sum(layer_sizes)
     return 3 * 8.0 * n_params + 6 * 4.0 * n_params + data + activations
+
+
+def resolve_init(init, n_features):
+    """``init="auto"`` resolved by the width of the data (see :data:`AUTO_INIT_MAX_FEATURES`)."""
+    if init != "auto":
+        return init
+    return "varimax" if n_features <= AUTO_INIT_MAX_FEATURES else "random"
 
 
 def default_batch_size(n_samples):
@@ -170,7 +194,26 @@ def _ridge(H, T, rel=1e-6):
     return beta[:-1].T, beta[-1]
 
 
-def pca_init(X, layer_sizes, activations, seed):
+def varimax(loadings, max_iter=100, tol=1e-6):
+    """Orthogonal rotation ``R`` maximising the varimax criterion of ``loadings @ R``.
+
+    Kaiser's varimax (the SVD form, as ``sklearn.decomposition.FactorAnalysis``'s
+    rotation): the same subspace, spanned by directions that each load on few inputs.
+    """
+    p, k = loadings.shape
+    R = np.eye(k)
+    total = 0.0
+    for _ in range(max_iter):
+        rotated = loadings @ R
+        u, s, vh = np.linalg.svd(loadings.T @ (rotated**3 - rotated * (rotated**2).sum(axis=0) / p))
+        R = u @ vh
+        previous, total = total, s.sum()
+        if previous and total < previous * (1 + tol):
+            break
+    return R
+
+
+def pca_init(X, layer_sizes, activations, seed, rotate=False):
     """Initialise the autoencoder as the linear (PCA) autoencoder, through its activations.
 
     Every hidden layer is fitted (least squares on at most :data:`INIT_MAX_ROWS` rows,
@@ -197,6 +240,13 @@ def pca_init(X, layer_sizes, activations, seed):
     centred = X - X.mean(axis=0)
     _, _, Vt = np.linalg.svd(centred, full_matrices=False)
     scores = centred @ Vt.T  # principal component scores, (rows, min(rows, features))
+
+    def signal_of(width):  # the first ``width`` scores, varimax-rotated with ``rotate``
+        if not rotate or width < 2:
+            return scores[:, :width]
+        width = min(width, Vt.shape[0])
+        return scores[:, :width] @ varimax(Vt[:width].T)
+
     rand_w, rand_b = random_init(layer_sizes, seed)
     weights, biases = [], []
     H = X
@@ -213,7 +263,7 @@ def pca_init(X, layer_sizes, activations, seed):
         else:
             # the meaningful signal of this layer: the first h_l scores in the encoder,
             # the k code scores in the decoder; the decoder's other units start random
-            signal = scores[:, : n_out if layer < code else k]
+            signal = signal_of(n_out if layer < code else k)
             std = signal.std(axis=0)
             usable = np.flatnonzero(std > 0)  # fewer rows than units: the rest stay random
             W, b = rand_w[layer].copy(), rand_b[layer].copy()
@@ -243,15 +293,17 @@ def _split(n_samples, config):
 
 
 class _Schedule:
-    """The stopping rule and the "adaptive" step-size schedule, shared by both loops.
+    """The stopping rule and the "adaptive" step-size schedule of the training loop.
 
     An epoch makes progress when its monitored loss is below ``(1 - tol)`` times the best
     so far; after ``n_iter_no_change`` epochs without progress the step size is divided
-    by 5 (``"adaptive"``, at most ``MAX_LR_REDUCTIONS`` times) or training stops.
+    by 5 (``"adaptive"`` with Adam, at most ``MAX_LR_REDUCTIONS`` times) or training
+    stops. L-BFGS sets its own steps (line search): it stops at the first plateau.
     """
 
     def __init__(self, config, lr=None):
         self.config = config
+        self.adaptive = config.learning_rate == "adaptive" and config.solver == "adam"
         self.lr = float(config.learning_rate_init if lr is None else lr)
         self.best = np.inf
         self.no_improvement = 0
@@ -263,7 +315,7 @@ class _Schedule:
         self.no_improvement = self.no_improvement + 1 if loss > self.best * (1 - config.tol) else 0
         self.best = min(self.best, loss)
         if self.no_improvement >= config.n_iter_no_change:
-            if config.learning_rate != "adaptive" or self.reductions >= MAX_LR_REDUCTIONS:
+            if not self.adaptive or self.reductions >= MAX_LR_REDUCTIONS:
                 return False
             self.reductions += 1
             self.no_improvement = 0
@@ -273,71 +325,134 @@ class _Schedule:
         return True
 
 
+@dataclass
+class StreamState:
+    """Where a training run stopped, so that the next one continues (``partial_fit``).
+
+    Parameters and Adam's moments as numpy arrays (no torch object outlives a call);
+    empty moments mean a fresh optimizer (after ``fit`` with L-BFGS, after ``load``).
+    """
+
+    weights: list
+    biases: list
+    exp_avg: list = field(default_factory=list)
+    exp_avg_sq: list = field(default_factory=list)
+    step: int = 0
+    learning_rate: float | None = None
+
+
 def train_autoencoder(
-    X, layer_sizes, activations, config, *, init=None, weight_masks=None, progress=None
+    data,
+    layer_sizes,
+    activations,
+    config,
+    *,
+    n_epochs=None,
+    state=None,
+    masks=None,
+    progress=None,
 ):
-    """Train the autoencoder ``layer_sizes[0] -> ... -> layer_sizes[-1]`` with Adam on MSE.
+    """Train the autoencoder ``layer_sizes[0] -> ... -> layer_sizes[-1]`` on MSE.
+
+    The one training loop of the library: the dense training of ``fit`` (in memory or
+    streamed), ``partial_fit``'s pass over a chunk and the masked fine-tuning all run it.
+    An array is a stream of one chunk.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Training data (copied; never modified).
+    data : ndarray of shape (n_samples, n_features) or callable
+        The training data in memory (copied; never modified), or ``chunks()`` returning
+        a fresh iterator of float64 chunks (one pass over a stream, one chunk in memory
+        at a time). Early stopping and L-BFGS need the data in memory.
     layer_sizes : list of int
         Widths ``n(0), ..., n(2L)``.
     activations : list of str
         Activation after each weight layer.
     config : TrainingConfig
-        Epochs, batch size, step size and schedule, stopping rule, initialisation,
-        seed and device.
-    init : tuple (weights, biases) or None
-        Start from these parameters instead of ``config.init``.
-    weight_masks : list of bool ndarrays or None
-        When given, masked weights are zero at the start and stay zero
-        (masked fine-tuning).
+        Solver, epochs, batch size, step size and schedule, stopping rule,
+        initialisation, seed and device.
+    n_epochs : int or None
+        Budget in epochs (Adam) or iterations (L-BFGS); ``None`` is ``config.max_iter``.
+    state : StreamState or None
+        Continue from these parameters (and Adam's moments, when it holds them) instead
+        of ``config.init``.
+    masks : list of bool ndarrays or None
+        Masked training: masked weights start and stay exactly zero (fine-tuning).
     progress : callable or None
         Called as ``progress(epoch, loss)`` after every epoch.
 
     Returns
     -------
     TrainResult
-        The weights of the best epoch with early stopping, else those of the last one;
-        the starting parameters when training did not lower the monitored loss.
+        In memory, the weights of the best epoch with early stopping, else those of the
+        last one, or the starting parameters when training did not lower the training
+        loss; ``converged`` is False when the budget ended before the stopping rule
+        fired; ``state`` continues the run.
     """
     # torch's pool sized to the free cores, one thread for tiny layers (see _threads)
     work = config.batch_size * max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    n_epochs = config.max_iter if n_epochs is None else int(n_epochs)
     with torch_threads(work):
-        return _train(X, layer_sizes, activations, config, init, weight_masks, progress)
+        return _train(data, layer_sizes, activations, config, n_epochs, state, masks, progress)
 
 
-def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
+def _start(rows, layer_sizes, activations, config):
+    """Initial parameters from ``config.init``; ``rows()`` gives the rows PCA is fitted on."""
+    if config.init == "random":
+        return random_init(layer_sizes, config.seed)
+    return pca_init(rows(), layer_sizes, activations, config.seed, config.init == "varimax")
+
+
+def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progress):
     import torch
 
     start = time.perf_counter()
     dev = resolve_device(config.device)
-    X = np.asarray(X, dtype=np.float64)
-    train_rows, val_rows = _split(len(X), config)
-    if init is None:
-        if config.init == "pca":
-            init = pca_init(X[train_rows], layer_sizes, activations, config.seed)
-        else:
-            init = random_init(layer_sizes, config.seed)
-    params = [
-        (
-            torch.as_tensor(np.asarray(W), dtype=torch.float32, device=dev).clone(),
-            torch.as_tensor(np.asarray(b), dtype=torch.float32, device=dev).clone(),
+    in_memory = not callable(data)
+    if not in_memory and (config.early_stopping or config.solver == "lbfgs"):
+        raise ValueError(
+            "early_stopping and solver='lbfgs' need the training data in memory; for a "
+            "Dask array or chunks use solver='adam' (or 'auto') without early_stopping."
         )
-        for W, b in zip(*init)
-    ]
-    masks = None
-    if weight_masks is not None:
-        masks = [
-            torch.as_tensor(np.asarray(m), dtype=torch.float32, device=dev) for m in weight_masks
-        ]
-        for (W, _), M in zip(params, masks):
+    lbfgs = config.solver == "lbfgs"
+    if in_memory:
+        X = np.asarray(data, dtype=np.float64)
+        train_rows, val_rows = _split(len(X), config)
+    if state is None:
+        # PCA is fitted on the training rows, or on the first chunk of a stream
+        rows = (lambda: X[train_rows]) if in_memory else (lambda: next(iter(data())))
+        weights, biases = _start(rows, layer_sizes, activations, config)
+        state = StreamState(weights, biases)
+    lr = float(config.learning_rate_init if state.learning_rate is None else state.learning_rate)
+    step = int(state.step)
+
+    def tensor(a):  # contiguous: L-BFGS views the gradients flat
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=dev).clone()
+
+    params = [(tensor(W), tensor(b)) for W, b in zip(state.weights, state.biases)]
+    keep = None if masks is None else [tensor(m) for m in masks]
+    if keep is not None:
+        for (W, _), M in zip(params, keep):
             W.mul_(M)
-    tensors = [t for pair in params for t in pair]
-    for t in tensors:
-        t.requires_grad_(True)
+    tensors = [t.requires_grad_(True) for pair in params for t in pair]
+    if lbfgs:
+        # LBFGS_CHUNK iterations per "epoch", then the stopping rule (relative ``tol``)
+        # decides; torch's absolute tolerances are set near zero (its 1e-9 would stop a
+        # loss of 1e-2 early). One iteration per step() call was measured not to move
+        # from a PCA start (torch keeps too little between calls), hence chunks.
+        optimizer = torch.optim.LBFGS(
+            tensors,
+            lr=1.0,
+            max_iter=LBFGS_CHUNK,
+            history_size=20,
+            tolerance_grad=1e-12,
+            tolerance_change=1e-20,
+            line_search_fn="strong_wolfe",
+        )
+    else:
+        optimizer = torch.optim.Adam(tensors, lr=lr)
+        if state.exp_avg and step > 0:
+            optimizer.load_state_dict(_adam_state(optimizer, state, step, tensor))
     acts = [torch_activation(a) for a in activations]
     code_layer = len(params) // 2 - 1
     drop_gen = _torch_generator(config.seed + 3, dev) if config.dropout > 0 else None
@@ -345,13 +460,15 @@ def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
     def forward(batch, train=True):
         out = batch
         for layer, ((W, b), act) in enumerate(zip(params, acts)):
+            if lbfgs and keep is not None:  # the mask inside: line searches stay masked
+                W = W * keep[layer]
             out = act(torch.addmm(b, out, W.T))
             if train and config.code_top_k is not None and layer == code_layer:
                 kth = torch.topk(out, config.code_top_k, dim=1).values[:, -1:]
                 out = out * (out >= kth)
             if train and config.dropout > 0 and layer < len(params) - 1:
-                keep = torch.rand(out.shape, generator=drop_gen, device=dev) >= config.dropout
-                out = out * keep / (1 - config.dropout)
+                drop = torch.rand(out.shape, generator=drop_gen, device=dev) >= config.dropout
+                out = out * drop / (1 - config.dropout)
         return out
 
     def evaluate(rows):
@@ -366,47 +483,97 @@ def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
     def snapshot():
         return [t.detach().clone() for t in tensors]
 
-    data = torch.tensor(X[train_rows], dtype=torch.float32, device=dev)
-    val = torch.tensor(X[val_rows], dtype=torch.float32, device=dev)
-    monitor = val if config.early_stopping else data
-    n_samples = data.shape[0]
-    batch_size = max(1, min(int(config.batch_size), n_samples))
-    optimizer = torch.optim.Adam(tensors, lr=float(config.learning_rate_init))
-    gen = _torch_generator(config.seed + 1, "cpu")
-    # the loss of predicting the column means; dropout's noisy training loss is not judged
-    scale = float(X[train_rows].var(axis=0).mean()) if n_samples > 1 else 0.0
-    scale = 0.0 if config.dropout > 0 else scale
+    if in_memory:
+        train_data = torch.tensor(X[train_rows], dtype=torch.float32, device=dev)
+        val = torch.tensor(X[val_rows], dtype=torch.float32, device=dev)
+        monitor = val if config.early_stopping else train_data
+        # the loss of predicting the column means; dropout's noisy training loss is not judged
+        scale = float(X[train_rows].var(axis=0).mean()) if len(train_rows) > 1 else 0.0
+        scale = 0.0 if config.dropout > 0 else scale
+        start_loss = evaluate(monitor)
+        # diverged: far above both the loss of predicting the column means and the start's
+        reference = evaluate(train_data) if config.early_stopping else start_loss
+        limit = DIVERGENCE_FACTOR * max(scale, reference)
+        best_loss, best_params, best_epoch = start_loss, snapshot(), 0
 
-    start_loss = evaluate(monitor)
-    # diverged: far above both the loss of predicting the column means and the start's
-    limit = DIVERGENCE_FACTOR * max(scale, evaluate(data) if config.early_stopping else start_loss)
-    best_loss, best_params, best_epoch = start_loss, snapshot(), 0
-    schedule = _Schedule(config)  # the stopping rule compares epochs with each other only
-    loss_curve, val_scores = [], [] if config.early_stopping else None
-    epoch = 0
-    for epoch in range(1, config.max_iter + 1):
-        order = torch.randperm(n_samples, generator=gen).to(dev)
-        total = torch.zeros((), device=dev)
-        for begin in range(0, n_samples, batch_size):
-            batch = data[order[begin : begin + batch_size]]
+        def chunks():
+            return iter((train_data,))
+
+    else:
+        scale, limit = 0.0, np.inf
+
+        def chunks():
+            for chunk in data():
+                yield torch.as_tensor(chunk, dtype=torch.float32, device=dev)
+
+    def batch_loss(batch):
+        return torch.mean((forward(batch) - batch) ** 2)
+
+    def adam_epoch():
+        nonlocal step
+        total, count = 0.0, 0
+        for chunk in chunks():
+            order = torch.randperm(chunk.shape[0], generator=gen).to(dev)
+            # one chunk: a float32 sum on the device (no sync per batch); streams add
+            # float64 sums per batch (the two loops this one replaced did so: kept bitwise)
+            chunk_total = torch.zeros((), device=dev) if in_memory else 0.0
+            for begin in range(0, chunk.shape[0], config.batch_size):
+                batch = chunk[order[begin : begin + config.batch_size]]
+                optimizer.zero_grad(set_to_none=True)
+                loss = batch_loss(batch)
+                loss.backward()
+                optimizer.step()
+                step += 1
+                if keep is not None:
+                    with torch.no_grad():
+                        for (W, _), M in zip(params, keep):
+                            W.mul_(M)
+                loss = loss.detach() if in_memory else float(loss.detach())
+                chunk_total += loss * batch.shape[0]
+            total += float(chunk_total)
+            count += chunk.shape[0]
+        return total / max(count, 1)
+
+    def lbfgs_epoch():  # LBFGS_CHUNK full-batch L-BFGS iterations (with line searches)
+        nonlocal step
+
+        def closure():
             optimizer.zero_grad(set_to_none=True)
-            loss = torch.mean((forward(batch) - batch) ** 2)
+            loss = batch_loss(train_data)
             loss.backward()
-            optimizer.step()
-            if masks is not None:
-                with torch.no_grad():
-                    for (W, _), M in zip(params, masks):
-                        W.mul_(M)
-            total += loss.detach() * batch.shape[0]
-        epoch_loss = float(total) / n_samples
+            return loss
+
+        for group in optimizer.param_groups:  # the budget's last chunk may be shorter
+            group["max_iter"] = min(LBFGS_CHUNK, n_epochs - step)
+        optimizer.step(closure)
+        step = optimizer.state[tensors[0]].get("n_iter", step)
+        return evaluate(train_data)
+
+    gen = _torch_generator(config.seed + 1 + step, "cpu")
+    # the stopping rule compares epochs with each other only; with L-BFGS an "epoch" is
+    # LBFGS_CHUNK iterations, and one without progress stops training
+    schedule = _Schedule(replace(config, n_iter_no_change=1) if lbfgs else config, lr)
+    loss_curve, val_scores = [], [] if config.early_stopping else None
+    epoch, converged = 0, False
+    if lbfgs:  # the budget counts iterations
+        step = 0
+    for epoch in range(1, n_epochs + 1):
+        if lbfgs and step >= n_epochs:
+            break
+        epoch_loss = lbfgs_epoch() if lbfgs else adam_epoch()
         if not np.isfinite(epoch_loss) or (scale > 0 and epoch_loss > limit):
             raise TrainingDivergenceError(
                 f"Training diverged at epoch {epoch}: the reconstruction loss is "
-                f"{epoch_loss:.4g}, {DIVERGENCE_FACTOR:g}+ times both the loss of predicting "
-                f"the column means ({scale:.4g}) and the initial loss. Lower learning_rate_init "
-                "(it is "
-                f"{config.learning_rate_init:g}) or scale the data (for example with "
-                "StandardScaler or MinMaxScaler)."
+                f"{epoch_loss:.4g}"
+                + (
+                    f", {DIVERGENCE_FACTOR:g}+ times both the loss of predicting the column "
+                    f"means ({scale:.4g}) and the initial loss"
+                    if scale > 0
+                    else ""
+                )
+                + f". Lower learning_rate_init (it is {config.learning_rate_init:g}), use "
+                "solver='lbfgs', or scale the data (for example with StandardScaler or "
+                "MinMaxScaler)."
             )
         loss_curve.append(epoch_loss)
         current = epoch_loss
@@ -415,170 +582,23 @@ def _train(X, layer_sizes, activations, config, init, weight_masks, progress):
             val_scores.append(-current)
         if progress is not None:
             progress(epoch - 1, epoch_loss)
-        if current < best_loss and config.early_stopping:
+        if config.early_stopping and current < best_loss:
             best_loss, best_params, best_epoch = current, snapshot(), epoch
         if not schedule.step(current, optimizer):
+            converged = True
             break
-    if not config.early_stopping:
+    if not in_memory:
+        best_params, best_epoch = snapshot(), epoch
+    elif not config.early_stopping:
         # the last epoch's weights, unless training made the loss worse than the start
-        final_loss = evaluate(data) if loss_curve else start_loss
+        final_loss = evaluate(train_data) if loss_curve else start_loss
         if final_loss <= start_loss:
             best_params, best_epoch = snapshot(), epoch
     with torch.no_grad():
         for t, best in zip(tensors, best_params):
             t.copy_(best)
-    weights = [W.detach().cpu().numpy().astype(np.float64) for W, _ in params]
-    biases = [b.detach().cpu().numpy().astype(np.float64) for _, b in params]
-    return TrainResult(
-        weights,
-        biases,
-        loss_curve,
-        val_scores,
-        n_iter=len(loss_curve),
-        best_epoch=best_epoch,
-        seconds=time.perf_counter() - start,
-        final_learning_rate=schedule.lr,
-    )
-
-
-def fine_tune(X, layer_sizes, activations, weights, biases, masks, config, n_epochs):
-    """Masked fine-tuning of a pruned network: ``n_epochs`` at ``config``'s step size.
-
-    ``config.learning_rate_init`` should be the step size the dense training ended with
-    (the estimator passes it): restarting Adam at the initial step from a converged
-    network raised the loss on digits (0.0105 -> 0.0125 in the first epoch). Pruned
-    weights start and stay exactly zero; the step size is constant and no stopping rule
-    applies (the epochs are the budget). The pruned network is returned unchanged when
-    fine-tuning does not lower its training loss.
-    """
-    from dataclasses import replace
-
-    tune = replace(config, max_iter=n_epochs, early_stopping=False, learning_rate="constant")
-    # the same fine-tuning for every network: no dropout or k-sparse code, whatever the
-    # dense training used (the baselines' fine-tuned variants)
-    tune = replace(tune, n_iter_no_change=n_epochs + 1, seed=config.seed + 2)
-    tune = replace(tune, dropout=0.0, code_top_k=None)
-    return train_autoencoder(
-        X, layer_sizes, activations, tune, init=(weights, biases), weight_masks=masks
-    )
-
-
-@dataclass
-class StreamState:
-    """What :func:`train_stream` needs to continue where it stopped (``partial_fit``).
-
-    Parameters and Adam's moments as numpy arrays (no torch object outlives a call).
-    """
-
-    weights: list
-    biases: list
-    exp_avg: list
-    exp_avg_sq: list
-    step: int
-    learning_rate: float
-
-
-def train_stream(chunks, layer_sizes, activations, config, *, n_epochs, state=None, masks=None):
-    """Mini-batch Adam over a stream of chunks, holding one chunk in memory at a time.
-
-    Parameters
-    ----------
-    chunks : callable
-        ``chunks()`` returns a fresh iterator of float64 arrays of shape
-        ``(n_rows, n_features)`` (one pass over the data); called once per epoch.
-    layer_sizes, activations, config
-        As for :func:`train_autoencoder`; ``config.init`` "pca" fits the start on the
-        first chunk. Dropout, the k-sparse code and early stopping are not supported.
-    n_epochs : int
-        Passes over the stream. With more than one, the stopping rule and the
-        "adaptive" schedule of :func:`train_autoencoder` apply to the epoch losses.
-    state : StreamState or None
-        Continue from it (parameters, Adam's moments, step size) instead of starting.
-    masks : list of bool ndarrays or None
-        Masked training: masked weights start and stay exactly zero (fine-tuning).
-
-    Returns
-    -------
-    result : TrainResult
-    state : StreamState
-    """
-    import torch
-
-    start = time.perf_counter()
-    dev = resolve_device(config.device)
-    if state is None:
-        if config.init == "pca":
-            first = next(iter(chunks()))
-            weights, biases = pca_init(first, layer_sizes, activations, config.seed)
-        else:
-            weights, biases = random_init(layer_sizes, config.seed)
-        lr, step, moments = float(config.learning_rate_init), 0, None
-    else:
-        weights, biases, lr, step = state.weights, state.biases, state.learning_rate, state.step
-        moments = (state.exp_avg, state.exp_avg_sq)
-
-    def tensor(a):
-        return torch.as_tensor(np.asarray(a), dtype=torch.float32, device=dev).clone()
-
-    params = [(tensor(W), tensor(b)) for W, b in zip(weights, biases)]
-    keep = None if masks is None else [tensor(m) for m in masks]
-    if keep is not None:
-        for (W, _), M in zip(params, keep):
-            W.mul_(M)
-    tensors = [t.requires_grad_(True) for pair in params for t in pair]
-    optimizer = torch.optim.Adam(tensors, lr=lr)
-    if moments is not None and step > 0:
-        optimizer.load_state_dict(
-            {
-                "state": {
-                    i: {
-                        "step": torch.tensor(float(step)),
-                        "exp_avg": tensor(m1),
-                        "exp_avg_sq": tensor(m2),
-                    }
-                    for i, (m1, m2) in enumerate(zip(*moments))
-                },
-                "param_groups": optimizer.state_dict()["param_groups"],
-            }
-        )
-    acts = [torch_activation(a) for a in activations]
-    gen = _torch_generator(config.seed + 1 + step, "cpu")
-    loss_curve, schedule = [], _Schedule(config, lr)
-    work = config.batch_size * max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
-    with torch_threads(work):
-        for epoch in range(1, n_epochs + 1):
-            total, count = 0.0, 0
-            for chunk in chunks():
-                data = torch.as_tensor(chunk, dtype=torch.float32, device=dev)
-                order = torch.randperm(data.shape[0], generator=gen).to(dev)
-                for begin in range(0, data.shape[0], config.batch_size):
-                    batch = data[order[begin : begin + config.batch_size]]
-                    out = batch
-                    for (W, b), act in zip(params, acts):
-                        out = act(torch.addmm(b, out, W.T))
-                    loss = torch.mean((out - batch) ** 2)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    step += 1
-                    if keep is not None:
-                        with torch.no_grad():
-                            for (W, _), M in zip(params, keep):
-                                W.mul_(M)
-                    total += float(loss.detach()) * batch.shape[0]
-                    count += batch.shape[0]
-            epoch_loss = total / max(count, 1)
-            if not np.isfinite(epoch_loss):
-                raise TrainingDivergenceError(
-                    f"Training diverged at epoch {epoch}: the reconstruction loss is "
-                    f"{epoch_loss}. Lower learning_rate_init (it is "
-                    f"{config.learning_rate_init:g}) or scale the data."
-                )
-            loss_curve.append(epoch_loss)
-            if not schedule.step(epoch_loss, optimizer):
-                break
-    adam = optimizer.state_dict()["state"]
     numpy = [t.detach().cpu().numpy().astype(np.float64) for t in tensors]
+    adam = {} if lbfgs else optimizer.state_dict()["state"]
     new_state = StreamState(
         numpy[0::2],
         numpy[1::2],
@@ -587,14 +607,59 @@ def train_stream(chunks, layer_sizes, activations, config, *, n_epochs, state=No
         step,
         schedule.lr,
     )
-    result = TrainResult(
+    return TrainResult(
         new_state.weights,
         new_state.biases,
         loss_curve,
-        None,
-        n_iter=len(loss_curve),
-        best_epoch=len(loss_curve),
+        val_scores,
+        n_iter=step if lbfgs else len(loss_curve),
+        best_epoch=best_epoch,
         seconds=time.perf_counter() - start,
         final_learning_rate=schedule.lr,
+        converged=converged or not loss_curve,
+        state=new_state,
     )
-    return result, new_state
+
+
+def _adam_state(optimizer, state, step, tensor):
+    """Adam's state dict holding the moments of ``state`` (continuing a run)."""
+    import torch
+
+    return {
+        "state": {
+            i: {"step": torch.tensor(float(step)), "exp_avg": tensor(m1), "exp_avg_sq": tensor(m2)}
+            for i, (m1, m2) in enumerate(zip(state.exp_avg, state.exp_avg_sq))
+        },
+        "param_groups": optimizer.state_dict()["param_groups"],
+    }
+
+
+def fine_tune(data, layer_sizes, activations, weights, biases, masks, config, n_epochs):
+    """Masked fine-tuning of a pruned network: ``n_epochs`` at ``config``'s step size.
+
+    ``config.learning_rate_init`` should be the step size the dense training ended with
+    (the estimator passes it): restarting Adam at the initial step from a converged
+    network raised the loss on digits (0.0105 -> 0.0125 in the first epoch). Pruned
+    weights start and stay exactly zero; the step size is constant and no stopping rule
+    applies (the epochs, or L-BFGS iterations, are the budget). In memory, the pruned
+    network is returned unchanged when fine-tuning does not lower its training loss.
+    ``data`` is an array or a callable returning chunks, as for :func:`train_autoencoder`.
+    """
+    from dataclasses import replace
+
+    tune = replace(config, early_stopping=False, learning_rate="constant")
+    # the same fine-tuning for every network: no dropout or k-sparse code, whatever the
+    # dense training used (the baselines' fine-tuned variants)
+    tune = replace(tune, n_iter_no_change=n_epochs + 1, seed=config.seed + 2)
+    tune = replace(tune, dropout=0.0, code_top_k=None)
+    if callable(data) and tune.solver == "lbfgs":
+        tune = replace(tune, solver="adam")
+    return train_autoencoder(
+        data,
+        layer_sizes,
+        activations,
+        tune,
+        n_epochs=n_epochs,
+        state=StreamState(weights, biases),
+        masks=masks,
+    )

@@ -547,7 +547,10 @@ def _check_state(state):
     config = state.get("_training_config_")
     if config is not None:
         defaults = {f.name: f.default for f in fields(TrainingConfig)}
-        if not isinstance(config, dict) or set(config) != set(defaults):
+        # files written before the solver existed trained with Adam ("solver" optional)
+        if not isinstance(config, dict) or not set(defaults) - {"solver"} <= set(config) <= set(
+            defaults
+        ):
             _refuse("_training_config_ does not hold the training settings.")
         for key, value in config.items():
             default = defaults[key]

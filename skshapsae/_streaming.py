@@ -78,13 +78,15 @@ class Reservoir:
         self.rng = rng
         self.rows = None
         self.seen = 0
+        self.filled = 0
 
     def update(self, chunk):
         n = len(chunk)
         if self.rows is None:
             self.rows = np.empty((self.size, chunk.shape[1]), dtype=np.float64)
-        fill = min(max(self.size - self.seen, 0), n)
-        self.rows[self.seen : self.seen + fill] = chunk[:fill]
+        fill = min(max(self.size - self.filled, 0), n)
+        self.rows[self.filled : self.filled + fill] = chunk[:fill]
+        self.filled += fill
         if fill < n:
             # row t (0-based count) replaces a random slot with probability size / (t + 1)
             t = self.seen + np.arange(fill, n)
@@ -95,6 +97,20 @@ class Reservoir:
         self.seen += n
         return self
 
+    def restart(self, rows, seen):
+        """Continue from ``rows``, a uniform sample of the ``seen`` rows of an earlier pass.
+
+        After ``fit`` or ``load`` only ``background_`` is left of the earlier data; later
+        rows replace its rows (and fill the free slots) with the probabilities of
+        algorithm R, so the sample stays close to uniform over all rows seen.
+        """
+        rows = np.asarray(rows, dtype=np.float64)[: self.size]
+        self.rows = np.empty((self.size, rows.shape[1]), dtype=np.float64)
+        self.rows[: len(rows)] = rows
+        self.filled = len(rows)
+        self.seen = max(int(seen), len(rows))
+        return self
+
     def sample(self):
         """The rows kept so far (fewer than ``size`` while fewer have been seen)."""
-        return self.rows[: min(self.size, self.seen)].copy()
+        return self.rows[: self.filled].copy()

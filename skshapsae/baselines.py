@@ -219,7 +219,7 @@ def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
         importance_target="preactivation", memory=None, fine_tune_iter=0
     )
     if kind == "ksparse":
-        sizes = model.hidden_layer_sizes or (max(1, np.shape(X)[1] // 2),)
+        sizes = model.hidden_layer_sizes or (model.n_components or max(1, np.shape(X)[1] // 2),)
         sizes = (sizes,) if np.isscalar(sizes) else sizes
         k = k if k is not None else max(1, int(sizes[-1]) // 4)
         model.set_params(code_top_k=int(k))

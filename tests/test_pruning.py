@@ -199,7 +199,8 @@ def test_fine_tuning_keeps_pruned_weights_zero_and_fold_bias(fitted):
     for W, m in zip(tuned.weights_, tuned.link_masks_):
         dense = W.toarray()
         assert not dense[~m].any()
-    assert len(tuned.loss_curve_) == 13
+    # the fine-tuning's losses follow the dense training's (3 epochs, or 3 L-BFGS iterations)
+    assert len(tuned.loss_curve_) > len(tuned.dense_loss_curve_)
     assert np.isfinite(tuned.score(X))
 
 

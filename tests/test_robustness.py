@@ -1,6 +1,7 @@
 """Bad input, faults and untrusted files: clear errors, nothing lost (issue: reliability)."""
 
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -178,9 +179,11 @@ def test_invalid_hyperparameters_raise_in_fit_only(X, params, match):
         est.fit(X)
 
 
-def test_background_larger_than_data_shrinks_with_warning(X):
-    with pytest.warns(UserWarning, match="n_background=500 is larger"):
-        fast(n_background=500).fit(X)
+def test_background_larger_than_data_uses_every_row_silently(X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ae = fast(n_background=500, n_explain=500).fit(X)
+    assert len(ae.background_) == len(X)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
@@ -204,7 +207,7 @@ def test_divergence_names_the_epoch(X):
 def test_finite_divergence_is_detected(X):
     """A step size that makes the loss explode (but stay finite) is an error, not a model."""
     with pytest.raises(TrainingDivergenceError, match="Lower learning_rate_init"):
-        fast(learning_rate_init=1e6, max_iter=20, init="random").fit(X)
+        fast(learning_rate_init=1e6, max_iter=20, init="random", solver="adam").fit(X)
 
 
 def test_memory_estimate_fails_early(X):

@@ -94,13 +94,14 @@ def test_partial_fit(X, tmp_path):
         ae.partial_fit(X[:20, :10])
     np.testing.assert_array_equal(ae.transform(X), before)
     assert ae.n_iter_ == len(parts)
-    # a saved model loads (and can go on, with fresh Adam moments)
+    # a saved model loads and goes on (with fresh Adam moments)
     path = tmp_path / "m.skshapsae"
     save(ae, path)
     loaded = load(path)
     assert loaded.n_samples_seen_ == len(X)
     loaded.partial_fit(parts[0])
-    assert loaded.n_iter_ == 1
+    assert loaded.n_iter_ == len(parts) + 1
+    assert loaded.n_samples_seen_ == len(X) + len(parts[0])
     # fit starts afresh
     ae.fit(X)
     assert ae.n_samples_seen_ == len(X) and not hasattr(ae, "_partial_fit_state")
@@ -126,3 +127,61 @@ def test_reservoir_is_a_uniform_sample():
     # every row is kept with probability 50 / 1000: 10 times in 200 draws on average
     first, last = counts[:500].mean(), counts[500:].mean()
     assert abs(first - 10) < 1 and abs(last - 10) < 1
+
+
+def _loss(ae, X):
+    """Training loss of the dense network (level 1.0 keeps it whole, no fine-tuning)."""
+    return -ae.reprune(1.0).score(X)
+
+
+@pytest.mark.parametrize("start", ["fit", "load"])
+def test_partial_fit_continues_from_a_fitted_or_loaded_model(X, tmp_path, start):
+    # 3 epochs of Adam: far from converged, so continuing must lower the loss (a restart
+    # from random weights would raise it)
+    ae = SHAPSparseAutoencoder(**PARAMS, solver="adam", init="random").set_params(max_iter=3)
+    ae.fit(X)
+    if start == "load":
+        save(ae, tmp_path / "m.npz")
+        ae = load(tmp_path / "m.npz")
+    before, n_iter = _loss(ae, X), ae.n_iter_
+    for part in chunks_of(X):
+        ae.partial_fit(part)
+    assert _loss(ae, X) < before  # continued, not restarted from random weights
+    assert ae.n_iter_ == n_iter + len(chunks_of(X))
+    assert len(ae.dense_loss_curve_) > len(chunks_of(X))
+
+
+def test_partial_fit_refuses_a_changed_model_and_keeps_it(X):
+    ae = SHAPSparseAutoencoder(**PARAMS).fit(X)
+    before = ae.transform(X)
+    with pytest.raises(ValueError, match="X has 5 features"):
+        ae.partial_fit(X[:50, :5])
+    ae.set_params(hidden_layer_sizes=(6,))
+    with pytest.raises(ValueError, match="continues the fitted network"):
+        ae.partial_fit(X[:50])
+    np.testing.assert_array_equal(ae.transform(X), before)
+    assert ae.n_components_ == 8
+    with pytest.raises(ValueError, match="solver='lbfgs' is full-batch"):
+        SHAPSparseAutoencoder(**PARAMS, solver="lbfgs").partial_fit(X[:50])
+
+
+def test_concurrent_fits_on_one_object_never_mix(X):
+    import threading
+
+    ae = SHAPSparseAutoencoder(**PARAMS)
+    wide, narrow = X, X[:, :40]
+    errors = []
+
+    def run(data):
+        try:
+            ae.fit(data)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in (wide, narrow, wide)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert ae.n_features_in_ == ae.layer_sizes_[0] == ae.dense_weights_[0].shape[1]

@@ -26,10 +26,17 @@ def _dense(**params):
     return SHAPSparseAutoencoder(**{**defaults, **params})
 
 
-def test_training_stops_on_convergence(digits):
-    ae = _dense(hidden_layer_sizes=(8,), max_iter=500, random_state=0).fit(digits)
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_training_stops_on_convergence(digits, solver):
+    ae = _dense(hidden_layer_sizes=(8,), max_iter=500, solver=solver, random_state=0)
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # converged: no warning
+        ae.fit(digits)
     assert ae.n_iter_ < 500
-    assert ae.n_iter_ == len(ae.dense_loss_curve_)
+    # Adam: one loss per epoch; L-BFGS: one per (at most) 10 iterations
+    assert len(ae.dense_loss_curve_) == ae.n_iter_ if solver == "adam" else ae.n_iter_ >= 1
     assert ae.validation_scores_ is None and ae.best_validation_score_ is None
 
 
@@ -101,3 +108,47 @@ def test_unscaled_data_warns():
     # the warning comes before training, which may then diverge on such data
     with pytest.warns(UserWarning, match="unit scale"), suppress(TrainingDivergenceError):
         _dense(hidden_layer_sizes=(2,), max_iter=1).fit(X)
+
+
+def test_budget_ending_before_convergence_warns_once(digits):
+    from sklearn.exceptions import ConvergenceWarning
+
+    for solver in ("adam", "lbfgs"):
+        with pytest.warns(ConvergenceWarning, match="max_iter=2") as record:
+            _dense(hidden_layer_sizes=(8,), max_iter=2, tol=0.0, solver=solver).fit(digits)
+        assert sum(issubclass(w.category, ConvergenceWarning) for w in record) == 1
+
+
+def test_auto_solver_and_init_follow_the_data(digits):
+    small = _dense(n_components=4, random_state=0).fit(digits)
+    assert small._training_config_["solver"] == "lbfgs"
+    assert small._training_config_["init"] == "varimax"
+    wide = np.random.default_rng(0).uniform(size=(40, 301))
+    ae = _dense(n_components=2, max_iter=2, random_state=0).fit(wide)
+    assert ae._training_config_["init"] == "random"
+    chunks = _dense(n_components=4, max_iter=2, random_state=0).fit([digits[:200], digits[200:]])
+    assert chunks._training_config_["solver"] == "adam"
+
+
+def test_n_components_is_the_code_size(digits):
+    ae = _dense(n_components=3, max_iter=5, random_state=0).fit(digits)
+    assert ae.n_components_ == 3 and ae.layer_sizes_ == [64, 3, 64]
+    assert ae.transform(digits).shape == (len(digits), 3)
+    with pytest.raises(ValueError, match="n_components=3 disagrees"):
+        _dense(n_components=3, hidden_layer_sizes=(16, 4)).fit(digits)
+    with pytest.raises(ValueError, match="larger than the number of features"):
+        _dense(n_components=65).fit(digits)
+
+
+def test_varimax_start_spans_pcas_subspace(digits):
+    """The rotated start's code is PCA's code rotated: same reconstruction as PCA."""
+    k = 4
+    pca = PCA(k).fit(digits)
+    pca_mse = np.mean((pca.inverse_transform(pca.transform(digits)) - digits) ** 2)
+    ae = _dense(n_components=k, init="varimax", activation="identity", max_iter=1).fit(digits)
+    assert -ae.score(digits) <= 1.01 * pca_mse
+
+
+def test_lbfgs_is_refused_with_dropout(digits):
+    with pytest.raises(ValueError, match="dropout"):
+        _dense(n_components=2, solver="lbfgs", dropout=0.2).fit(digits)

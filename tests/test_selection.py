@@ -1,0 +1,48 @@
+"""Feature selection from the attribution: select_features, SelectKBest and SelectFromModel."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+from sklearn.feature_selection import SelectFromModel, SelectKBest
+
+from skshapsae import SHAPSparseAutoencoder, shap_importances
+from skshapsae._selection import select_features
+
+
+def test_select_features_skips_redundant_columns():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(200, 2)).T
+    rows = np.column_stack([a, a + 1e-3 * rng.normal(size=200), b])
+    # the two copies of ``a`` rank first and second by importance alone
+    chosen = select_features(np.array([1.0, 0.9, 0.5]), rows, 2)
+    assert chosen.tolist() == [0, 2]
+
+
+@pytest.fixture(scope="module")
+def table():
+    """5 columns driven by 2 factors, then 15 noise columns; scaled to [0, 1]."""
+    rng = np.random.default_rng(0)
+    factors = rng.normal(size=(400, 2))
+    structured = factors @ rng.normal(size=(2, 5)) + 0.3 * rng.normal(size=(400, 5))
+    X = np.hstack([structured, rng.normal(size=(400, 15)) * structured.std()])
+    return (X - X.min(axis=0)) / np.ptp(X, axis=0)
+
+
+def test_select_features_method(table):
+    ae = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(table)
+    chosen = ae.select_features(3)
+    assert chosen.shape == (3,) and len(set(chosen.tolist())) == 3
+    with pytest.raises(ValueError, match="integer in \\[1, 20\\]"):
+        ae.select_features(0)
+
+
+def test_sklearn_selectors(table):
+    score = partial(shap_importances, n_components=2, random_state=0)
+    kbest = SelectKBest(score, k=5).fit(table)
+    assert kbest.transform(table).shape == (400, 5)
+    model = SelectFromModel(SHAPSparseAutoencoder(n_components=2, random_state=0), max_features=5)
+    model.fit(table)
+    assert model.transform(table).shape[1] <= 5
+    # the structured columns (the factors drive columns 0-4) rank high: chance is 0.25
+    assert np.mean(np.isin(np.flatnonzero(kbest.get_support()), np.arange(5))) >= 0.6
