@@ -645,7 +645,6 @@ def fine_tune(data, layer_sizes, activations, weights, biases, masks, config, n_
     network is returned unchanged when fine-tuning does not lower its training loss.
     ``data`` is an array or a callable returning chunks, as for :func:`train_autoencoder`.
     """
-    from dataclasses import replace
 
     tune = replace(config, early_stopping=False, learning_rate="constant")
     # the same fine-tuning for every network: no dropout or k-sparse code, whatever the
