@@ -226,6 +226,7 @@ def main():
     args = parser.parse_args()
     seeds, folds = ([0], 2) if args.quick else ([0, 1, 2], 5)
     results = {"machine": machine(), "tables": {}, "attribution": {}}
+    out_name = "bench_tables_quick" if args.quick else "bench_tables"
     header = (
         f"{'table':24s} {'method':14s} {'acc':>15s} {'seed sd':>8s} {'MSE':>8s} {'time/PCA':>9s}"
     )
@@ -254,6 +255,8 @@ def main():
             + ", ".join(f"{m} {e:.4f}" for m, e in errors.items()),
             flush=True,
         )
+        # written after every table, so that an interrupted run keeps what it measured
+        write_json(out_name, results)
     p5, per_seed = precision_at_5(seeds)
     results["latent_precision_at_5"] = {"mean": p5, "per_seed": per_seed}
     print(f"latent-factor table, n_components=2, defaults: precision@5 {p5:.2f} {per_seed}")
@@ -268,7 +271,7 @@ def main():
                 f"{score}: selection error <= best of variance/PCA/Laplacian on "
                 f"{sum(wins)}/{len(wins)} tables"
             )
-    write_json("bench_tables_quick" if args.quick else "bench_tables", results)
+    write_json(out_name, results)
 
 
 if __name__ == "__main__":

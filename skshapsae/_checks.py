@@ -148,3 +148,48 @@ def keep_counts(counts, sizes):
             f"number of links {sizes}; got {counts}."
         )
     return [int(c) for c in counts]
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def float32_range(X):
+    """``X`` itself when its values fit float32 (the network's precision), else an error."""
+    if X.size and max(X.max(), -X.min()) > _FLOAT32_MAX:
+        cols = np.flatnonzero((np.abs(X) > _FLOAT32_MAX).any(axis=0))
+        raise ValueError(
+            f"X has values beyond the float32 range (|x| > {_FLOAT32_MAX:.3g}) in "
+            f"column(s) {cols[:10].tolist()}; the network computes in float32. "
+            "Rescale the data, for example with StandardScaler."
+        )
+    return X
+
+
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def explain_args(layer, max_evals, n_layers, n_features):
+    """Check ``explain``'s arguments; returns the model evaluations per row."""
+    if layer is not None and not (_is_int(layer) and 0 <= layer < n_layers):
+        raise ValueError(
+            f"layer must be None (code attributions) or an integer in [0, {n_layers - 1}] "
+            f"(a layer of the dense network), got {layer!r}."
+        )
+    least = 2 * n_features + 1
+    if max_evals != "auto" and not (_is_int(max_evals) and max_evals >= least):
+        raise ValueError(
+            f"max_evals must be 'auto' or an integer >= 2 * n_features + 1 = {least} "
+            f"(one antithetic permutation), got {max_evals!r}."
+        )
+    return least if max_evals == "auto" else max_evals
+
+
+def n_selected(n_features, n_features_in):
+    """Check ``select_features``'s count."""
+    if not (_is_int(n_features) and 1 <= n_features <= n_features_in):
+        raise ValueError(
+            f"n_features must be an integer in [1, {n_features_in}] (the number "
+            f"of input columns), got {n_features!r}."
+        )
+    return n_features

@@ -1,8 +1,6 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
 import logging
-import threading
-import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from numbers import Integral, Real
@@ -21,128 +19,32 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from . import _checks as checks
-from ._activations import ACTIVATIONS, layer_activations
+from . import _fitted as fitted
+from ._activations import ACTIVATIONS
+from ._config import background_size, fit_setup, reservoir_size, scoring_config
 from ._inference import encode_decode_plan, forward_compact
-from ._network import (
-    LBFGS_MAX_ROWS,
-    StreamState,
-    TrainingConfig,
-    default_batch_size,
-    fine_tune,
-    resolve_device,
-    resolve_init,
-    train_autoencoder,
-)
-from ._pruning import Pruner, to_csr
-from ._scoring import (
-    DenseNetwork,
-    ScoringConfig,
-    _progress,
-    explain_layer,
-    score_network,
-)
+from ._network import resolve_device
+from ._pruning import sparsity_curve
+from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
 from ._selection import select_features as _select_features
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
+from ._stages import (
+    dense_stage,
+    importance_state,
+    new_increment,
+    prune_stage,
+    resume_point,
+    scored_state,
+    train_dense,
+    train_increment,
+)
 from ._streaming import Reservoir, chunk_source, is_stream
+from ._threads import exclusive
 from ._warnings import warn
 
 logger = logging.getLogger("skshapsae")
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
-
-
-#: Fitted arrays that inference reads; read-only, so that the cached inference plan can
-#: never disagree with them (edit a copy and build a new estimator instead).
-_INFERENCE_ATTRIBUTES = ("weights_", "intercepts_", "active_units_")
-
-
-def _freeze(state):
-    """Make the inference arrays of a fitted state read-only (in place); returns ``state``."""
-    for name in _INFERENCE_ATTRIBUTES:
-        for array in state.get(name, ()):
-            parts = (
-                (array.data, array.indices, array.indptr) if hasattr(array, "indptr") else (array,)
-            )
-            for part in parts:
-                part.setflags(write=False)
-    return state
-
-
-def _train_dense(data, sizes, activations, config, verbose, **kwargs):
-    """Train the dense network (see :func:`train_autoencoder`), with a progress bar."""
-    bar = _progress(range(config.max_iter), verbose, desc="training", leave=False)
-    progress = None
-    if verbose:
-
-        def progress(epoch, loss):
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4g}")
-
-    trained = train_autoencoder(data, sizes, activations, config, progress=progress, **kwargs)
-    if verbose:
-        bar.close()
-        logger.info(
-            "trained %s in %.1fs (%d %s), final loss %.4g",
-            "-".join(map(str, sizes)),
-            trained.seconds,
-            trained.n_iter,
-            "iterations" if config.solver == "lbfgs" else "epochs",
-            trained.loss_curve[-1] if trained.loss_curve else float("nan"),
-        )
-    return trained
-
-
-def _dense_stage(
-    X, sizes, activations, bg_rows, ex_rows, *, train, scoring, verbose=False, n_jobs=None
-):
-    """Train the dense network and score all its links: everything that does not depend on m.
-
-    A pure function of its arguments, so ``joblib.Memory`` can cache it across
-    the candidates of a search over ``importance_level`` / ``target_sparsity``.
-    """
-    trained = _train_dense(X, sizes, activations, train, verbose)
-    return _scored_state(trained, X[bg_rows], X[ex_rows], activations, scoring, n_jobs, verbose)
-
-
-def _scored_state(trained, background, explained, activations, scoring, n_jobs, verbose):
-    """Fitted attributes of a trained dense network once its links are scored."""
-    network = DenseNetwork(trained.weights, trained.biases, activations)
-    scores = score_network(network, background, explained, scoring, n_jobs=n_jobs, verbose=verbose)
-    unit_importances = [imp.mean(axis=0) for imp in scores.importances]
-    return {
-        "dense_weights_": trained.weights,
-        "dense_intercepts_": trained.biases,
-        "dense_loss_curve_": trained.loss_curve,
-        "n_iter_": trained.n_iter,
-        "_final_learning_rate_": trained.final_learning_rate,
-        "_converged_": trained.converged,
-        "validation_scores_": trained.validation_scores,
-        "best_validation_score_": (
-            max(trained.validation_scores) if trained.validation_scores else None
-        ),
-        "link_importances_": scores.importances,
-        "link_importance_stderr_": scores.stderrs,
-        "shapley_estimators_": scores.estimators,
-        "unit_importances_": unit_importances,
-        "feature_importances_": unit_importances[0],
-        "layer_input_means_": scores.layer_input_means,
-        "background_": background,
-        "fit_times_": {"training": trained.seconds, "scoring": scores.seconds},
-    }
-
-
-_FIT_LOCKS = weakref.WeakKeyDictionary()
-_FIT_LOCKS_GUARD = threading.Lock()
-
-
-@contextmanager
-def _exclusive(estimator):
-    """Serialize fits of one estimator object: concurrent calls run one after the other."""
-    with _FIT_LOCKS_GUARD:
-        lock = _FIT_LOCKS.setdefault(estimator, threading.RLock())
-    with lock:
-        yield
 
 
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -406,7 +308,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "importance_level": [Interval(Real, 0, 1, closed="right")],
         "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
         "allocation": [StrOptions({"layer", "global"})],
-        "importance_target": [StrOptions({"activation", "preactivation", "reconstruction"})],
+        "importance_target": [StrOptions(set(GAME_FAMILIES))],
         "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES))],
         "n_background": [Interval(Integral, 1, None, closed="left")],
         "background_pool": [Interval(Integral, 1, None, closed="left"), None],
@@ -522,14 +424,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
         if keep_float32 and X.dtype == np.float32:
             return X  # finite float32 values are in range by construction
-        if X.size and max(X.max(), -X.min()) > _FLOAT32_MAX:
-            cols = np.flatnonzero((np.abs(X) > _FLOAT32_MAX).any(axis=0))
-            raise ValueError(
-                f"X has values beyond the float32 range (|x| > {_FLOAT32_MAX:.3g}) in "
-                f"column(s) {cols[:10].tolist()}; the network computes in float32. "
-                "Rescale the data, for example with StandardScaler."
-            )
-        return np.asarray(X, dtype=np.float64)
+        return checks.float32_range(np.asarray(X, dtype=np.float64))
 
     def _sample_rows(self, n_samples, wanted, rng):
         if wanted >= n_samples:  # a small table: all its rows (documented, no warning)
@@ -608,12 +503,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Concurrent calls on one object run one after the other; a failure anywhere
         leaves the estimator as it was.
         """
-        with _exclusive(self), self._input_attributes_restored_on_failure():
+        with exclusive(self), self._input_attributes_restored_on_failure():
+            params = self.get_params()
             resume = self._resume_point() if incremental else None
             if not incremental and is_stream(X):
                 source = self._stream_source(X, reset=True)
-                seed = check_random_state(self.random_state).randint(2**31 - 1)
-                reservoir = Reservoir(self._reservoir_size(), np.random.default_rng(seed))
+                reservoir = Reservoir(reservoir_size(params), np.random.default_rng(self._seed()))
                 for chunk in source():  # first pass: count the rows, sample the scoring rows
                     reservoir.update(chunk)
                 if reservoir.seen == 0:
@@ -625,20 +520,24 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             if resume is None:
                 checks.warn_constant_features(sample, getattr(self, "feature_names_in_", None))
                 checks.warn_scaling(sample, self.out_activation)
-            setup = self._setup(n_samples, self.n_features_in_, incremental, callable(data))
+            setup = fit_setup(params, n_samples, self.n_features_in_, incremental, callable(data))
             if incremental:
-                state, stream = self._train_increment(data, setup, resume)
+                resume = resume or new_increment(reservoir_size(params), self._seed())
+                rows = min(resume["reservoir"].filled + len(data), reservoir_size(params))
+                self._check_memory(setup, rows, len(data))
+                trained, stream = train_increment(data, setup, resume)
+                state = self._scored_from_sample(trained, stream["reservoir"].sample(), setup)
                 n_samples = stream["reservoir"].seen
             elif callable(data):
                 self._check_memory(setup, len(sample), len(sample))
-                trained = _train_dense(
-                    data, setup["sizes"], setup["activations"], setup["train"], bool(self.verbose)
+                trained = train_dense(
+                    data, setup.sizes, setup.activations, setup.train, bool(self.verbose)
                 )
                 state = self._scored_from_sample(trained, sample, setup)
             else:
                 state = self._fit_array(data, setup)
             if not state.pop("_converged_") and not incremental:
-                solver = setup["train"].solver
+                solver = setup.train.solver
                 warn(
                     f"Training stopped at max_iter={self.max_iter} "
                     f"{'L-BFGS iterations' if solver == 'lbfgs' else 'epochs'} "
@@ -653,152 +552,53 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
         return self
 
+    def _seed(self):
+        return check_random_state(self.random_state).randint(2**31 - 1)
+
     def _fit_array(self, X, setup):
         """Train (cached with ``memory``) and score on an in-memory array."""
-        rng = setup["rng"]
-        bg_rows = self._sample_rows(len(X), self._background_size(), rng)
-        ex_rows = self._sample_rows(len(X), self.n_explain, rng)
+        params = self.get_params()
+        bg_rows = self._sample_rows(len(X), background_size(params), setup.rng)
+        ex_rows = self._sample_rows(len(X), self.n_explain, setup.rng)
         self._check_memory(setup, len(bg_rows), len(X))
-        dense_stage = check_memory(self.memory).cache(_dense_stage, ignore=["verbose", "n_jobs"])
-        return dense_stage(
+        cached = check_memory(self.memory).cache(dense_stage, ignore=["verbose", "n_jobs"])
+        return cached(
             X,
-            setup["sizes"],
-            setup["activations"],
+            setup.sizes,
+            setup.activations,
             bg_rows,
             ex_rows,
-            train=setup["train"],
-            scoring=setup["scoring"],
+            train=setup.train,
+            scoring=setup.scoring,
             verbose=bool(self.verbose),
             n_jobs=self.n_jobs,
         )
 
     def _check_memory(self, setup, n_background, n_samples):
         checks.check_fit_memory(
-            setup["sizes"],
-            setup["activations"],
-            setup["scoring"],
-            min(self._background_size(), n_background),
+            setup.sizes,
+            setup.activations,
+            setup.scoring,
+            min(background_size(self.get_params()), n_background),
             n_samples,
-            setup["train"].batch_size,
+            setup.train.batch_size,
         )
 
     def _resume_point(self):
         """Where ``partial_fit`` continues: its own last call, a fitted or a loaded model."""
-        import copy
-
         if "_partial_fit_state" in vars(self):
-            return copy.deepcopy(self._partial_fit_state)
+            return self._partial_fit_state  # train_increment works on a copy
         if not self.__sklearn_is_fitted__():
             return None
         self._check_full("partial_fit")
-        seed = check_random_state(self.random_state).randint(2**31 - 1)
-        reservoir = Reservoir(self._reservoir_size(), np.random.default_rng(seed))
-        reservoir.restart(self.background_, self.n_samples_seen_)
-        config = self._training_config_
-        return {
-            "reservoir": reservoir,
-            "state": StreamState(
-                [np.array(W) for W in self.dense_weights_],
-                [np.array(b) for b in self.dense_intercepts_],
-                # fresh Adam moments make full-size first steps: a tenth of the step the
-                # fit ended with, so a converged network is refined, not shaken (measured:
-                # at the full step the loss of a converged digits model rose 4 %)
-                learning_rate=config["learning_rate_init"] / 10 if config else None,
-            ),
-            "calls": int(self.n_iter_),
-            "loss_curve": list(self.dense_loss_curve_),
-            "training_seconds": float(self.fit_times_["training"]),
-            "sizes": list(self.layer_sizes_),
-            "activations": list(self.activations_),
-        }
-
-    def _train_increment(self, X, setup, resume):
-        """``partial_fit``'s training: one pass over the chunk, continuing ``resume``."""
-        if resume is None:
-            seed = check_random_state(self.random_state).randint(2**31 - 1)
-            resume = {
-                "reservoir": Reservoir(self._reservoir_size(), np.random.default_rng(seed)),
-                "state": None,
-                "calls": 0,
-                "loss_curve": [],
-                "training_seconds": 0.0,
-            }
-        elif [resume.get("sizes"), resume.get("activations")] != [
-            setup["sizes"],
-            setup["activations"],
-        ]:
-            raise ValueError(
-                f"partial_fit continues the fitted network {resume['sizes']} with activations "
-                f"{resume['activations']}, but the parameters now ask for {setup['sizes']} "
-                f"with {setup['activations']}. Set hidden_layer_sizes / n_components / "
-                "activation / out_activation back, or call fit to start afresh."
-            )
-        resume["sizes"], resume["activations"] = setup["sizes"], setup["activations"]
-        resume["reservoir"].update(X)
-        self._check_memory(setup, len(resume["reservoir"].sample()), len(X))
-        trained = train_autoencoder(
-            X,
-            setup["sizes"],
-            setup["activations"],
-            setup["train"],
-            n_epochs=1,
-            state=resume["state"],
-        )
-        resume["state"] = trained.state
-        resume["calls"] += 1
-        resume["loss_curve"] += trained.loss_curve
-        resume["training_seconds"] += trained.seconds
-        trained = replace(
-            trained,
-            loss_curve=list(resume["loss_curve"]),
-            n_iter=resume["calls"],
-            seconds=resume["training_seconds"],
-        )
-        return self._scored_from_sample(trained, resume["reservoir"].sample(), setup), resume
-
-    def _setup(self, n_samples, n_features, incremental=False, stream=False):
-        """Layer sizes, activations, seeds and the training / scoring configurations."""
-        if self.importance_target == "reconstruction" and self.shapley_estimator != "auto":
-            raise ValueError(
-                "importance_target='reconstruction' (the network game) has its own estimator "
-                f"(Owen sampling with gradients); got shapley_estimator={self.shapley_estimator!r}."
-                " Leave shapley_estimator='auto', or use importance_target='activation'."
-            )
-        if incremental and self.solver == "lbfgs":
-            raise ValueError(
-                "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
-                "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
-            )
-        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features, self.n_components)
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        scoring = ScoringConfig(
-            estimator=self.shapley_estimator,
-            target=self.importance_target,
-            n_permutations=self.n_permutations,
-            kernel_nsamples=self.kernel_nsamples,
-            seed=shap_seed,
-            device=str(device),
-            background_rows=self.n_background if self.background_pool else None,
-        )
-        solver = self._solver(n_samples, n_features, in_memory=not (incremental or stream))
-        return {
-            "sizes": sizes,
-            "activations": layer_activations(self.activation, self.out_activation, len(sizes) - 1),
-            "rng": rng,
-            "train_seed": train_seed,
-            "device": device,
-            "scoring": scoring,
-            "train": self._training_config(n_samples, n_features, train_seed, device, solver),
-        }
+        return resume_point(self._fitted_state(), reservoir_size(self.get_params()), self._seed())
 
     def _finish(self, state, setup, n_samples, X):
         """Add the architecture, prune (fine-tuning on ``X``) and set every attribute at once."""
-        sizes = setup["sizes"]
+        sizes = setup.sizes
         state["n_components_"] = sizes[len(sizes) // 2]
         state["layer_sizes_"] = sizes
-        state["activations_"] = setup["activations"]
+        state["activations_"] = setup.activations
         state["n_samples_seen_"] = int(n_samples)
         # fine-tuning continues at the step size the dense training ended with, but at
         # least a tenth of the initial one (measured on digits: restarting at the initial
@@ -806,7 +606,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
         state["_training_config_"] = asdict(
             replace(
-                setup["train"],
+                setup.train,
                 learning_rate_init=max(
                     state.pop("_final_learning_rate_"), self.learning_rate_init / 10
                 ),
@@ -814,7 +614,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
         state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
         # every fitted attribute appears at once: an interrupted fit leaves none
-        self.__dict__.update(_freeze(state))
+        self.__dict__.update(fitted.freeze(state))
         return self
 
     def _stream_source(self, X, reset):
@@ -823,102 +623,36 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def _scored_from_sample(self, trained, rows, setup):
         """Score a streamed network on the reservoir's rows (background first, then explained)."""
-        return _scored_state(
+        return scored_state(
             trained,
-            rows[: self._background_size()],
+            rows[: background_size(self.get_params())],
             rows[: self.n_explain],
-            setup["activations"],
-            setup["scoring"],
+            setup.activations,
+            setup.scoring,
             self.n_jobs,
             bool(self.verbose),
         )
 
-    def _background_size(self):
-        return max(self.n_background, self.background_pool or 0)
-
-    def _reservoir_size(self):
-        return max(self._background_size(), self.n_explain)
-
-    def _solver(self, n_samples, n_features, in_memory):
-        """``solver="auto"`` resolved (see the parameter's documentation)."""
-        stochastic = self.dropout > 0 or self.code_top_k is not None
-        if self.solver == "lbfgs" and self.dropout > 0:
-            raise ValueError(
-                "dropout draws a new mask at every step, which breaks L-BFGS's line search; "
-                "use solver='adam' (or 'auto') with dropout."
-            )
-        if self.solver != "auto":
-            return self.solver
-        small = in_memory and n_samples <= LBFGS_MAX_ROWS
-        return "lbfgs" if small and not stochastic else "adam"
-
-    def _training_config(self, n_samples, n_features, seed, device, solver="adam"):
-        batch = default_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
-        return TrainingConfig(
-            max_iter=self.max_iter,
-            solver=solver,
-            batch_size=int(batch),
-            learning_rate_init=float(self.learning_rate_init),
-            learning_rate=self.learning_rate,
-            tol=float(self.tol),
-            n_iter_no_change=int(self.n_iter_no_change),
-            early_stopping=bool(self.early_stopping),
-            validation_fraction=float(self.validation_fraction),
-            init=resolve_init(self.init, n_features),
-            seed=int(seed),
-            device=str(device),
-            dropout=float(self.dropout),
-            code_top_k=None if self.code_top_k is None else int(self.code_top_k),
-        )
-
     def _prune_state(self, state, X, level, target, counts=None):
-        """Pruning attributes (and masked fine-tuning) for a trained, scored network.
-
-        ``counts`` (per-layer numbers of kept links) overrides ``level`` and ``target``.
-        """
-        weights, biases = state["dense_weights_"], state["dense_intercepts_"]
-        activations = state["activations_"]
-        means = state["layer_input_means_"] if self.fold_bias else None
-        pruner = Pruner(
-            state["link_importances_"], weights, biases, activations, means, self.allocation
+        """Pruning attributes (and masked fine-tuning) for a trained, scored network."""
+        return prune_stage(
+            state,
+            X,
+            level=level,
+            target=target,
+            counts=counts,
+            fold_bias=self.fold_bias,
+            allocation=self.allocation,
+            fine_tune_iter=self.fine_tune_iter,
         )
-        if counts is not None:
-            pruned = pruner.prune_counts(counts)
-        elif target is not None:
-            pruned = pruner.solve(target)
-        else:
-            pruned = pruner.prune(level)
-        weights = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)]
-        biases = pruned.biases
-        loss_curve = list(state["dense_loss_curve_"])
-        if self.fine_tune_iter > 0 and X is not None:
-            tuned = fine_tune(
-                X,
-                state["layer_sizes_"],
-                activations,
-                weights,
-                biases,
-                pruned.masks,
-                TrainingConfig(**state["_training_config_"]),
-                self.fine_tune_iter,
-            )
-            weights, biases = tuned.weights, tuned.biases
-            loss_curve += tuned.loss_curve
-        return {
-            "link_masks_": pruned.masks,
-            "active_units_": pruned.active_units,
-            "weights_": to_csr(weights, pruned.masks),
-            "intercepts_": biases,
-            "sparsity_": pruned.sparsity,
-            "layer_sparsity_": pruned.layer_sparsity,
-            "importance_level_": pruned.level,
-            "keep_counts_": pruned.keep_counts,
-            "loss_curve_": loss_curve,
-        }
 
     def _fitted_state(self, exclude=()):
-        """The fitted attributes (names ending in ``_``), never the parameters."""
-        return {k: v for k, v in vars(self).items() if k.endswith("_") and k not in exclude}
+        """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
+        return {
+            name: vars(self)[name]
+            for name in fitted.BY_NAME
+            if name in vars(self) and name not in exclude
+        }
 
     def reprune(
         self,
@@ -975,17 +709,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             params["fine_tune_iter"] = 0
         new = clone(self).set_params(**params)
         new._validate_params()
-        state = self._fitted_state(exclude=self._PRUNE_ATTRIBUTES)
+        state = self._fitted_state(exclude=fitted.names(group="pruning"))
         if scores is not None:
             scores = checks.given_scores(scores, [W.shape for W in self.dense_weights_])
-            unit = [score.mean(axis=0) for score in scores]
-            state.update(
-                link_importances_=scores,
-                link_importance_stderr_=[np.zeros_like(score) for score in scores],
-                shapley_estimators_=["given"] * len(scores),
-                unit_importances_=unit,
-                feature_importances_=unit[0],
-            )
+            errors = [np.zeros_like(score) for score in scores]
+            state.update(importance_state(scores, errors, ["given"] * len(scores)))
         if keep_counts is not None:
             keep_counts = checks.keep_counts(keep_counts, [W.size for W in self.dense_weights_])
         if X is not None:
@@ -997,7 +725,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state.update(
             new._prune_state(state, X, new.importance_level, new.target_sparsity, keep_counts)
         )
-        new.__dict__.update(_freeze(state))
+        new.__dict__.update(fitted.freeze(state))
         return new
 
     def explain(self, X, *, layer=None, max_evals="auto"):
@@ -1027,46 +755,18 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         self._check_full("explain")
         X = self._validate_X(X, reset=False)
-        n_layers = len(self.dense_weights_)
-        if layer is not None and (
-            not isinstance(layer, Integral) or isinstance(layer, bool) or not 0 <= layer < n_layers
-        ):
-            raise ValueError(
-                f"layer must be None (code attributions) or an integer in [0, {n_layers - 1}] "
-                f"(a layer of the dense network), got {layer!r}."
-            )
-        least = 2 * X.shape[1] + 1
-        if max_evals != "auto" and (
-            not isinstance(max_evals, Integral) or isinstance(max_evals, bool) or max_evals < least
-        ):
-            raise ValueError(
-                f"max_evals must be 'auto' or an integer >= 2 * n_features + 1 = {least} "
-                f"(one antithetic permutation), got {max_evals!r}."
-            )
+        evals = checks.explain_args(layer, max_evals, len(self.dense_weights_), X.shape[1])
         if layer is None:
-            seed = check_random_state(self.random_state).randint(2**31 - 1)
-            with numpy_global_state_kept():  # shap draws from numpy's global generator
-                masker = shap.maskers.Independent(
-                    self.background_, max_samples=len(self.background_)
-                )
-                explainer = shap.PermutationExplainer(
-                    self._encode, masker, seed=seed, feature_names=self.get_unit_names(0)
-                )
-                evals = least if max_evals == "auto" else max_evals
-                return explainer(X, max_evals=evals, silent=True)
-        config = ScoringConfig(
-            estimator=self.shapley_estimator,
-            target=self.importance_target,
-            n_permutations=self.n_permutations,
-            kernel_nsamples=self.kernel_nsamples,
-            seed=check_random_state(self.random_state).randint(2**31 - 1),
-            device=str(resolve_device(self.device)),
+            names = self.get_unit_names(0)
+            return explain_codes(self._encode, self.background_, X, names, self._seed(), evals)
+        config = scoring_config(
+            self.get_params(), self._seed(), resolve_device(self.device), pool=False
         )
         network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
         phi, base, points = explain_layer(network, layer, X, self.background_, config)
         return shap.Explanation(
             values=np.transpose(phi, (0, 2, 1)),
-            base_values=np.tile(base, (len(X), 1)),
+            base_values=base,
             data=points,
             feature_names=self.get_unit_names(layer),
         )
@@ -1101,15 +801,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         (5,)
         """
         self._check_full("select_features")
-        if (
-            not isinstance(n_features, Integral)
-            or isinstance(n_features, bool)
-            or not 1 <= n_features <= self.n_features_in_
-        ):
-            raise ValueError(
-                f"n_features must be an integer in [1, {self.n_features_in_}] (the number "
-                f"of input columns), got {n_features!r}."
-            )
+        n_features = checks.n_selected(n_features, self.n_features_in_)
         return _select_features(self.feature_importances_, self.background_, n_features)
 
     def get_unit_names(self, layer=0):
@@ -1132,17 +824,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             return [f"x{j + 1}" for j in range(self.n_features_in_)]
         return [f"h{layer}_{j + 1}" for j in range(self.layer_sizes_[layer])]
 
-    _TRAINING_ATTRIBUTES = (
-        "dense_weights_",
-        "dense_intercepts_",
-        "dense_loss_curve_",
-        "link_importances_",
-        "link_importance_stderr_",
-        "link_masks_",
-        "layer_input_means_",
-        "background_",
-    )
-
     def slim(self):
         """A copy that keeps only what inference and the unit importances need.
 
@@ -1158,7 +839,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         check_is_fitted(self)
         new = clone(self)
-        state = self._fitted_state(exclude=self._TRAINING_ATTRIBUTES)
+        state = self._fitted_state(exclude=fitted.names(slim=False))
         vars(new).update(state)
         return new
 
@@ -1190,26 +871,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             raise ValueError(
                 f"levels must be a 1-d list of importance levels in (0, 1], got {levels!r}."
             )
-        pruner = Pruner(
+        return levels, sparsity_curve(
+            levels,
             self.link_importances_,
             self.dense_weights_,
             self.dense_intercepts_,
             self.activations_,
-            allocation=self.allocation,
+            self.allocation,
         )
-        return levels, np.array([pruner.prune(m).sparsity for m in levels])
-
-    _PRUNE_ATTRIBUTES = (
-        "link_masks_",
-        "active_units_",
-        "weights_",
-        "intercepts_",
-        "sparsity_",
-        "layer_sparsity_",
-        "importance_level_",
-        "keep_counts_",
-        "loss_curve_",
-    )
 
     # ------------------------------------------------------------------ inference
     def _encode(self, X):
@@ -1278,7 +947,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        _freeze(self.__dict__)
+        fitted.freeze(self.__dict__)
 
     def __sklearn_is_fitted__(self):
         return "weights_" in vars(self)

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from sklearn.utils.validation import check_is_fitted
 
+from ._files import atomic_path
 from ._inference import encode_decode_plan
-
-FORMATS = ("torch.export", "onnx", "torchscript")
 
 
 def _module(plan):
@@ -102,39 +101,68 @@ def export(estimator, path, *, part="encoder", format="torch.export"):
     if part not in ("encoder", "decoder"):
         raise ValueError(f"part must be 'encoder' or 'decoder', got {part!r}.")
     if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {format!r}.")
+        raise ValueError(f"format must be one of {tuple(FORMATS)}, got {format!r}.")
     plan = encode_decode_plan(estimator, "encode" if part == "encoder" else "decode")
     module = _module(plan)
     width = estimator.n_features_in_ if part == "encoder" else estimator.n_components_
     example = torch.zeros((2, width), dtype=torch.float32)
-    path = Path(path)
-    batch = {0: torch.export.Dim("batch", min=1)}
-    with torch.no_grad():
-        if format == "torch.export":
-            program = torch.export.export(module, (example,), dynamic_shapes={"x": batch})
-            torch.export.save(program, str(path))
-        elif format == "onnx":
-            try:
-                import onnx  # noqa: F401
-                import onnxscript  # noqa: F401
-            except ImportError as exc:
-                raise ImportError(
-                    "Exporting to ONNX needs the onnx and onnxscript packages: "
-                    "pip install 'skshapsae[onnx]'"
-                ) from exc
-            program = torch.onnx.export(
-                module,
-                (example,),
-                input_names=["input"],
-                output_names=["output"],
-                dynamic_shapes={"x": batch},
-                dynamo=True,
-                verbose=False,
-            )
-            program.save(str(path))
-        else:
-            with warnings.catch_warnings():
-                # torch >= 2.9 marks TorchScript deprecated in favour of torch.export
-                warnings.filterwarnings("ignore", category=DeprecationWarning)
-                torch.jit.trace(module, example).save(str(path))
-    return path
+    with torch.no_grad(), atomic_path(path) as temporary:
+        FORMATS[format](module, example, str(temporary))
+    return Path(path)
+
+
+def _batch():
+    import torch
+
+    return {"x": {0: torch.export.Dim("batch", min=1)}}
+
+
+def write_torch_export(module, example, path):
+    """A ``torch.export`` program (``torch.export.load(path).module()``)."""
+    import torch
+
+    program = torch.export.export(module, (example,), dynamic_shapes=_batch())
+    torch.export.save(program, path)
+
+
+def write_onnx(module, example, path):
+    """An ONNX graph, input ``"input"``, output ``"output"`` (needs onnx, onnxscript)."""
+    import torch
+
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "Exporting to ONNX needs the onnx and onnxscript packages: "
+            "pip install 'skshapsae[onnx]'"
+        ) from exc
+    program = torch.onnx.export(
+        module,
+        (example,),
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_shapes=_batch(),
+        dynamo=True,
+        verbose=False,
+    )
+    program.save(path)
+
+
+def write_torchscript(module, example, path):
+    """A TorchScript module (``torch.jit.load``)."""
+    import torch
+
+    with warnings.catch_warnings():
+        # torch >= 2.9 marks TorchScript deprecated in favour of torch.export
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        torch.jit.trace(module, example).save(path)
+
+
+#: Export format -> writer ``f(module, example, path)``: the one registry of formats (a
+#: new format is a writer function and a line here).
+FORMATS = {
+    "torch.export": write_torch_export,
+    "onnx": write_onnx,
+    "torchscript": write_torchscript,
+}

@@ -22,13 +22,14 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import fields
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
+from ._files import atomic_path
+from ._fitted import BY_NAME, FIELDS, check_value, freeze, names
 
 FORMAT = "skshapsae-model"
 FORMAT_VERSION = 1
@@ -161,17 +162,10 @@ def save(estimator, path):
     }
     header["sha256"] = _digest(arrays, header)
     arrays[_HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez_compressed(out, **arrays)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as out:
+        np.savez_compressed(out, **arrays)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 # ----------------------------------------------------------------------------- load
@@ -299,9 +293,7 @@ def _build(arrays):
     estimator = _estimator_from_params(SHAPSparseAutoencoder, params)
     state = _attributes(meta, arrays)
     _check_state(state)
-    from ._estimator import _freeze
-
-    estimator.__dict__.update(_freeze(state))
+    estimator.__dict__.update(freeze(state))
     return estimator
 
 
@@ -320,62 +312,10 @@ def _estimator_from_params(cls, params):
     return estimator
 
 
-# kind of every attribute a model may hold (see _check_state for shapes)
-_ARRAY_LISTS = (
-    "dense_weights_",
-    "dense_intercepts_",
-    "link_importances_",
-    "link_importance_stderr_",
-    "unit_importances_",
-    "layer_input_means_",
-    "link_masks_",
-    "active_units_",
-    "intercepts_",
-)
-_ARRAYS = ("feature_importances_", "background_", "layer_sparsity_")
-_SCHEMA = {
-    **dict.fromkeys(_ARRAY_LISTS, "array_list"),
-    **dict.fromkeys(_ARRAYS, "array"),
-    "weights_": "csr_list",
-    "feature_names_in_": "strings",
-    **dict.fromkeys(
-        (
-            "n_features_in_",
-            "n_components_",
-            "n_iter_",
-            "n_samples_seen_",
-            "layer_sizes_",
-            "activations_",
-            "dense_loss_curve_",
-            "loss_curve_",
-            "validation_scores_",
-            "best_validation_score_",
-            "shapley_estimators_",
-            "fit_times_",
-            "sparsity_",
-            "importance_level_",
-            "keep_counts_",
-            "_training_config_",
-        ),
-        "json",
-    ),
-}
-#: What every saved model holds, slimmed or not.
-_REQUIRED = (
-    "n_features_in_",
-    "n_components_",
-    "layer_sizes_",
-    "activations_",
-    "weights_",
-    "intercepts_",
-    "active_units_",
-    "unit_importances_",
-    "feature_importances_",
-    "sparsity_",
-    "layer_sparsity_",
-    "importance_level_",
-    "keep_counts_",
-)
+#: kind of every attribute a model may hold, and what every saved model holds (slimmed
+#: or not): both from the one schema of the fitted state
+_SCHEMA = {field.name: field.kind for field in FIELDS}
+_REQUIRED = names(required=True)
 
 
 def _attributes(meta, arrays):
@@ -479,71 +419,15 @@ def _check_state(state):
         or not all(isinstance(a, str) and a in ACTIVATIONS for a in acts)
     ):
         _refuse(f"activations_ must name {n_layers} known activations.")
-    weight_shapes = [(sizes[k + 1], sizes[k]) for k in range(n_layers)]
-    bias_shapes = [(sizes[k + 1],) for k in range(n_layers)]
-    unit_shapes = [(n,) for n in sizes]
-    expected = {
-        "weights_": weight_shapes,
-        "dense_weights_": weight_shapes,
-        "link_importances_": weight_shapes,
-        "link_importance_stderr_": weight_shapes,
-        "link_masks_": weight_shapes,
-        "intercepts_": bias_shapes,
-        "dense_intercepts_": bias_shapes,
-        "active_units_": unit_shapes,
-        "unit_importances_": unit_shapes[:-1],
-        "layer_input_means_": unit_shapes[:-1],
-    }
-    for name, shapes in expected.items():
-        if name not in state:
-            continue
-        value = state[name]
-        if [tuple(a.shape) for a in value] != shapes:
-            _refuse(f"{name} has shapes {[a.shape for a in value]}, expected {shapes}.")
-        for a in value:
-            data = a.data if sp.issparse(a) else a
-            bool_kind = name in ("link_masks_", "active_units_")
-            if (data.dtype.kind == "b") != bool_kind:
-                _refuse(f"{name} has dtype {data.dtype}.")
-            if not bool_kind and not np.all(np.isfinite(data)):
-                _refuse(f"{name} holds non-finite values.")
-    if state["feature_importances_"].shape != (sizes[0],):
-        _refuse("feature_importances_ does not have one value per feature.")
-    if "background_" in state and (
-        state["background_"].ndim != 2 or state["background_"].shape[1] != sizes[0]
-    ):
-        _refuse("background_ does not have one column per feature.")
-    if "feature_names_in_" in state and state["feature_names_in_"].shape != (sizes[0],):
-        _refuse("feature_names_in_ does not have one name per feature.")
-    if state["layer_sparsity_"].shape != (n_layers,):
-        _refuse("layer_sparsity_ does not have one value per layer.")
-    for name in ("sparsity_", "importance_level_"):
-        value = state[name]
-        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            _refuse(f"{name} = {value!r} is not a number in [0, 1].")
     if not _is_int_list(state["keep_counts_"], n_layers):
         _refuse("keep_counts_ is not one integer per layer.")
-    if "n_iter_" in state and not _is_int_list([state["n_iter_"]]):
-        _refuse("n_iter_ is not an integer.")
-    estimators = state.get("shapley_estimators_")
-    if estimators is not None and not (
-        isinstance(estimators, list) and all(isinstance(e, str) for e in estimators)
-    ):
-        _refuse("shapley_estimators_ is not a list of names.")
-    times = state.get("fit_times_")
-    if times is not None and not (
-        isinstance(times, dict) and all(isinstance(v, (int, float)) for v in times.values())
-    ):
-        _refuse("fit_times_ is not a table of seconds.")
-    best = state.get("best_validation_score_")
-    if best is not None and not isinstance(best, (int, float)):
-        _refuse("best_validation_score_ is not a number.")
-    for name in ("dense_loss_curve_", "loss_curve_", "validation_scores_"):
-        value = state.get(name)
-        if value is not None and not (
-            isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)
-        ):
-            _refuse(f"{name} is not a list of numbers.")
+    for name, value in state.items():
+        field = BY_NAME[name]
+        if field.shape in ("sizes", "activations", "count_per_layer", "training_config"):
+            continue
+        problem = check_value(field, value, sizes)
+        if problem is not None:
+            _refuse(problem)
     config = state.get("_training_config_")
     if config is not None:
         defaults = {f.name: f.default for f in fields(TrainingConfig)}
@@ -556,5 +440,7 @@ def _check_state(state):
             default = defaults[key]
             kind = (int, float) if isinstance(default, float) else type(default)
             ok = isinstance(value, kind) or (key == "code_top_k" and isinstance(value, int))
+            if isinstance(value, float) and not math.isfinite(value):
+                ok = False
             if not ok or (isinstance(value, (int, float)) and value < 0):
                 _refuse(f"_training_config_[{key!r}] = {value!r} is not valid.")

@@ -195,3 +195,9 @@ def to_csr(weights, masks):
         rows, cols = np.nonzero(m)
         out.append(sp.csr_array((W[rows, cols], (rows, cols)), shape=W.shape))
     return out
+
+
+def sparsity_curve(levels, importances, weights, biases, activations, allocation="layer"):
+    """Sparsity ``eta`` after the cascade at each importance level in ``levels``."""
+    pruner = Pruner(importances, weights, biases, activations, allocation=allocation)
+    return np.array([pruner.prune(m).sparsity for m in levels])

@@ -25,6 +25,7 @@ from ._shapley import (
     LayerGame,
     combine_sums,
     make_estimator,
+    numpy_global_state_kept,
     partial_sums,
     resolve_estimator,
 )
@@ -96,12 +97,23 @@ class GameFamily:
     """
 
     name = "base"
+    #: The one estimator the family scores with, or None when ``shapley_estimator`` picks.
+    own_estimator = None
 
     def score(self, network, background, explained, config, *, n_jobs=None, verbose=False):
         raise NotImplementedError  # pragma: no cover - interface
 
     def memory_bytes(self, sizes, activations, config, n_background, n_explain):
         """Largest working memory of one scoring step, and the layer it belongs to."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def explain_layer(self, network, layer, X, background, config):
+        """Per-row Shapley values of layer ``layer``'s links at the rows ``X``.
+
+        Returns ``(phi, base, points)``: ``phi`` of shape ``(n_rows, n_out, n_in)``
+        (the per-row terms whose mean absolute value is the link importance), the base
+        value(s) and the layer's inputs at ``X``.
+        """
         raise NotImplementedError  # pragma: no cover - interface
 
 
@@ -182,6 +194,21 @@ class LayerGames(GameFamily):
                 worst, worst_layer = need, layer
         return worst, worst_layer
 
+    def explain_layer(self, network, layer, X, background, config):
+        """The layer game at the rows ``X``; ``base`` is the game's mean output over the
+        background, per output unit (``f_i(x) = base_i + sum_j phi_ij``)."""
+        inputs = layer_outputs(
+            np.vstack([X, background]),
+            network.weights[:layer],
+            network.biases[:layer],
+            network.activations[:layer],
+        )[-1]
+        points, rows = inputs[: len(X)], inputs[len(X) :]
+        W, b = network.weights[layer], network.biases[layer]
+        game = LayerGame(W, b, self.activation(network.activations[layer]), rows)
+        phi, _ = _estimator(config, game, config.seed).shapley_values(game, points)
+        return phi, np.tile(game(rows).mean(axis=0), (len(X), 1)), points
+
 
 class NetworkGame(GameFamily):
     """The network game: players are all links, the value is the whole network's fit.
@@ -212,7 +239,7 @@ class NetworkGame(GameFamily):
     """
 
     name = "network"
-    estimator_name = "owen-gradient"
+    estimator_name = own_estimator = "owen-gradient"
 
     def values(self, network, background, explained, config, *, n_jobs=None, verbose=False):
         """Signed Shapley values ``phi`` of every link (per layer) and their standard errors.
@@ -256,6 +283,23 @@ class NetworkGame(GameFamily):
         )
         importances = [np.abs(phi) for phi in phis]
         return importances, stderrs, [self.estimator_name] * len(importances)
+
+    def explain_layer(self, network, layer, X, background, config):
+        """The network game of each row alone (its value: ``-`` the row's squared error).
+
+        ``phi[n]`` holds the values of layer ``layer``'s links for row ``n``; ``base[n]``
+        is the row's value with every link imputed, so ``base[n]`` plus the values of
+        the links of *all* layers is the row's ``-MSE`` (up to the estimator's error).
+        """
+        means = [a.mean(axis=0) for a in network.layer_outputs(background)[:-1]]
+        empty = [np.zeros_like(W) for W in network.weights]
+        phi, base = [], []
+        for row in X:
+            values, _ = self.values(network, background, row[None, :], config)
+            phi.append(values[layer])
+            base.append(network_game_values(network, means, row[None, :], empty))
+        points = network.layer_outputs(X)[layer]
+        return np.asarray(phi), np.asarray(base), points
 
     def memory_bytes(self, sizes, activations, config, n_background, n_explain):
         n_links = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
@@ -432,23 +476,9 @@ def score_network(network, background, explained, config, *, n_jobs=None, verbos
 
 
 def explain_layer(network, layer, X, background, config):
-    """Per-row Shapley values ``phi[n, i, j]`` of layer ``layer``'s game at the rows ``X``.
-
-    Returns ``(phi, base, points)``: the values, the game's mean output over the
-    background (``f(x) = base + sum_j phi_j``) and the layer's inputs at ``X``.
-    """
-    family = LayerGames("preactivation" if config.target == "preactivation" else "activation")
-    inputs = layer_outputs(
-        np.vstack([X, background]),
-        network.weights[:layer],
-        network.biases[:layer],
-        network.activations[:layer],
-    )[-1]
-    points, rows = inputs[: len(X)], inputs[len(X) :]
-    W, b = network.weights[layer], network.biases[layer]
-    game = LayerGame(W, b, family.activation(network.activations[layer]), rows)
-    phi, _ = _estimator(config, game, config.seed).shapley_values(game, points)
-    return phi, game(rows).mean(axis=0), points
+    """Per-row link attributions of layer ``layer`` under the game ``config.target`` names
+    (see :meth:`GameFamily.explain_layer`)."""
+    return game_family(config.target).explain_layer(network, layer, X, background, config)
 
 
 def scoring_memory_bytes(sizes, activations, config, n_background, n_explain=0):
@@ -456,3 +486,18 @@ def scoring_memory_bytes(sizes, activations, config, n_background, n_explain=0):
     return game_family(config.target).memory_bytes(
         sizes, activations, config, n_background, n_explain
     )
+
+
+def explain_codes(encode, background, X, feature_names, seed, max_evals):
+    """Attributions of the input features to each code unit of ``encode`` at the rows
+    ``X``: ``shap.PermutationExplainer`` with an independent masker over ``background``.
+    Returns a ``shap.Explanation`` of values ``(n_rows, n_features, n_codes)``.
+    """
+    with numpy_global_state_kept():  # shap draws from numpy's global generator
+        import shap
+
+        masker = shap.maskers.Independent(background, max_samples=len(background))
+        explainer = shap.PermutationExplainer(
+            encode, masker, seed=seed, feature_names=feature_names
+        )
+        return explainer(X, max_evals=max_evals, silent=True)

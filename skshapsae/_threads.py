@@ -18,7 +18,9 @@ and restores the previous size afterwards.
 """
 
 import os
+import threading
 import time
+import weakref
 from contextlib import contextmanager
 
 #: Below this many multiply-adds per kernel, one thread is faster than a pool.
@@ -102,3 +104,16 @@ def torch_threads(work=None, threads=None):
     finally:
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
+
+
+_LOCKS = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def exclusive(obj):
+    """Serialize work on one object (fits of one estimator): concurrent calls take turns."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(obj, threading.RLock())
+    with lock:
+        yield

@@ -37,8 +37,63 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._scoring import layer_outputs
 
-SCORES = ("magnitude", "wanda", "lap", "random", "mint")
-TRAINED = ("ksparse", "dropout")
+
+def _inputs(estimator, X, name):
+    """Each dense layer's inputs at the rows ``X`` (the scores that use activations)."""
+    if X is None:
+        raise ValueError(f"The {name!r} score needs X, the rows whose activations it uses.")
+    return layer_outputs(
+        np.asarray(X, dtype=np.float64),
+        estimator.dense_weights_,
+        estimator.dense_intercepts_,
+        estimator.activations_,
+    )
+
+
+def magnitude_scores(estimator, X, rng):
+    """``|W_ij|`` (Han et al., 2015)."""
+    return [np.abs(w) for w in estimator.dense_weights_]
+
+
+def wanda_scores(estimator, X, rng):
+    """Centred Wanda: ``|W_ij| E|a_j - mean a_j|`` over the rows ``X``."""
+    inputs = _inputs(estimator, X, "wanda")
+    return [
+        np.abs(w) * np.abs(a - a.mean(axis=0)).mean(axis=0)
+        for w, a in zip(estimator.dense_weights_, inputs)
+    ]
+
+
+def lap_scores(estimator, X, rng):
+    """Lookahead pruning: ``|W_ij| ||W_prev[j, :]|| ||W_next[:, i]||``."""
+    W = estimator.dense_weights_
+    scores = []
+    for layer, w in enumerate(W):
+        prev = np.linalg.norm(W[layer - 1], axis=1) if layer > 0 else np.ones(w.shape[1])
+        nxt = np.linalg.norm(W[layer + 1], axis=0) if layer + 1 < len(W) else np.ones(len(w))
+        scores.append(np.abs(w) * prev[None, :] * nxt[:, None])
+    return scores
+
+
+def random_scores(estimator, X, rng):
+    """Uniform random scores."""
+    return [rng.uniform(size=w.shape) for w in estimator.dense_weights_]
+
+
+def _mint(estimator, X, rng):
+    _inputs(estimator, X, "mint")
+    return mint_scores(estimator, X, random_state=rng)
+
+
+#: Baseline name -> score function ``f(estimator, X, rng) -> list of (n(l+1), n(l))
+#: arrays``: the one registry of link scores (a new baseline is a function and a line).
+SCORES = {
+    "magnitude": magnitude_scores,
+    "wanda": wanda_scores,
+    "lap": lap_scores,
+    "random": random_scores,
+    "mint": _mint,
+}
 
 
 def score_links(method, estimator, X=None, random_state=None):
@@ -47,7 +102,7 @@ def score_links(method, estimator, X=None, random_state=None):
     Parameters
     ----------
     method : {"magnitude", "wanda", "lap", "random", "mint"}
-        The score.
+        The score (a key of :data:`SCORES`).
     estimator : SHAPSparseAutoencoder
         A fitted estimator; its dense network is scored.
     X : array-like of shape (n_samples, n_features)
@@ -61,29 +116,9 @@ def score_links(method, estimator, X=None, random_state=None):
         One ``(n(l+1), n(l))`` array per layer.
     """
     check_is_fitted(estimator)
-    W = estimator.dense_weights_
-    if method == "magnitude":
-        return [np.abs(w) for w in W]
-    if method in ("wanda", "mint") and X is None:
-        raise ValueError(f"The {method!r} score needs X, the rows whose activations it uses.")
-    if method == "mint":
-        return mint_scores(estimator, X, random_state=random_state)
-    if method == "wanda":
-        inputs = layer_outputs(
-            np.asarray(X, dtype=np.float64), W, estimator.dense_intercepts_, estimator.activations_
-        )
-        return [np.abs(w) * np.abs(a - a.mean(axis=0)).mean(axis=0) for w, a in zip(W, inputs)]
-    if method == "lap":
-        scores = []
-        for layer, w in enumerate(W):
-            prev = np.linalg.norm(W[layer - 1], axis=1) if layer > 0 else np.ones(w.shape[1])
-            nxt = np.linalg.norm(W[layer + 1], axis=0) if layer + 1 < len(W) else np.ones(len(w))
-            scores.append(np.abs(w) * prev[None, :] * nxt[:, None])
-        return scores
-    if method == "random":
-        rng = check_random_state(random_state)
-        return [rng.uniform(size=w.shape) for w in W]
-    raise ValueError(f"Unknown baseline score {method!r}; choose one of {SCORES}.")
+    if method not in SCORES:
+        raise ValueError(f"Unknown baseline score {method!r}; choose one of {tuple(SCORES)}.")
+    return SCORES[method](estimator, X, check_random_state(random_state))
 
 
 def _ci_dependence(child, parent, rest, rng):
@@ -191,6 +226,20 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
     return estimator.reprune(scores=scores, keep_counts=keep_counts, X=X)
 
 
+def _ksparse(model, X, *, k, dropout):
+    sizes = model.hidden_layer_sizes or (model.n_components or max(1, np.shape(X)[1] // 2),)
+    sizes = (sizes,) if np.isscalar(sizes) else sizes
+    return {"code_top_k": int(k if k is not None else max(1, int(sizes[-1]) // 4))}
+
+
+def _dropout(model, X, *, k, dropout):
+    return {"dropout": float(dropout)}
+
+
+#: Trained-baseline name -> the training parameters it sets on the template.
+TRAINED = {"ksparse": _ksparse, "dropout": _dropout}
+
+
 def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
     """Train a k-sparse or dropout autoencoder with ``estimator``'s settings; score by magnitude.
 
@@ -214,16 +263,10 @@ def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
         :func:`prune_with_scores`.
     """
     if kind not in TRAINED:
-        raise ValueError(f"Unknown trained baseline {kind!r}; choose one of {TRAINED}.")
+        raise ValueError(f"Unknown trained baseline {kind!r}; choose one of {tuple(TRAINED)}.")
     model = clone(estimator).set_params(
         importance_target="preactivation", memory=None, fine_tune_iter=0
     )
-    if kind == "ksparse":
-        sizes = model.hidden_layer_sizes or (model.n_components or max(1, np.shape(X)[1] // 2),)
-        sizes = (sizes,) if np.isscalar(sizes) else sizes
-        k = k if k is not None else max(1, int(sizes[-1]) // 4)
-        model.set_params(code_top_k=int(k))
-    else:
-        model.set_params(dropout=float(dropout))
+    model.set_params(**TRAINED[kind](model, X, k=k, dropout=dropout))
     model.fit(X)
     return prune_with_scores(model, score_links("magnitude", model), model.keep_counts_, X)

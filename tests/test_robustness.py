@@ -10,7 +10,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.exceptions import NotFittedError
 
-import skshapsae._estimator as estimator_module
+import skshapsae._stages as stages_module
 from skshapsae import SHAPSparseAutoencoder, TrainingDivergenceError, load, save
 
 
@@ -226,7 +226,7 @@ def test_interrupt_leaves_previous_state_or_unfitted(X, stage, monkeypatch):
     fresh = fast()
     refit = fast().fit(X)
     before = {k: v for k, v in vars(refit).items() if k.endswith("_")}
-    monkeypatch.setattr(estimator_module, stage, boom)
+    monkeypatch.setattr(stages_module, stage, boom)
     for est in (fresh, refit):
         with pytest.raises(KeyboardInterrupt):
             est.set_params(importance_level=0.5).fit(X)
@@ -324,13 +324,13 @@ def test_shap_estimators_and_explain_keep_global_numpy_state(X, estimator):
 
 
 def test_memory_check_counts_permutations_before_any_work(X, monkeypatch):
-    monkeypatch.setattr(estimator_module, "train_autoencoder", pytest.fail)
+    monkeypatch.setattr(stages_module, "train_autoencoder", pytest.fail)
     with pytest.raises(ValueError, match=r"GiB .*n_permutations=1000000000"):
         fast((4, 2), shapley_estimator="permutation", n_permutations=10**9).fit(X)
 
 
 def test_memory_check_on_a_very_wide_input_allocates_nothing(monkeypatch):
-    monkeypatch.setattr(estimator_module, "train_autoencoder", pytest.fail)
+    monkeypatch.setattr(stages_module, "train_autoencoder", pytest.fail)
     wide = np.random.default_rng(0).uniform(size=(3, 60_000))
     with pytest.raises(ValueError, match=r"needs about \d+\.\d GiB of memory to train"):
         fast((30_000,)).fit(wide)
@@ -343,7 +343,7 @@ def test_unsupported_devices_are_a_clear_error(X, device):
 
 
 def test_n_jobs_zero_is_refused_by_validation(X, monkeypatch):
-    monkeypatch.setattr(estimator_module, "train_autoencoder", pytest.fail)
+    monkeypatch.setattr(stages_module, "train_autoencoder", pytest.fail)
     with pytest.raises(ValueError, match="n_jobs"):
         fast(n_jobs=0).fit(X)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import skshapsae._estimator as estimator_module
+import skshapsae._stages as stages_module
 from skshapsae import SHAPSparseAutoencoder
 
 
@@ -27,8 +27,8 @@ def test_memory_trains_and_scores_once_per_training_set(X, tmp_path, monkeypatch
     def fail(*args, **kwargs):
         raise AssertionError("the cached stage ran again")
 
-    monkeypatch.setattr(estimator_module, "train_autoencoder", fail)
-    monkeypatch.setattr(estimator_module, "score_network", fail)
+    monkeypatch.setattr(stages_module, "train_autoencoder", fail)
+    monkeypatch.setattr(stages_module, "score_network", fail)
     second = fast(memory=str(tmp_path), importance_level=0.9, fine_tune_iter=0).fit(X)
     for a, b in zip(first.link_importances_, second.link_importances_):
         np.testing.assert_array_equal(a, b)

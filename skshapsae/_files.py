@@ -1,0 +1,53 @@
+"""Atomic file writes: a complete new file, or the old one untouched.
+
+:func:`atomic_path` gives a temporary path in the destination's folder (a short name,
+so that any legal destination name works), and renames it over the destination when
+the block succeeds (``os.replace``: atomic on one file system). On any failure, a full
+disk included, the temporary file is removed and the previous file is left as it was.
+The new file gets the permissions a plain ``open`` would give it (``0o666`` less the
+umask), or keeps those of the file it replaces.
+"""
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _mode(path):
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask():
+    """The process's umask, read without changing it where Linux says it."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)  # elsewhere: read by setting (briefly) and restoring
+    os.umask(umask)
+    return umask
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; move it over ``path`` when the block succeeds."""
+    path = Path(os.fspath(path))
+    if not path.name or path.is_dir():
+        raise IsADirectoryError(f"Cannot write to {str(path)!r}: give a file name, not a folder.")
+    folder = path.parent
+    handle, temporary = tempfile.mkstemp(prefix=".sks", suffix=".tmp", dir=folder)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.chmod(temporary, _mode(path))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

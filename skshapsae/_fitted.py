@@ -1,0 +1,190 @@
+"""The fitted state's schema: every fitted attribute declared once.
+
+A fitted :class:`~skshapsae.SHAPSparseAutoencoder` is its parameters plus the
+attributes below. Each :class:`Field` says how the attribute is stored, which stage
+sets it, what shape it has given the layer sizes, and whether ``slim`` keeps it, a
+model file must hold it, and inference reads it (read-only). The estimator
+(``reprune``, ``slim``, the read-only freeze) and the file format (kinds, required
+attributes, shape / dtype / value checks on load) read this table and nothing else, so
+a new fitted attribute is one line here plus the code that computes it.
+
+Groups:
+
+* ``"input"``: set by ``validate_data`` (``n_features_in_``, ``feature_names_in_``);
+* ``"training"``: the dense network, its scores and everything else that does not
+  depend on the level (``reprune`` reuses them);
+* ``"pruning"``: the masks and the pruned network (``reprune`` recomputes them).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["FIELDS", "Field", "freeze", "names", "shapes", "check_value"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One fitted attribute.
+
+    kind : how it is stored: ``"array"``, ``"array_list"`` (one array per layer),
+        ``"csr_list"`` (one ``scipy.sparse.csr_array`` per layer), ``"strings"`` or
+        ``"json"`` (numbers, names, lists and tables of them).
+    group : ``"input"``, ``"training"`` or ``"pruning"`` (module docstring).
+    shape : for arrays, the shape rule (a key of :func:`shapes`); for JSON, the value
+        rule (a key of :data:`VALUE_CHECKS`).
+    dtype : ``"float"`` (finite numbers) or ``"bool"`` for arrays.
+    slim : kept by ``slim()`` (inference and the unit importances need it).
+    required : every model file holds it (slimmed or not).
+    frozen : inference reads it: read-only once fitted, so the cached inference plan
+        can never disagree with it.
+    """
+
+    name: str
+    kind: str
+    group: str
+    shape: str = None
+    dtype: str = None
+    slim: bool = True
+    required: bool = False
+    frozen: bool = False
+
+
+FIELDS = (
+    # input (validate_data)
+    Field("n_features_in_", "json", "input", "count", required=True),
+    Field("feature_names_in_", "strings", "input", "names_per_feature"),
+    # training: the dense network and its scores (independent of the level)
+    Field("layer_sizes_", "json", "training", "sizes", required=True),
+    Field("activations_", "json", "training", "activations", required=True),
+    Field("n_components_", "json", "training", "count", required=True),
+    Field("dense_weights_", "array_list", "training", "weights", "float", slim=False),
+    Field("dense_intercepts_", "array_list", "training", "biases", "float", slim=False),
+    Field("dense_loss_curve_", "json", "training", "numbers", slim=False),
+    Field("n_iter_", "json", "training", "count"),
+    Field("n_samples_seen_", "json", "training", "count"),
+    Field("validation_scores_", "json", "training", "numbers"),
+    Field("best_validation_score_", "json", "training", "number"),
+    Field("link_importances_", "array_list", "training", "weights", "float", slim=False),
+    Field("link_importance_stderr_", "array_list", "training", "weights", "float", slim=False),
+    Field("shapley_estimators_", "json", "training", "strings"),
+    Field("unit_importances_", "array_list", "training", "units_in", "float", required=True),
+    Field("feature_importances_", "array", "training", "features", "float", required=True),
+    Field("layer_input_means_", "array_list", "training", "units_in", "float", slim=False),
+    Field("background_", "array", "training", "rows", "float", slim=False),
+    Field("fit_times_", "json", "training", "seconds"),
+    Field("_training_config_", "json", "training", "training_config"),
+    # pruning (recomputed by reprune)
+    Field("link_masks_", "array_list", "pruning", "weights", "bool", slim=False),
+    Field("active_units_", "array_list", "pruning", "units", "bool", required=True, frozen=True),
+    Field("weights_", "csr_list", "pruning", "weights", "float", required=True, frozen=True),
+    Field("intercepts_", "array_list", "pruning", "biases", "float", required=True, frozen=True),
+    Field("sparsity_", "json", "pruning", "fraction", required=True),
+    Field("layer_sparsity_", "array", "pruning", "layers", "float", required=True),
+    Field("importance_level_", "json", "pruning", "fraction", required=True),
+    Field("keep_counts_", "json", "pruning", "count_per_layer", required=True),
+    Field("loss_curve_", "json", "pruning", "numbers"),
+)
+
+BY_NAME = {field.name: field for field in FIELDS}
+
+
+def names(**where):
+    """Names of the fields whose attributes equal ``where`` (e.g. ``group="pruning"``)."""
+    return tuple(
+        f.name for f in FIELDS if all(getattr(f, key) == value for key, value in where.items())
+    )
+
+
+def freeze(state):
+    """Make the inference arrays of a fitted state read-only (in place); returns ``state``."""
+    for name in names(frozen=True):
+        for array in state.get(name, ()):
+            parts = (
+                (array.data, array.indices, array.indptr) if hasattr(array, "indptr") else (array,)
+            )
+            for part in parts:
+                part.setflags(write=False)
+    return state
+
+
+def shapes(sizes):
+    """Shape rule -> expected shape (or per-layer shapes) for layer widths ``sizes``."""
+    n_layers = len(sizes) - 1
+    return {
+        "weights": [(sizes[k + 1], sizes[k]) for k in range(n_layers)],
+        "biases": [(sizes[k + 1],) for k in range(n_layers)],
+        "units": [(n,) for n in sizes],
+        "units_in": [(n,) for n in sizes[:-1]],
+        "features": (sizes[0],),
+        "layers": (n_layers,),
+        "rows": (None, sizes[0]),
+    }
+
+
+def _number(value):
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < 1e300
+    )
+
+
+def _count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
+
+
+#: JSON value rule -> predicate (``None`` is accepted where noted by the estimator:
+#: ``validation_scores_`` and ``best_validation_score_`` without early stopping).
+VALUE_CHECKS = {
+    "count": _count,
+    "number": lambda v: v is None or _number(v),
+    # loss curves may record a diverging epoch (inf / nan), so only the type is checked
+    "numbers": lambda v: (
+        v is None or (isinstance(v, list) and all(isinstance(x, (int, float)) for x in v))
+    ),
+    "fraction": lambda v: _number(v) and 0 <= v <= 1,
+    "strings": lambda v: v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "seconds": lambda v: (
+        v is None or (isinstance(v, dict) and all(_number(x) and x >= 0 for x in v.values()))
+    ),
+}
+
+
+def check_value(field, value, sizes):
+    """Why ``value`` does not fit ``field`` for layer widths ``sizes``, or None if it does.
+
+    Arrays: shape, dtype and finiteness; JSON values: :data:`VALUE_CHECKS` (the
+    architecture rules ``sizes``, ``activations``, ``count_per_layer`` and
+    ``training_config`` are checked by the file format, which knows their context).
+    """
+    if field.kind in ("array", "array_list", "csr_list"):
+        rule = shapes(sizes)[field.shape]
+        arrays = value if field.kind != "array" else [value]
+        expected = rule if field.kind != "array" else [rule]
+        if not isinstance(arrays, list) or len(arrays) != len(expected):
+            return f"{field.name} does not hold {len(expected)} array(s)."
+        for array, shape in zip(arrays, expected):
+            if len(array.shape) != len(shape) or any(
+                n is not None and n != m for n, m in zip(shape, array.shape)
+            ):
+                return f"{field.name} has shape {array.shape}, expected {shape}."
+            data = array.data if sp.issparse(array) else array
+            if (data.dtype.kind == "b") != (field.dtype == "bool"):
+                return f"{field.name} has dtype {data.dtype}."
+            if field.dtype == "float" and (
+                data.dtype not in (np.float32, np.float64) or not np.all(np.isfinite(data))
+            ):
+                return f"{field.name} holds values that are not finite float32/float64 numbers."
+        return None
+    if field.kind == "strings":
+        if len(value) != sizes[0]:
+            return f"{field.name} does not have one name per feature."
+        return None
+    check = VALUE_CHECKS.get(field.shape)
+    if check is not None and not check(value):
+        return f"{field.name} = {str(value)[:80]!r} is not a valid {field.shape.replace('_', ' ')}."
+    return None
