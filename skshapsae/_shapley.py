@@ -103,6 +103,14 @@ class ShapleyEstimator:
     """
 
     name = "base"
+    #: Constructor argument -> the scoring option it takes (``make_estimator``'s keywords):
+    #: how the registry builds every estimator from the configuration.
+    options = {}
+
+    @classmethod
+    def from_options(cls, **options):
+        """The estimator built from the scoring options it declares in :attr:`options`."""
+        return cls(**{arg: options[key] for arg, key in cls.options.items() if key in options})
 
     def points_per_batch(self, game):
         return 1
@@ -202,6 +210,8 @@ class PermutationEstimator(ShapleyEstimator):
 
     name = "permutation"
 
+    options = {"n_permutations": "n_permutations", "seed": "seed", "device": "device"}
+
     def __init__(self, n_permutations=1, seed=0, device="cpu", memory_budget=None):
         self.n_permutations = n_permutations
         self.seed = seed
@@ -290,6 +300,8 @@ class KernelShapEstimator(ShapleyEstimator):
 
     name = "kernel"
 
+    options = {"nsamples": "kernel_nsamples", "seed": "seed"}
+
     def __init__(self, nsamples="auto", seed=0):
         self.nsamples = nsamples
         self.seed = seed
@@ -329,6 +341,8 @@ class ShapPermutationEstimator(ShapleyEstimator):
     """
 
     name = "shap-permutation"
+
+    options = {"seed": "seed"}
 
     def __init__(self, max_evals="auto", seed=0):
         self.max_evals = max_evals
@@ -385,12 +399,9 @@ def make_estimator(name, game, *, n_permutations=1, kernel_nsamples="auto", seed
     name = resolve_estimator(name, game)
     if name not in ESTIMATORS:
         raise ValueError(f"Unknown Shapley estimator {name!r}; choose one of {ESTIMATOR_NAMES}.")
-    options = {
-        "permutation": dict(n_permutations=n_permutations, seed=seed, device=device),
-        "kernel": dict(nsamples=kernel_nsamples, seed=seed),
-        "shap-permutation": dict(seed=seed),
-    }
-    return ESTIMATORS[name](**options.get(name, {}))
+    return ESTIMATORS[name].from_options(
+        n_permutations=n_permutations, kernel_nsamples=kernel_nsamples, seed=seed, device=device
+    )
 
 
 def partial_sums(game, A_explain, estimator):

@@ -2,14 +2,18 @@
 
 Every display follows :class:`sklearn.metrics.ConfusionMatrixDisplay`:
 ``from_estimator(estimator, ..., ax=None, **kwargs)`` computes and plots,
-``plot(ax=None, **kwargs)`` re-plots, styling goes through ``*_kw`` dictionaries passed
-on to matplotlib, and ``figure_`` / ``ax_`` keep the result. The displays work on images
+``plot(*, ax=None, **kwargs)`` re-plots (``ax`` keyword-only, as in scikit-learn),
+matplotlib is checked first (``check_matplotlib_support``), styling goes through ``*_kw``
+dictionaries passed on to matplotlib (``im_kw``, ``bar_kw``, ``line_kw``), and ``figure_``,
+``ax_`` and the artists drawn (``im_``, ``bars_``, ``images_``, ``lines_``, ...) keep the
+result. All displays share the small base :class:`_Display`. The displays work on images
 and on tables: ``image_shape`` is a parameter, inferred when the number of features is a
 square (8 x 8 digits, 28 x 28 MNIST); other data get bar charts and heat maps with the
 feature names. matplotlib is an optional dependency: ``pip install "skshapsae[plot]"``.
 """
 
 import numpy as np
+from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
@@ -24,20 +28,38 @@ __all__ = [
 MAX_TICK_LABELS = 60
 
 
-def _axes(ax, name, **subplots):
+def _check_matplotlib(caller):
+    """sklearn's ``check_matplotlib_support``, naming this package's extra."""
     try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
+        check_matplotlib_support(caller)
+        import matplotlib.pyplot  # noqa: F401
+    except ImportError:
         raise ImportError(
-            f"{name} needs matplotlib, which is not installed. Install it with: "
+            f"{caller} needs matplotlib, which is not installed. Install it with: "
             "pip install 'skshapsae[plot]'"
-        ) from exc
+        ) from None
 
-    if ax is None:
-        fig, ax = plt.subplots(**subplots)
-    else:
-        fig = np.ravel(ax)[0].figure
-    return fig, ax
+
+class _Display:
+    """Base of the displays, in the style of :class:`sklearn.metrics.ConfusionMatrixDisplay`.
+
+    ``from_estimator`` checks matplotlib first, computes what to draw and calls
+    ``plot``; ``plot(*, ax=None, <name>_kw=None)`` checks matplotlib, draws on ``ax`` (a
+    new figure when None) and keeps ``figure_``, ``ax_`` and the artists it drew (named
+    in each display's Attributes). A new display is a subclass and a line in ``__all__``.
+    """
+
+    def _axes(self, ax, **subplots):
+        """Check matplotlib, then use ``ax`` or a new figure; sets ``figure_`` and ``ax_``."""
+        _check_matplotlib(f"{type(self).__name__}.plot")
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            fig, ax = plt.subplots(**subplots)
+        else:
+            fig = np.ravel(ax)[0].figure
+        self.figure_, self.ax_ = fig, ax
+        return fig, ax
 
 
 def _unit_names(estimator, layer):
@@ -71,7 +93,7 @@ def infer_image_shape(n_features, image_shape="auto"):
 
 def _side_legend(ax, handles):
     """A legend beside a heat map, clear of its feature names."""
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
+    return ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
 
 
 def _ticks(ax, names, axis="x"):
@@ -83,7 +105,7 @@ def _ticks(ax, names, axis="x"):
         ax.set_yticks(range(len(names)), names, fontsize=8)
 
 
-class UnitImportanceDisplay:
+class UnitImportanceDisplay(_Display):
     """Unit importances of one layer (eq. 4); layer 0 = input features.
 
     A bar chart with the unit names, or, for input features that form an image, the
@@ -104,6 +126,11 @@ class UnitImportanceDisplay:
     ----------
     figure_ : matplotlib Figure
     ax_ : matplotlib Axes
+    im_ : AxesImage or None
+        The image (image-shaped features).
+    colorbar_ : Colorbar or None
+    bars_ : BarContainer or None
+        The bars (tabular features or hidden units).
     """
 
     def __init__(self, importances, names, layer=0, image_shape=None):
@@ -134,12 +161,13 @@ class UnitImportanceDisplay:
         -------
         display : UnitImportanceDisplay
         """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         imp = estimator.unit_importances_[layer]
         shape = infer_image_shape(len(imp), image_shape) if layer == 0 else None
         return cls(imp, _unit_names(estimator, layer), layer, shape).plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, bar_kw=None, imshow_kw=None):
+    def plot(self, *, ax=None, bar_kw=None, im_kw=None):
         """Draw the importances.
 
         Parameters
@@ -148,30 +176,31 @@ class UnitImportanceDisplay:
             Axes to draw on; a new figure when None.
         bar_kw : dict, default=None
             Passed to ``ax.bar`` (tabular data).
-        imshow_kw : dict, default=None
+        im_kw : dict, default=None
             Passed to ``ax.imshow`` (images).
 
         Returns
         -------
         display : UnitImportanceDisplay
         """
-        self.figure_, self.ax_ = _axes(ax, "UnitImportanceDisplay")
+        self._axes(ax)
+        self.im_ = self.colorbar_ = self.bars_ = None
         label = "unit importance (mean |SHAP|)"
         if self.image_shape is not None:
-            kw = {"cmap": "magma", **(imshow_kw or {})}
-            im = self.ax_.imshow(np.reshape(self.importances, self.image_shape), **kw)
-            self.figure_.colorbar(im, ax=self.ax_, label=label)
+            kw = {"cmap": "magma", **(im_kw or {})}
+            self.im_ = self.ax_.imshow(np.reshape(self.importances, self.image_shape), **kw)
+            self.colorbar_ = self.figure_.colorbar(self.im_, ax=self.ax_, label=label)
             self.ax_.set_axis_off()
         else:
             kw = {"color": "tab:blue", **(bar_kw or {})}
-            self.ax_.bar(range(len(self.importances)), self.importances, **kw)
+            self.bars_ = self.ax_.bar(range(len(self.importances)), self.importances, **kw)
             _ticks(self.ax_, self.names)
             self.ax_.set_ylabel(label)
         self.ax_.set_title("feature importances" if self.layer == 0 else f"layer {self.layer}")
         return self
 
 
-class LinkImportanceDisplay:
+class LinkImportanceDisplay(_Display):
     """Link importances of one layer: heatmap (Figure 2c) and per-input variance (2b).
 
     Parameters
@@ -187,6 +216,11 @@ class LinkImportanceDisplay:
     ----------
     figure_ : matplotlib Figure
     ax_ : matplotlib Axes
+    im_ : AxesImage or None
+        The heat map.
+    colorbar_ : Colorbar or None
+    bars_ : BarContainer or None
+        The variance bars.
     """
 
     def __init__(self, importances, mask, input_names):
@@ -215,12 +249,13 @@ class LinkImportanceDisplay:
         -------
         display : LinkImportanceDisplay
         """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         imp = estimator.link_importances_[layer]
         disp = cls(imp, estimator.link_masks_[layer], _unit_names(estimator, layer))
         return disp.plot(kind=kind, ax=ax, **kwargs)
 
-    def plot(self, kind="heatmap", ax=None, *, imshow_kw=None, bar_kw=None):
+    def plot(self, *, kind="heatmap", ax=None, im_kw=None, bar_kw=None):
         """Draw the heatmap (kept links outlined in white) or the per-input variance.
 
         Parameters
@@ -229,7 +264,7 @@ class LinkImportanceDisplay:
             What to draw.
         ax : matplotlib Axes, default=None
             Axes to draw on.
-        imshow_kw, bar_kw : dict, default=None
+        im_kw, bar_kw : dict, default=None
             Passed to ``ax.imshow`` / ``ax.bar``.
 
         Returns
@@ -238,21 +273,24 @@ class LinkImportanceDisplay:
         """
         if kind not in ("heatmap", "variance"):
             raise ValueError(f"kind must be 'heatmap' or 'variance', got {kind!r}.")
-        self.figure_, self.ax_ = _axes(ax, "LinkImportanceDisplay")
+        self._axes(ax)
+        self.im_ = self.colorbar_ = self.bars_ = None
         if kind == "heatmap":
-            kw = {"cmap": "viridis", "aspect": "auto", **(imshow_kw or {})}
-            im = self.ax_.imshow(self.importances, **kw)
+            kw = {"cmap": "viridis", "aspect": "auto", **(im_kw or {})}
+            self.im_ = im = self.ax_.imshow(self.importances, **kw)
             if self.mask is not None:
                 rows, cols = np.nonzero(self.mask)
                 self.ax_.scatter(
                     cols, rows, marker="s", facecolors="none", edgecolors="w", s=60, label="kept"
                 )
-            self.figure_.colorbar(im, ax=self.ax_, label="link importance")
+            self.colorbar_ = self.figure_.colorbar(im, ax=self.ax_, label="link importance")
             self.ax_.set_ylabel("output unit")
             self.ax_.set_title("link importances (white: kept)")
         else:
             kw = {"color": "tab:orange", **(bar_kw or {})}
-            self.ax_.bar(range(self.importances.shape[1]), self.importances.var(axis=0), **kw)
+            self.bars_ = self.ax_.bar(
+                range(self.importances.shape[1]), self.importances.var(axis=0), **kw
+            )
             self.ax_.set_ylabel("variance of LI over output units")
             self.ax_.set_title("variance of link importance")
         _ticks(self.ax_, self.input_names)
@@ -280,7 +318,7 @@ def _mask_colours():
     return cmap, legend
 
 
-class ImageMaskDisplay:
+class ImageMaskDisplay(_Display):
     """Per code unit, the inputs it sees through kept links, or its importance map.
 
     For a deeper encoder the mask is "some kept path from the input to the unit" and the
@@ -302,6 +340,10 @@ class ImageMaskDisplay:
     ----------
     figure_ : matplotlib Figure
     ax_ : matplotlib Axes or ndarray of Axes
+    images_ : list of AxesImage
+        One per panel (one heat map for tables).
+    legend_ : Legend or None
+    colorbar_ : Colorbar or None
     """
 
     def __init__(self, maps, image_shape, what="mask", names=None):
@@ -335,6 +377,7 @@ class ImageMaskDisplay:
         -------
         display : ImageMaskDisplay
         """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
         if what not in ("mask", "importance"):
             raise ValueError(f"what must be 'mask' or 'importance', got {what!r}.")
         check_is_fitted(estimator)
@@ -345,14 +388,14 @@ class ImageMaskDisplay:
         names = _unit_names(estimator, 0)
         return cls(maps[:units], shape, what, names).plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, imshow_kw=None):
+    def plot(self, *, ax=None, im_kw=None):
         """Draw the maps, with a legend (masks) or a colour bar (importances).
 
         Parameters
         ----------
         ax : matplotlib Axes or array of Axes, default=None
             Where to draw.
-        imshow_kw : dict, default=None
+        im_kw : dict, default=None
             Passed to ``ax.imshow``.
 
         Returns
@@ -362,14 +405,13 @@ class ImageMaskDisplay:
         n = len(self.maps)
         if self.what == "mask":
             cmap, legend = _mask_colours()
-            kw = {"cmap": cmap, "vmin": 0, "vmax": 1, **(imshow_kw or {})}
+            kw = {"cmap": cmap, "vmin": 0, "vmax": 1, **(im_kw or {})}
         else:
-            legend, kw = None, {"cmap": "magma", **(imshow_kw or {})}
+            legend, kw = None, {"cmap": "magma", **(im_kw or {})}
         if self.image_shape is None:  # tabular: one heat map, units x features
-            self.figure_, self.ax_ = _axes(
-                ax, "ImageMaskDisplay", figsize=(max(6, 0.22 * self.maps.shape[1] + 2), 3.5)
-            )
+            self._axes(ax, figsize=(max(6, 0.22 * self.maps.shape[1] + 2), 3.5))
             im = self.ax_.imshow(np.asarray(self.maps, float), aspect="auto", **kw)
+            self.images_ = [im]
             _ticks(self.ax_, self.names or [])
             self.ax_.set_yticks(range(n), [f"code {k + 1}" for k in range(n)], fontsize=8)
             self.ax_.set_xlabel("input feature")
@@ -377,21 +419,21 @@ class ImageMaskDisplay:
         else:
             cols = int(np.ceil(np.sqrt(n)))
             rows = int(np.ceil(n / cols))
-            self.figure_, self.ax_ = _axes(
+            self._axes(
                 ax,
-                "ImageMaskDisplay",
                 nrows=rows,
                 ncols=cols,
                 figsize=(2.2 * cols + 1.2, 2.2 * rows + 0.6),
                 squeeze=False,
             )
-            im = None
+            im, self.images_ = None, []
             for k, axis in enumerate(np.ravel(self.ax_)):
                 axis.set_axis_off()
                 if k < n:
                     im = axis.imshow(
                         np.reshape(np.asarray(self.maps[k], float), self.image_shape), **kw
                     )
+                    self.images_.append(im)
                     empty = self.what == "mask" and not np.any(self.maps[k])
                     axis.set_title(
                         f"code unit {k + 1}" + (" (removed)" if empty else ""), fontsize=10
@@ -399,16 +441,19 @@ class ImageMaskDisplay:
             targets = np.ravel(self.ax_).tolist()
         title = "inputs reaching each code unit" if self.what == "mask" else "path importance"
         self.figure_.suptitle(title, fontsize=11)
+        self.legend_ = self.colorbar_ = None
         if legend is not None and self.image_shape is None:
-            _side_legend(self.ax_, legend)
+            self.legend_ = _side_legend(self.ax_, legend)
         elif legend is not None:
-            self.figure_.legend(handles=legend, loc="lower center", ncol=2, fontsize=9)
+            self.legend_ = self.figure_.legend(
+                handles=legend, loc="lower center", ncol=2, fontsize=9
+            )
         elif im is not None:
-            self.figure_.colorbar(im, ax=targets, label="path importance")
+            self.colorbar_ = self.figure_.colorbar(im, ax=targets, label="path importance")
         return self
 
 
-class FeatureMaskDisplay:
+class FeatureMaskDisplay(_Display):
     """Figure 4: which inputs survive at each importance level.
 
     Images get one panel per level (pruned pixels grey, kept ones shown, or drawn from
@@ -433,6 +478,9 @@ class FeatureMaskDisplay:
     ----------
     figure_ : matplotlib Figure
     ax_ : matplotlib Axes or ndarray of Axes
+    images_ : list of AxesImage
+        One per level (one heat map for tables).
+    legend_ : Legend
     """
 
     def __init__(self, masks, levels, sparsities, image_shape, image=None, names=None):
@@ -475,6 +523,7 @@ class FeatureMaskDisplay:
         -------
         display : FeatureMaskDisplay
         """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         models = [estimator.reprune(m) for m in levels]
         shape = infer_image_shape(len(models[0].active_units_[0]), image_shape)
@@ -487,14 +536,14 @@ class FeatureMaskDisplay:
             _unit_names(estimator, 0),
         ).plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, imshow_kw=None):
+    def plot(self, *, ax=None, im_kw=None):
         """Draw the masks, with a legend saying what the colours mean.
 
         Parameters
         ----------
         ax : matplotlib Axes or array of Axes, default=None
             Where to draw.
-        imshow_kw : dict, default=None
+        im_kw : dict, default=None
             Passed to ``ax.imshow``.
 
         Returns
@@ -507,31 +556,29 @@ class FeatureMaskDisplay:
         cmap, legend = _mask_colours()
         if self.image_shape is None:  # tabular: levels x features
             width = len(self.masks[0])
-            self.figure_, self.ax_ = _axes(
-                ax, "FeatureMaskDisplay", figsize=(max(6, 0.22 * width + 2), 1.2 + 0.45 * n)
-            )
-            kw = {"cmap": cmap, "vmin": 0, "vmax": 1, "aspect": "auto", **(imshow_kw or {})}
-            self.ax_.imshow(np.asarray(self.masks, float), **kw)
+            self._axes(ax, figsize=(max(6, 0.22 * width + 2), 1.2 + 0.45 * n))
+            kw = {"cmap": cmap, "vmin": 0, "vmax": 1, "aspect": "auto", **(im_kw or {})}
+            self.images_ = [self.ax_.imshow(np.asarray(self.masks, float), **kw)]
             _ticks(self.ax_, self.names or [])
             labels = [f"m={m:g} (eta={e:.2f})" for m, e in zip(self.levels, self.sparsities)]
             self.ax_.set_yticks(range(n), labels, fontsize=8)
             self.ax_.set_xlabel("input feature")
             self.ax_.set_title("inputs kept at each importance level")
         else:
-            self.figure_, self.ax_ = _axes(
-                ax, "FeatureMaskDisplay", ncols=n, figsize=(3.0 * n, 3.6), squeeze=False
-            )
+            self._axes(ax, ncols=n, figsize=(3.0 * n, 3.6), squeeze=False)
+            self.images_ = []
             for axis, mask, level, eta in zip(
                 np.ravel(self.ax_), self.masks, self.levels, self.sparsities
             ):
                 if self.image is None:
-                    kw = {"cmap": cmap, "vmin": 0, "vmax": 1, **(imshow_kw or {})}
-                    axis.imshow(np.reshape(np.asarray(mask, float), self.image_shape), **kw)
+                    kw = {"cmap": cmap, "vmin": 0, "vmax": 1, **(im_kw or {})}
+                    shown = np.reshape(np.asarray(mask, float), self.image_shape)
                 else:
                     shown = np.where(mask, np.ravel(self.image), np.nan)
-                    kw = {"cmap": "gray_r", **(imshow_kw or {})}
+                    kw = {"cmap": "gray_r", **(im_kw or {})}
                     axis.set_facecolor("#bdbdbd")
-                    axis.imshow(np.reshape(shown, self.image_shape), **kw)
+                    shown = np.reshape(shown, self.image_shape)
+                self.images_.append(axis.imshow(shown, **kw))
                 axis.set_title(f"m={level:g}, eta={eta:.2f}", fontsize=10)
                 axis.set_xticks([])
                 axis.set_yticks([])
@@ -541,15 +588,17 @@ class FeatureMaskDisplay:
                     Patch(color="#bdbdbd", label="pruned input"),
                 ]
         if self.image_shape is None:  # beside the heat map, clear of the feature names
-            _side_legend(self.ax_, legend)
+            self.legend_ = _side_legend(self.ax_, legend)
         else:
-            self.figure_.legend(handles=legend, loc="lower center", ncol=2, fontsize=9)
+            self.legend_ = self.figure_.legend(
+                handles=legend, loc="lower center", ncol=2, fontsize=9
+            )
             if ax is None:
                 self.figure_.subplots_adjust(bottom=0.2)
         return self
 
 
-class SparsityCurveDisplay:
+class SparsityCurveDisplay(_Display):
     """Sparsity versus importance level, and downstream score versus sparsity (Figure 3).
 
     Parameters
@@ -565,6 +614,8 @@ class SparsityCurveDisplay:
     ----------
     figure_ : matplotlib Figure
     ax_ : ndarray of matplotlib Axes
+    lines_ : list of Line2D
+        The sparsity curve, then the score curve.
     """
 
     def __init__(self, levels, sparsities, scores=None, score_name="score"):
@@ -600,6 +651,7 @@ class SparsityCurveDisplay:
         -------
         display : SparsityCurveDisplay
         """
+        _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         levels, eta = estimator.sparsity_curve(levels)
         scores = None
@@ -607,7 +659,7 @@ class SparsityCurveDisplay:
             scores = np.array([scorer(estimator.reprune(m, X=X)) for m in levels])
         return cls(levels, eta, scores, score_name).plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, line_kw=None):
+    def plot(self, *, ax=None, line_kw=None):
         """Draw the curves.
 
         Parameters
@@ -622,16 +674,16 @@ class SparsityCurveDisplay:
         display : SparsityCurveDisplay
         """
         ncols = 1 if self.scores is None else 2
-        self.figure_, self.ax_ = _axes(
-            ax, "SparsityCurveDisplay", ncols=ncols, figsize=(4.5 * ncols, 3.5), squeeze=False
-        )
+        self._axes(ax, ncols=ncols, figsize=(4.5 * ncols, 3.5), squeeze=False)
         axes = np.ravel(self.ax_)
         kw = {"marker": "o", **(line_kw or {})}
-        axes[0].plot(self.levels, self.sparsities, **kw)
+        self.lines_ = axes[0].plot(self.levels, self.sparsities, **kw)
         axes[0].set_xlabel("importance level m")
         axes[0].set_ylabel("sparsity eta")
         if self.scores is not None:
-            axes[1].plot(self.sparsities, self.scores, **{"color": "tab:green", **kw})
+            self.lines_ += axes[1].plot(
+                self.sparsities, self.scores, **{"color": "tab:green", **kw}
+            )
             axes[1].set_xlabel("sparsity eta")
             axes[1].set_ylabel(self.score_name)
         return self
