@@ -11,43 +11,44 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
+W, H = 2.2, 1.1  # box size
 STAGES = [
     # (x, y, title, module, what it does)
-    (0.5, 4.0, "train", "_network.py", "PCA start, Adam,\nstopping rule, fine_tune"),
-    (3.5, 4.0, "score", "_scoring.py", "GameFamily -> games,\nscore_network, explain_layer"),
-    (6.5, 4.0, "estimate", "_shapley.py", "ESTIMATORS registry:\nlinear, exact, permutation, ..."),
-    (3.5, 1.6, "prune", "_pruning.py", "support sets (eq. 8), cascade,\nfolding, target sparsity"),
-    (6.5, 1.6, "infer", "_inference.py", "compact plan (dense / CSR),\ncached, torch forward"),
-    (
-        0.5,
-        1.6,
-        "orchestrate",
-        "_estimator.py",
-        "validate, cache (memory=),\nfit / reprune / explain",
-    ),
+    (0.3, 4.0, "schema", "_fitted.py", "FIELDS: each fitted attribute\nonce (kind, group, shape)"),
+    (2.8, 4.0, "train", "_network.py", "one loop: Adam / L-BFGS,\nvarimax start, fine_tune"),
+    (5.3, 4.0, "score", "_scoring.py", "GAME_FAMILIES: layer and\nnetwork games, explain"),
+    (7.8, 4.0, "estimate", "_shapley.py", "ESTIMATORS: linear, exact,\npermutation, kernel, ..."),
+    (0.3, 1.6, "orchestrate", "_estimator.py", "validate, _fit(X, incremental),\nreprune, explain"),
+    (2.8, 1.6, "compose", "_stages.py", "dense_stage (cached),\nprune_stage, increments"),
+    (5.3, 1.6, "prune", "_pruning.py", "support sets (eq. 8), cascade,\nfolding, target sparsity"),
+    (7.8, 1.6, "infer", "_inference.py", "compact plan (dense / CSR),\ncached forward pass"),
 ]
 ARROWS = [
-    ((2.9, 4.5), (3.5, 4.5), "DenseNetwork"),
-    ((6.0, 4.5), (6.5, 4.5), "games, points"),
-    ((6.5, 4.2), (6.0, 4.2), "phi"),
-    ((4.75, 3.95), (4.75, 2.75), "link_importances_"),
-    ((6.0, 2.2), (6.5, 2.2), "weights_ (CSR)"),
-    ((3.5, 2.2), (2.9, 2.2), "masks, biases"),
-    ((1.7, 2.75), (1.7, 3.95), "fine_tune(masks)"),
+    ((2.5, 2.3), (2.8, 2.3), "FitSetup"),
+    ((2.8, 1.9), (2.5, 1.9), "state"),
+    ((3.9, 2.75), (3.9, 3.95), "X, TrainingConfig"),
+    ((5.0, 4.5), (5.3, 4.5), "network"),
+    ((7.5, 4.5), (7.8, 4.5), "games"),
+    ((7.8, 4.2), (7.5, 4.2), "phi"),
+    ((5.3, 3.95), (4.6, 2.75), "importances"),
+    ((5.0, 2.2), (5.3, 2.2), "level"),
+    ((5.3, 1.8), (5.0, 1.8), "masks"),
+    ((1.4, 3.95), (1.4, 2.75), "names(group=)"),
+    ((7.5, 2.0), (7.8, 2.0), "weights_"),
 ]
 
 
 def main(path=None):
     path = path or Path(__file__).with_suffix(".png")
-    fig, ax = plt.subplots(figsize=(10, 5.6))
+    fig, ax = plt.subplots(figsize=(11.5, 5.8))
     for x, y, title, module, what in STAGES:
         ax.add_patch(
             FancyBboxPatch(
-                (x, y), 2.4, 1.1, boxstyle="round,pad=0.05", fc="#eef3fb", ec="#3465a4", lw=1.5
+                (x, y), W, H, boxstyle="round,pad=0.05", fc="#eef3fb", ec="#3465a4", lw=1.5
             )
         )
-        ax.text(x + 1.2, y + 0.85, f"{title}  ({module})", ha="center", fontsize=10, weight="bold")
-        ax.text(x + 1.2, y + 0.38, what, ha="center", va="center", fontsize=8.5)
+        ax.text(x + W / 2, y + 0.85, f"{title}  ({module})", ha="center", fontsize=9, weight="bold")
+        ax.text(x + W / 2, y + 0.38, what, ha="center", va="center", fontsize=8)
     for start, end, label in ARROWS:
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, lw=1.3))
         mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
@@ -64,13 +65,15 @@ def main(path=None):
     ax.text(
         0.5,
         0.75,
-        "X (numpy) enters at fit; the fitted state is numpy / scipy only. Outside the stages, "
-        "through public names:\nbaselines.py (scores -> reprune(scores=, keep_counts=)), "
-        "plotting.py (Displays), _cli.py, datasets.py, _persistence.py (save / load).",
+        "X (numpy) enters at fit; _config.py turns the parameters into FitSetup; the fitted "
+        "state is numpy / scipy only, declared in _fitted.py.\nOutside the stages, through "
+        "public names and registries: baselines.py (SCORES -> reprune(scores=, keep_counts=)), "
+        "plotting.py (_Display),\n_export.py (FORMATS -> writer), _persistence.py (save / load "
+        "against the schema), _cli.py, datasets.py.",
         fontsize=8.5,
         va="center",
     )
-    ax.set_xlim(0.2, 9.2)
+    ax.set_xlim(0.1, 10.2)
     ax.set_ylim(0.4, 5.4)
     ax.axis("off")
     ax.set_title("skshapsae: stages and the data between them", fontsize=12)
