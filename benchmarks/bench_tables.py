@@ -219,14 +219,37 @@ def precision_at_5(seeds):
     return float(np.mean(hits)), [float(h) for h in hits]
 
 
+def report(name, X, y, k, seeds, folds, results):
+    rows = evaluate(name, X, y, k, seeds, folds)
+    results["tables"][name] = {"shape": list(X.shape), "k": k, **rows}
+    for method, r in rows.items():
+        print(
+            f"{name:24s} {method:14s} {r['acc_mean']:.3f} ± {r['acc_sd']:.3f}    "
+            f"{r['seed_sd']:.3f} {r['mse']:8.4f} {r['time_ratio']:8.1f}x",
+            flush=True,
+        )
+    extra = rows["default level"]
+    print(
+        f"{'':24s} PCA fold sd {rows['PCA']['fold_sd']:.3f}; default fits: median n_iter "
+        f"{extra['n_iter_median']:.0f}, {extra['convergence_warnings']} ConvergenceWarning(s)"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 folds, 1 seed")
     parser.add_argument("--only", nargs="*", help="table names to run")
+    parser.add_argument(
+        "--attribution-only",
+        action="store_true",
+        help="skip the accuracy part (writes bench_tables_attribution.json)",
+    )
     args = parser.parse_args()
     seeds, folds = ([0], 2) if args.quick else ([0, 1, 2], 5)
     results = {"machine": machine(), "tables": {}, "attribution": {}}
     out_name = "bench_tables_quick" if args.quick else "bench_tables"
+    if args.attribution_only:
+        out_name += "_attribution"
     header = (
         f"{'table':24s} {'method':14s} {'acc':>15s} {'seed sd':>8s} {'MSE':>8s} {'time/PCA':>9s}"
     )
@@ -234,19 +257,8 @@ def main():
     for name, (X, y, k) in tables().items():
         if args.only and name not in args.only:
             continue
-        rows = evaluate(name, X, y, k, seeds, folds)
-        results["tables"][name] = {"shape": list(X.shape), "k": k, **rows}
-        for method, r in rows.items():
-            print(
-                f"{name:24s} {method:14s} {r['acc_mean']:.3f} ± {r['acc_sd']:.3f}    "
-                f"{r['seed_sd']:.3f} {r['mse']:8.4f} {r['time_ratio']:8.1f}x",
-                flush=True,
-            )
-        extra = rows["default level"]
-        print(
-            f"{'':24s} PCA fold sd {rows['PCA']['fold_sd']:.3f}; default fits: median n_iter "
-            f"{extra['n_iter_median']:.0f}, {extra['convergence_warnings']} ConvergenceWarning(s)"
-        )
+        if not args.attribution_only:
+            report(name, X, y, k, seeds, folds, results)
         Xs = MinMaxScaler().fit_transform(X)
         errors = attribution(Xs, k_sel=k, k=k, seed=0)
         results["attribution"][name] = errors

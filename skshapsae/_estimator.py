@@ -107,7 +107,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     shapley_estimator : {"auto", "permutation", "exact", "linear", "kernel", \
             "shap-permutation"}, default="auto"
         How Shapley values are computed. "auto" uses the closed form for linear
-        games, exact enumeration for layers with at most 10 inputs and
+        games, exact enumeration for layers with at most 7 inputs and
         "permutation" (antithetic permutation sampling in torch) otherwise.
         "kernel" is the paper's ``shap.KernelExplainer`` (slow); "shap-permutation"
         is ``shap.PermutationExplainer`` (model-agnostic sampling).

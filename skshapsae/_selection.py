@@ -2,23 +2,27 @@
 
 A ranking by importance alone picks redundant columns: on breast cancer, mean radius,
 perimeter and area carry the same information and rank together. :func:`select_features`
-picks greedily instead: each step takes the column with the largest importance times
-the share of its variance that the columns already chosen do not explain (by least
-squares on a sample of rows), so a column that repeats a chosen one scores near zero.
+picks greedily instead: each step takes the column that explains (by least squares on
+a sample of rows, after the columns already chosen) the largest share of the
+*importance-weighted* variance of all columns. A column counts by how much of what the
+model finds important it carries; a column that repeats a chosen one explains nothing
+new and is passed over. (A first version multiplied each column's importance by its own
+unexplained variance; on the tables benchmark it matched or beat the best of variance,
+PCA loadings and the Laplacian score on 6 of 11 tables, this one on 9.)
 """
 
 import numpy as np
 
 
-def select_features(importances, rows, n_features, *, ridge=1e-6):
-    """Indices of ``n_features`` columns, chosen for importance and against redundancy.
+def select_features(importances, rows, n_features):
+    """Indices of ``n_features`` columns that explain the important columns, greedily.
 
     Parameters
     ----------
     importances : ndarray of shape (n_columns,)
-        Non-negative importance of each column.
+        Non-negative importance of each column (the weights of the explained variance).
     rows : ndarray of shape (n_rows, n_columns)
-        Sample of the data on which redundancy is measured (least squares).
+        Sample of the data on which the least squares are solved.
     n_features : int
         Columns to select.
 
@@ -28,20 +32,25 @@ def select_features(importances, rows, n_features, *, ridge=1e-6):
     """
     importances = np.asarray(importances, dtype=np.float64)
     centred = np.asarray(rows, dtype=np.float64) - np.mean(rows, axis=0)
-    variance = np.maximum((centred**2).sum(axis=0), 1e-300)
-    residual = centred.copy()
+    scale = max(float((centred**2).sum(axis=0).max()), 1e-300)
+    targets = centred.copy()  # what is left to explain of every column
+    candidates = centred.copy()  # every column, orthogonal to those chosen
     chosen = []
     for _ in range(int(n_features)):
-        unexplained = np.clip((residual**2).sum(axis=0) / variance, 0.0, 1.0)
-        gain = importances * unexplained
+        norms = (candidates**2).sum(axis=0)
+        usable = norms > 1e-10 * scale
+        gain = np.zeros_like(norms)
+        gain[usable] = ((candidates[:, usable].T @ targets) ** 2 @ importances) / norms[usable]
         gain[chosen] = -np.inf
-        # ties (all gains zero, e.g. more columns asked than the data span): by importance
-        best = int(np.argmax(gain + 1e-12 * importances / max(importances.max(), 1e-300)))
+        # ties (nothing left to explain, or more columns asked than the data span): by
+        # importance
+        tie = 1e-12 * (gain[np.isfinite(gain)].max(initial=0.0) + 1e-300)
+        best = int(np.argmax(gain + tie * importances / max(importances.max(), 1e-300)))
         chosen.append(best)
-        basis = centred[:, chosen]
-        gram = basis.T @ basis
-        gram[np.diag_indices_from(gram)] += ridge * max(np.trace(gram) / len(gram), 1e-300)
-        residual = centred - basis @ np.linalg.solve(gram, basis.T @ centred)
+        if usable[best]:
+            q = candidates[:, best] / np.sqrt(norms[best])
+            targets -= np.outer(q, q @ targets)
+            candidates -= np.outer(q, q @ candidates)
     return np.asarray(chosen, dtype=np.intp)
 
 

@@ -42,9 +42,13 @@ from ._activations import numpy_activation, torch_activation
 #: 158 ms with 256 MiB steps, 69 ms with 64 MiB, 56 ms with 16 MiB and 52 ms with 4 MiB.
 DEFAULT_MEMORY_BYTES = 16 * 2**20
 
-#: Fan-in up to which ``"auto"`` enumerates coalitions exactly: below it enumeration is
-#: cheaper than permutation sampling.
-AUTO_EXACT_MAX_PLAYERS = 10
+#: Fan-in up to which ``"auto"`` enumerates coalitions exactly: up to it enumeration is
+#: as cheap as permutation sampling or cheaper. Measured (scoring of a fit, 500 rows,
+#: 100 background and 200 explained rows): 5 inputs 0.015 s exact against 0.037 s
+#: sampled, 6: 0.029 / 0.037, 7: 0.067 / 0.058, 8: 0.095 / 0.037, 9: 0.20 / 0.058, and
+#: 10 (diabetes): 0.99 / 0.04 s, which is why the former limit of 10 made a 10-column
+#: table 25x slower to score than a 13-column one.
+AUTO_EXACT_MAX_PLAYERS = 7
 
 #: Fan-in up to which the ``"exact"`` estimator enumerates when asked for explicitly
 #: (``2**20`` coalitions per output and background row); above it, it refuses.

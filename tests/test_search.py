@@ -125,8 +125,8 @@ def test_reprune_by_given_scores_and_keep_counts(X):
 
 def test_estimator_used_per_layer_is_recorded(X):
     ae = fast(hidden_layer_sizes=(8, 4)).fit(X)
-    # at most 10 inputs per layer -> exact enumeration; the identity output layer is linear
-    assert ae.shapley_estimators_ == ["exact", "exact", "exact", "linear"]
+    # at most 7 inputs -> exact enumeration, 8 -> sampling; the identity output is linear
+    assert ae.shapley_estimators_ == ["permutation", "permutation", "exact", "linear"]
     pre = fast(hidden_layer_sizes=(8, 4), importance_target="preactivation").fit(X)
     assert pre.shapley_estimators_ == ["linear"] * 4
     assert ae.get_unit_names(0)[:2] == ["x1", "x2"]

@@ -16,7 +16,9 @@ def test_select_features_skips_redundant_columns():
     rows = np.column_stack([a, a + 1e-3 * rng.normal(size=200), b])
     # the two copies of ``a`` rank first and second by importance alone
     chosen = select_features(np.array([1.0, 0.9, 0.5]), rows, 2)
-    assert chosen.tolist() == [0, 2]
+    assert chosen[0] in (0, 1) and chosen[1] == 2  # one copy of ``a`` (either), then b
+    # more columns than the data span: the rest by importance, no error
+    assert select_features(np.array([1.0, 0.9, 0.5]), rows[:, [0, 0, 2]], 3).tolist()[2] in (0, 1)
 
 
 @pytest.fixture(scope="module")
