@@ -193,3 +193,10 @@ def n_selected(n_features, n_features_in):
             f"of input columns), got {n_features!r}."
         )
     return n_features
+
+
+def untracked(X):
+    """A torch tensor as numpy, detached from autograd (``requires_grad=True`` included)."""
+    if type(X).__module__.split(".")[0] == "torch" and hasattr(X, "detach"):
+        return X.detach().cpu().numpy()
+    return X

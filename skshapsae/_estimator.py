@@ -416,12 +416,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """Validated X as float64; float32 X stays float32 when ``keep_float32`` (inference)."""
         X = validate_data(
             self,
-            X,
+            checks.untracked(X),
             reset=reset,
             dtype=[np.float64, np.float32],
             accept_sparse=False,
             ensure_min_samples=1,
         )
+        if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
+            X = np.ascontiguousarray(X)
         if keep_float32 and X.dtype == np.float32:
             return X  # finite float32 values are in range by construction
         return checks.float32_range(np.asarray(X, dtype=np.float64))
@@ -644,6 +646,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             fold_bias=self.fold_bias,
             allocation=self.allocation,
             fine_tune_iter=self.fine_tune_iter,
+            device=resolve_device(self.device),
         )
 
     def _fitted_state(self, exclude=()):

@@ -9,6 +9,8 @@ runtimes). The compacted blocks are stored dense: ONNX has no sparse matrix prod
 the size saving of pruning comes from the dropped units and inputs.
 """
 
+import io
+import os
 import warnings
 from pathlib import Path
 
@@ -122,7 +124,9 @@ def write_torch_export(module, example, path):
     import torch
 
     program = torch.export.export(module, (example,), dynamic_shapes=_batch())
-    torch.export.save(program, path)
+    buffer = io.BytesIO()  # as for TorchScript: Python writes the file
+    torch.export.save(program, buffer)
+    _write_bytes(path, buffer.getvalue())
 
 
 def write_onnx(module, example, path):
@@ -156,7 +160,19 @@ def write_torchscript(module, example, path):
     with warnings.catch_warnings():
         # torch >= 2.9 marks TorchScript deprecated in favour of torch.export
         warnings.filterwarnings("ignore", category=DeprecationWarning)
-        torch.jit.trace(module, example).save(path)
+        traced = torch.jit.trace(module, example)
+    # serialized in memory, then written by Python: torch's own file writer aborts the
+    # interpreter (SIGABRT) when the disk is full, where Python raises OSError
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    _write_bytes(path, buffer.getvalue())
+
+
+def _write_bytes(path, data):
+    with open(path, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 #: Export format -> writer ``f(module, example, path)``: the one registry of formats (a

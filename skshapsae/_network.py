@@ -504,7 +504,8 @@ def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progr
 
         def chunks():
             for chunk in data():
-                yield torch.as_tensor(chunk, dtype=torch.float32, device=dev)
+                # a copy when strides are negative (X[::-1]): torch refuses those views
+                yield torch.as_tensor(np.ascontiguousarray(chunk), dtype=torch.float32, device=dev)
 
     def batch_loss(batch):
         return torch.mean((forward(batch) - batch) ** 2)

@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import zipfile
 from dataclasses import fields
 
@@ -128,8 +129,10 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : SHAPSparseAutoencoder
-        A fitted estimator.
+    estimator : SHAPSparseAutoencoder or Pipeline
+        A fitted estimator, or a fitted ``Pipeline`` of ``MinMaxScaler`` /
+        ``StandardScaler`` steps ending in one (so that the loaded model works on raw
+        rows). Anything else raises ``TypeError`` (use joblib or skops for it).
     path : str or path-like
         Destination file.
 
@@ -145,27 +148,170 @@ def save(estimator, path):
     >>> bool(np.allclose(load(path).transform(X), ae.transform(X)))
     True
     """
-    from sklearn.utils.validation import check_is_fitted
-
     from . import __version__
 
-    check_is_fitted(estimator)
-    arrays, meta = _encode(estimator)
-    params = {k: _json_param(k, v) for k, v in estimator.get_params(deep=False).items()}
+    if not os.fspath(path):
+        raise ValueError("save needs a file name, got an empty path.")
+    model, steps = _split_pipeline(estimator)
+    arrays, meta = _encode(model)
+    params = {k: _json_param(k, v) for k, v in model.get_params(deep=False).items()}
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "library_version": __version__,
-        "class": type(estimator).__name__,
+        "class": type(model).__name__,
         "params": params,
         "attributes": meta,
     }
+    if steps is not None:
+        header["pipeline"] = _encode_steps(steps, arrays)
     header["sha256"] = _digest(arrays, header)
     arrays[_HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     with atomic_path(path) as temporary, open(temporary, "wb") as out:
         np.savez_compressed(out, **arrays)
         out.flush()
         os.fsync(out.fileno())
+
+
+#: Steps a saved pipeline may hold before the autoencoder: class -> (array attributes,
+#: parameters). Nothing else is saved (or loaded), so a file never names other classes.
+SCALERS = {
+    "MinMaxScaler": (("min_", "scale_", "data_min_", "data_max_", "data_range_"),),
+    "StandardScaler": (("mean_", "var_", "scale_"),),
+}
+
+
+def _split_pipeline(estimator):
+    """``(autoencoder, [(name, scaler), ..., (name, None)])`` or ``(autoencoder, None)``."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import check_is_fitted
+
+    from ._estimator import SHAPSparseAutoencoder
+
+    what = (
+        "save writes a fitted SHAPSparseAutoencoder, or a fitted Pipeline of MinMaxScaler / "
+        "StandardScaler steps ending in one (what the CLI saves), in the format load reads "
+        "safely"
+    )
+    steps = None
+    if isinstance(estimator, Pipeline):
+        *before, (last, estimator) = estimator.steps
+        for name, step in before:
+            if type(step).__name__ not in SCALERS or type(step).__module__.split(".")[0] != (
+                "sklearn"
+            ):
+                raise TypeError(f"{what}; step {name!r} is a {type(step).__name__}.")
+            check_is_fitted(step)
+        steps = [*before, (last, None)]
+    if not isinstance(estimator, SHAPSparseAutoencoder):
+        raise TypeError(
+            f"{what}; got {type(estimator).__name__}. Save other estimators with joblib or skops."
+        )
+    check_is_fitted(estimator)
+    return estimator, steps
+
+
+def _encode_steps(steps, arrays):
+    out = []
+    for i, (name, step) in enumerate(steps):
+        if step is None:
+            out.append({"name": name, "class": "SHAPSparseAutoencoder"})
+            continue
+        (array_names,) = SCALERS[type(step).__name__]
+        attributes = {}
+        for attr in (*array_names, "n_features_in_", "n_samples_seen_", "feature_names_in_"):
+            value = getattr(step, attr, None)
+            if attr == "feature_names_in_" and value is not None:
+                attributes[attr] = {"kind": "strings", "value": [str(v) for v in value]}
+            elif isinstance(value, np.ndarray):
+                arrays[f"pipeline/{i}/{attr}"] = np.asarray(value, dtype=np.float64)
+                attributes[attr] = {"kind": "array"}
+            elif value is not None:
+                attributes[attr] = {"kind": "json", "value": _to_json(value)}
+        params = {k: _to_json(v) for k, v in step.get_params(deep=False).items()}
+        out.append(
+            {"name": name, "class": type(step).__name__, "params": params, "attributes": attributes}
+        )
+    return out
+
+
+def _decode_steps(spec, arrays, used, n_features):
+    """The scalers of a saved pipeline, checked: known classes, valid parameters, finite
+    arrays with one value per feature."""
+    from sklearn import preprocessing
+
+    if not isinstance(spec, list) or not spec or spec[-1].get("class") != "SHAPSparseAutoencoder":
+        _refuse("its pipeline does not end with the autoencoder.")
+    steps = []
+    for i, step in enumerate(spec[:-1]):
+        if not isinstance(step, dict) or step.get("class") not in SCALERS:
+            _refuse(f"pipeline step {i} is not one of {sorted(SCALERS)}.")
+        cls = getattr(preprocessing, step["class"])
+        params = step.get("params")
+        if not isinstance(params, dict) or set(params) - set(cls().get_params()):
+            _refuse(f"pipeline step {i} has unknown parameters.")
+        if isinstance(params.get("feature_range"), list):
+            params["feature_range"] = tuple(params["feature_range"])
+        scaler = cls(**params)
+        try:
+            scaler._validate_params()
+        except (ValueError, TypeError) as exc:
+            _refuse(f"pipeline step {i} has invalid parameters: {exc}")
+        (array_names,) = SCALERS[step["class"]]
+        attributes = step.get("attributes")
+        if not isinstance(attributes, dict) or set(attributes) - {
+            *array_names,
+            "n_features_in_",
+            "n_samples_seen_",
+            "feature_names_in_",
+        }:
+            _refuse(f"pipeline step {i} holds unknown attributes.")
+        for attr, info in attributes.items():
+            kind = info.get("kind") if isinstance(info, dict) else None
+            if kind == "array":
+                value = _take(arrays, f"pipeline/{i}/{attr}", used)
+                if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
+                    _refuse(f"pipeline step {i}: {attr} is not finite numbers.")
+                if attr != "n_samples_seen_" and value.shape != (n_features,):
+                    _refuse(f"pipeline step {i}: {attr} does not have one value per feature.")
+                if attr == "n_samples_seen_":
+                    value = value.astype(np.int64)
+            elif kind == "strings" and attr == "feature_names_in_":
+                value = info.get("value")
+                if (
+                    not isinstance(value, list)
+                    or len(value) != n_features
+                    or not all(isinstance(v, str) for v in value)
+                ):
+                    _refuse(f"pipeline step {i}: feature_names_in_ is not one name per feature.")
+                value = np.asarray(value, dtype=object)
+            elif kind == "json" and attr in ("n_features_in_", "n_samples_seen_"):
+                value = info.get("value")  # StandardScaler counts in floats
+                if (
+                    not isinstance(value, (int, float))
+                    or isinstance(value, bool)
+                    or not 0 <= value < 2**53
+                    or value != int(value)
+                ):
+                    _refuse(f"pipeline step {i}: {attr} is not a count.")
+            else:
+                _refuse(f"pipeline step {i}: {attr} is not stored as expected.")
+            setattr(scaler, attr, value)
+        missing = [a for a in (*array_names, "n_features_in_") if a not in attributes]
+        if step["class"] == "MinMaxScaler" and missing:
+            _refuse(f"pipeline step {i} lacks {missing}.")
+        for attr in missing:  # StandardScaler(with_mean=False) stores mean_ = None
+            setattr(scaler, attr, None)
+        if getattr(scaler, "n_features_in_", None) != n_features:
+            _refuse(f"pipeline step {i} does not take the autoencoder's {n_features} features.")
+        name = step.get("name")
+        if not isinstance(name, str) or not name or "__" in name:
+            _refuse(f"pipeline step {i} has an invalid name.")
+        steps.append((name, scaler))
+    last = spec[-1].get("name")
+    if not isinstance(last, str) or not last or "__" in last:
+        _refuse("the pipeline's last step has an invalid name.")
+    return steps, last
 
 
 # ----------------------------------------------------------------------------- load
@@ -177,11 +323,28 @@ def _refuse(why):
     raise _Refused(why)
 
 
+def _open_regular(path):
+    """``(file, size)`` of ``path`` opened for reading, refusing anything but a regular file.
+
+    The file is opened first (without blocking, so a FIFO cannot hang the caller) and
+    checked on the open descriptor, so it cannot be swapped between check and read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        _refuse(f"it cannot be opened ({exc.strerror or exc}).")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        _refuse("it is not a regular file (a folder, device, FIFO or socket); pass a .npz file.")
+    return os.fdopen(fd, "rb"), info.st_size
+
+
 def _read_members(path):
     """Every ``.npy`` member of the zip at ``path``, bounded by the file's size."""
-    size = os.path.getsize(path)
+    handle, size = _open_regular(path)
     budget = max(MIN_BUDGET_BYTES, MAX_EXPANSION * size)
-    with zipfile.ZipFile(path) as archive:
+    with handle, zipfile.ZipFile(handle) as archive:
         infos = archive.infolist()
         declared = sum(info.file_size for info in infos)
         if declared > budget:
@@ -197,6 +360,13 @@ def _read_members(path):
             with archive.open(info) as stream:
                 arrays[key] = _read_npy(stream, info.file_size, key)
     return arrays
+
+
+def _bounded_int(text):
+    """JSON integers of at most 18 digits (a model file needs no larger ones)."""
+    if len(text.lstrip("-")) > 18:
+        _refuse(f"its header holds an integer of {len(text)} digits; at most 18 are expected.")
+    return int(text)
 
 
 def _read_npy(stream, declared, key):
@@ -236,8 +406,9 @@ def load(path):
 
     Returns
     -------
-    estimator : SHAPSparseAutoencoder
-        The fitted estimator.
+    estimator : SHAPSparseAutoencoder or Pipeline
+        The fitted estimator; a ``Pipeline`` (its scalers, then the autoencoder) when a
+        pipeline was saved, as the CLI does.
 
     Raises
     ------
@@ -245,9 +416,16 @@ def load(path):
         If the file is not a skshapsae model, is damaged, comes from an incompatible
         format version, or does not describe a well-formed model.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"load expects a path (str or os.PathLike) to a .npz file written by save, got "
+            f"{type(path).__name__}. Write the bytes to a file first."
+        )
     try:
         try:
             arrays = _read_members(path)
+        except _Refused:
+            raise
         except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
             _refuse(f"it is not a readable .npz file ({exc}).")
         except (ValueError, NotImplementedError, RuntimeError, KeyError) as exc:
@@ -272,8 +450,10 @@ def _build(arrays):
     if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_HEADER_BYTES:
         _refuse("its header is not a JSON byte string of bounded size.")
     try:
-        header = json.loads(raw.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        header = json.loads(raw.tobytes().decode(), parse_int=_bounded_int)
+    except _Refused:
+        raise
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
         _refuse("its header is not valid JSON.")
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         _refuse("its header does not name the skshapsae model format.")
@@ -291,10 +471,23 @@ def _build(arrays):
     if not isinstance(params, dict) or not isinstance(meta, dict):
         _refuse("its header has no parameter or attribute table.")
     estimator = _estimator_from_params(SHAPSparseAutoencoder, params)
-    state = _attributes(meta, arrays)
+    used = set()
+    steps = None
+    if "pipeline" in header:
+        n_features = (
+            meta.get("n_features_in_", {}).get("value")
+            if isinstance(meta.get("n_features_in_"), dict)
+            else None
+        )
+        steps, last = _decode_steps(header["pipeline"], arrays, used, n_features)
+    state = _attributes(meta, {k: v for k, v in arrays.items() if k not in used})
     _check_state(state)
     estimator.__dict__.update(freeze(state))
-    return estimator
+    if steps is None:
+        return estimator
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([*steps, (last, estimator)])
 
 
 def _estimator_from_params(cls, params):
@@ -302,6 +495,7 @@ def _estimator_from_params(cls, params):
     if set(params) - known:
         _refuse(f"unknown parameters {sorted(set(params) - known)}.")
     params = {k: v for k, v in params.items() if k not in _NOT_RESTORED}
+    params = _available_device(params)
     if isinstance(params.get("hidden_layer_sizes"), list):
         params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
     estimator = cls(**params)
@@ -310,6 +504,25 @@ def _estimator_from_params(cls, params):
     except (ValueError, TypeError) as exc:
         _refuse(f"its parameters are invalid: {exc}")
     return estimator
+
+
+def _available_device(params):
+    """The stored device is a preference: an absent accelerator falls back to the CPU."""
+    device = params.get("device")
+    if not isinstance(device, str) or not device.startswith("cuda"):
+        return params
+    import torch
+
+    if torch.cuda.is_available():
+        return params
+    from ._warnings import warn
+
+    warn(
+        f"The model was saved with device={device!r}, which this machine does not have; "
+        "it is loaded with device='cpu' (the fitted state does not depend on the device).",
+        UserWarning,
+    )
+    return {**params, "device": "cpu"}
 
 
 #: kind of every attribute a model may hold, and what every saved model holds (slimmed

@@ -99,12 +99,14 @@ def importance_state(importances, stderrs, estimators):
     }
 
 
-def prune_stage(state, X, *, level, target, counts, fold_bias, allocation, fine_tune_iter):
+def prune_stage(state, X, *, level, target, counts, fold_bias, allocation, fine_tune_iter, device):
     """Pruning attributes (and masked fine-tuning on ``X``) for a trained, scored network.
 
     ``counts`` (per-layer numbers of kept links) overrides ``level`` and ``target``;
     ``target`` (a sparsity) overrides ``level``. Without ``X`` or with
-    ``fine_tune_iter=0`` the pruned network is not fine-tuned.
+    ``fine_tune_iter=0`` the pruned network is not fine-tuned. Fine-tuning runs on
+    ``device`` (the estimator's, not the one the model was trained on: a model trained
+    on CUDA can be re-pruned on a CPU machine).
     """
     weights, biases = state["dense_weights_"], state["dense_intercepts_"]
     activations = state["activations_"]
@@ -127,7 +129,7 @@ def prune_stage(state, X, *, level, target, counts, fold_bias, allocation, fine_
             weights,
             biases,
             pruned.masks,
-            TrainingConfig(**state["_training_config_"]),
+            replace(TrainingConfig(**state["_training_config_"]), device=str(device)),
             fine_tune_iter,
         )
         weights, biases = tuned.weights, tuned.biases
