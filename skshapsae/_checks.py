@@ -111,9 +111,15 @@ def warn_scaling(X, out_activation):
 
 
 def warn_constant_features(X, names=None):
-    """Warn about columns that carry no information (their links get zero importance)."""
+    """Warn when every column is constant: nothing can be learned.
+
+    Some constant columns are normal (the border pixels of digits, a column constant in
+    one fold of a search) and handled: their links get exactly zero importance and are
+    pruned. Warning about them made one small search over the level on digits raise 36
+    warnings, so only the case where nothing is left is reported.
+    """
     constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
-    if X.shape[0] > 1 and constant.size:
+    if X.shape[0] > 1 and constant.size == X.shape[1]:
         labels = names[constant] if names is not None else constant
         warn(
             f"Constant feature(s) {labels[:10].tolist()} carry no information; their "

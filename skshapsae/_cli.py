@@ -11,6 +11,7 @@ run has succeeded (outputs go to a temporary folder first).
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -38,6 +39,16 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2**32 - 1000:
+        raise argparse.ArgumentTypeError(f"{value} must be in [0, 2**32 - 1000)")
     return value
 
 
@@ -117,13 +128,26 @@ def build_parser():
         default=None,
         help="background rows (default: 100, or all training rows if fewer)",
     )
+    parser.add_argument(
+        "--drop",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="CSV columns to leave out (IDs, leaks), e.g. --drop id date",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=5,
+        help="train/test splits (seeds seed .. seed+repeats-1); the report gives mean +/- sd",
+    )
     parser.add_argument("--output", default="skshapsae-output", help="output folder")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed (0 .. 2**32 - 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 
-def _load(path, target):
+def _load(path, target, drop=()):
     """``X`` (float64), ``y`` and the feature names (None for an .npz) of the user's file."""
     path = Path(path)
     if not path.exists():
@@ -140,8 +164,20 @@ def _load(path, target):
         ) from None
     try:
         frame = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not a readable CSV with a header row ({exc}).") from None
+    except Exception as exc:  # parser, encoding, gzip / zip / bz2 and I/O errors alike
+        raise UsageError(
+            f"{path} is not a readable CSV with a header row ({type(exc).__name__}: {exc})."
+        ) from None
+    if len(frame) == 0:
+        raise UsageError(f"{path} has a header but no data rows.")
+    unknown = [c for c in drop if c not in frame.columns]
+    if unknown:
+        raise UsageError(
+            f"--drop {unknown} not in {path}; its columns are {list(frame.columns)[:20]}."
+        )
+    if target in drop:
+        raise UsageError(f"--drop names the target column {target!r}; drop feature columns only.")
+    frame = frame.drop(columns=list(drop))
     if target not in frame.columns:
         raise UsageError(
             f"target column {target!r} is not in {path}; its columns are "
@@ -163,7 +199,29 @@ def _load(path, target):
             f"column(s) {where} of {path} have missing values; impute or drop those rows "
             "first (for example with sklearn.impute.SimpleImputer)."
         )
-    return frame.to_numpy(dtype=np.float64), y, [str(c) for c in frame.columns]
+    X = frame.to_numpy(dtype=np.float64)
+    infinite = [str(c) for c, ok in zip(frame.columns, np.isfinite(X).all(axis=0)) if not ok]
+    if infinite:
+        raise UsageError(
+            f"column(s) {infinite[:10]} of {path} hold infinite values; replace or drop them."
+        )
+    names = [str(c) for c in frame.columns]
+    for name, column in zip(names, X.T):
+        if _looks_like_an_id(column):
+            print(
+                f"skshapsae: warning: column {name!r} looks like a row ID (distinct integers "
+                f"that grow with the row order); if it is one, leave it out with --drop {name}",
+                file=sys.stderr,
+            )
+    return X, y, names
+
+
+def _looks_like_an_id(column):
+    """Distinct integers, monotone in row order: a row number, not a measurement."""
+    if len(column) < 10 or not np.all(column == np.round(column)):
+        return False
+    steps = np.diff(column)
+    return bool(np.all(steps > 0) or np.all(steps < 0))
 
 
 def _load_npz(path):
@@ -173,10 +231,16 @@ def _load_npz(path):
             if missing:
                 raise UsageError(f"{path} must hold arrays 'X' and 'y'; missing {sorted(missing)}.")
             X, y = np.asarray(data["X"]), np.asarray(data["y"])
+    except UsageError:
+        raise
     except ValueError as exc:  # object arrays need pickle, which is never allowed
         raise UsageError(f"{path} cannot be read without pickle ({exc}).") from None
-    except OSError as exc:
-        raise UsageError(f"{path} is not a readable .npz file ({exc}).") from None
+    except Exception as exc:  # truncated or damaged zip members, I/O errors
+        raise UsageError(
+            f"{path} is not a readable .npz file ({type(exc).__name__}: {exc})."
+        ) from None
+    if y.ndim != 1:
+        raise UsageError(f"{path}: y must be a 1-d array of labels; got shape {y.shape}.")
     if X.ndim != 2 or X.dtype.kind not in "biuf" or len(X) != len(y):
         raise UsageError(
             f"{path}: X must be a numeric 2-d array with one row per entry of y; got X of "
@@ -193,6 +257,14 @@ def _check_data(X, y, hidden):
     if X.shape[1] < 2:
         raise UsageError(f"the data has {X.shape[1]} feature column(s); at least 2 are needed.")
     _, counts = np.unique(y, return_counts=True)
+    continuous = y.dtype.kind == "f" and not np.all(y == np.round(y))
+    if y.dtype.kind in "iuf" and (continuous or counts.size > max(20, len(y) // 10)):
+        raise UsageError(
+            f"the target looks continuous ({counts.size} distinct values in {len(y)} rows): "
+            "the CLI judges the codes with a classifier and does not support regression "
+            "targets. Bin the target (for example y > median) into classes, or use the "
+            "library with a regressor in a Pipeline."
+        )
     if counts.size < 2 or counts.min() < 2:
         raise UsageError(
             "every class of the target needs at least 2 rows (one for training, one for the "
@@ -207,110 +279,220 @@ def _check_data(X, y, hidden):
 
 
 def _check_output(path):
+    """Fail before any training when the output folder cannot be written."""
     path = Path(path)
     for parent in (path, *path.parents):
         if parent.exists() and not parent.is_dir():
             raise UsageError(
                 f"--output {str(path)!r} cannot be a folder: {str(parent)!r} is a file."
             )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(prefix=".skshapsae-", dir=path.parent)
+        if path.exists():
+            (path / ".skshapsae-probe").touch()
+            (path / ".skshapsae-probe").unlink()
+        os.rmdir(probe)
+    except OSError as exc:
+        raise UsageError(
+            f"--output {str(path)!r} cannot be written ({exc.strerror or exc}); choose a "
+            "folder you can write to."
+        ) from None
 
 
 def main(argv=None):
-    """Console entry point: run the main job; returns the exit status (2 for usage errors)."""
-    try:
-        run(argv)
-    except UsageError as exc:
-        print(f"skshapsae: error: {exc}", file=sys.stderr)
-        return 2
+    """Console entry point: run the main job; returns the exit status (2 for usage errors).
+
+    Warnings are printed as ``skshapsae: warning: ...`` lines, each message once (not as
+    Python's warnings, which would point at the wrapper script).
+    """
+    import warnings
+
+    seen = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        if text not in seen:
+            seen.add(text)
+            print(f"skshapsae: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        try:
+            run(argv)
+        except UsageError as exc:
+            print(f"skshapsae: error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
 def run(argv=None):
-    """Run the main job; returns the list of result rows (raises UsageError on bad input)."""
+    """Run the main job; returns the summary rows, one per level (UsageError on bad input)."""
     from sklearn.datasets import load_digits
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import MinMaxScaler
-
-    from . import SHAPSparseAutoencoder
 
     args = build_parser().parse_args(argv)
     _check_output(args.output)
     if args.data is None:
+        if args.drop:
+            raise UsageError("--drop needs --data (the bundled digits have no named columns).")
         X, y = load_digits(return_X_y=True)
         names, source = None, "scikit-learn digits (bundled)"
     else:
-        X, y, names = _load(args.data, args.target)
+        X, y, names = _load(args.data, args.target, args.drop)
         source = args.data
     hidden = auto_hidden(X.shape[1]) if args.hidden == "auto" else args.hidden
     _check_data(X, y, hidden)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=args.seed
+    seeds = f"{args.seed}..{args.seed + args.repeats - 1}"
+    print(
+        f"data: {source}, {X.shape[0]} rows x {X.shape[1]} features; hidden={hidden}; "
+        f"{args.repeats} stratified 75/25 split(s), seeds {seeds}"
     )
-    scaler = MinMaxScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), np.clip(scaler.transform(X_test), 0, 1)
-    if names is not None:  # the model, its tables and figures use the CSV's column names
-        import pandas as pd
+    splits, fit_seconds = [], []
+    for repeat in range(args.repeats):
+        rows, seconds = _one_split(args, X, y, names, hidden, args.seed + repeat)
+        splits.append(rows)
+        fit_seconds.append(seconds)
+    summary = _summarise(args.levels, splits)
+    best = max(summary, key=lambda r: (round(r["accuracy"], 10), -r["importance_level"]))
+    _print_table(summary, best, args.repeats)
+    print(
+        f"dense training + scoring: {np.mean(fit_seconds):.1f}s per split (done once per "
+        "split, reused for every level)"
+    )
+    model = _final_model(args, X, names, hidden, best["importance_level"])
+    ae = model[-1]
+    top = np.argsort(-ae.feature_importances_)[:5]
+    print("most important features: " + ", ".join(ae.get_unit_names(0)[j] for j in top))
+    out = Path(args.output)
+    results = {
+        "best_importance_level": best["importance_level"],
+        "repeats": args.repeats,
+        "seeds": [args.seed + r for r in range(args.repeats)],
+        "levels": summary,
+        "splits": splits,
+    }
+    written = _write_outputs(model, results, names, out)
+    print(
+        f"wrote {out / 'results.json'} and {out / 'model.npz'}: MinMaxScaler + "
+        f"SHAPSparseAutoencoder at level {best['importance_level']:g}, fitted on all rows; "
+        "skshapsae.load(path).transform(raw_rows) takes the original columns"
+    )
+    figures = [p for p in written if p.suffix == ".png"]
+    if figures:
+        print("figures: " + ", ".join(str(f) for f in figures))
+    return summary
 
-        X_train = pd.DataFrame(X_train, columns=names)
-        X_test = pd.DataFrame(X_test, columns=names)
-    print(f"data: {source}, {X.shape[0]} rows x {X.shape[1]} features; hidden={hidden}")
 
-    ae = SHAPSparseAutoencoder(
+def _autoencoder(args, hidden, n_rows, seed):
+    from . import SHAPSparseAutoencoder
+
+    return SHAPSparseAutoencoder(
         hidden,
         out_activation="logistic",
         max_iter=args.max_iter,
-        n_explain=args.n_explain or min(200, len(X_train)),
-        n_background=args.n_background or min(100, len(X_train)),
-        random_state=args.seed,
+        n_explain=args.n_explain or min(200, n_rows),
+        n_background=args.n_background or min(100, n_rows),
+        random_state=seed,
         verbose=0 if args.quiet else 1,
     )
+
+
+def _scaled(scaler, X, names):
+    Z = scaler.transform(X)
+    if names is None or hasattr(Z, "columns"):
+        return Z
+    import pandas as pd
+
+    return pd.DataFrame(Z, columns=names)  # the model, tables and figures use the names
+
+
+def _one_split(args, X, y, names, hidden, seed):
+    """Fit on 75 % of the rows, then each level's sparsity, test MSE and accuracy."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import MinMaxScaler
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=seed
+    )
+    scaler = MinMaxScaler(clip=True).fit(X_train)
+    X_train, X_test = _scaled(scaler, X_train, names), _scaled(scaler, X_test, names)
     start = time.perf_counter()
-    ae.fit(X_train)
-    fit_seconds = time.perf_counter() - start
+    ae = _autoencoder(args, hidden, len(X_train), seed).fit(X_train)
+    seconds = time.perf_counter() - start
     rows = []
-    header = f"{'level':>6} {'eta':>6} {'test MSE':>9} {'accuracy':>8} {'seconds':>8}"
-    print(header)
-    print("-" * len(header))
     for level in args.levels:
         start = time.perf_counter()
         model = ae.reprune(importance_level=level, X=X_train)
         clf = LogisticRegression(max_iter=1000).fit(model.transform(X_train), y_train)
-        acc = clf.score(model.transform(X_test), y_test)
-        row = {
-            "importance_level": level,
-            "sparsity": model.sparsity_,
-            "test_mse": -model.score(X_test),
-            "accuracy": acc,
-            "seconds": time.perf_counter() - start,
-        }
-        rows.append(row)
-        print(
-            f"{level:>6.2f} {row['sparsity']:>6.3f} {row['test_mse']:>9.5f} "
-            f"{acc:>8.3f} {row['seconds']:>8.2f}"
+        rows.append(
+            {
+                "seed": seed,
+                "importance_level": level,
+                "sparsity": model.sparsity_,
+                "test_mse": -model.score(X_test),
+                "accuracy": clf.score(model.transform(X_test), y_test),
+                "seconds": time.perf_counter() - start,
+            }
         )
-    print(f"dense training + scoring: {fit_seconds:.1f}s (done once, reused for every level)")
-    top = np.argsort(-ae.feature_importances_)[:5]
-    print("most important features: " + ", ".join(ae.get_unit_names(0)[j] for j in top))
-    out = Path(args.output)
-    written = _write_outputs(ae, rows, names, out)
-    print(f"wrote {out / 'results.json'}, {out / 'model.npz'} (load with skshapsae.load)")
-    figures = [p for p in written if p.suffix == ".png"]
-    if figures:
-        print("figures: " + ", ".join(str(f) for f in figures))
-    return rows
+    return rows, seconds
 
 
-def _write_outputs(ae, rows, names, out):
+def _summarise(levels, splits):
+    summary = []
+    for i, level in enumerate(levels):
+        row = {"importance_level": level}
+        for key in ("sparsity", "test_mse", "accuracy", "seconds"):
+            values = np.array([rows[i][key] for rows in splits])
+            row[key], row[f"{key}_sd"] = float(values.mean()), float(values.std())
+        summary.append(row)
+    return summary
+
+
+def _print_table(summary, best, repeats):
+    header = (
+        f"{'level':>6} {'eta':>6} {'test MSE':>18} {'accuracy':>16} {'seconds':>8}"
+        f"   (mean +/- sd over {repeats} split(s))"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in summary:
+        mark = "  <- best" if r is best else ""
+        print(
+            f"{r['importance_level']:>6.2f} {r['sparsity']:>6.3f} "
+            f"{r['test_mse']:>9.5f} +/- {r['test_mse_sd']:.5f} "
+            f"{r['accuracy']:>7.3f} +/- {r['accuracy_sd']:.3f} {r['seconds']:>8.2f}{mark}"
+        )
+
+
+def _final_model(args, X, names, hidden, level):
+    """Scaler and autoencoder fitted on all rows, pruned at ``level``: one object for raw rows."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    scaler = MinMaxScaler(clip=True)
+    if names is not None:
+        import pandas as pd
+
+        scaler.set_output(transform="pandas")
+        X = pd.DataFrame(X, columns=names)
+    scaled = scaler.fit_transform(X)
+    ae = _autoencoder(args, hidden, len(X), args.seed).fit(scaled)
+    model = ae.reprune(importance_level=level, X=scaled)
+    return Pipeline([("minmaxscaler", scaler), ("shapsparseautoencoder", model)])
+
+
+def _write_outputs(model, results, names, out):
     """Results, model and figures, written to a temporary folder and moved into ``out``."""
     from . import save
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".skshapsae-", dir=out.parent))
     try:
-        (staging / "results.json").write_text(json.dumps(rows, indent=2))
-        save(ae, staging / "model.npz")
-        _write_figures(ae, rows, names, staging)
+        (staging / "results.json").write_text(json.dumps(results, indent=2))
+        save(model, staging / "model.npz")
+        _write_figures(model[-1], results["levels"], names, staging)
         out.mkdir(exist_ok=True)
         written = []
         for item in sorted(staging.iterdir()):
@@ -348,6 +530,7 @@ def _write_figures(ae, rows, names, out):
         np.array([r["sparsity"] for r in rows]),
         np.array([r["accuracy"] for r in rows]),
         score_name="test accuracy (logistic regression)",
+        score_errors=np.array([r["accuracy_sd"] for r in rows]),
     ).plot()
     paths.append(out / "sparsity_accuracy.png")
     disp.figure_.tight_layout()

@@ -16,6 +16,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from . import _checks as checks
@@ -731,7 +732,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         new.__dict__.update(fitted.freeze(state))
         return new
 
-    def explain(self, X, *, layer=None, max_evals="auto"):
+    def explain(self, X, *, layer=None, output=None, max_evals="auto"):
         """Per-row attributions as a ``shap.Explanation`` (shap's plots work on it).
 
         Parameters
@@ -745,13 +746,32 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             An int ``l``: the link attributions ``phi_ij`` of layer ``l`` of the dense
             network at these rows, the per-row terms of ``link_importances_[l]``
             (same estimator as ``fit``); values have shape
-            ``(n_samples, n(l), n(l+1))``, inputs of the layer by its outputs.
+            ``(n_samples, n(l), n(l+1))``, inputs of the layer by its outputs. With
+            ``importance_target="reconstruction"`` the network game's per-row values
+            (base value: the row's ``-MSE`` with every link imputed).
+        output : int or None, default=None
+            One output unit (a code unit for ``layer=None``): the Explanation has
+            values ``(n_samples, n_inputs)``, which every shap plot takes as it comes
+            (``shap.plots.bar``, ``beeswarm``, ``heatmap``, and ``waterfall`` on one
+            row, ``e[0]``). ``None``: all outputs, the last axis (slice ``e[:, :, k]``).
         max_evals : int or "auto", default="auto"
             Model evaluations per row for ``layer=None`` (shap's default: ``2 * n + 1``).
 
         Returns
         -------
         explanation : shap.Explanation
+
+        Examples
+        --------
+        >>> import numpy as np, shap
+        >>> from skshapsae import SHAPSparseAutoencoder
+        >>> X = np.random.default_rng(0).uniform(size=(60, 5))
+        >>> ae = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(X)
+        >>> e = ae.explain(X[:10], output=0)   # code unit 0
+        >>> e.values.shape
+        (10, 5)
+        >>> bool(np.allclose(e.values.sum(axis=1) + e.base_values, ae.transform(X[:10])[:, 0]))
+        True
         """
         with numpy_global_state_kept():  # importing shap may draw from numpy's generator
             import shap
@@ -759,19 +779,28 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self._check_full("explain")
         X = self._validate_X(X, reset=False)
         evals = checks.explain_args(layer, max_evals, len(self.dense_weights_), X.shape[1])
+        width = self.n_components_ if layer is None else self.layer_sizes_[layer + 1]
+        if output is not None and not (
+            isinstance(output, Integral) and not isinstance(output, bool) and 0 <= output < width
+        ):
+            raise ValueError(
+                f"output must be None or an output unit in [0, {width - 1}], got {output!r}."
+            )
         if layer is None:
             names = self.get_unit_names(0)
-            return explain_codes(self._encode, self.background_, X, names, self._seed(), evals)
+            explained = explain_codes(self._encode, self.background_, X, names, self._seed(), evals)
+            return explained if output is None else explained[:, :, output]
         config = scoring_config(
             self.get_params(), self._seed(), resolve_device(self.device), pool=False
         )
         network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
         phi, base, points = explain_layer(network, layer, X, self.background_, config)
+        values = np.transpose(phi, (0, 2, 1))
+        if output is not None:
+            values = values[:, :, output]
+            base = base[:, output] if base.ndim == 2 else base
         return shap.Explanation(
-            values=np.transpose(phi, (0, 2, 1)),
-            base_values=base,
-            data=points,
-            feature_names=self.get_unit_names(layer),
+            values=values, base_values=base, data=points, feature_names=self.get_unit_names(layer)
         )
 
     def select_features(self, n_features):
@@ -814,7 +843,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ----------
         layer : int, default=0
             0: the input features (``feature_names_in_`` when X had column names, else
-            ``x1, x2, ...``); ``k >= 1``: the units ``hk_1, hk_2, ...`` of layer ``k``.
+            ``x0, x1, ...``, scikit-learn's default names); the code layer: the output
+            columns of :meth:`transform` (``get_feature_names_out()``); any other
+            ``k >= 1``: the units ``hk_0, hk_1, ...`` of layer ``k``. 0-based throughout,
+            as scikit-learn names columns.
 
         Returns
         -------
@@ -822,10 +854,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         check_is_fitted(self)
         if layer == 0:
-            if hasattr(self, "feature_names_in_"):
-                return [str(name) for name in self.feature_names_in_]
-            return [f"x{j + 1}" for j in range(self.n_features_in_)]
-        return [f"h{layer}_{j + 1}" for j in range(self.layer_sizes_[layer])]
+            return [str(name) for name in self._check_feature_names_out_input()]
+        if layer == len(self.layer_sizes_) // 2:
+            return [str(name) for name in self.get_feature_names_out()]
+        return [f"h{layer}_{j}" for j in range(self.layer_sizes_[layer])]
+
+    def _check_feature_names_out_input(self):
+        from sklearn.utils.validation import _check_feature_names_in
+
+        return _check_feature_names_in(self, None)
 
     def slim(self):
         """A copy that keeps only what inference and the unit importances need.
@@ -917,8 +954,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features)
-            Reconstruction; float32 for float32 codes, float64 otherwise.
+        X_original : ndarray or DataFrame of shape (n_samples, n_features)
+            Reconstruction; float32 for float32 codes, float64 otherwise. A DataFrame
+            with the input columns' names under ``set_output(transform="pandas")`` (or
+            "polars"), as ``transform``'s output is.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -927,7 +966,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 f"inverse_transform expects codes with {self.n_components_} columns "
                 f"(n_components_), got {Z.shape[1]}. Pass the output of transform."
             )
-        return self._decode(Z)
+        out = self._decode(Z)
+        # under set_output(transform="pandas" | "polars"), the reconstruction comes in
+        # the same container as transform's output, with the input columns' names
+        container = _get_output_config("transform", self)["dense"]
+        if container == "default":
+            return out
+        return ADAPTERS_MANAGER.adapters[container].create_container(
+            out, X, columns=self.get_unit_names(0), inplace=False
+        )
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error of the pruned network.

@@ -307,6 +307,14 @@ def _decode_steps(spec, arrays, used, n_features):
         name = step.get("name")
         if not isinstance(name, str) or not name or "__" in name:
             _refuse(f"pipeline step {i} has an invalid name.")
+        output = step.get("output")
+        if output not in (None, "pandas", "polars"):
+            _refuse(f"pipeline step {i} has an unknown output container {output!r}.")
+        if output is not None:  # set_output(transform=...) as saved
+            try:
+                scaler.set_output(transform=output)
+            except Exception as exc:  # the container's library is not installed here
+                _refuse(f"pipeline step {i} outputs {output}, which cannot be used ({exc}).")
         steps.append((name, scaler))
     last = spec[-1].get("name")
     if not isinstance(last, str) or not last or "__" in last:

@@ -67,7 +67,7 @@ def _unit_names(estimator, layer):
     if names is not None:
         return names(layer)
     n = estimator.unit_importances_[layer].shape[0]
-    return [f"x{j + 1}" if layer == 0 else f"h{layer}_{j + 1}" for j in range(n)]
+    return [f"x{j}" if layer == 0 else f"h{layer}_{j}" for j in range(n)]
 
 
 def infer_image_shape(n_features, image_shape="auto"):
@@ -167,13 +167,15 @@ class UnitImportanceDisplay(_Display):
         shape = infer_image_shape(len(imp), image_shape) if layer == 0 else None
         return cls(imp, _unit_names(estimator, layer), layer, shape).plot(ax=ax, **kwargs)
 
-    def plot(self, *, ax=None, bar_kw=None, im_kw=None):
+    def plot(self, *, ax=None, order="importance", bar_kw=None, im_kw=None):
         """Draw the importances.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when None.
+        order : {"importance", "input"}, default="importance"
+            Bars from the most to the least important unit, or in the units' order.
         bar_kw : dict, default=None
             Passed to ``ax.bar`` (tabular data).
         im_kw : dict, default=None
@@ -192,9 +194,17 @@ class UnitImportanceDisplay(_Display):
             self.colorbar_ = self.figure_.colorbar(self.im_, ax=self.ax_, label=label)
             self.ax_.set_axis_off()
         else:
+            if order not in ("importance", "input"):
+                raise ValueError(f"order must be 'importance' or 'input', got {order!r}.")
+            importances = np.asarray(self.importances)
+            rank = (
+                np.argsort(-importances, kind="stable")
+                if order == "importance"
+                else np.arange(len(importances))
+            )
             kw = {"color": "tab:blue", **(bar_kw or {})}
-            self.bars_ = self.ax_.bar(range(len(self.importances)), self.importances, **kw)
-            _ticks(self.ax_, self.names)
+            self.bars_ = self.ax_.bar(range(len(rank)), importances[rank], **kw)
+            _ticks(self.ax_, [self.names[j] for j in rank])
             self.ax_.set_ylabel(label)
         self.ax_.set_title("feature importances" if self.layer == 0 else f"layer {self.layer}")
         return self
@@ -563,7 +573,7 @@ class FeatureMaskDisplay(_Display):
             labels = [f"m={m:g} (eta={e:.2f})" for m, e in zip(self.levels, self.sparsities)]
             self.ax_.set_yticks(range(n), labels, fontsize=8)
             self.ax_.set_xlabel("input feature")
-            self.ax_.set_title("inputs kept at each importance level")
+            self.ax_.set_title("input layer: features kept at each importance level")
         else:
             self._axes(ax, ncols=n, figsize=(3.0 * n, 3.6), squeeze=False)
             self.images_ = []
@@ -594,7 +604,8 @@ class FeatureMaskDisplay(_Display):
                 handles=legend, loc="lower center", ncol=2, fontsize=9
             )
             if ax is None:
-                self.figure_.subplots_adjust(bottom=0.2)
+                self.figure_.suptitle("input layer: pixels kept at each importance level")
+                self.figure_.subplots_adjust(bottom=0.12, top=0.85, wspace=0.05)
         return self
 
 
@@ -609,6 +620,8 @@ class SparsityCurveDisplay(_Display):
         Downstream score of the model pruned at each level.
     score_name : str, default="score"
         Label of the score axis.
+    score_errors : ndarray or None, default=None
+        Standard deviation of each score (over splits or seeds), drawn as error bars.
 
     Attributes
     ----------
@@ -618,11 +631,12 @@ class SparsityCurveDisplay(_Display):
         The sparsity curve, then the score curve.
     """
 
-    def __init__(self, levels, sparsities, scores=None, score_name="score"):
+    def __init__(self, levels, sparsities, scores=None, score_name="score", score_errors=None):
         self.levels = levels
         self.sparsities = sparsities
         self.scores = scores
         self.score_name = score_name
+        self.score_errors = score_errors
 
     @classmethod
     def from_estimator(
@@ -681,9 +695,26 @@ class SparsityCurveDisplay(_Display):
         axes[0].set_xlabel("importance level m")
         axes[0].set_ylabel("sparsity eta")
         if self.scores is not None:
-            self.lines_ += axes[1].plot(
-                self.sparsities, self.scores, **{"color": "tab:green", **kw}
-            )
+            if self.score_errors is None:
+                self.lines_ += axes[1].plot(
+                    self.sparsities, self.scores, **{"color": "tab:green", **kw}
+                )
+            else:
+                bars = axes[1].errorbar(
+                    self.sparsities,
+                    self.scores,
+                    yerr=self.score_errors,
+                    capsize=3,
+                    **{"color": "tab:green", **kw},
+                )
+                self.lines_.append(bars.lines[0])
             axes[1].set_xlabel("sparsity eta")
             axes[1].set_ylabel(self.score_name)
+            # at least 5 points of range, so that differences smaller than that are not
+            # drawn as a trend
+            errors = 0 if self.score_errors is None else np.asarray(self.score_errors)
+            low = float(np.min(np.asarray(self.scores) - errors))
+            high = float(np.max(np.asarray(self.scores) + errors))
+            pad = max(0.0, 0.05 - (high - low)) / 2 + 0.005
+            axes[1].set_ylim(low - pad, high + pad)
         return self

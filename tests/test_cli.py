@@ -11,15 +11,27 @@ from skshapsae._cli import main, run
 
 def test_main_job_on_bundled_digits(tmp_path, capsys):
     rows = run(
-        ["--max-iter", "3", "--n-explain", "20", "--n-background", "20"]
+        ["--max-iter", "3", "--n-explain", "20", "--n-background", "20", "--repeats", "2"]
         + ["--levels", "0.5,1.0", "--output", str(tmp_path), "--quiet"]
     )
     out = capsys.readouterr().out
-    assert "eta" in out and "accuracy" in out
+    assert "eta" in out and "accuracy" in out and "+/-" in out and "<- best" in out
     assert [r["importance_level"] for r in rows] == [0.5, 1.0]
     assert rows[0]["sparsity"] > rows[1]["sparsity"]
-    assert json.loads((tmp_path / "results.json").read_text()) == rows
-    assert load(tmp_path / "model.npz").n_components_ == 8
+    assert all(r["accuracy_sd"] >= 0 for r in rows)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["levels"] == rows and len(results["splits"]) == 2
+    assert results["best_importance_level"] in (0.5, 1.0)
+    # the saved model works on raw rows: scaler and autoencoder at the best level
+    from sklearn.datasets import load_digits
+
+    model = load(tmp_path / "model.npz")
+    raw = load_digits().data
+    assert model[-1].n_components_ == 8
+    assert model[-1].importance_level_ == results["best_importance_level"]
+    codes = model.transform(raw)
+    assert codes.shape == (len(raw), 8) and np.abs(codes).max() < 10
+    assert np.mean((model.inverse_transform(codes) - raw) ** 2) < np.var(raw)
     for name in ("feature_importances.png", "sparsity_accuracy.png", "input_masks.png"):
         assert (tmp_path / name).stat().st_size > 1000
 
@@ -45,6 +57,9 @@ def test_main_job_on_csv_and_npz(tmp_path, capsys):
         ]
     )
     assert len(rows) == 1
+    model = load(tmp_path / "a" / "model.npz")
+    assert list(model[-1].feature_names_in_) == [f"f{i}" for i in range(6)]
+    assert model.transform(frame.drop(columns="label")).shape == (120, 2)
     np.savez(tmp_path / "data.npz", X=X, y=y)
     rows = run(["--data", str(tmp_path / "data.npz"), *args, "--output", str(tmp_path / "b")])
     assert 0 <= rows[0]["accuracy"] <= 1
@@ -131,5 +146,28 @@ def test_csv_column_names_reach_the_model_and_figures(tmp_path, capsys):
     assert "most important features:" in capsys.readouterr().out
     model = load(tmp_path / "o" / "model.npz")
     assert list(model.feature_names_in_) == list("vwxyz")
-    assert model.layer_sizes_[1:-1] == [2, 1, 2]  # --hidden auto on 5 columns
+    assert model[-1].layer_sizes_[1:-1] == [2, 1, 2]  # --hidden auto on 5 columns
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".skshapsae-")]
+
+
+def test_drop_id_warning_and_regression_refusal(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(size=(60, 4)), columns=list("abcd"))
+    frame.insert(0, "id", np.arange(1000, 1060))
+    frame["label"] = [0] * 30 + [1] * 30  # sorted by class: the id leaks it
+    path = _csv(tmp_path, frame.to_csv(index=False))
+    args = ["--data", path, "--target", "label", "--max-iter", "2", "--levels", "0.8"]
+    args += ["--n-explain", "10", "--quiet", "--repeats", "1"]
+    assert main([*args, "--output", str(tmp_path / "kept")]) == 0
+    assert "looks like a row ID" in capsys.readouterr().err
+    assert main([*args, "--drop", "id", "--output", str(tmp_path / "dropped")]) == 0
+    assert "row ID" not in capsys.readouterr().err
+    assert list(load(tmp_path / "dropped" / "model.npz").feature_names_in_) == list("abcd")
+    assert main([*args, "--drop", "nope", "--output", str(tmp_path / "x")]) == 2
+    assert "--drop ['nope'] not in" in capsys.readouterr().err
+    frame["label"] = rng.normal(size=60) * 100
+    path = _csv(tmp_path, frame.to_csv(index=False), "regression.csv")
+    args[1] = path
+    assert main([*args, "--output", str(tmp_path / "r")]) == 2
+    assert "does not support regression" in capsys.readouterr().err

@@ -32,7 +32,7 @@ def test_link_explanations_are_the_terms_of_the_importances(fitted):
     # efficiency: attributions sum to f(x) - E_B f(background) for every output
     h = 1 / (1 + np.exp(-(X[:5] @ ae.dense_weights_[0].T + ae.dense_intercepts_[0])))
     np.testing.assert_allclose(exp.values.sum(axis=1) + exp.base_values, h, atol=1e-6)
-    assert exp.feature_names == [f"x{j}" for j in range(1, 7)]
+    assert exp.feature_names == [f"x{j}" for j in range(6)]
     deeper = ae.explain(X[:3], layer=2)
     assert deeper.values.shape == (3, 2, 4)
     with pytest.raises(ValueError, match="layer must be"):
@@ -68,3 +68,28 @@ def test_select_from_model_uses_feature_importances():
     chosen = selector.get_feature_names_out()
     assert len(chosen) == 8 and set(chosen) <= set(X.columns)
     assert pipe.score(X, y) > 0.85
+
+
+@pytest.mark.parametrize("layer", [None, 0])
+def test_one_output_plugs_into_shaps_plots(layer):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import shap
+
+    X = np.random.default_rng(0).uniform(size=(40, 5))
+    ae = SHAPSparseAutoencoder(
+        n_components=2, max_iter=5, n_background=10, n_explain=10, random_state=0
+    ).fit(X)
+    e = ae.explain(X[:8], layer=layer, output=1)
+    assert e.values.shape == (8, 5)
+    try:
+        shap.plots.bar(e, show=False)
+        shap.plots.beeswarm(e, show=False)
+        shap.plots.heatmap(e, show=False)
+        shap.plots.waterfall(e[0], show=False)
+    finally:
+        plt.close("all")
+    with pytest.raises(ValueError, match="output unit"):
+        ae.explain(X[:2], output=2)

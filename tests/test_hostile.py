@@ -238,7 +238,9 @@ def test_cli_npz_problems_and_seed(tmp_path, capsys):
     np.savez(scalar, X=np.zeros((20, 4)), y=np.array(1))
     for path in (truncated, scalar):
         assert _cli(tmp_path, "--data", str(path)) == 2
-    assert _cli(tmp_path, "--data", str(good), "--seed", "-1") == 2
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error: status 2
+        _cli(tmp_path, "--data", str(good), "--seed", "-1")
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("skshapsae: error:") == 3 and "Traceback" not in err
 

@@ -32,9 +32,13 @@ def test_unit_and_link_displays(images):
     import matplotlib.pyplot as plt
 
     _, ae = images
-    disp = UnitImportanceDisplay.from_estimator(ae, image_shape=None)
+    disp = UnitImportanceDisplay.from_estimator(ae, image_shape=None, order="input")
     assert len(disp.ax_.patches) == 16
-    assert [t.get_text() for t in disp.ax_.get_xticklabels()][:2] == ["x1", "x2"]
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()][:2] == ["x0", "x1"]
+    # by default the bars run from the most to the least important feature
+    ranked = UnitImportanceDisplay.from_estimator(ae, image_shape=None)
+    heights = [bar.get_height() for bar in ranked.bars_]
+    assert heights == sorted(heights, reverse=True)
     # 16 features are inferred to be a 4 x 4 image: a heat map with a colour bar
     image = UnitImportanceDisplay.from_estimator(ae)
     assert image.image_shape == (4, 4) and len(image.figure_.axes) == 2

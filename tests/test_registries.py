@@ -181,7 +181,7 @@ def test_display_contract(model, name):
     assert issubclass(cls, plotting._Display)
     plot = inspect.signature(cls.plot).parameters
     assert plot["ax"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert all(p.endswith("_kw") for p in plot if p not in ("self", "ax", "kind"))
+    assert all(p.endswith("_kw") for p in plot if p not in ("self", "ax", "kind", "order"))
     fig, ax = plt.subplots()
     try:
         kwargs = (

@@ -129,8 +129,11 @@ def test_estimator_used_per_layer_is_recorded(X):
     assert ae.shapley_estimators_ == ["permutation", "permutation", "exact", "linear"]
     pre = fast(hidden_layer_sizes=(8, 4), importance_target="preactivation").fit(X)
     assert pre.shapley_estimators_ == ["linear"] * 4
-    assert ae.get_unit_names(0)[:2] == ["x1", "x2"]
-    assert ae.get_unit_names(2) == ["h2_1", "h2_2", "h2_3", "h2_4"]
+    # 0-based, as scikit-learn names columns; the code layer's are transform's columns
+    assert ae.get_unit_names(0)[:2] == ["x0", "x1"]
+    assert ae.get_unit_names(1)[:2] == ["h1_0", "h1_1"]
+    assert ae.get_unit_names(2) == list(ae.get_feature_names_out())
+    assert ae.get_unit_names(3)[:1] == ["h3_0"]
 
 
 def test_loaded_model_can_be_repruned_and_fine_tuned(X, tmp_path):
