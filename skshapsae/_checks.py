@@ -206,3 +206,37 @@ def untracked(X):
     if type(X).__module__.split(".")[0] == "torch" and hasattr(X, "detach"):
         return X.detach().cpu().numpy()
     return X
+
+
+def prune_args(structure, allocation, keep_counts=None):
+    """Check that the pruning options go together."""
+    if structure == "units" and allocation != "layer":
+        raise ValueError(
+            "structure='units' keeps a share of each layer's unit importance; "
+            "allocation='global' ranks links. Use allocation='layer' with units."
+        )
+    if structure == "units" and keep_counts is not None:
+        raise ValueError(
+            "keep_counts fixes the number of links per layer, which whole units cannot "
+            "match; use importance_level or target_sparsity with structure='units'."
+        )
+
+
+def output_unit(output, width):
+    """Check ``explain``'s ``output``: None or a unit of a layer of ``width`` units."""
+    if output is not None and not (_is_int(output) and 0 <= output < width):
+        raise ValueError(
+            f"output must be None or an output unit in [0, {width - 1}], got {output!r}."
+        )
+
+
+def as_output(out, X, columns, estimator):
+    """``out`` in the container ``estimator.set_output(transform=...)`` asks for."""
+    from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
+
+    container = _get_output_config("transform", estimator)["dense"]
+    if container == "default":
+        return out
+    return ADAPTERS_MANAGER.adapters[container].create_container(
+        out, X, columns=columns, inplace=False
+    )

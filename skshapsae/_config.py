@@ -107,6 +107,7 @@ def fit_setup(params, n_samples, n_features, incremental=False, stream=False):
             f"{params['shapley_estimator']!r}. Leave shapley_estimator='auto', or use "
             "importance_target='activation'."
         )
+    checks.prune_args(params["structure"], params["allocation"])
     if incremental and params["solver"] == "lbfgs":
         raise ValueError(
             "partial_fit trains with a stochastic solver, but solver='lbfgs' is "

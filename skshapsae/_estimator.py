@@ -1,7 +1,6 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
 import logging
-from contextlib import contextmanager
 from dataclasses import asdict, replace
 from numbers import Integral, Real
 
@@ -16,8 +15,12 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
-from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    check_memory,
+    validate_data,
+)
 
 from . import _checks as checks
 from . import _fitted as fitted
@@ -35,6 +38,7 @@ from ._stages import (
     new_increment,
     prune_stage,
     resume_point,
+    sample_rows,
     scored_state,
     train_dense,
     train_increment,
@@ -44,8 +48,6 @@ from ._threads import exclusive
 from ._warnings import warn
 
 logger = logging.getLogger("skshapsae")
-
-_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
 
 
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -94,6 +96,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``importance_level`` of the network's total, so the scores set each layer's
         sparsity (suited to ``importance_target="reconstruction"``, whose scores share
         one unit across layers). ``target_sparsity`` works with both.
+    structure : {"links", "units"}, default="links"
+        What is pruned. "links": single links (the paper's unstructured pruning; CSR
+        weights). "units": whole units, by their unit importance (eq. 4): every layer
+        but the output keeps the fewest units carrying ``importance_level`` of its unit
+        importance, with all links between kept units, so the result compacts to a
+        smaller *dense* network that every runtime (and every export) runs faster;
+        ``sparsity_`` and ``target_sparsity`` then count removed multiply-adds. Needs
+        ``allocation="layer"``. Which wins where: docs, "Benchmarks" (inference).
     importance_target : {"activation", "preactivation", "reconstruction"}, \
             default="activation"
         The game whose Shapley values score the links. "activation": the paper's layer
@@ -309,6 +319,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "importance_level": [Interval(Real, 0, 1, closed="right")],
         "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
         "allocation": [StrOptions({"layer", "global"})],
+        "structure": [StrOptions({"links", "units"})],
         "importance_target": [StrOptions(set(GAME_FAMILIES))],
         "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES))],
         "n_background": [Interval(Integral, 1, None, closed="left")],
@@ -351,6 +362,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         importance_level=0.8,
         target_sparsity=None,
         allocation="layer",
+        structure="links",
         importance_target="activation",
         shapley_estimator="auto",
         n_background=100,
@@ -385,6 +397,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.importance_level = importance_level
         self.target_sparsity = target_sparsity
         self.allocation = allocation
+        self.structure = structure
         self.importance_target = importance_target
         self.shapley_estimator = shapley_estimator
         self.n_background = n_background
@@ -428,11 +441,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if keep_float32 and X.dtype == np.float32:
             return X  # finite float32 values are in range by construction
         return checks.float32_range(np.asarray(X, dtype=np.float64))
-
-    def _sample_rows(self, n_samples, wanted, rng):
-        if wanted >= n_samples:  # a small table: all its rows (documented, no warning)
-            return np.arange(n_samples)
-        return np.sort(rng.choice(n_samples, size=wanted, replace=False))
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -486,27 +494,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         return self._fit(X, incremental=True)
 
-    @contextmanager
-    def _input_attributes_restored_on_failure(self):
-        """validate_data(reset=True) sets n_features_in_ / feature_names_in_ at once;
-        restore them if anything in the block fails, so no mix of old and new state
-        remains."""
-        previous = {k: vars(self)[k] for k in _INPUT_ATTRIBUTES if k in vars(self)}
-        try:
-            yield
-        except BaseException:
-            for k in _INPUT_ATTRIBUTES:
-                vars(self).pop(k, None)
-            vars(self).update(previous)
-            raise
-
     def _fit(self, X, incremental):
         """The one fit path: ``fit`` on an array or a stream, and ``partial_fit``.
 
         Concurrent calls on one object run one after the other; a failure anywhere
         leaves the estimator as it was.
         """
-        with exclusive(self), self._input_attributes_restored_on_failure():
+        # validate_data(reset=True) sets the input attributes at once: restored if the
+        # fit fails, so no mix of old and new state remains
+        with exclusive(self), fitted.restored_on_failure(self, fitted.names(group="input")):
             params = self.get_params()
             resume = self._resume_point() if incremental else None
             if not incremental and is_stream(X):
@@ -561,8 +557,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _fit_array(self, X, setup):
         """Train (cached with ``memory``) and score on an in-memory array."""
         params = self.get_params()
-        bg_rows = self._sample_rows(len(X), background_size(params), setup.rng)
-        ex_rows = self._sample_rows(len(X), self.n_explain, setup.rng)
+        bg_rows = sample_rows(len(X), background_size(params), setup.rng)
+        ex_rows = sample_rows(len(X), self.n_explain, setup.rng)
         self._check_memory(setup, len(bg_rows), len(X))
         cached = check_memory(self.memory).cache(dense_stage, ignore=["verbose", "n_jobs"])
         return cached(
@@ -648,6 +644,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             allocation=self.allocation,
             fine_tune_iter=self.fine_tune_iter,
             device=resolve_device(self.device),
+            structure=self.structure,
         )
 
     def _fitted_state(self, exclude=()):
@@ -664,6 +661,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         *,
         target_sparsity=None,
         allocation=None,
+        structure=None,
         scores=None,
         keep_counts=None,
         X=None,
@@ -685,6 +683,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         allocation : {"layer", "global"} or None
             New allocation of the kept links among layers; ``None`` keeps
             ``self.allocation``.
+        structure : {"links", "units"} or None
+            Prune links or whole units (see the parameter); ``None`` keeps
+            ``self.structure``. With ``scores``, a unit's score is the mean score of
+            its outgoing links (for magnitude: the mean ``|W|``, the usual structured
+            criterion).
         scores : list of array-like or None
             Link scores replacing ``link_importances_`` (one non-negative array of shape
             ``(n(l+1), n(l))`` per layer); the copy's ``unit_importances_`` and
@@ -709,10 +712,13 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             params["importance_level"] = importance_level
         if allocation is not None:
             params["allocation"] = allocation
+        if structure is not None:
+            params["structure"] = structure
         if X is None:
             params["fine_tune_iter"] = 0
         new = clone(self).set_params(**params)
         new._validate_params()
+        checks.prune_args(new.structure, new.allocation, keep_counts)
         state = self._fitted_state(exclude=fitted.names(group="pruning"))
         if scores is not None:
             scores = checks.given_scores(scores, [W.shape for W in self.dense_weights_])
@@ -779,13 +785,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self._check_full("explain")
         X = self._validate_X(X, reset=False)
         evals = checks.explain_args(layer, max_evals, len(self.dense_weights_), X.shape[1])
-        width = self.n_components_ if layer is None else self.layer_sizes_[layer + 1]
-        if output is not None and not (
-            isinstance(output, Integral) and not isinstance(output, bool) and 0 <= output < width
-        ):
-            raise ValueError(
-                f"output must be None or an output unit in [0, {width - 1}], got {output!r}."
-            )
+        checks.output_unit(
+            output, self.layer_sizes_[len(self.layer_sizes_) // 2 if layer is None else layer + 1]
+        )
         if layer is None:
             names = self.get_unit_names(0)
             explained = explain_codes(self._encode, self.background_, X, names, self._seed(), evals)
@@ -854,15 +856,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         check_is_fitted(self)
         if layer == 0:
-            return [str(name) for name in self._check_feature_names_out_input()]
+            return [str(name) for name in _check_feature_names_in(self, None)]
         if layer == len(self.layer_sizes_) // 2:
             return [str(name) for name in self.get_feature_names_out()]
         return [f"h{layer}_{j}" for j in range(self.layer_sizes_[layer])]
-
-    def _check_feature_names_out_input(self):
-        from sklearn.utils.validation import _check_feature_names_in
-
-        return _check_feature_names_in(self, None)
 
     def slim(self):
         """A copy that keeps only what inference and the unit importances need.
@@ -918,6 +915,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self.dense_intercepts_,
             self.activations_,
             self.allocation,
+            self.structure,
         )
 
     # ------------------------------------------------------------------ inference
@@ -966,15 +964,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 f"inverse_transform expects codes with {self.n_components_} columns "
                 f"(n_components_), got {Z.shape[1]}. Pass the output of transform."
             )
-        out = self._decode(Z)
-        # under set_output(transform="pandas" | "polars"), the reconstruction comes in
-        # the same container as transform's output, with the input columns' names
-        container = _get_output_config("transform", self)["dense"]
-        if container == "default":
-            return out
-        return ADAPTERS_MANAGER.adapters[container].create_container(
-            out, X, columns=self.get_unit_names(0), inplace=False
-        )
+        # under set_output(transform="pandas" | "polars") the reconstruction comes in the
+        # same container as transform's output, with the input columns' names
+        return checks.as_output(self._decode(Z), X, self.get_unit_names(0), self)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error of the pruned network.

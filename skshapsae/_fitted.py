@@ -17,6 +17,7 @@ Groups:
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +97,19 @@ def names(**where):
     return tuple(
         f.name for f in FIELDS if all(getattr(f, key) == value for key, value in where.items())
     )
+
+
+@contextmanager
+def restored_on_failure(estimator, attributes):
+    """Restore ``attributes`` of ``estimator`` (and remove new ones) if the block fails."""
+    previous = {k: vars(estimator)[k] for k in attributes if k in vars(estimator)}
+    try:
+        yield
+    except BaseException:
+        for k in attributes:
+            vars(estimator).pop(k, None)
+        vars(estimator).update(previous)
+        raise
 
 
 def freeze(state):

@@ -118,15 +118,38 @@ class Pruner:
     network's importance, so the scores decide how sparse each layer gets (meaningful
     when the scores of different layers share a unit, as the network game's do).
 
+    ``structure="units"`` removes whole units instead (structured pruning): every layer
+    but the output keeps the fewest units whose unit importance (eq. 4, the mean
+    importance of the unit's outgoing links) reaches a share ``level`` of the layer's
+    total, and the links between kept units all stay. The pruned network compacts to a
+    smaller *dense* network, which any runtime runs faster; the sparsity (the share of
+    removed links) is then the share of removed multiply-adds.
+
     Sorting the importances happens once, so trying many levels (as :meth:`solve`
     does) costs one cascade per level.
     """
 
     def __init__(
-        self, importances, weights, biases, activations, input_means=None, allocation="layer"
+        self,
+        importances,
+        weights,
+        biases,
+        activations,
+        input_means=None,
+        allocation="layer",
+        structure="links",
     ):
         importances = [np.asarray(imp) for imp in importances]
+        if structure not in ("links", "units"):
+            raise ValueError(f"structure must be 'links' or 'units', got {structure!r}.")
+        if structure == "units" and allocation != "layer":
+            raise ValueError(
+                "structure='units' keeps a share of each layer's unit importance; "
+                "allocation='global' ranks links. Use allocation='layer' with units."
+            )
+        self.structure = structure
         self.rankings = [_LayerRanking(imp) for imp in importances]
+        self.unit_rankings = [_LayerRanking(imp.mean(axis=0)) for imp in importances]
         self.allocation = allocation
         if allocation == "global":
             self._global = _LayerRanking(np.concatenate([imp.ravel() for imp in importances]))
@@ -145,7 +168,21 @@ class Pruner:
 
     def prune(self, level):
         """Support sets at ``level`` (eq. 8), optional mean folding, then the cascade."""
+        if self.structure == "units":
+            return self.prune_units(level)
         return self.prune_counts(self.keep_counts(level), level)
+
+    def unit_masks(self, level):
+        """Kept units of every layer at ``level`` (the output layer keeps all)."""
+        kept = [r.mask(level) for r in self.unit_rankings]
+        return [*kept, np.ones(self.rankings[-1].shape[0], dtype=bool)]
+
+    def prune_units(self, level):
+        """Structured pruning: the links between the units kept at ``level``."""
+        units = self.unit_masks(level)
+        masks = [np.outer(units[k + 1], units[k]) for k in range(len(self.rankings))]
+        counts = [int(np.count_nonzero(m)) for m in masks]
+        return self._finish(masks, level, counts)
 
     def prune_counts(self, counts, level=float("nan")):
         """Keep the ``counts[l]`` most important links of each layer, then fold and cascade.
@@ -153,6 +190,10 @@ class Pruner:
         This is how baselines are compared at equal per-layer keep counts.
         """
         masks = [r.top(k) for r, k in zip(self.rankings, counts)]
+        return self._finish(masks, level, counts)
+
+    def _finish(self, masks, level, counts):
+        """Mean folding (optional) and the cascade of the kept links ``masks``."""
         biases = self.biases
         if self.input_means is not None:
             biases = fold_pruned_means(self.weights, biases, masks, self.input_means)
@@ -197,7 +238,11 @@ def to_csr(weights, masks):
     return out
 
 
-def sparsity_curve(levels, importances, weights, biases, activations, allocation="layer"):
+def sparsity_curve(
+    levels, importances, weights, biases, activations, allocation="layer", structure="links"
+):
     """Sparsity ``eta`` after the cascade at each importance level in ``levels``."""
-    pruner = Pruner(importances, weights, biases, activations, allocation=allocation)
+    pruner = Pruner(
+        importances, weights, biases, activations, allocation=allocation, structure=structure
+    )
     return np.array([pruner.prune(m).sparsity for m in levels])

@@ -25,6 +25,14 @@ from ._streaming import Reservoir
 logger = logging.getLogger("skshapsae")
 
 
+def sample_rows(n_samples, wanted, rng):
+    """``wanted`` sorted row indices drawn without replacement; all rows of a small table
+    (documented, no warning)."""
+    if wanted >= n_samples:
+        return np.arange(n_samples)
+    return np.sort(rng.choice(n_samples, size=wanted, replace=False))
+
+
 def train_dense(data, sizes, activations, config, verbose, **kwargs):
     """Train the dense network (see :func:`train_autoencoder`), with a progress bar."""
     bar = _progress(range(config.max_iter), verbose, desc="training", leave=False)
@@ -99,7 +107,19 @@ def importance_state(importances, stderrs, estimators):
     }
 
 
-def prune_stage(state, X, *, level, target, counts, fold_bias, allocation, fine_tune_iter, device):
+def prune_stage(
+    state,
+    X,
+    *,
+    level,
+    target,
+    counts,
+    fold_bias,
+    allocation,
+    fine_tune_iter,
+    device,
+    structure="links",
+):
     """Pruning attributes (and masked fine-tuning on ``X``) for a trained, scored network.
 
     ``counts`` (per-layer numbers of kept links) overrides ``level`` and ``target``;
@@ -111,7 +131,9 @@ def prune_stage(state, X, *, level, target, counts, fold_bias, allocation, fine_
     weights, biases = state["dense_weights_"], state["dense_intercepts_"]
     activations = state["activations_"]
     means = state["layer_input_means_"] if fold_bias else None
-    pruner = Pruner(state["link_importances_"], weights, biases, activations, means, allocation)
+    pruner = Pruner(
+        state["link_importances_"], weights, biases, activations, means, allocation, structure
+    )
     if counts is not None:
         pruned = pruner.prune_counts(counts)
     elif target is not None:
