@@ -1,32 +1,42 @@
-"""Pruned inference against a bare dense torch forward pass (MNIST, 784-256-64 encoder).
+"""Pruned inference against a bare dense forward pass (MNIST or Fashion-MNIST, 784-256-64).
 
 What a user would otherwise run: the same trained network as a bare float32 torch
-forward pass (``addmm`` + sigmoid twice, from a float32 numpy array to a numpy array,
-no validation) -- the fastest dense baseline. Against it, at each sparsity and batch
-size (1, 100, 2,000, 20,000 rows), best of several interleaved repeats:
+forward pass (``addmm`` + sigmoid twice, from a numpy array to a numpy array, no
+validation; float64 input is cast to float32 first, as a float32 model needs) -- the
+fastest dense baseline -- and, deployed, the dense network exported to ONNX and run by
+onnxruntime. Against them, in one process, best of several interleaved repeats, at
+batch sizes 1, 100, 2,000 and 20,000 rows:
 
-* ``transform`` of the pruned network with float32 input (validation included): removed
-  units and unused inputs dropped, each remaining block multiplied dense or as CSR by
-  its density (``skshapsae._inference.CSR_MAX_DENSITY``);
-* the same compacted plan with every block forced dense, and forced CSR (to check the
-  density threshold);
-* the library's dense ``transform`` (every link kept), for reference.
+* ``transform`` of the network pruned by links (``structure="links"``, CSR or dense
+  compacted blocks) and by whole units (``structure="units"``, a smaller dense
+  network), at the same sparsity eta (share of removed multiply-adds), for float32 and
+  float64 input (validation included);
+* their ONNX exports in onnxruntime, against the dense ONNX export;
+* ``PCA(64).transform`` for one row.
 
-Ratios > 1 mean faster than the bare dense pass. Also the stored size.
-Run:  python benchmarks/bench_inference.py [--quick]
+Quality against latency (the figure): test reconstruction MSE (2,000 held-out rows,
+after the default 3 epochs of fine-tuning) against the measured latency of
+``transform`` on 2,000 float32 rows, for the layer game and the network game, by links
+and by units, and for magnitude and Wanda scores at the unit level.
+
+Ratios > 1 mean faster than the bare dense pass (or the dense ONNX export).
+Run:  python benchmarks/bench_inference.py [--quick] [--dataset mnist|fashion_mnist]
 """
 
 import argparse
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
+from sklearn.decomposition import PCA
 
-from skshapsae._inference import compact_plan, encode_decode_plan, forward_compact
-from skshapsae.baselines import prune_with_scores
-from skshapsae.datasets import load_mnist
+from skshapsae import export
+from skshapsae.baselines import score_links
+from skshapsae.datasets import load_fashion_mnist, load_mnist
 
-from _common import data_home, machine, print_table, protocol_autoencoder, write_json
+from _common import RESULTS, data_home, machine, print_table, protocol_autoencoder, write_json
 
 ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
 BATCHES = [1, 100, 2000, 20000]
@@ -55,7 +65,7 @@ def bare_dense(model):
 
     def forward(X):
         with torch.no_grad():
-            A = torch.from_numpy(X)
+            A = torch.from_numpy(np.asarray(X, dtype=np.float32))
             for W, b in zip(Ws, bs):
                 A = torch.sigmoid(torch.addmm(b, A, W))
             return A.numpy()
@@ -63,88 +73,171 @@ def bare_dense(model):
     return forward
 
 
-def layout(block):
-    """'dense' or 'csr' and the density of a compacted block."""
-    import torch
-
-    if block.layout == torch.sparse_csr:
-        return f"csr {block._nnz() / block.numel():.2f}"
-    return f"dense {int((block != 0).sum()) / block.numel():.2f}"
-
-
-def forced_plan(model, density):
-    """The pruned encoder's compacted plan with every block dense (0) or CSR (1)."""
-    L = len(model.weights_) // 2
-    return compact_plan(
-        model.weights_[:L],
-        model.intercepts_[:L],
-        model.activations_[:L],
-        list(model.active_units_[: L + 1]),
-        np.zeros(model.n_components_),
-        np.float32,
-        csr_max_density=density,
-    )
+def onnx_session(model, folder, name):
+    """An onnxruntime session of ``model``'s exported encoder (None without onnxruntime)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    path = export(model, Path(folder) / f"{name}.onnx", format="onnx")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda X: session.run(None, {"input": X})[0]
 
 
-def main(quick=False):
+def test_mse(model, X_test):
+    return float(np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2))
 
+
+LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
+
+
+def main(quick=False, dataset="mnist"):
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-    X, _ = load_mnist(data_home=data_home(), return_X_y=True)
+    X, _ = LOADERS[dataset](data_home=data_home(), return_X_y=True)
+    X = X[:10000]
     X_fit = X[:2000] if quick else X[:8000]
-    X_inf = np.tile(X[-2000:], (10, 1)).astype(np.float32)  # 20,000 rows
-    base = protocol_autoencoder(quick, hidden_layer_sizes=(256, 64)).fit(X_fit)
-    everything = [np.ones_like(w) for w in base.dense_weights_]
-    dense_model = prune_with_scores(base, everything, [w.size for w in everything])
+    X_test = X[-2000:]
+    X_inf = np.tile(X_test, (10, 1)).astype(np.float32)  # 20,000 rows
+    params = {} if quick else dict(hidden_layer_sizes=(256, 64))
+    base = protocol_autoencoder(quick, **params).fit(X_fit)
+    network = protocol_autoencoder(quick, importance_target="reconstruction", **params).fit(X_fit)
+    dense_model = base.reprune(1.0, scores=[np.ones_like(w) for w in base.dense_weights_])
     bare = bare_dense(base)
     np.testing.assert_allclose(bare(X_inf[:50]), dense_model.transform(X_inf[:50]), atol=1e-5)
+    etas = ETAS[1:4] if quick else ETAS
     repeats = 3 if quick else 7
-    rows = []
-    for eta in ETAS:
-        model = base.reprune(target_sparsity=eta)
-        L = len(model.weights_) // 2
-        plan = encode_decode_plan(model, "encode", np.float32)
-        layouts = [layout(block) for block, _, _ in plan[1]]
-        all_dense, all_csr = forced_plan(model, 0.0), forced_plan(model, 1.0)
-        for n in BATCHES:
-            batch = X_inf[:n]
-            t_bare, t_pruned, t_dense_blocks, t_csr_blocks, t_dense_transform = best_of(
-                [
-                    lambda b=batch: bare(b),
-                    lambda b=batch, m=model: m.transform(b),
-                    lambda b=batch, p=all_dense: forward_compact(b, p),
-                    lambda b=batch, p=all_csr: forward_compact(b, p),
-                    lambda b=batch: dense_model.transform(b),
-                ],
-                repeats if n > 100 else 20 * repeats,
-            )
-            rows.append(
-                {
-                    "eta": round(model.sparsity_, 3),
-                    "rows": n,
-                    "units": "-".join(str(int(a.sum())) for a in model.active_units_[: L + 1]),
-                    "layout": "/".join(layouts),
-                    "bare dense ms": t_bare * 1e3,
-                    "transform x": t_bare / t_pruned,
-                    "blocks dense x": t_bare / t_dense_blocks,
-                    "blocks CSR x": t_bare / t_csr_blocks,
-                    "dense transform x": t_bare / t_dense_transform,
-                }
-            )
+    rows, quality = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        dense_onnx = onnx_session(dense_model, folder, "dense")
+        pca = PCA(64, random_state=0).fit(X_fit)
+        t_pca, t_dense_one = best_of(
+            [lambda: pca.transform(X_inf[:1]), lambda: dense_model.transform(X_inf[:1])], 500
+        )
+        for eta in etas:
+            for structure in ("links", "units"):
+                model = base.reprune(target_sparsity=eta, structure=structure, X=X_fit)
+                session = onnx_session(model, folder, f"{structure}{eta}")
+                units = "-".join(str(int(a.sum())) for a in model.active_units_[:3])
+                for n in BATCHES:
+                    b32 = X_inf[:n]
+                    b64 = b32.astype(np.float64)
+                    fns = [
+                        lambda b=b32: bare(b),
+                        lambda b=b32, m=model: m.transform(b),
+                        lambda b=b64: bare(b),
+                        lambda b=b64, m=model: m.transform(b),
+                    ]
+                    if session is not None:
+                        fns += [lambda b=b32: dense_onnx(b), lambda b=b32, s=session: s(b)]
+                    times = best_of(fns, repeats if n > 100 else 20 * repeats)
+                    row = {
+                        "structure": structure,
+                        "eta": round(model.sparsity_, 3),
+                        "units": units,
+                        "rows": n,
+                        "bare ms": times[0] * 1e3,
+                        "f32 x": times[0] / times[1],
+                        "f64 x": times[2] / times[3],
+                    }
+                    if session is not None:
+                        row["onnx ms"] = times[5] * 1e3
+                        row["onnx x"] = times[4] / times[5]
+                    rows.append(row)
+        # quality against latency (2,000 float32 rows)
+        candidates = {
+            "layer game": (base, None),
+            "network game": (network, None),
+            "magnitude": (base, score_links("magnitude", base)),
+            "Wanda": (base, score_links("wanda", base, X_fit[:500])),
+        }
+        batch = X_inf[:2000]
+        for name, (source, scores) in candidates.items():
+            for structure in ("links", "units"):
+                if scores is not None and structure == "links":
+                    continue  # the link-level baselines are on the experiments page
+                for eta in etas:
+                    model = source.reprune(
+                        target_sparsity=eta, structure=structure, scores=scores, X=X_fit
+                    )
+                    (latency,) = best_of([lambda m=model: m.transform(batch)], repeats)
+                    quality.append(
+                        {
+                            "scores": name,
+                            "structure": structure,
+                            "eta": round(model.sparsity_, 3),
+                            "latency ms": latency * 1e3,
+                            "test MSE": test_mse(model, X_test),
+                        }
+                    )
+    (t_bare_2000,) = best_of([lambda: bare(batch)], repeats)
     print(
-        "20,000 MNIST rows (float32), 784-256-64 encoder; ratios: bare dense torch time / "
-        "time (> 1 is faster); 'transform' includes validation"
+        f"{dataset} 784-256-64 encoder; ratios: bare dense float32 torch time / time, and dense "
+        "ONNX / pruned ONNX in onnxruntime (> 1 is faster); 'transform' includes validation"
     )
     print_table(rows, list(rows[0]))
-    sizes = {
-        "dense_bytes": sum(W.nbytes // 2 for W in base.dense_weights_[:2]),  # float32
-    }
-    write_json(
-        "inference" + ("_quick" if quick else ""),
-        {"machine": machine(), "rows": rows, **sizes},
+    print(
+        f"one row: PCA.transform {t_pca * 1e6:.0f} us, dense transform {t_dense_one * 1e6:.0f}"
+        " us; pruned transform / PCA: "
+        + ", ".join(
+            f"{r['structure']} eta {r['eta']}: {r['bare ms'] / r['f32 x'] / (t_pca * 1e3):.2f}x"
+            for r in rows
+            if r["rows"] == 1
+        )
     )
+    print(f"quality against latency (2,000 rows; bare dense pass {t_bare_2000 * 1e3:.2f} ms):")
+    print_table(quality, list(quality[0]))
+    results = {
+        "dataset": dataset,
+        "machine": machine(),
+        "rows": rows,
+        "quality": quality,
+        "pca_one_row_s": t_pca,
+        "dense_transform_one_row_s": t_dense_one,
+        "bare_dense_2000_s": t_bare_2000,
+    }
+    suffix = ("" if dataset == "mnist" else f"_{dataset}") + ("_quick" if quick else "")
+    write_json("inference" + suffix, results)
+    plot(results, RESULTS / f"bench_inference{suffix}.png")
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    styles = {"links": "-", "units": "--"}
+    for name in dict.fromkeys(q["scores"] for q in results["quality"]):
+        for structure in ("links", "units"):
+            sel = [
+                q for q in results["quality"] if q["scores"] == name and q["structure"] == structure
+            ]
+            if sel:
+                ax.plot(
+                    [q["latency ms"] for q in sel],
+                    [q["test MSE"] for q in sel],
+                    styles[structure],
+                    marker="o",
+                    label=f"{name}, {structure}",
+                )
+    ax.axvline(results["bare_dense_2000_s"] * 1e3, color="grey", lw=0.8, label="bare dense pass")
+    ax.set_xlabel("latency of transform, 2,000 float32 rows (ms)")
+    ax.set_ylabel("test reconstruction MSE")
+    ax.set_yscale("log")
+    ax.set_title(f"{results['dataset']} 784-256-64: quality against measured latency", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)
+    parser.add_argument("--dataset", choices=sorted(LOADERS), default="mnist")
+    args = parser.parse_args()
+    main(args.quick, args.dataset)

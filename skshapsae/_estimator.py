@@ -217,8 +217,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         context (e.g. Dask). Each job gets ``cpu_count // n_jobs`` torch threads, so
         jobs do not oversubscribe the CPU. Results do not depend on ``n_jobs``.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, row sampling and Shapley sampling,
-        without touching the global numpy or torch random state.
+        Seeds initialisation, shuffling, row sampling and Shapley sampling. An int (or a
+        ``RandomState``) never touches numpy's or torch's global random state. ``None``
+        draws the seeds from numpy's global generator, as scikit-learn's estimators do,
+        so it advances that generator; torch's global state is never touched.
     verbose : int, default=0
         Progress bars and a log line per stage when positive.
 

@@ -9,7 +9,9 @@ runtimes). The compacted blocks are stored dense: ONNX has no sparse matrix prod
 the size saving of pruning comes from the dropped units and inputs.
 """
 
+import contextlib
 import io
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -141,16 +143,34 @@ def write_onnx(module, example, path):
             "Exporting to ONNX needs the onnx and onnxscript packages: "
             "pip install 'skshapsae[onnx]'"
         ) from exc
-    program = torch.onnx.export(
-        module,
-        (example,),
-        input_names=["input"],
-        output_names=["output"],
-        dynamic_shapes=_batch(),
-        dynamo=True,
-        verbose=False,
-    )
-    program.save(path)
+    with _quiet_exporter():
+        program = torch.onnx.export(
+            module,
+            (example,),
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_shapes=_batch(),
+            dynamo=True,
+            verbose=False,
+        )
+        program.save(path)
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    """No stray output from torch's ONNX exporter: its log lines about optional packages
+    ("torchvision is not installed", four per export) and its own deprecation warnings
+    say nothing about the user's model."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def write_torchscript(module, example, path):

@@ -19,12 +19,26 @@ from ._threads import torch_threads
 DEFAULT_BATCH_ROWS = 4096
 
 
-#: Below this density a layer's compacted block is multiplied as a sparse CSR matrix,
-#: above it as a dense matrix (both torch kernels). Measured by
-#: benchmarks/bench_inference.py on the 2-core development machine: on the compacted
-#: blocks of a 784-256-64 encoder, torch's CSR kernel matched dense BLAS at a density of
-#: about 0.2 and was 1.5-3x faster below 0.14.
-CSR_MAX_DENSITY = 0.2
+#: The kernel calibration table: ``(rows per batch up to, density up to which a compacted
+#: block is multiplied as CSR)``; denser blocks, and smaller batches, use the dense
+#: kernel. Measured by ``benchmarks/bench_kernels.py`` (torch, float32, the block shapes
+#: of a pruned 784-256-64 encoder, 2-core machine): for one row the dense kernel won at
+#: every density (CSR 0.2-0.7x, even at 1 %); at 16 rows it depended on the block (a
+#: 256 x 400 block favoured CSR up to 0.3, a 64 x 256 one never); from 100 to 2,000
+#: rows CSR was at least as fast up to a density of 0.2 (1.06-1.33x there, 2-14x below
+#: 0.1); at 4,096 rows (``transform``'s batches) up to 0.15 (1.3x; a tie at 0.2).
+CSR_MAX_DENSITY_BY_ROWS = ((32, 0.0), (2048, 0.2), (float("inf"), 0.15))
+
+#: A number forces one threshold for every batch size (tests and benchmarks compare
+#: the kernels with it); ``None`` reads :data:`CSR_MAX_DENSITY_BY_ROWS`.
+CSR_MAX_DENSITY = None
+
+
+def csr_threshold(rows):
+    """The density up to which blocks are multiplied as CSR for batches of ``rows`` rows."""
+    if CSR_MAX_DENSITY is not None:
+        return CSR_MAX_DENSITY
+    return next(density for limit, density in CSR_MAX_DENSITY_BY_ROWS if rows <= limit)
 
 
 def compact_plan(
@@ -48,7 +62,7 @@ def compact_plan(
 
     dtype = np.dtype(dtype)
     if csr_max_density is None:
-        csr_max_density = CSR_MAX_DENSITY
+        csr_max_density = csr_threshold(DEFAULT_BATCH_ROWS)
 
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
@@ -135,11 +149,12 @@ def _forward(X, out, plan, batch_rows):
 _PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
-def encode_decode_plan(estimator, part, dtype=np.float64):
+def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0):
     """The cached compact plan of a fitted estimator's ``"encode"`` or ``"decode"`` half.
 
-    Plans are cached outside the estimator (``transform`` does not touch its
-    ``__dict__``), together with the fitted arrays they come from: a refit or a
+    ``csr_density``: blocks up to this density are CSR (-1: every block dense, as the
+    exports store them). Plans are cached outside the estimator (``transform`` does not
+    touch its ``__dict__``), together with the fitted arrays they come from: a refit or a
     loaded copy gets fresh plans, and pickles never carry them.
     """
     L = len(estimator.weights_) // 2
@@ -150,7 +165,7 @@ def encode_decode_plan(estimator, part, dtype=np.float64):
         # the cache holds the arrays it was built from, so identity cannot be reused
         cached = {"source": source, "plans": {}}
         _PLAN_CACHE[estimator] = cached
-    key = (part, np.dtype(dtype).name)
+    key = (part, np.dtype(dtype).name, float(csr_density))
     if key not in cached["plans"]:
         active = estimator.active_units_
         masks = list(active[first : last + 1])
@@ -166,6 +181,7 @@ def encode_decode_plan(estimator, part, dtype=np.float64):
             masks,
             fill,
             dtype,
+            csr_max_density=csr_density,
         )
     return cached["plans"][key]
 
@@ -177,9 +193,15 @@ def run(estimator, part, X):
     dtype: the network was trained in float32, so float64 arithmetic adds no accuracy
     (the results agree to about 1e-6 relative, tested), while float32 halves the memory
     traffic: measured on the 784-256-64 encoder, float64 input made a pruned network
-    slower than the dense float32 pass (0.67x at eta 0.9).
+    slower than the dense float32 pass (0.67x at eta 0.9). The kernel of each block
+    (dense or CSR) follows the batch size (:data:`CSR_MAX_DENSITY_BY_ROWS`).
     """
-    out = forward_compact(
-        np.asarray(X, dtype=np.float32), encode_decode_plan(estimator, part, np.float32)
-    )
-    return out if X.dtype == np.float32 else out.astype(np.float64)
+    density = csr_threshold(min(len(X), DEFAULT_BATCH_ROWS))
+    plan = encode_decode_plan(estimator, part, np.float32, density)
+    as_float64 = X.dtype != np.float32
+    if as_float64:
+        if plan[0] is not None:  # gather the used inputs before the cast: less to convert
+            X, plan = X[:, plan[0].numpy()], (None, *plan[1:])
+        X = X.astype(np.float32)
+    out = forward_compact(X, plan)
+    return out.astype(np.float64) if as_float64 else out

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import sysconfig
 import warnings
 
 _INTERNAL = tuple(
@@ -9,22 +10,43 @@ _INTERNAL = tuple(
     for module in (sys.modules[__package__],)
 )
 
+#: Python's own library (multiprocessing, concurrent.futures, threading, runpy): the
+#: frames a joblib worker or ``python -m`` runs the call from.
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
+
+_REGISTRY = {}
+
 
 def _internal_prefixes():
-    """skshapsae, and the libraries that call it on the user's behalf (searches, caching)."""
+    """skshapsae, and the libraries that call it on the user's behalf (searches, caching,
+    parallel workers)."""
     import joblib
     import sklearn
 
     return (
         *_INTERNAL,
         *(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (sklearn, joblib)),
+        _STDLIB,
     )
 
 
 def warn(message, category=UserWarning):
-    """``warnings.warn`` at the first caller outside skshapsae, scikit-learn and joblib."""
+    """``warnings.warn`` at the first caller outside skshapsae, scikit-learn and joblib.
+
+    In a joblib worker the user's line is in another process: the warning then names
+    the worker (``<joblib worker>``) instead of a line of ``multiprocessing``.
+    """
     prefixes = _internal_prefixes()
     frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(prefixes):
+    while frame is not None and (
+        frame.f_code.co_filename.startswith("<frozen ")  # runpy, importlib
+        or os.path.abspath(frame.f_code.co_filename).startswith(prefixes)
+    ):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level + 1)
+    if frame is not None:
+        warnings.warn(message, category, stacklevel=level + 1)
+        return
+    import multiprocessing
+
+    where = "<joblib worker>" if multiprocessing.parent_process() is not None else "<skshapsae>"
+    warnings.warn_explicit(message, category, where, 0, module="skshapsae", registry=_REGISTRY)

@@ -269,3 +269,16 @@ def test_structure_units_removes_whole_units():
         ae.reprune(keep_counts=ae.keep_counts_)
     with pytest.raises(ValueError, match="allocation='layer'"):
         SHAPSparseAutoencoder((8, 4), structure="units", allocation="global", **params).fit(X)
+
+
+def test_kernel_follows_the_batch_size(fitted):
+    import torch
+
+    X, ae = fitted
+    assert _inference.csr_threshold(1) == 0.0  # one row: the dense kernel always won
+    assert _inference.csr_threshold(100) == 0.2 and _inference.csr_threshold(4096) == 0.15
+    one = _inference.encode_decode_plan(ae, "encode", np.float32, _inference.csr_threshold(1))
+    assert all(block.layout != torch.sparse_csr or block._nnz() == 0 for block, _, _ in one[1])
+    X32 = X.astype(np.float32)
+    rows = np.vstack([ae.transform(X32[i : i + 1]) for i in range(5)])
+    np.testing.assert_allclose(rows, ae.transform(X32)[:5], rtol=1e-5, atol=1e-6)

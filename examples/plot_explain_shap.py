@@ -1,0 +1,48 @@
+"""
+Per-row explanations in shap's plots
+====================================
+
+``explain(X)`` attributes each code unit to the input features, row by row
+(``shap.PermutationExplainer`` on the pruned encoder, background ``background_``). Its
+values have shape ``(rows, features, code units)``; ``explain(X, output=k)`` keeps code
+unit ``k``, an Explanation of shape ``(rows, features)`` that shap's plots take as it
+comes: ``bar``, ``beeswarm``, ``heatmap``, and ``waterfall`` for one row. The values of
+one row add up exactly to that row's code minus the mean code over the background.
+"""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import shap
+from sklearn.datasets import load_wine
+from sklearn.preprocessing import MinMaxScaler
+
+from skshapsae import SHAPSparseAutoencoder
+
+X = MinMaxScaler().set_output(transform="pandas").fit_transform(load_wine(as_frame=True).data)
+ae = SHAPSparseAutoencoder(n_components=3, random_state=0).fit(X)
+e = ae.explain(X.iloc[:60], output=0)  # code unit 0, the first output column
+print(e.values.shape, "columns:", ae.get_feature_names_out()[0])
+added = e.values.sum(axis=1) + e.base_values
+print("values add up to the code:", bool(np.allclose(added, ae.transform(X.iloc[:60])[:, 0])))
+
+# %%
+# Which features drive code unit 0, over 60 rows (mean |SHAP|), and how (beeswarm)
+shap.plots.bar(e, show=False)
+plt.gcf().set_size_inches(6, 4)
+plt.tight_layout()
+plt.show()
+
+shap.plots.beeswarm(e, show=False)
+plt.gcf().set_size_inches(6, 4)
+plt.tight_layout()
+plt.show()
+
+# %%
+# One row: how its features move code unit 0 away from the background's mean
+shap.plots.waterfall(e[0], show=False)
+plt.show()
+
+# %%
+# All 60 rows at once
+shap.plots.heatmap(e, show=False)
+plt.show()
