@@ -82,6 +82,10 @@ def onnx_session(model, folder, name):
     path = export(model, Path(folder) / f"{name}.onnx", format="onnx")
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # onnxruntime's threads spin after each run by default, taking the cores from
+    # whatever is timed next; without spinning the interleaved timings stay fair
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return lambda X: session.run(None, {"input": X})[0]
 

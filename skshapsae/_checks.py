@@ -242,11 +242,16 @@ def as_output(out, X, columns, estimator):
     )
 
 
-def plain_rows(X, estimator):
-    """``X`` when it is a plain 2-d float32/float64 ndarray of the fitted width with finite
-    values (unless ``sklearn.config_context(assume_finite=True)``) and the estimator has no
-    feature names to check; else None, and the full ``validate_data`` runs (with its
-    messages). One row through ``validate_data`` cost about as much as the forward pass.
+def inference_rows(X, estimator):
+    """``(X as float32, output dtype)`` for a plain array, validated at numpy speed; else None.
+
+    A plain 2-d float32 / float64 ndarray of the fitted width, the estimator without
+    feature names to check: one pass over the data checks it. float64 rows are cast to
+    float32 (what the network computes in) and the cast is checked, so values beyond the
+    float32 range (which become inf) and NaN / inf are caught in the same pass; float32
+    rows skip the check under ``sklearn.config_context(assume_finite=True)``. Anything
+    else, or a failed check, returns None and the full ``validate_data`` runs (with its
+    messages). Through ``validate_data`` one row cost about as much as the forward pass.
     """
     import math
 
@@ -261,9 +266,14 @@ def plain_rows(X, estimator):
         or hasattr(estimator, "feature_names_in_")
     ):
         return None
-    if not get_config()["assume_finite"] and not math.isfinite(float(X.sum())):
+    rows = X.astype(np.float32, copy=False)
+    if (rows is not X or not get_config()["assume_finite"]) and not math.isfinite(
+        float(rows.sum())
+    ):
         return None  # the full check names the problem (or finds an overflowing sum fine)
-    return X
+    if min(rows.strides) < 0:
+        rows = np.ascontiguousarray(rows)
+    return rows, X.dtype
 
 
 def warn_not_converged(max_iter, solver, tol):

@@ -428,19 +428,13 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     # ------------------------------------------------------------------ validation
     def _validate_X(self, X, *, reset, keep_float32=False):
         """Validated X as float64; float32 X stays float32 when ``keep_float32`` (inference)."""
-        # a plain float array of the fitted width is checked at numpy speed (inference)
-        plain = None if reset else checks.plain_rows(X, self)
-        X = (
-            plain
-            if plain is not None
-            else validate_data(
-                self,
-                checks.untracked(X),
-                reset=reset,
-                dtype=[np.float64, np.float32],
-                accept_sparse=False,
-                ensure_min_samples=1,
-            )
+        X = validate_data(
+            self,
+            checks.untracked(X),
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            accept_sparse=False,
+            ensure_min_samples=1,
         )
         if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
             X = np.ascontiguousarray(X)
@@ -919,10 +913,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     # ------------------------------------------------------------------ inference
     def _encode(self, X):
-        return run_plan(self, "encode", X)
+        return run_plan(self, "encode", X.astype(np.float32, copy=False), X.dtype)
 
     def _decode(self, Z):
-        return run_plan(self, "decode", Z)
+        return run_plan(self, "decode", Z.astype(np.float32, copy=False), Z.dtype)
 
     def transform(self, X):
         """Encode ``X`` with the pruned sparse encoder.
@@ -940,6 +934,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             float32; results agree with float64 arithmetic to about 1e-6 relative).
         """
         check_is_fitted(self)
+        plain = checks.inference_rows(X, self)  # a plain float array: checked at numpy speed
+        if plain is not None:
+            return run_plan(self, "encode", *plain)
         return self._encode(self._validate_X(X, reset=False, keep_float32=True))
 
     def inverse_transform(self, X):

@@ -186,22 +186,17 @@ def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0):
     return cached["plans"][key]
 
 
-def run(estimator, part, X):
-    """``transform`` (``part="encode"``) or ``inverse_transform`` (``"decode"``) of ``X``.
+def run(estimator, part, X, dtype=np.float32):
+    """``transform`` (``part="encode"``) or ``inverse_transform`` (``"decode"``) of the
+    float32 rows ``X``, returned as ``dtype``.
 
-    Computed in float32 for float32 and float64 input alike, and returned in ``X``'s
-    dtype: the network was trained in float32, so float64 arithmetic adds no accuracy
-    (the results agree to about 1e-6 relative, tested), while float32 halves the memory
-    traffic: measured on the 784-256-64 encoder, float64 input made a pruned network
-    slower than the dense float32 pass (0.67x at eta 0.9). The kernel of each block
-    (dense or CSR) follows the batch size (:data:`CSR_MAX_DENSITY_BY_ROWS`).
+    Computed in float32 for float32 and float64 input alike: the network was trained in
+    float32, so float64 arithmetic adds no accuracy (the results agree to about 1e-6
+    relative, tested), while float32 halves the memory traffic: measured on the
+    784-256-64 encoder, float64 input made a pruned network slower than the dense
+    float32 pass (0.67x at eta 0.9). The kernel of each block (dense or CSR) follows the
+    batch size (:data:`CSR_MAX_DENSITY_BY_ROWS`).
     """
     density = csr_threshold(min(len(X), DEFAULT_BATCH_ROWS))
-    plan = encode_decode_plan(estimator, part, np.float32, density)
-    as_float64 = X.dtype != np.float32
-    if as_float64:
-        if plan[0] is not None:  # gather the used inputs before the cast: less to convert
-            X, plan = X[:, plan[0].numpy()], (None, *plan[1:])
-        X = X.astype(np.float32)
-    out = forward_compact(X, plan)
-    return out.astype(np.float64) if as_float64 else out
+    out = forward_compact(X, encode_decode_plan(estimator, part, np.float32, density))
+    return out if dtype == np.float32 else out.astype(dtype)

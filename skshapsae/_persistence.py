@@ -247,16 +247,7 @@ def _decode_steps(spec, arrays, used, n_features):
         if not isinstance(step, dict) or step.get("class") not in SCALERS:
             _refuse(f"pipeline step {i} is not one of {sorted(SCALERS)}.")
         cls = getattr(preprocessing, step["class"])
-        params = step.get("params")
-        if not isinstance(params, dict) or set(params) - set(cls().get_params()):
-            _refuse(f"pipeline step {i} has unknown parameters.")
-        if isinstance(params.get("feature_range"), list):
-            params["feature_range"] = tuple(params["feature_range"])
-        scaler = cls(**params)
-        try:
-            scaler._validate_params()
-        except (ValueError, TypeError) as exc:
-            _refuse(f"pipeline step {i} has invalid parameters: {exc}")
+        scaler = _estimator_from_params(cls, step.get("params"), f"pipeline step {i}:")
         (array_names,) = SCALERS[step["class"]]
         attributes = step.get("attributes")
         if not isinstance(attributes, dict) or set(attributes) - {
@@ -498,19 +489,23 @@ def _build(arrays):
     return Pipeline([*steps, (last, estimator)])
 
 
-def _estimator_from_params(cls, params):
+def _estimator_from_params(cls, params, where="its"):
+    """An unfitted ``cls`` from stored parameters, checked by its own constraints."""
+    if not isinstance(params, dict):
+        _refuse(f"{where} parameters are not a table.")
     known = set(cls().get_params())
     if set(params) - known:
-        _refuse(f"unknown parameters {sorted(set(params) - known)}.")
+        _refuse(f"{where} unknown parameters {sorted(set(params) - known)}.")
     params = {k: v for k, v in params.items() if k not in _NOT_RESTORED}
     params = _available_device(params)
-    if isinstance(params.get("hidden_layer_sizes"), list):
-        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    for name in ("hidden_layer_sizes", "feature_range"):  # JSON has lists, not tuples
+        if isinstance(params.get(name), list):
+            params[name] = tuple(params[name])
     estimator = cls(**params)
     try:
         estimator._validate_params()
     except (ValueError, TypeError) as exc:
-        _refuse(f"its parameters are invalid: {exc}")
+        _refuse(f"{where} parameters are invalid: {exc}")
     return estimator
 
 

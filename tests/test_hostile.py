@@ -286,3 +286,22 @@ def test_save_refuses_other_pipeline_steps(X, tmp_path):
     pipe = make_pipeline(PCA(3), SHAPSparseAutoencoder((2,), max_iter=2)).fit(X)
     with pytest.raises(TypeError, match="step 'pca' is a PCA"):
         save(pipe, tmp_path / "p.npz")
+
+
+def test_fast_inference_path_keeps_the_checks(model, X):
+    import sklearn
+
+    wide = np.full((2, X.shape[1]), 1e39)
+    with pytest.raises(ValueError, match="float32 range"):
+        model.transform(wide)
+    bad = X[:3].copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.transform(bad)
+    with pytest.raises(ValueError, match="NaN"):
+        model.transform(bad.astype(np.float32))
+    with sklearn.config_context(assume_finite=True):  # float32: the check is skipped
+        assert model.transform(bad.astype(np.float32)).shape == (3, 2)
+    np.testing.assert_allclose(
+        model.transform(X), model.transform(X.astype(np.float32)), rtol=1e-6, atol=1e-7
+    )
