@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._activations import numpy_activation, torch_activation
+from ._threads import torch_threads
 
 #: Working-memory budget of one estimator step, in bytes. Small steps stay in the CPU's
 #: caches: on a 784 -> 256 layer (Fashion-MNIST, 100 background rows) a point took
@@ -232,6 +233,14 @@ class PermutationEstimator(ShapleyEstimator):
         per_row = 4 * game.n_outputs * game.n_players * 4  # bytes of the live float32 tensors
         return int(max(1, min(len(game.background), self.memory_budget // per_row)))
 
+    def points_per_batch(self, game):
+        """Explained points evaluated together: as many as fit the memory budget with
+        the whole background each (1 for layers whose background needs several steps).
+        On small layers the per-point loop of torch calls was the cost of scoring (a
+        30-column table: 0.09 s of a 0.14 s fit); together they take a few calls."""
+        per_row = 4 * game.n_outputs * game.n_players * 4
+        return int(max(1, (self.memory_budget // per_row) // max(len(game.background), 1)))
+
     def shapley_values(self, game, A):
         import torch
 
@@ -254,6 +263,15 @@ class PermutationEstimator(ShapleyEstimator):
         K = self.n_permutations
         phi = np.empty((len(A), n_out, n_in))
         var = np.empty((len(A), n_out, n_in)) if K > 1 else None
+        together = self.points_per_batch(game)
+        if together > 1:  # the whole background fits with several points: one pass each
+            for begin in range(0, len(A), together):
+                chunk = slice(begin, begin + together)
+                p, v = self._points_together(A[chunk], W, WT, b, R, Z_bg, act, gen, dev)
+                phi[chunk] = p
+                if var is not None:
+                    var[chunk] = v
+            return phi, var
         with torch.no_grad():
             for k, a_np in enumerate(A):
                 a = torch.as_tensor(a_np, dtype=torch.float32, device=dev)
@@ -290,6 +308,45 @@ class PermutationEstimator(ShapleyEstimator):
                 phi[k] = groups.mean(dim=0).cpu().numpy()
                 if var is not None:
                     var[k] = (groups.var(dim=0) / K).cpu().numpy()
+        return phi, var
+
+    def _points_together(self, A, W, WT, b, R, Z_bg, act, gen, dev):
+        """The estimate of :meth:`shapley_values` for several points in one pass: every
+        (point, background row) pair is a row of the same computation."""
+        import torch
+
+        n_rows, n_out, n_in = R.shape[0], W.shape[0], W.shape[1]
+        K = self.n_permutations
+        # one thread: small tensors, and float32 sums that do not depend on the pool's
+        # size, so the result does not depend on n_jobs (each job gets fewer threads)
+        with torch.no_grad(), torch_threads(threads=1):
+            points = torch.as_tensor(np.asarray(A), dtype=torch.float32, device=dev)
+            p = points.shape[0]
+            gap = (points[:, None, :] - R[None, :, :]).reshape(p * n_rows, n_in)
+            c = Z_bg.repeat(p, 1)  # (pairs, out)
+            null = gap == 0
+            n_active = int((~null).sum(dim=1).max())
+            z_a = (points @ W.T + b).repeat_interleave(n_rows, dim=0)
+            mirror = (z_a + c)[:, None, :]
+            # row of each pair's player j in the accumulator: point * n_in + j
+            owner = torch.arange(p, device=dev).repeat_interleave(n_rows)[:, None] * n_in
+            groups = torch.zeros((K, p * n_in, n_out), dtype=torch.float32, device=dev)
+            for g in range(K):
+                keys = torch.rand(p * n_rows, n_in, generator=gen).to(dev) + null
+                perm = torch.argsort(keys, dim=1)[:, :n_active]
+                P = torch.empty((p * n_rows, n_active + 1, n_out), device=dev)
+                P[:, 0, :] = c
+                torch.mul(WT[perm], torch.gather(gap, 1, perm)[:, :, None], out=P[:, 1:, :])
+                torch.cumsum(P, dim=1, out=P)
+                values = act(P)
+                if values is P:
+                    values = P.clone()
+                values -= act(P.neg_().add_(mirror))
+                marg = values[:, 1:, :] - values[:, :-1, :]
+                groups[g].index_add_(0, (owner + perm).reshape(-1), marg.reshape(-1, n_out))
+            groups = groups.double().reshape(K, p, n_in, n_out).transpose(2, 3) / (2 * n_rows)
+            phi = groups.mean(dim=0).cpu().numpy()
+            var = (groups.var(dim=0) / K).cpu().numpy() if K > 1 else None
         return phi, var
 
 
