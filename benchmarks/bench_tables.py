@@ -228,7 +228,7 @@ def timing(only=None):
             continue
         cv = StratifiedKFold(5, shuffle=True, random_state=0)
 
-        def run(reducer):
+        def run(reducer, X=X, y=y, cv=cv):
             pipe = make_pipeline(MinMaxScaler(), reducer, LogisticRegression(max_iter=1000))
             start = time.perf_counter()
             with warnings.catch_warnings():
