@@ -8,6 +8,8 @@ values have shape ``(rows, features, code units)``; ``explain(X, output=k)`` kee
 unit ``k``, an Explanation of shape ``(rows, features)`` that shap's plots take as it
 comes: ``bar``, ``beeswarm``, ``heatmap``, and ``waterfall`` for one row. The values of
 one row add up exactly to that row's code minus the mean code over the background.
+The encoder is pruned, so a code unit reads only the columns its kept links reach:
+here 4 of the 13, and every other column gets exactly 0.
 """
 
 import matplotlib.pyplot as plt
@@ -26,23 +28,34 @@ added = e.values.sum(axis=1) + e.base_values
 print("values add up to the code:", bool(np.allclose(added, ae.transform(X.iloc[:60])[:, 0])))
 
 # %%
-# Which features drive code unit 0, over 60 rows (mean |SHAP|), and how (beeswarm)
+# Which features drive code unit 0 over 60 rows: the mean absolute SHAP value per
+# feature (bar)
+plt.figure()
 shap.plots.bar(e, show=False)
-plt.gcf().set_size_inches(6, 4)
-plt.tight_layout()
+plt.gcf().set_size_inches(7, 4)
+plt.gcf().subplots_adjust(left=0.47)
 plt.show()
 
+# %%
+# ... and how each feature's value moves it (beeswarm)
+plt.figure()
 shap.plots.beeswarm(e, show=False)
-plt.gcf().set_size_inches(6, 4)
-plt.tight_layout()
+plt.gcf().set_size_inches(7, 4)
+plt.gcf().subplots_adjust(left=0.47)
 plt.show()
 
 # %%
 # One row: how its features move code unit 0 away from the background's mean
+plt.figure()
 shap.plots.waterfall(e[0], show=False)
+plt.gcf().set_size_inches(8, 4.5)
+plt.gcf().subplots_adjust(left=0.5)
 plt.show()
 
 # %%
 # All 60 rows at once
+plt.figure()
 shap.plots.heatmap(e, show=False)
+plt.gcf().set_size_inches(8, 4.5)
+plt.gcf().subplots_adjust(left=0.45)
 plt.show()

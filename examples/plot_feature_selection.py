@@ -1,6 +1,6 @@
 """
 Tabular feature selection: SelectFromModel, SelectKBest and select_features
-==========================================================================
+===========================================================================
 
 Three ways to select ``k`` of the 30 features of scikit-learn's breast-cancer data
 without the labels, compared with mutual information with the label (supervised) and
