@@ -354,8 +354,12 @@ def run(argv=None):
         splits.append(rows)
         fit_seconds.append(seconds)
     summary = _summarise(args.levels, splits)
-    best = max(summary, key=lambda r: (round(r["accuracy"], 10), -r["importance_level"]))
+    best = _choose(summary, args.repeats)
     _print_table(summary, best, args.repeats)
+    print(
+        f"chosen: level {best['importance_level']:g}, the sparsest within one standard "
+        "error of the best mean accuracy (the one-standard-error rule)"
+    )
     print(
         f"dense training + scoring: {np.mean(fit_seconds):.1f}s per split (done once per "
         "split, reused for every level)"
@@ -366,7 +370,7 @@ def run(argv=None):
     print("most important features: " + ", ".join(ae.get_unit_names(0)[j] for j in top))
     out = Path(args.output)
     results = {
-        "best_importance_level": best["importance_level"],
+        "chosen_importance_level": best["importance_level"],
         "repeats": args.repeats,
         "seeds": [args.seed + r for r in range(args.repeats)],
         "levels": summary,
@@ -375,7 +379,7 @@ def run(argv=None):
     written = _write_outputs(model, results, names, out)
     print(
         f"wrote {out / 'results.json'} and {out / 'model.npz'}: MinMaxScaler + "
-        f"SHAPSparseAutoencoder at level {best['importance_level']:g}, fitted on all rows; "
+        f"SHAPSparseAutoencoder at the chosen level, fitted on all rows; "
         "skshapsae.load(path).transform(raw_rows) takes the original columns"
     )
     figures = [p for p in written if p.suffix == ".png"]
@@ -450,6 +454,14 @@ def _summarise(levels, splits):
     return summary
 
 
+def _choose(summary, repeats):
+    """The sparsest level whose mean accuracy is within one standard error of the best
+    one: a difference smaller than the split-to-split noise does not buy back links."""
+    top = max(summary, key=lambda r: r["accuracy"])
+    floor = top["accuracy"] - top["accuracy_sd"] / np.sqrt(repeats)
+    return max((r for r in summary if r["accuracy"] >= floor), key=lambda r: r["sparsity"])
+
+
 def _print_table(summary, best, repeats):
     header = (
         f"{'level':>6} {'eta':>6} {'test MSE':>18} {'accuracy':>16} {'seconds':>8}"
@@ -458,7 +470,7 @@ def _print_table(summary, best, repeats):
     print(header)
     print("-" * len(header))
     for r in summary:
-        mark = "  <- best" if r is best else ""
+        mark = "  <- chosen" if r is best else ""
         print(
             f"{r['importance_level']:>6.2f} {r['sparsity']:>6.3f} "
             f"{r['test_mse']:>9.5f} +/- {r['test_mse_sd']:.5f} "

@@ -15,20 +15,20 @@ def test_main_job_on_bundled_digits(tmp_path, capsys):
         + ["--levels", "0.5,1.0", "--output", str(tmp_path), "--quiet"]
     )
     out = capsys.readouterr().out
-    assert "eta" in out and "accuracy" in out and "+/-" in out and "<- best" in out
+    assert "eta" in out and "accuracy" in out and "+/-" in out and "<- chosen" in out
     assert [r["importance_level"] for r in rows] == [0.5, 1.0]
     assert rows[0]["sparsity"] > rows[1]["sparsity"]
     assert all(r["accuracy_sd"] >= 0 for r in rows)
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["levels"] == rows and len(results["splits"]) == 2
-    assert results["best_importance_level"] in (0.5, 1.0)
+    assert results["chosen_importance_level"] in (0.5, 1.0)
     # the saved model works on raw rows: scaler and autoencoder at the best level
     from sklearn.datasets import load_digits
 
     model = load(tmp_path / "model.npz")
     raw = load_digits().data
     assert model[-1].n_components_ == 8
-    assert model[-1].importance_level_ == results["best_importance_level"]
+    assert model[-1].importance_level_ == results["chosen_importance_level"]
     codes = model.transform(raw)
     assert codes.shape == (len(raw), 8) and np.abs(codes).max() < 10
     assert np.mean((model.inverse_transform(codes) - raw) ** 2) < np.var(raw)
