@@ -91,8 +91,9 @@ def protocol_autoencoder(quick=False, seed=0, **overrides):
     """The experiments' autoencoder (784-256-64-256-784 protocol), tiny in quick mode.
 
     The paper's network (sigmoid hidden and output units) trained with the library's
-    defaults (PCA start, Adam 1e-3, ``batch_size="auto"``, stop on convergence, at most
-    ``max_iter`` epochs).
+    defaults, which on 784-pixel images with more than 5,000 rows resolve to the random
+    start and Adam 1e-3 (``init="auto"``, ``solver="auto"``), ``batch_size="auto"``, stop
+    on convergence, at most ``max_iter`` epochs.
     """
     from skshapsae import SHAPSparseAutoencoder
 
