@@ -330,7 +330,13 @@ def figure2(path, quick):
 
     from skshapsae.plotting import LinkImportanceDisplay, UnitImportanceDisplay
 
-    X = make_synthetic(2000 if quick else 15000, random_state=0)
+    import pandas as pd
+
+    # the paper's names: x1 (constant on purpose) .. x6
+    X = pd.DataFrame(
+        make_synthetic(2000 if quick else 15000, random_state=0),
+        columns=[f"x{j}" for j in range(1, 7)],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # x1 is constant on purpose
         ae = SHAPSparseAutoencoder(
