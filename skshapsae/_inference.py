@@ -113,9 +113,12 @@ def _forward(X, out, plan, batch_rows):
     import torch
 
     first, steps, last, fill = plan
-    with warnings.catch_warnings():  # read-only input is fine: it is never written
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+    if X.flags.writeable:
         source = torch.from_numpy(X)
+    else:
+        with warnings.catch_warnings():  # read-only input is fine: it is never written
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            source = torch.from_numpy(X)
     target = torch.from_numpy(out)
     sparse = [block.layout == torch.sparse_csr for block, _, _ in steps]
     with torch.no_grad():
@@ -165,7 +168,7 @@ def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0):
         # the cache holds the arrays it was built from, so identity cannot be reused
         cached = {"source": source, "plans": {}}
         _PLAN_CACHE[estimator] = cached
-    key = (part, np.dtype(dtype).name, float(csr_density))
+    key = (part, np.dtype(dtype).num, float(csr_density))
     if key not in cached["plans"]:
         active = estimator.active_units_
         masks = list(active[first : last + 1])
