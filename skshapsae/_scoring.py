@@ -29,7 +29,7 @@ from ._shapley import (
     partial_sums,
     resolve_estimator,
 )
-from ._threads import available_threads, torch_threads
+from ._threads import SMALL_WORK, available_threads, torch_threads
 
 logger = logging.getLogger("skshapsae")
 
@@ -422,7 +422,9 @@ def _score_task(game, points, config, seed, threads):
     With ``config.background_rows`` below the game's background (a pool), every point is
     explained against its own random subset of that many pool rows.
     """
-    with torch_threads(threads=threads):
+    # a small layer's work runs on one thread: a pool's wake-ups cost more than they save
+    work = len(points) * len(game.background) * game.n_outputs * game.n_players
+    with torch_threads(threads=1 if work < SMALL_WORK else threads):
         rows = config.background_rows
         if rows is None or rows >= len(game.background):
             return partial_sums(game, points, _estimator(config, game, seed))
