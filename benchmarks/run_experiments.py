@@ -327,10 +327,9 @@ def figure2(path, quick):
     import warnings
 
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     from skshapsae.plotting import LinkImportanceDisplay, UnitImportanceDisplay
-
-    import pandas as pd
 
     # the paper's names: x1 (constant on purpose) .. x6
     X = pd.DataFrame(
