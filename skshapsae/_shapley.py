@@ -285,25 +285,8 @@ class PermutationEstimator(ShapleyEstimator):
                     n_active = int((~null).sum(dim=1).max())
                     # c + sum_j d_ij + c: the reverse order's prefix is mirror - forward prefix
                     mirror = (z_a[None, :] + c)[:, None, :]
-                    rows = c.shape[0]
                     for g in range(K):
-                        # a random order of the players with the null ones last: only the
-                        # relative order of the others matters, so the first n_active suffice
-                        keys = torch.rand(rows, n_in, generator=gen).to(dev) + null
-                        perm = torch.argsort(keys, dim=1)[:, :n_active]
-                        # P[:, t] = c + sum of d over the first t players of the order
-                        P = torch.empty((rows, n_active + 1, n_out), device=dev)
-                        P[:, 0, :] = c
-                        torch.mul(WT[perm], torch.gather(gap, 1, perm)[:, :, None], out=P[:, 1:, :])
-                        torch.cumsum(P, dim=1, out=P)
-                        # coalition values along the order minus those along its reverse:
-                        # the marginals of perm[t] in both orders are the increments
-                        values = act(P)
-                        if values is P:  # identity: keep P for the reverse order
-                            values = P.clone()
-                        values -= act(P.neg_().add_(mirror))
-                        marg = values[:, 1:, :] - values[:, :-1, :]
-                        groups[g].index_add_(0, perm.reshape(-1), marg.reshape(-1, n_out))
+                        _add_orders(groups[g], gap, c, mirror, null, n_active, 0, WT, act, gen)
                 groups = groups.double().transpose(1, 2) / (2 * n_rows)
                 phi[k] = groups.mean(dim=0).cpu().numpy()
                 if var is not None:
@@ -332,22 +315,42 @@ class PermutationEstimator(ShapleyEstimator):
             owner = torch.arange(p, device=dev).repeat_interleave(n_rows)[:, None] * n_in
             groups = torch.zeros((K, p * n_in, n_out), dtype=torch.float32, device=dev)
             for g in range(K):
-                keys = torch.rand(p * n_rows, n_in, generator=gen).to(dev) + null
-                perm = torch.argsort(keys, dim=1)[:, :n_active]
-                P = torch.empty((p * n_rows, n_active + 1, n_out), device=dev)
-                P[:, 0, :] = c
-                torch.mul(WT[perm], torch.gather(gap, 1, perm)[:, :, None], out=P[:, 1:, :])
-                torch.cumsum(P, dim=1, out=P)
-                values = act(P)
-                if values is P:
-                    values = P.clone()
-                values -= act(P.neg_().add_(mirror))
-                marg = values[:, 1:, :] - values[:, :-1, :]
-                groups[g].index_add_(0, (owner + perm).reshape(-1), marg.reshape(-1, n_out))
+                _add_orders(groups[g], gap, c, mirror, null, n_active, owner, WT, act, gen)
             groups = groups.double().reshape(K, p, n_in, n_out).transpose(2, 3) / (2 * n_rows)
             phi = groups.mean(dim=0).cpu().numpy()
             var = (groups.var(dim=0) / K).cpu().numpy() if K > 1 else None
         return phi, var
+
+
+def _add_orders(acc, gap, c, mirror, null, n_active, offset, WT, act, gen):
+    """One random order of the players per row (and its reverse, the antithetic pair):
+    adds each player's two marginals to ``acc[offset + player]``.
+
+    Row ``r`` holds a single-row game: ``gap[r, j] = a_j - r_j``, ``c[r]`` the
+    background row's pre-activations and ``mirror[r] = z_a + c[r]``; ``offset`` (0, or a
+    column of row offsets when several points share the pass) places its players in
+    ``acc``.
+    """
+    import torch
+
+    rows, n_in = gap.shape
+    # a random order of the players with the null ones last: only the relative order
+    # of the others matters, so the first n_active suffice
+    keys = torch.rand(rows, n_in, generator=gen).to(gap.device) + null
+    perm = torch.argsort(keys, dim=1)[:, :n_active]
+    # P[:, t] = c + sum of d over the first t players of the order
+    P = torch.empty((rows, n_active + 1, c.shape[1]), device=gap.device)
+    P[:, 0, :] = c
+    torch.mul(WT[perm], torch.gather(gap, 1, perm)[:, :, None], out=P[:, 1:, :])
+    torch.cumsum(P, dim=1, out=P)
+    # coalition values along the order minus those along its reverse: the marginals of
+    # perm[t] in both orders are the increments
+    values = act(P)
+    if values is P:  # identity: keep P for the reverse order
+        values = P.clone()
+    values -= act(P.neg_().add_(mirror))
+    marg = values[:, 1:, :] - values[:, :-1, :]
+    acc.index_add_(0, (offset + perm).reshape(-1), marg.reshape(-1, c.shape[1]))
 
 
 class KernelShapEstimator(ShapleyEstimator):
