@@ -16,6 +16,7 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._files import atomic_path
@@ -32,7 +33,8 @@ def _module(plan):
             super().__init__()
             self.acts = [act for _, _, act in steps]  # torch functions: traced as they run
             self.weights = torch.nn.ParameterList(
-                torch.nn.Parameter(_dense(block).float(), requires_grad=False)
+                # the plan's dense blocks are stored transposed (inputs x outputs)
+                torch.nn.Parameter(block.float(), requires_grad=False)
                 for block, _, _ in steps
             )
             self.biases = torch.nn.ParameterList(
@@ -54,15 +56,6 @@ def _module(plan):
             return x
 
     return CompactNetwork().eval()
-
-
-def _dense(block):
-    """The block as the (inputs x outputs) matrix the forward pass multiplies by."""
-    import torch
-
-    if block.layout == torch.sparse_csr:  # stored outputs x inputs
-        return block.to_dense().T.contiguous()
-    return block  # dense blocks are stored transposed already
 
 
 def export(estimator, path, *, part="encoder", format="torch.export"):
@@ -106,7 +99,8 @@ def export(estimator, path, *, part="encoder", format="torch.export"):
         raise ValueError(f"part must be 'encoder' or 'decoder', got {part!r}.")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {tuple(FORMATS)}, got {format!r}.")
-    plan = encode_decode_plan(estimator, "encode" if part == "encoder" else "decode")
+    # every block dense (the default ``csr_density=-1``): ONNX has no sparse product
+    plan = encode_decode_plan(estimator, "encode" if part == "encoder" else "decode", np.float32)
     module = _module(plan)
     width = estimator.n_features_in_ if part == "encoder" else estimator.n_components_
     example = torch.zeros((2, width), dtype=torch.float32)

@@ -21,7 +21,7 @@ def data():
     "activation, kernel", [("silu", "auto"), ("logistic", "csr"), ("leaky_relu", "csr")]
 )
 def test_torch_export_matches_transform(data, tmp_path, monkeypatch, activation, kernel):
-    if kernel == "csr":  # every compacted block sparse
+    if kernel == "csr":  # transform multiplies every block as CSR; the export is dense
         monkeypatch.setattr(_inference, "CSR_MAX_DENSITY", 1.0)
     ae = SHAPSparseAutoencoder(
         (12, 4),
