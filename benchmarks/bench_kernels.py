@@ -6,7 +6,9 @@ blocks) at each density, the time of torch's dense ``addmm`` against its CSR pro
 batch sizes 1, 16, 100, 500, 2,000 and 4,096 rows (``transform`` runs batches of at
 most 4,096), float32, one after the other in one
 process. For each batch size it prints the highest density at which CSR is at least as
-fast: the calibration table ``skshapsae._inference.CSR_MAX_DENSITY_BY_ROWS``.
+fast: the calibration table ``skshapsae._inference.CSR_MAX_DENSITY_BY_ROWS``; and, for the
+small blocks of a table's network, CSR's speed-up against the work per batch
+(``CSR_MIN_WORK``).
 
 Run:  python benchmarks/bench_kernels.py [--quick]
 """
@@ -21,6 +23,9 @@ import torch
 from _common import machine, write_json
 
 SHAPES = [(256, 400), (64, 256)]
+#: the blocks of a table's network: measured too, for the work threshold
+#: (``CSR_MIN_WORK``), and left out of the density table
+SMALL_SHAPES = [(15, 30), (8, 64), (32, 64)]
 DENSITIES = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
 ROWS = [1, 16, 100, 500, 2000, 4096]  # transform runs batches of at most 4,096 rows
 
@@ -39,7 +44,7 @@ def main(quick=False):
     warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
     rng = np.random.default_rng(0)
     results, table = [], {}
-    for n_out, n_in in SHAPES:
+    for n_out, n_in in SHAPES + SMALL_SHAPES:
         for rows in ROWS[:3] if quick else ROWS:
             A = torch.from_numpy(rng.uniform(size=(rows, n_in)).astype(np.float32))
             At = A.T.contiguous()
@@ -55,6 +60,7 @@ def main(quick=False):
                 results.append(
                     {
                         "shape": f"{n_out}x{n_in}",
+                        "work": rows * n_out * n_in,
                         "rows": rows,
                         "density": density,
                         "dense_us": t_dense * 1e6,
@@ -67,18 +73,22 @@ def main(quick=False):
                     f"{t_dense * 1e6:9.1f} us  CSR {t_csr * 1e6:9.1f} us  ({t_dense / t_csr:.2f}x)",
                     flush=True,
                 )
+    large = [r for r in results if tuple(map(int, r["shape"].split("x"))) in SHAPES]
     for rows in ROWS[:3] if quick else ROWS:
-        wins = [r["density"] for r in results if r["rows"] == rows and r["csr_speedup"] >= 1.0]
-        # the highest density below which CSR wins on every shape
+        wins = [r["density"] for r in large if r["rows"] == rows and r["csr_speedup"] >= 1.0]
+        # the highest density below which CSR wins on every (large) shape
         ok = [
             d
             for d in DENSITIES
             if all(
-                r["csr_speedup"] >= 1.0 for r in results if r["rows"] == rows and r["density"] <= d
+                r["csr_speedup"] >= 1.0 for r in large if r["rows"] == rows and r["density"] <= d
             )
         ]
         table[rows] = max(ok) if ok else 0.0
         print(f"rows {rows}: CSR at least as fast up to density {table[rows]} (wins at {wins})")
+    small = [r for r in results if r not in large and r["density"] <= 0.2]
+    for r in sorted(small, key=lambda r: r["work"]):  # the work threshold, CSR_MIN_WORK
+        print(f"small block {r['shape']}, work {r['work']:>9d}: CSR {r['csr_speedup']:.2f}x")
     write_json(
         "kernels" + ("_quick" if quick else ""),
         {"machine": machine(), "results": results, "table": table},

@@ -29,6 +29,13 @@ DEFAULT_BATCH_ROWS = 4096
 #: 0.1); at 4,096 rows (``transform``'s batches) up to 0.15 (1.3x; a tie at 0.2).
 CSR_MAX_DENSITY_BY_ROWS = ((32, 0.0), (2048, 0.2), (float("inf"), 0.15))
 
+#: ... and only for blocks whose work per batch, ``rows x outputs x inputs``, reaches
+#: this many multiply-adds: on the small blocks of a table's network the CSR call's
+#: fixed cost decides. Measured (same script, blocks of 15 x 30, 8 x 64 and 32 x 64,
+#: density 0.1): CSR was 0.6-0.7x the dense kernel at 45-205 k multiply-adds (100 rows),
+#: 1.2-1.6x from 225 k (500 rows of the two smaller blocks), 1.4-4.5x from 1 M.
+CSR_MIN_WORK = 2**18
+
 #: A number forces one threshold for every batch size (tests and benchmarks compare
 #: the kernels with it); ``None`` reads :data:`CSR_MAX_DENSITY_BY_ROWS`.
 CSR_MAX_DENSITY = None
@@ -42,7 +49,14 @@ def csr_threshold(rows):
 
 
 def compact_plan(
-    weights, biases, activations, unit_masks, fill, dtype=np.float64, csr_max_density=None
+    weights,
+    biases,
+    activations,
+    unit_masks,
+    fill,
+    dtype=np.float64,
+    csr_max_density=None,
+    csr_min_size=0,
 ):
     """Per layer: the compacted block of surviving outputs x inputs, as torch tensors.
 
@@ -71,7 +85,8 @@ def compact_plan(
     for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
         block = sp.csr_array(W)[rows][:, cols]
-        if 0 < rows.size * cols.size and block.nnz <= csr_max_density * rows.size * cols.size:
+        size = rows.size * cols.size
+        if 0 < size and size >= csr_min_size and block.nnz <= csr_max_density * size:
             with warnings.catch_warnings():  # torch: "Sparse CSR tensor support is in beta"
                 warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
                 block = torch.sparse_csr_tensor(
@@ -152,13 +167,14 @@ def _forward(X, out, plan, batch_rows):
 _PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
-def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0):
+def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0, csr_min_size=0):
     """The cached compact plan of a fitted estimator's ``"encode"`` or ``"decode"`` half.
 
-    ``csr_density``: blocks up to this density are CSR (-1: every block dense, as the
-    exports store them). Plans are cached outside the estimator (``transform`` does not
-    touch its ``__dict__``), together with the fitted arrays they come from: a refit or a
-    loaded copy gets fresh plans, and pickles never carry them.
+    ``csr_density``: blocks up to this density (and of at least ``csr_min_size``
+    elements) are CSR (-1: every block dense, as the exports store them). Plans are
+    cached outside the estimator (``transform`` does not touch its ``__dict__``),
+    together with the fitted arrays they come from: a refit or a loaded copy gets fresh
+    plans, and pickles never carry them.
     """
     L = len(estimator.weights_) // 2
     first, last = (0, L) if part == "encode" else (L, 2 * L)
@@ -168,7 +184,7 @@ def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0):
         # the cache holds the arrays it was built from, so identity cannot be reused
         cached = {"source": source, "plans": {}}
         _PLAN_CACHE[estimator] = cached
-    key = (part, np.dtype(dtype).num, float(csr_density))
+    key = (part, np.dtype(dtype).num, float(csr_density), int(csr_min_size))
     if key not in cached["plans"]:
         active = estimator.active_units_
         masks = list(active[first : last + 1])
@@ -185,6 +201,7 @@ def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0):
             fill,
             dtype,
             csr_max_density=csr_density,
+            csr_min_size=csr_min_size,
         )
     return cached["plans"][key]
 
@@ -197,9 +214,14 @@ def run(estimator, part, X, dtype=np.float32):
     float32, so float64 arithmetic adds no accuracy (the results agree to about 1e-6
     relative, tested), while float32 halves the memory traffic: measured on the
     784-256-64 encoder, float64 input made a pruned network slower than the dense
-    float32 pass (0.67x at eta 0.9). The kernel of each block (dense or CSR) follows the
-    batch size (:data:`CSR_MAX_DENSITY_BY_ROWS`).
+    float32 pass (0.67x at eta 0.9). The kernel of each block (dense or CSR) follows its
+    density, its size and the batch size (:data:`CSR_MAX_DENSITY_BY_ROWS`,
+    :data:`CSR_MIN_WORK`).
     """
-    density = csr_threshold(min(len(X), DEFAULT_BATCH_ROWS))
-    out = forward_compact(X, encode_decode_plan(estimator, part, np.float32, density))
+    rows = min(len(X), DEFAULT_BATCH_ROWS)
+    # the smallest CSR block for batches of this size (rows rounded down to a power of
+    # two, so that a few plans serve every batch size)
+    min_size = 0 if CSR_MAX_DENSITY is not None else CSR_MIN_WORK >> (rows.bit_length() - 1)
+    plan = encode_decode_plan(estimator, part, np.float32, csr_threshold(rows), min_size)
+    out = forward_compact(X, plan)
     return out if dtype == np.float32 else out.astype(dtype)

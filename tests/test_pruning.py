@@ -282,3 +282,17 @@ def test_kernel_follows_the_batch_size(fitted):
     X32 = X.astype(np.float32)
     rows = np.vstack([ae.transform(X32[i : i + 1]) for i in range(5)])
     np.testing.assert_allclose(rows, ae.transform(X32)[:5], rtol=1e-5, atol=1e-6)
+
+
+def test_small_blocks_stay_dense_for_small_batches(fitted):
+    import torch
+
+    _, ae = fitted
+    for rows in (100, 4096):
+        min_size = _inference.CSR_MIN_WORK >> (rows.bit_length() - 1)
+        plan = _inference.encode_decode_plan(ae, "encode", np.float32, 1.0, min_size)
+        for block, _, _ in plan[1]:
+            if block.layout == torch.sparse_csr:  # CSR only where the work pays for it
+                assert block.shape[0] * block.shape[1] >= min_size
+            else:
+                assert block.shape[0] * block.shape[1] < min_size
