@@ -1,8 +1,9 @@
 """Calibration of the inference kernels: dense against CSR by density and batch size.
 
 For a compacted block of ``n_out x n_in`` (the shapes of a pruned 784-256-64 encoder's
-blocks) at each density, the time of torch's dense ``addmm`` against its CSR product
-(``block @ A`` on transposed activations, as ``skshapsae._inference`` runs them), at
+blocks) at each density, the time of torch's dense ``addmm`` against the library's CSR
+kernel (``skshapsae._kernels.csr_product`` on transposed activations, as
+``skshapsae._inference`` runs them; torch's own CSR product, MKL, for reference), at
 batch sizes 1, 16, 100, 500, 2,000 and 4,096 rows (``transform`` runs batches of at
 most 4,096), float32, one after the other in one
 process. For each batch size it prints the highest density at which CSR is at least as
@@ -18,7 +19,11 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
+
+from skshapsae._kernels import csr_product
+from skshapsae._threads import available_threads
 
 from _common import machine, write_json
 
@@ -51,12 +56,24 @@ def main(quick=False):
             for density in DENSITIES:
                 W = rng.normal(size=(n_out, n_in)) * (rng.uniform(size=(n_out, n_in)) < density)
                 dense = torch.from_numpy(W.T.astype(np.float32).copy())
-                csr = torch.from_numpy(W.astype(np.float32)).to_sparse_csr()
+                torch_csr = torch.from_numpy(W.astype(np.float32)).to_sparse_csr()
+                csr = sp.csr_array(W.astype(np.float32))
+                csr.indices, csr.indptr = csr.indices.astype(np.int64), csr.indptr.astype(np.int64)
                 bias = torch.zeros(n_out)
+                threads = available_threads(rows * n_out * n_in)
                 repeats = 5 if rows >= 2000 else 200
                 with torch.no_grad():
                     t_dense = best(lambda b=bias, a=A, w=dense: torch.addmm(b, a, w), repeats)
-                    t_csr = best(lambda b=bias, a=At, w=csr: (w @ a).add_(b[:, None]), repeats)
+                    b_np, At_np = bias.numpy(), At.numpy()
+                    t_csr = best(
+                        lambda b=b_np, a=At_np, w=csr, t=threads: csr_product(
+                            a, w, b, transposed=True, threads=t
+                        ),
+                        repeats,
+                    )
+                    t_torch = best(
+                        lambda b=bias, a=At, w=torch_csr: (w @ a).add_(b[:, None]), repeats
+                    )
                 results.append(
                     {
                         "shape": f"{n_out}x{n_in}",
@@ -66,11 +83,13 @@ def main(quick=False):
                         "dense_us": t_dense * 1e6,
                         "csr_us": t_csr * 1e6,
                         "csr_speedup": t_dense / t_csr,
+                        "torch_csr_us": t_torch * 1e6,
                     }
                 )
                 print(
                     f"{n_out}x{n_in} rows {rows:6d} density {density:.2f}: dense "
-                    f"{t_dense * 1e6:9.1f} us  CSR {t_csr * 1e6:9.1f} us  ({t_dense / t_csr:.2f}x)",
+                    f"{t_dense * 1e6:9.1f} us  CSR {t_csr * 1e6:9.1f} us  ({t_dense / t_csr:.2f}x; "
+                    f"torch CSR {t_dense / t_torch:.2f}x)",
                     flush=True,
                 )
     large = [r for r in results if tuple(map(int, r["shape"].split("x"))) in SHAPES]

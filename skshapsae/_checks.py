@@ -243,18 +243,17 @@ def as_output(out, X, columns, estimator):
 
 
 def inference_rows(X, estimator):
-    """``(X as float32, output dtype)`` for a plain array, validated at numpy speed; else None.
+    """``(X, output dtype)`` for a plain array, validated at numpy speed; else None.
 
     A plain 2-d float32 / float64 ndarray of the fitted width, the estimator without
-    feature names to check: one pass over the data checks it. float64 rows are cast to
-    float32 (what the network computes in) and the cast is checked, so values beyond the
-    float32 range (which become inf) and NaN / inf are caught in the same pass; float32
-    rows skip the check under ``sklearn.config_context(assume_finite=True)``. Anything
-    else, or a failed check, returns None and the full ``validate_data`` runs (with its
-    messages). Through ``validate_data`` one row cost about as much as the forward pass.
+    feature names to check: one pass over the data checks that every value is finite and
+    within float32's range (the network computes in float32, so a larger float64 value
+    would become inf there) -- for float32 rows not under
+    ``sklearn.config_context(assume_finite=True)``. ``X`` is not copied: float64 rows are
+    rounded to float32 as inference reads them. Anything else, or a failed check, returns
+    None and the full ``validate_data`` runs (with its messages). Through
+    ``validate_data`` one row cost about as much as the forward pass.
     """
-    import math
-
     from sklearn import get_config
 
     if (
@@ -266,14 +265,28 @@ def inference_rows(X, estimator):
         or hasattr(estimator, "feature_names_in_")
     ):
         return None
-    rows = X.astype(np.float32, copy=False)
-    if (rows is not X or not get_config()["assume_finite"]) and not math.isfinite(
-        float(rows.sum())
-    ):
+    if (X.dtype == np.float64 or not get_config()["assume_finite"]) and not _within_float32(X):
         return None  # the full check names the problem (or finds an overflowing sum fine)
-    if min(rows.strides) < 0:
-        rows = np.ascontiguousarray(rows)
-    return rows, X.dtype
+    if min(X.strides) < 0:
+        X = np.ascontiguousarray(X)
+    return X, X.dtype
+
+
+def _within_float32(X):
+    """Whether every value of the 2-d float array ``X`` is finite and within float32's range.
+
+    One pass in numba (0.06 ms for 2,000 x 784 float32 values, where ``np.sum`` took 0.24
+    and the float32 copy of float64 rows plus its sum 0.50); without numba, the sum of the
+    float32 rows (which may overflow where the values do not: then the caller's full
+    check decides).
+    """
+    import math
+
+    try:
+        from ._kernels import count_outside
+    except ImportError:  # pragma: no cover - numba comes with shap
+        return math.isfinite(float(X.astype(np.float32, copy=False).sum()))
+    return count_outside(X, float(np.finfo(np.float32).max)) == 0
 
 
 def warn_not_converged(max_iter, solver, tol):

@@ -913,10 +913,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     # ------------------------------------------------------------------ inference
     def _encode(self, X):
-        return run_plan(self, "encode", X.astype(np.float32, copy=False), X.dtype)
+        return run_plan(self, "encode", X)
 
     def _decode(self, Z):
-        return run_plan(self, "decode", Z.astype(np.float32, copy=False), Z.dtype)
+        return run_plan(self, "decode", Z)
 
     def transform(self, X):
         """Encode ``X`` with the pruned sparse encoder.

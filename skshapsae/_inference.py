@@ -20,20 +20,26 @@ DEFAULT_BATCH_ROWS = 4096
 
 
 #: The kernel calibration table: ``(rows per batch up to, density up to which a compacted
-#: block is multiplied as CSR)``; denser blocks, and smaller batches, use the dense
-#: kernel. Measured by ``benchmarks/bench_kernels.py`` (torch, float32, the block shapes
-#: of a pruned 784-256-64 encoder, 2-core machine): for one row the dense kernel won at
-#: every density (CSR 0.2-0.7x, even at 1 %); at 16 rows it depended on the block (a
-#: 256 x 400 block favoured CSR up to 0.3, a 64 x 256 one never); from 100 to 2,000
-#: rows CSR was at least as fast up to a density of 0.2 (1.06-1.33x there, 2-14x below
-#: 0.1); at 4,096 rows (``transform``'s batches) up to 0.15 (1.3x; a tie at 0.2).
-CSR_MAX_DENSITY_BY_ROWS = ((32, 0.0), (2048, 0.2), (float("inf"), 0.15))
+#: block is multiplied by the CSR kernel of :mod:`._kernels`)``; denser blocks, and
+#: smaller batches, use torch's dense kernel. Measured by ``benchmarks/bench_kernels.py``
+#: (float32, the 256 x 400 and 64 x 256 blocks of a pruned 784-256-64 encoder, random
+#: supports, 2-core machine), the highest density at which CSR was at least as fast on
+#: both blocks: 1 row: none (0.1-0.3x at density 0.1); 16 rows: 0.05 (1.2-1.4x there);
+#: 100 rows: 0.1 (1.3x); 500 rows: 0.15 (1.2-1.6x); 2,000 and 4,096 rows: 0.3 (1.0-1.3x
+#: there, 1.5-2.0x at 0.2, 2.9-3.5x at 0.1). Between measured sizes, the smaller's.
+CSR_MAX_DENSITY_BY_ROWS = (
+    (15, 0.0),
+    (99, 0.05),
+    (499, 0.1),
+    (1999, 0.15),
+    (float("inf"), 0.3),
+)
 
 #: ... and only for blocks whose work per batch, ``rows x outputs x inputs``, reaches
-#: this many multiply-adds: on the small blocks of a table's network the CSR call's
-#: fixed cost decides. Measured (same script, blocks of 15 x 30, 8 x 64 and 32 x 64,
-#: density 0.1): CSR was 0.6-0.7x the dense kernel at 45-205 k multiply-adds (100 rows),
-#: 1.2-1.6x from 225 k (500 rows of the two smaller blocks), 1.4-4.5x from 1 M.
+#: this many multiply-adds: on the small blocks of a table's network the call's fixed
+#: cost decides. Measured (same script, blocks of 15 x 30, 8 x 64 and 32 x 64, densities
+#: 0.01-0.2): CSR was 0.4-1.0x the dense kernel up to 33 k multiply-adds, 0.8-1.6x at
+#: 45-205 k, 1.8-4.2x at 225-256 k and 0.9-17x from 1 M (0.9-1.1x only at density 0.2).
 CSR_MIN_WORK = 2**18
 
 #: A number forces one threshold for every batch size (tests and benchmarks compare
@@ -58,25 +64,29 @@ def compact_plan(
     csr_max_density=None,
     csr_min_size=0,
 ):
-    """Per layer: the compacted block of surviving outputs x inputs, as torch tensors.
+    """Per layer: the compacted block of surviving outputs x inputs, and its kernel.
 
     ``unit_masks[k]`` says which units of layer ``k`` carry signal (for the first layer:
     the inputs that are used; for the last: the outputs that have kept incoming links).
     ``fill`` holds the values of the last layer's other units (0 for removed code units,
     the constant ``act(b)`` for reconstruction units without links). A block of density
-    at most :data:`CSR_MAX_DENSITY` is a sparse CSR tensor, otherwise a dense one. The
-    index vectors of the first layer's inputs and of the last layer's outputs are
-    ``None`` where every unit survives (no gather or scatter needed).
+    at most ``csr_max_density`` (and of at least ``csr_min_size`` elements) is a
+    ``scipy.sparse.csr_array`` run by :mod:`._kernels`, otherwise a dense torch tensor
+    stored transposed (inputs x outputs). Without numba every block is dense. The index
+    vectors of the first layer's inputs and of the last layer's outputs are ``None``
+    where every unit survives (no gather or scatter needed).
 
-    The plan holds torch tensors of ``dtype`` (float64, or float32 for float32 input):
-    it is built on first use after ``fit`` and cached outside the estimator, whose
-    fitted state stays numpy / scipy.
+    The plan holds arrays of ``dtype`` (float64, or float32 for float32 input): it is
+    built on first use after ``fit`` and cached outside the estimator, whose fitted state
+    stays numpy / scipy.
     """
     import torch
 
     dtype = np.dtype(dtype)
     if csr_max_density is None:
         csr_max_density = csr_threshold(DEFAULT_BATCH_ROWS)
+    if not csr_kernel_available():
+        csr_max_density = -1.0  # every block dense
 
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
@@ -87,15 +97,14 @@ def compact_plan(
         block = sp.csr_array(W)[rows][:, cols]
         size = rows.size * cols.size
         if 0 < size and size >= csr_min_size and block.nnz <= csr_max_density * size:
-            with warnings.catch_warnings():  # torch: "Sparse CSR tensor support is in beta"
-                warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
-                block = torch.sparse_csr_tensor(
-                    torch.from_numpy(block.indptr.astype(np.int64)),
-                    torch.from_numpy(block.indices.astype(np.int64)),
-                    torch.from_numpy(block.data.astype(dtype)),
-                    size=block.shape,
-                    check_invariants=True,  # built once per plan, from a valid scipy CSR
-                )
+            block = sp.csr_array(
+                (
+                    block.data.astype(dtype),
+                    block.indices.astype(np.int64),
+                    block.indptr.astype(np.int64),
+                ),
+                shape=block.shape,
+            )
         else:  # stored transposed: the product is A @ block.T = addmm(b, A, block_t)
             block = torch.from_numpy(np.ascontiguousarray(block.toarray().T, dtype=dtype))
         bias = torch.from_numpy(np.asarray(b[rows], dtype=dtype))
@@ -105,14 +114,17 @@ def compact_plan(
 
 
 def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
-    """Run a :func:`compact_plan` on ``X`` (of the plan's dtype), ``batch_rows`` at a time.
+    """Run a :func:`compact_plan` on ``X`` (float32 or float64), ``batch_rows`` at a time.
 
-    Everything runs in torch, so one thread pool serves the gather, the products and
-    the activations (mixing numpy's BLAS threads with torch's made the activations
-    5-20x slower here). From the first CSR block on, activations are kept transposed
-    (units x rows), the layout torch's CSR kernel reads; the gather of the used inputs
-    and that transposition are one copy. ``X`` is only read; the result is a new numpy
-    array of the plan's dtype. Small batches run on one thread (see :mod:`._threads`).
+    Rows of another dtype than the plan's are rounded to it as they are read: by the CSR
+    kernel's gather, or batch by batch after the dense kernel's (no copy of ``X``).
+
+    Dense blocks, the gathers and the activations run in torch (mixing numpy's BLAS
+    threads with torch's made the activations 5-20x slower here); CSR blocks run in
+    :mod:`._kernels`. From the first CSR block on, activations are kept transposed
+    (units x rows), the layout that kernel writes; on the first layer it gathers the
+    used inputs itself. ``X`` is only read; the result is a new numpy array of the
+    plan's dtype. Small batches run on one thread (see :mod:`._threads`).
     """
 
     first, steps, last, fill = plan
@@ -120,11 +132,16 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
         X = np.ascontiguousarray(X)
     out = np.empty((X.shape[0], len(fill)), dtype=fill.numpy().dtype)
     widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
-    with torch_threads(min(X.shape[0], batch_rows) * widest):
-        return _forward(X, out, plan, batch_rows)
+    with torch_threads(min(X.shape[0], batch_rows) * widest) as threads:
+        if not all(isinstance(block, sp.csr_array) for block, _, _ in steps):
+            return _forward(X, out, plan, batch_rows, threads)
+        # every product in the CSR kernel's threads: torch's elementwise work on one
+        # thread, so that no OpenMP thread of torch spins on a core the kernel needs
+        with torch_threads(threads=1):
+            return _forward(X, out, plan, batch_rows, threads)
 
 
-def _forward(X, out, plan, batch_rows):
+def _forward(X, out, plan, batch_rows, threads):
     import torch
 
     first, steps, last, fill = plan
@@ -135,19 +152,31 @@ def _forward(X, out, plan, batch_rows):
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
             source = torch.from_numpy(X)
     target = torch.from_numpy(out)
-    sparse = [block.layout == torch.sparse_csr for block, _, _ in steps]
+    sparse = [isinstance(block, sp.csr_array) for block, _, _ in steps]
+    if any(sparse):
+        from ._kernels import csr_product
+    cols = None if first is None else first.numpy()
     with torch.no_grad():
         for begin in range(0, X.shape[0], batch_rows):
             A, transposed = source[begin : begin + batch_rows], False
-            if first is not None and sparse[0]:  # gather and transpose in one copy
-                A, transposed = A.T.index_select(0, first), True
-            elif first is not None:
-                A = A.index_select(1, first)
-            for (block, bias, act), is_sparse in zip(steps, sparse):
+            if not sparse[0]:
+                A = A.to(target.dtype)  # no-op for rows of the plan's dtype
+                if first is not None:
+                    A = A.index_select(1, first)
+            for k, ((block, bias, act), is_sparse) in enumerate(zip(steps, sparse)):
                 if is_sparse:
-                    if not transposed:
-                        A, transposed = A.T.contiguous(), True
-                    A = (block @ A).add_(bias[:, None])
+                    rows = np.ascontiguousarray(A.numpy())
+                    A = torch.from_numpy(
+                        csr_product(
+                            rows,
+                            block,
+                            bias.numpy(),
+                            cols=cols if k == 0 else None,
+                            transposed=transposed,
+                            threads=threads,
+                        )
+                    )
+                    transposed = True
                 elif transposed:  # block is stored as its transpose (inputs x outputs)
                     A = torch.addmm(bias[:, None], block.T, A)
                 else:
@@ -161,6 +190,15 @@ def _forward(X, out, plan, batch_rows):
                 chunk.copy_(fill.expand_as(chunk))
                 chunk.index_copy_(1, last, A)
     return out
+
+
+def csr_kernel_available():
+    """Whether the CSR kernel's module imports (it needs numba, which comes with shap)."""
+    try:
+        from . import _kernels  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 #: Inference plans per estimator; weak keys, so a plan goes away with its estimator.
@@ -206,18 +244,20 @@ def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0, csr_
     return cached["plans"][key]
 
 
-def run(estimator, part, X, dtype=np.float32):
+def run(estimator, part, X, dtype=None):
     """``transform`` (``part="encode"``) or ``inverse_transform`` (``"decode"``) of the
-    float32 rows ``X``, returned as ``dtype``.
+    float32 or float64 rows ``X``, returned as ``dtype`` (default: ``X``'s).
 
     Computed in float32 for float32 and float64 input alike: the network was trained in
     float32, so float64 arithmetic adds no accuracy (the results agree to about 1e-6
     relative, tested), while float32 halves the memory traffic: measured on the
     784-256-64 encoder, float64 input made a pruned network slower than the dense
-    float32 pass (0.67x at eta 0.9). The kernel of each block (dense or CSR) follows its
-    density, its size and the batch size (:data:`CSR_MAX_DENSITY_BY_ROWS`,
-    :data:`CSR_MIN_WORK`).
+    float32 pass (0.67x at eta 0.9). float64 rows are not copied first: they are rounded
+    as they are read (see :func:`forward_compact`). The kernel of each block (dense or
+    CSR) follows its density, its size and the batch size
+    (:data:`CSR_MAX_DENSITY_BY_ROWS`, :data:`CSR_MIN_WORK`).
     """
+    dtype = X.dtype if dtype is None else dtype
     rows = min(len(X), DEFAULT_BATCH_ROWS)
     # the smallest CSR block for batches of this size (rows rounded down to a power of
     # two, so that a few plans serve every batch size)

@@ -1,0 +1,145 @@
+"""The CSR kernel of link-pruned blocks: values, layouts, threads, forks and fallbacks."""
+
+import copy
+import multiprocessing
+import sys
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skshapsae import SHAPSparseAutoencoder, _inference, _kernels
+
+
+def _block(n_out, n_in, density, dtype, seed=0):
+    W = sp.random_array((n_out, n_in), density=density, random_state=seed, format="csr")
+    W = W.astype(dtype)
+    W.indices, W.indptr = W.indices.astype(np.int64), W.indptr.astype(np.int64)
+    return W
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("rows", [1, 7, 600, 1500])
+def test_csr_product_matches_scipy_in_both_layouts(rows, threads):
+    rng = np.random.default_rng(rows)
+    W = _block(30, 50, 0.2, np.float32)
+    bias = rng.normal(size=30).astype(np.float32)
+    X = rng.normal(size=(rows, 80)).astype(np.float32)
+    cols = np.sort(rng.choice(80, 50, replace=False)).astype(np.int64)
+    expected = W @ X[:, cols].T + bias[:, None]
+    _kernels.MIN_THREAD_WORK, saved = 1, _kernels.MIN_THREAD_WORK  # threads even when small
+    try:
+        got = _kernels.csr_product(X, W, bias, cols=cols, threads=threads)
+        again = _kernels.csr_product(
+            np.ascontiguousarray(X[:, cols].T), W, bias, transposed=True, threads=threads
+        )
+    finally:
+        _kernels.MIN_THREAD_WORK = saved
+    assert got.shape == (30, rows) and got.flags.c_contiguous and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(again, got)  # gathered or not: the same sums
+
+
+def test_result_does_not_depend_on_threads_or_the_path(monkeypatch):
+    rng = np.random.default_rng(0)
+    W = _block(64, 256, 0.1, np.float32)
+    bias = rng.normal(size=64).astype(np.float32)
+    X = rng.uniform(size=(3000, 256)).astype(np.float32)
+    one = _kernels.csr_product(X, W, bias, threads=1)
+    assert np.array_equal(_kernels.csr_product(X, W, bias, threads=2), one)
+    monkeypatch.setattr(_kernels, "parallel_safe", lambda: False)  # the thread-pool path
+    assert np.array_equal(_kernels.csr_product(X, W, bias, threads=2), one)
+
+
+def test_float64_rows_are_gathered_into_a_float32_block():
+    rng = np.random.default_rng(1)
+    W = _block(20, 40, 0.3, np.float32)
+    bias = np.zeros(20, dtype=np.float32)
+    X = rng.normal(size=(100, 40))
+    got = _kernels.csr_product(X, W, bias)  # no float32 copy of X first
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, _kernels.csr_product(X.astype(np.float32), W, bias))
+
+
+def test_empty_batch():
+    W = _block(5, 8, 0.5, np.float32)
+    out = _kernels.csr_product(np.zeros((0, 8), np.float32), W, np.zeros(5, np.float32))
+    assert out.shape == (5, 0)
+
+
+@pytest.fixture(scope="module")
+def sparse_model():
+    rng = np.random.default_rng(0)
+    X = 1 / (1 + np.exp(-rng.normal(size=(300, 6)) @ rng.normal(size=(6, 40))))
+    ae = SHAPSparseAutoencoder(
+        (32, 8), max_iter=5, n_background=20, n_explain=20, importance_level=0.5, random_state=0
+    ).fit(X)
+    return X.astype(np.float32), ae
+
+
+def _csr_everywhere(monkeypatch):
+    monkeypatch.setattr(_inference, "CSR_MAX_DENSITY", 1.0)
+    monkeypatch.setattr(_inference, "CSR_MIN_WORK", 0)
+
+
+def test_transform_from_several_threads_at_once(sparse_model, monkeypatch):
+    _csr_everywhere(monkeypatch)
+    X, ae = sparse_model
+    ae = copy.deepcopy(ae)
+    expected = ae.transform(X)
+    results, errors = [None] * 6, []
+
+    def work(i):
+        try:
+            results[i] = ae.transform(X)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors
+    for got in results:
+        np.testing.assert_array_equal(got, expected)
+
+
+def _product_in_child(args, queue):
+    X, W, bias = args
+    queue.put(_kernels.csr_product(X, W, bias, threads=2))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start method")
+def test_forked_child_runs_the_kernel_after_the_parent_did():
+    # GNU OpenMP is not fork-safe: numba terminates a child that launches a parallel
+    # kernel after the parent did ("fork() called from a process already using GNU
+    # OpenMP"). The child must take the thread-pool path instead.
+    W = _block(256, 400, 0.2, np.float32)
+    X = np.random.default_rng(0).uniform(size=(4000, 400)).astype(np.float32)
+    bias = np.zeros(256, dtype=np.float32)
+    expected = _kernels.csr_product(X, W, bias, threads=2)
+    if not _kernels.parallel_safe():
+        pytest.skip("numba's prange is not used here (workqueue layer)")
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_product_in_child, args=((X, W, bias), queue))
+    child.start()
+    try:
+        got = queue.get(timeout=60)  # before join: the child exits once its data is read
+    finally:
+        child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_without_numba_every_block_is_dense(sparse_model, monkeypatch):
+    X, ae = sparse_model
+    expected = ae.transform(X)
+    _csr_everywhere(monkeypatch)
+    monkeypatch.setattr(_inference, "csr_kernel_available", lambda: False)
+    plain = copy.deepcopy(ae)
+    plan = _inference.encode_decode_plan(plain, "encode", np.float32, 1.0)
+    assert not any(isinstance(block, sp.csr_array) for block, _, _ in plan[1])
+    np.testing.assert_allclose(plain.transform(X), expected, rtol=1e-5, atol=1e-6)
