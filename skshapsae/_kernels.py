@@ -54,7 +54,9 @@ MIN_THREAD_WORK = 2**20
 
 
 def _jit(fn, parallel=False):
-    options = dict(nogil=True, boundscheck=False, parallel=parallel)
+    # "contract": a multiply and an add become one fused multiply-add (one rounding, not
+    # two; 2-5 % faster here); no other fast-math freedom, so NaN and inf propagate
+    options = dict(nogil=True, boundscheck=False, parallel=parallel, fastmath={"contract"})
     try:
         return njit(cache=True, **options)(fn)
     except RuntimeError:  # numba found no writable cache folder: compile in memory

@@ -21,7 +21,7 @@ STAGES = [
     (0.3, 1.6, "orchestrate", "_estimator.py", "validate, _fit(X, incremental),\nreprune, explain"),
     (2.8, 1.6, "compose", "_stages.py", "dense_stage (cached),\nprune_stage, increments"),
     (5.3, 1.6, "prune", "_pruning.py", "support sets (eq. 8), cascade,\nfolding, target sparsity"),
-    (7.8, 1.6, "infer", "_inference.py", "compact plan (dense / CSR),\ncached forward pass"),
+    (7.8, 1.6, "infer", "_inference.py", "compact plan, dense or CSR\n(_kernels.py, numba) blocks"),
 ]
 ARROWS = [
     ((2.5, 2.3), (2.8, 2.3), "FitSetup"),
