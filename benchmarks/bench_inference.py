@@ -12,7 +12,10 @@ batch sizes 1, 100, 2,000 and 20,000 rows:
   network), at the same sparsity eta (share of removed multiply-adds), for float32 and
   float64 input (validation included);
 * their ONNX exports in onnxruntime, against the dense ONNX export;
-* ``PCA(64).transform`` for one row.
+* ``PCA(64).transform`` for one row;
+* the bare pass and float32 ``transform`` again, each alone in its own block of calls
+  ("f32 alone x"): interleaved, each call starts while the previous one's thread pool
+  (torch's OpenMP pool, or numba's) still spins on the cores for a few milliseconds.
 
 Quality against latency (the figure): test reconstruction MSE (2,000 held-out rows,
 after the default 3 epochs of fine-tuning) against the measured latency of
@@ -111,7 +114,7 @@ def main(quick=False, dataset="mnist"):
     bare = bare_dense(base)
     np.testing.assert_allclose(bare(X_inf[:50]), dense_model.transform(X_inf[:50]), atol=1e-5)
     etas = ETAS[1:4] if quick else ETAS
-    repeats = 3 if quick else 7
+    repeats = 3 if quick else 11
     rows, quality = [], []
     with tempfile.TemporaryDirectory() as folder:
         dense_onnx = onnx_session(dense_model, folder, "dense")
@@ -136,6 +139,12 @@ def main(quick=False, dataset="mnist"):
                     if session is not None:
                         fns += [lambda b=b32: dense_onnx(b), lambda b=b32, s=session: s(b)]
                     times = best_of(fns, repeats if n > 100 else 20 * repeats)
+                    # each alone, in its own block of calls: no other runtime's threads
+                    # still spinning from the call before (torch's OpenMP pool spins for a
+                    # while after each parallel kernel; so does numba's)
+                    alone = [
+                        best_of([fn], repeats if n > 100 else 20 * repeats)[0] for fn in fns[:2]
+                    ]
                     row = {
                         "structure": structure,
                         "eta": round(model.sparsity_, 3),
@@ -144,6 +153,7 @@ def main(quick=False, dataset="mnist"):
                         "bare ms": times[0] * 1e3,
                         "f32 x": times[0] / times[1],
                         "f64 x": times[2] / times[3],
+                        "f32 alone x": alone[0] / alone[1],
                     }
                     if session is not None:
                         row["onnx ms"] = times[5] * 1e3

@@ -143,3 +143,16 @@ def test_without_numba_every_block_is_dense(sparse_model, monkeypatch):
     plan = _inference.encode_decode_plan(plain, "encode", np.float32, 1.0)
     assert not any(isinstance(block, sp.csr_array) for block, _, _ in plan[1])
     np.testing.assert_allclose(plain.transform(X), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_kernels_compile_without_a_writable_cache_folder(monkeypatch):
+    from numba import njit
+
+    def no_cache(**options):  # numba raises like this when it finds no cache folder
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return njit(**options)
+
+    monkeypatch.setattr(_kernels, "njit", no_cache)
+    count = _kernels._jit(_kernels._count_outside)
+    assert count(np.array([[1.0, np.nan], [np.inf, 2.0]]), 10.0) == 2
