@@ -41,8 +41,16 @@ def _module(plan):
                 torch.nn.Parameter(bias.float(), requires_grad=False) for _, bias, _ in steps
             )
             self.register_buffer("first", first if first is not None else torch.empty(0))
-            self.register_buffer("last", last if last is not None else torch.empty(0))
-            self.register_buffer("fill", fill.float())
+            # the kept outputs placed among all by one product with a 0/1 matrix plus the
+            # fill values: one Gemm in ONNX, where index_copy became seven nodes (Shape,
+            # Concat, Tile, three Transposes, ScatterND); exact for finite values
+            place = torch.zeros(0 if last is None else len(last), len(fill))
+            others = fill.float().clone()
+            if last is not None:
+                place[torch.arange(len(last)), last] = 1.0
+                others[last] = 0.0  # kept outputs: their own values only
+            self.register_buffer("place", place)
+            self.register_buffer("fill", others)
             self.gather, self.scatter = first is not None, last is not None
 
         def forward(self, x):
@@ -51,8 +59,7 @@ def _module(plan):
             for W, b, act in zip(self.weights, self.biases, self.acts):
                 x = act(torch.addmm(b, x, W))
             if self.scatter:
-                out = self.fill.unsqueeze(0).repeat(x.shape[0], 1)
-                x = out.index_copy(1, self.last, x)
+                x = torch.addmm(self.fill, x, self.place)
             return x
 
     return CompactNetwork().eval()
