@@ -23,24 +23,24 @@ DEFAULT_BATCH_ROWS = 4096
 #: block is multiplied by the CSR kernel of :mod:`._kernels`)``; denser blocks, and
 #: smaller batches, use torch's dense kernel. Measured by ``benchmarks/bench_kernels.py``
 #: (float32, the 256 x 400 and 64 x 256 blocks of a pruned 784-256-64 encoder, random
-#: supports, 2-core machine), the highest density at which CSR was at least as fast on
-#: both blocks: 1 row: none (0.3-0.4x at density 0.1); 16 rows: 0.05 (1.4-1.7x there);
-#: 100 rows: 0.15 (1.2-1.3x); 500 rows: 0.3 (1.2x); 2,000 and 4,096 rows: 0.5, the
-#: densest measured (1.0-1.2x there, 1.3-1.4x at 0.4, 2.1-2.7x at 0.2, 4.2-5.1x at 0.1).
+#: supports, 2-core machine): the highest density at which CSR was at least as fast on
+#: both blocks in two calibration runs: 1 row: none (0.3-0.4x at density 0.1); 16 rows:
+#: 0.05; 100 rows: 0.15 (1.2-1.4x there); 500 rows: 0.3 (1.2-1.3x); 2,000 and 4,096
+#: rows: 0.4 (1.0-1.6x there, 2.0-2.7x at 0.2, 3.4-5.1x at 0.1; 0.8-1.2x at 0.5).
 #: Between measured sizes, the smaller's.
 CSR_MAX_DENSITY_BY_ROWS = (
     (15, 0.0),
     (99, 0.05),
     (499, 0.15),
     (1999, 0.3),
-    (float("inf"), 0.5),
+    (float("inf"), 0.4),
 )
 
 #: ... and only for blocks whose work per batch, ``rows x outputs x inputs``, reaches
 #: this many multiply-adds: on the small blocks of a table's network the call's fixed
 #: cost decides. Measured (same script, blocks of 15 x 30, 8 x 64 and 32 x 64, densities
-#: 0.01-0.2): CSR was 0.4-1.0x the dense kernel up to 33 k multiply-adds, 0.9-1.6x at
-#: 45-205 k, 2.0-4.2x at 225-256 k and 1.3-19x from 1 M.
+#: 0.01-0.2): CSR was 0.3-1.0x the dense kernel up to 33 k multiply-adds (one case
+#: 1.2x), 0.8-2.3x at 45-205 k, 1.9-4.4x at 225-256 k and 1.3-17x from 1 M.
 CSR_MIN_WORK = 2**18
 
 #: A number forces one threshold for every batch size (tests and benchmarks compare

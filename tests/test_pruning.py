@@ -274,7 +274,7 @@ def test_structure_units_removes_whole_units():
 def test_kernel_follows_the_batch_size(fitted):
     X, ae = fitted
     assert _inference.csr_threshold(1) == 0.0  # one row: the dense kernel always won
-    assert _inference.csr_threshold(100) == 0.15 and _inference.csr_threshold(4096) == 0.5
+    assert _inference.csr_threshold(100) == 0.15 and _inference.csr_threshold(4096) == 0.4
     one = _inference.encode_decode_plan(ae, "encode", np.float32, _inference.csr_threshold(1))
     assert all(not isinstance(b, sp.csr_array) or b.nnz == 0 for b, _, _ in one[1])
     X32 = X.astype(np.float32)
