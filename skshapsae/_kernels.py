@@ -148,15 +148,10 @@ def _parallel_transposed_product(A, indptr, indices, data, bias, out, tile):
 
 
 def _count_outside(X, limit):
-    """How many values of ``X`` (2-d) are NaN or beyond +-``limit``: one pass, no copy."""
-    count = 0
-    for i in range(X.shape[0]):
-        for j in range(X.shape[1]):
-            count += not (abs(X[i, j]) <= limit)
-    return count
+    """How many values of ``X`` (2-d) are NaN or beyond +-``limit``: one pass, no copy.
 
-
-def _parallel_count_outside(X, limit):
+    Compiled twice: serial (``prange`` is ``range`` there) and parallel.
+    """
     count = 0
     for i in prange(X.shape[0]):
         for j in range(X.shape[1]):
@@ -178,7 +173,7 @@ PARALLEL = {
     "transposed": _jit(_parallel_transposed_product, parallel=True),
 }
 _probe_kernel = _jit(_probe, parallel=True)
-parallel_count_outside = _jit(_parallel_count_outside, parallel=True)
+parallel_count_outside = _jit(_count_outside, parallel=True)
 
 #: The process whose ``prange`` first ran, and numba's threading layer then.
 _LAYER = {"pid": None, "name": None}

@@ -156,3 +156,15 @@ def test_kernels_compile_without_a_writable_cache_folder(monkeypatch):
     monkeypatch.setattr(_kernels, "njit", no_cache)
     count = _kernels._jit(_kernels._count_outside)
     assert count(np.array([[1.0, np.nan], [np.inf, 2.0]]), 10.0) == 2
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_finiteness_check_finds_nan_inf_and_float32_overflow(threads):
+    X = np.random.default_rng(0).normal(size=(3000, 300))  # large enough for threads
+    limit = float(np.finfo(np.float32).max)
+    assert _kernels.all_within(X, limit, threads)
+    for bad in (np.nan, np.inf, -np.inf, 1e39):  # 1e39 is finite, but not in float32
+        Y = X.copy()
+        Y[2999, 299] = bad
+        assert not _kernels.all_within(Y, limit, threads)
+    assert _kernels.count_outside(X[:3], limit) == 0
