@@ -159,7 +159,8 @@ def test_kernels_compile_without_a_writable_cache_folder(monkeypatch):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_finiteness_check_finds_nan_inf_and_float32_overflow(threads):
+def test_finiteness_check_finds_nan_inf_and_float32_overflow(threads, monkeypatch):
+    monkeypatch.setattr(_kernels, "PARALLEL_CHECK_SIZE", 2**19)  # threads=2: in parallel
     X = np.random.default_rng(0).normal(size=(3000, 300))  # large enough for threads
     limit = float(np.finfo(np.float32).max)
     assert _kernels.all_within(X, limit, threads)
@@ -168,3 +169,13 @@ def test_finiteness_check_finds_nan_inf_and_float32_overflow(threads):
         Y[2999, 299] = bad
         assert not _kernels.all_within(Y, limit, threads)
     assert _kernels.count_outside(X[:3], limit) == 0
+
+
+def test_parallel_builds_have_a_cache_of_their_own():
+    # numba's disk cache is keyed by name and signature, not by ``parallel``: a parallel
+    # build under the serial build's name would load the serial machine code
+    pairs = [(_kernels.SERIAL[k], _kernels.PARALLEL[k]) for k in _kernels.SERIAL]
+    pairs.append((_kernels.count_outside, _kernels.parallel_count_outside))
+    for serial, parallel in pairs:
+        assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
+        assert parallel.py_func.__qualname__ != serial.py_func.__qualname__
