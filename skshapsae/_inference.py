@@ -23,28 +23,34 @@ DEFAULT_BATCH_ROWS = 4096
 #: block is multiplied by the CSR kernel of :mod:`._kernels`)``; denser blocks, and
 #: smaller batches, use torch's dense kernel. Measured by ``benchmarks/bench_kernels.py``
 #: (float32, the 256 x 400 and 64 x 256 blocks of a pruned 784-256-64 encoder, random
-#: supports, 2-core machine): the highest density at which CSR was at least as fast on
-#: both blocks in two calibration runs: 1 row: none (0.3-0.4x at density 0.1); 16 rows:
-#: 0.05; 100 rows: 0.15 (1.2-1.4x there); 500 rows: 0.3 (1.2-1.3x); 2,000 and 4,096
-#: rows: 0.4 (1.0-1.6x there, 2.0-2.7x at 0.2, 3.4-5.1x at 0.1; 0.8-1.2x at 0.5).
-#: Between measured sizes, the smaller's.
+#: supports, inside the network and as a first layer that gathers its inputs, 2-core
+#: machine): the highest density at which CSR was at least as fast on both blocks, the
+#: lowest of three calibration runs: 1 row: none (0.3-0.4x at density 0.1); 16 rows:
+#: 0.05; 100 rows: 0.15 (1.0-1.7x there); 500 rows: 0.3 (1.1-1.4x); 2,000 rows: 0.3
+#: (1.1-1.8x; at 0.4 one run gave 1.00x); 4,096 rows: 0.4 (1.0-1.4x there, 2.0-2.7x at
+#: 0.2, 3.1-5.1x at 0.1; 0.8-1.2x at 0.5). Between measured sizes, the smaller's.
 CSR_MAX_DENSITY_BY_ROWS = (
     (15, 0.0),
     (99, 0.05),
     (499, 0.15),
-    (1999, 0.3),
+    (4095, 0.3),
     (float("inf"), 0.4),
 )
 
-#: ... and only for blocks whose work per batch, ``rows x outputs x inputs``, reaches
-#: this many multiply-adds: on the small blocks of a table's network the call's fixed
-#: cost decides. Measured (same script, blocks of 15 x 30, 8 x 64 and 32 x 64, densities
-#: 0.01-0.2): CSR was 0.3-1.0x the dense kernel up to 33 k multiply-adds (one case
-#: 1.2x), 0.8-2.3x at 45-205 k, 1.9-4.4x at 225-256 k and 1.3-17x from 1 M.
-CSR_MIN_WORK = 2**18
+#: ... and only for blocks of at least this many elements (outputs x inputs, compacted):
+#: on the small blocks of a table's network torch's dense kernel won at every density
+#: and batch size. Measured through ``transform`` with every block forced to CSR against
+#: every block dense (default fits, 100 / 500 / 2,000 / 20,000 rows): breast cancer's
+#: 15 x 30 block at density 0.26 0.85-1.01x, digits' 32 x 46 at 0.21 and 0.32 0.60-0.91x;
+#: a 150 x 300 block (make_classification, 300 columns) at 0.17 1.34-1.40x from 500
+#: rows, at 0.33 0.92-1.02x; MNIST's 242 x 379 at 0.21 2x. (Measured alone, the small
+#: blocks had favoured CSR: a calibration of single blocks missed the gather of a first
+#: layer and the kernel running on one thread where torch ran on two.)
+CSR_MIN_BLOCK = 2**13
 
-#: A number forces one threshold for every batch size (tests and benchmarks compare
-#: the kernels with it); ``None`` reads :data:`CSR_MAX_DENSITY_BY_ROWS`.
+#: A number forces one threshold for every batch size and block size (tests and
+#: benchmarks compare the kernels with it); ``None`` reads :data:`CSR_MAX_DENSITY_BY_ROWS`
+#: and :data:`CSR_MIN_BLOCK`.
 CSR_MAX_DENSITY = None
 
 
@@ -256,13 +262,11 @@ def run(estimator, part, X, dtype=None):
     float32 pass (0.67x at eta 0.9). float64 rows are not copied first: they are rounded
     as they are read (see :func:`forward_compact`). The kernel of each block (dense or
     CSR) follows its density, its size and the batch size
-    (:data:`CSR_MAX_DENSITY_BY_ROWS`, :data:`CSR_MIN_WORK`).
+    (:data:`CSR_MAX_DENSITY_BY_ROWS`, :data:`CSR_MIN_BLOCK`).
     """
     dtype = X.dtype if dtype is None else dtype
     rows = min(len(X), DEFAULT_BATCH_ROWS)
-    # the smallest CSR block for batches of this size (rows rounded down to a power of
-    # two, so that a few plans serve every batch size)
-    min_size = 0 if CSR_MAX_DENSITY is not None else CSR_MIN_WORK >> (rows.bit_length() - 1)
+    min_size = 0 if CSR_MAX_DENSITY is not None else CSR_MIN_BLOCK
     plan = encode_decode_plan(estimator, part, np.float32, csr_threshold(rows), min_size)
     out = forward_compact(X, plan)
     return out if dtype == np.float32 else out.astype(dtype)

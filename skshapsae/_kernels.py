@@ -20,9 +20,9 @@ torch's CSR product gave 1.2-1.3x). numba comes with shap, a dependency already.
 
 Threads. Tiles run in parallel with ``numba.prange`` where numba's threading layer is
 safe for it, and otherwise on a small pool of Python threads, each running a serial
-kernel that releases the GIL (measured on 2 cores: the ``prange`` kernel took 1.25 ms
-where the pool took 1.6-1.7 and one thread 2.6; the pool's sleeping threads wake
-slowly). ``prange`` is not used
+kernel that releases the GIL (measured on 2 cores, a 242 x 379 block of density 0.21
+on 2,000 rows: the ``prange`` kernel took 0.96 ms where the pool took 1.17 and one
+thread 1.7-1.9; the pool's sleeping threads wake slowly). ``prange`` is not used
 
 * on numba's ``workqueue`` layer, which aborts the process when two threads launch
   parallel kernels at once (``transform`` from several threads), and
@@ -51,10 +51,11 @@ from numba import njit, prange
 #: ms, 256 rows 1.08 / 14.1, 512 rows 0.91 / 11.9, 1,024 rows 0.88 / 11.4.
 TILE_ROWS = 512
 
-#: Multiply-adds a thread gets at least: measured on 2 cores, a second thread paid from
-#: 1-2 M multiply-adds each (blocks of 64 x 256 and 256 x 400 at densities 0.05-0.2,
-#: batches of 16-2,000 rows; ``benchmarks/bench_kernels.py``).
-MIN_THREAD_WORK = 2**20
+#: Multiply-adds a thread gets at least (a gathered value counts as one). With 2^20, a
+#: first layer of 64 x 256 at density 0.1-0.2 on 500 rows ran on one thread and lost to
+#: torch's dense kernel on two (0.79-0.90x); with 2^18 it won (1.1-1.6x;
+#: ``benchmarks/bench_kernels.py``).
+MIN_THREAD_WORK = 2**18
 
 
 def _jit(fn, parallel=False):
@@ -230,8 +231,10 @@ def csr_product(A, block, bias, *, cols=None, transposed=False, threads=1):
             cols = np.arange(A.shape[1], dtype=np.int64)
         name, args = "gather", (A, cols)
     args += (block.indptr, block.indices, block.data, bias, out)
-    # each thread gets at least MIN_THREAD_WORK multiply-adds, and whole tiles
-    threads = max(1, min(threads, block.nnz * rows // MIN_THREAD_WORK))
+    # each thread gets at least MIN_THREAD_WORK multiply-adds (a gathered value counts as
+    # one: on a first layer of a small block the gather is most of the work)
+    work = (block.nnz + (0 if transposed else len(cols))) * rows
+    threads = max(1, min(threads, work // MIN_THREAD_WORK))
     per_thread = -(-rows // threads)
     tile = min(TILE_ROWS, per_thread)
     if threads > 1 and parallel_safe():

@@ -78,9 +78,8 @@ def sparse_model():
     return X.astype(np.float32), ae
 
 
-def _csr_everywhere(monkeypatch):
+def _csr_everywhere(monkeypatch):  # every block and batch size, small ones too
     monkeypatch.setattr(_inference, "CSR_MAX_DENSITY", 1.0)
-    monkeypatch.setattr(_inference, "CSR_MIN_WORK", 0)
 
 
 def test_transform_from_several_threads_at_once(sparse_model, monkeypatch):

@@ -274,7 +274,8 @@ def test_structure_units_removes_whole_units():
 def test_kernel_follows_the_batch_size(fitted):
     X, ae = fitted
     assert _inference.csr_threshold(1) == 0.0  # one row: the dense kernel always won
-    assert _inference.csr_threshold(100) == 0.15 and _inference.csr_threshold(4096) == 0.4
+    assert _inference.csr_threshold(100) == 0.15 and _inference.csr_threshold(2000) == 0.3
+    assert _inference.csr_threshold(4096) == 0.4
     one = _inference.encode_decode_plan(ae, "encode", np.float32, _inference.csr_threshold(1))
     assert all(not isinstance(b, sp.csr_array) or b.nnz == 0 for b, _, _ in one[1])
     X32 = X.astype(np.float32)
@@ -282,13 +283,30 @@ def test_kernel_follows_the_batch_size(fitted):
     np.testing.assert_allclose(rows, ae.transform(X32)[:5], rtol=1e-5, atol=1e-6)
 
 
-def test_small_blocks_stay_dense_for_small_batches(fitted):
+def test_small_blocks_stay_dense(fitted):
     _, ae = fitted
-    for rows in (100, 4096):
-        min_size = _inference.CSR_MIN_WORK >> (rows.bit_length() - 1)
-        plan = _inference.encode_decode_plan(ae, "encode", np.float32, 1.0, min_size)
-        for block, _, _ in plan[1]:
-            if isinstance(block, sp.csr_array):  # CSR only where the work pays for it
-                assert block.shape[0] * block.shape[1] >= min_size
-            else:
-                assert block.shape[0] * block.shape[1] < min_size
+    min_size = _inference.CSR_MIN_BLOCK
+    plan = _inference.encode_decode_plan(ae, "encode", np.float32, 1.0, min_size)
+    for block, _, _ in plan[1]:
+        if isinstance(block, sp.csr_array):  # CSR only where the block is large enough
+            assert block.shape[0] * block.shape[1] >= min_size
+        else:
+            assert block.shape[0] * block.shape[1] < min_size
+    # both sides of the limit, sparse alike: a 100 x 100 block is CSR, a 30 x 20 one dense
+    rng = np.random.default_rng(0)
+    sizes = [100, 100, 30]
+    weights = [
+        rng.normal(size=(o, i)) * (rng.uniform(size=(o, i)) < 0.05)
+        for i, o in zip(sizes, sizes[1:])
+    ]
+    masks = [np.ones(n, bool) for n in sizes]
+    plan = _inference.compact_plan(
+        weights,
+        [np.zeros(n) for n in sizes[1:]],
+        ["logistic"] * 2,
+        masks,
+        np.zeros(30),
+        csr_max_density=1.0,
+        csr_min_size=min_size,
+    )
+    assert [isinstance(block, sp.csr_array) for block, _, _ in plan[1]] == [True, False]
