@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from . import _checks as checks
 from ._activations import layer_activations
 from ._network import (
+    AUTO_INIT_MAX_FEATURES,
     LBFGS_MAX_ROWS,
     TrainingConfig,
     default_batch_size,
@@ -36,6 +37,7 @@ class FitSetup:
     device: object
     scoring: ScoringConfig
     train: TrainingConfig
+    weighting: str = "uniform"  # the columns' loss weights: "unique" or "uniform"
 
 
 def background_size(params):
@@ -97,6 +99,21 @@ def scoring_config(params, seed, device, *, pool=True):
     )
 
 
+def resolve_weighting(params, n_features):
+    """``column_weights="auto"`` resolved: ``"unique"`` for tables (at most
+    ``AUTO_INIT_MAX_FEATURES`` columns) with an identity output, ``"uniform"`` otherwise."""
+    kind, out = params["column_weights"], params["out_activation"]
+    if kind == "unique" and out != "identity":
+        raise ValueError(
+            f"column_weights='unique' weighs the squared errors of the columns, which is "
+            f"implemented for an identity output; out_activation={out!r}. Use "
+            "out_activation='identity' or column_weights='uniform' (or 'auto')."
+        )
+    if kind != "auto":
+        return kind
+    return "unique" if out == "identity" and n_features <= AUTO_INIT_MAX_FEATURES else "uniform"
+
+
 def fit_setup(params, n_samples, n_features, incremental=False, stream=False):
     """Layer sizes, activations, seeds and the training / scoring configurations."""
     family = GAME_FAMILIES[params["importance_target"]]
@@ -128,4 +145,5 @@ def fit_setup(params, n_samples, n_features, incremental=False, stream=False):
         device=device,
         scoring=scoring_config(params, shap_seed, device),
         train=training_config(params, n_samples, n_features, train_seed, device, solver),
+        weighting=resolve_weighting(params, n_features),
     )

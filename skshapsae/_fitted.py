@@ -73,6 +73,7 @@ FIELDS = (
     Field("shapley_estimators_", "json", "training", "strings"),
     Field("unit_importances_", "array_list", "training", "units_in", "float", required=True),
     Field("feature_importances_", "array", "training", "features", "float", required=True),
+    Field("column_weights_", "array", "training", "features", "float"),
     Field("layer_input_means_", "array_list", "training", "units_in", "float", slim=False),
     Field("background_", "array", "training", "rows", "float", slim=False),
     Field("fit_times_", "json", "training", "seconds"),

@@ -44,6 +44,11 @@ LBFGS_MAX_ROWS = 5000
 #: against 0.028 from a random start; docs, "Training").
 AUTO_INIT_MAX_FEATURES = 300
 
+#: ``column_weights="unique"``: a column's unique variance counts as at least this share
+#: of its variance (so a column that the factors explain fully weighs at most 20 times
+#: what a pure noise column of the same spread weighs).
+UNIQUE_VARIANCE_FLOOR = 0.05
+
 #: L-BFGS iterations between two checks of the stopping rule (one "epoch" of L-BFGS).
 LBFGS_CHUNK = 10
 
@@ -90,6 +95,7 @@ class TrainResult:
     final_learning_rate: float = 0.0
     converged: bool = True
     state: "StreamState | None" = None
+    column_weights: "np.ndarray | None" = None
 
 
 def resolve_device(device):
@@ -275,6 +281,53 @@ def pca_init(X, layer_sizes, activations, seed, rotate=False):
     return weights, biases
 
 
+def unique_variance_weights(X, n_factors, seed=0):
+    """Per-column weights of the reconstruction loss: one over each column's unique variance.
+
+    A factor analysis with ``n_factors`` factors (``sklearn.decomposition.FactorAnalysis``,
+    on at most :data:`INIT_MAX_ROWS` rows) splits each column's variance into the part the
+    factors share with other columns and the column's own noise ``psi_j``. Weighting
+    column ``j``'s squared error by ``1 / psi_j`` is maximum likelihood under per-column
+    noise (the loss factor analysis minimises, where the plain loss is that of
+    probabilistic PCA): the code is spent on what the columns share, and a column that
+    shares nothing weighs as little as its own spread says. ``psi_j`` is floored at
+    :data:`UNIQUE_VARIANCE_FLOOR` times the column's variance; the weights are scaled so
+    that the weighted total variance equals the plain one (the loss keeps its scale).
+    Constant columns get weight 1.
+    """
+    from sklearn.decomposition import FactorAnalysis
+
+    X = np.asarray(X, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    if len(X) > INIT_MAX_ROWS:
+        X = X[np.sort(rng.choice(len(X), INIT_MAX_ROWS, replace=False))]
+    var = X.var(axis=0)
+    weights = np.ones(X.shape[1])
+    varying = var > 1e-12 * max(float(var.max(initial=0.0)), 1e-300)
+    if varying.sum() < 2 or len(X) < 3:
+        return weights
+    k = int(min(n_factors, varying.sum() - 1, len(X) - 1))
+    fa = FactorAnalysis(max(k, 1), random_state=int(seed) % 2**31).fit(X[:, varying])
+    psi = np.maximum(fa.noise_variance_, UNIQUE_VARIANCE_FLOOR * var[varying])
+    weights[varying] = 1.0 / psi
+    weights[varying] *= var[varying].sum() / (weights[varying] * var[varying]).sum()
+    return weights
+
+
+def _rescaled(weights, biases, scale):
+    """The network's parameters for columns multiplied by ``scale`` (inputs and outputs).
+
+    A network ``f`` on the original columns equals ``x -> f'(x * scale) / scale`` with the
+    first layer's columns divided and the last layer's rows (and biases) multiplied by
+    ``scale``; ``1 / scale`` maps back. Zero weights stay zero (masks hold).
+    """
+    weights, biases = list(weights), list(biases)
+    weights[0] = np.asarray(weights[0]) / scale[None, :]
+    weights[-1] = np.asarray(weights[-1]) * scale[:, None]
+    biases[-1] = np.asarray(biases[-1]) * scale
+    return weights, biases
+
+
 def _split(n_samples, config):
     """Training and validation row indices (validation empty without early stopping)."""
     rng = np.random.default_rng(config.seed + 5)
@@ -351,8 +404,9 @@ def train_autoencoder(
     state=None,
     masks=None,
     progress=None,
+    column_weights=None,
 ):
-    """Train the autoencoder ``layer_sizes[0] -> ... -> layer_sizes[-1]`` on MSE.
+    """Train the autoencoder ``layer_sizes[0] -> ... -> layer_sizes[-1]`` on (weighted) MSE.
 
     The one training loop of the library: the dense training of ``fit`` (in memory or
     streamed), ``partial_fit``'s pass over a chunk and the masked fine-tuning all run it.
@@ -380,6 +434,12 @@ def train_autoencoder(
         Masked training: masked weights start and stay exactly zero (fine-tuning).
     progress : callable or None
         Called as ``progress(epoch, loss)`` after every epoch.
+    column_weights : ndarray of shape (n_features,) or None
+        Weights of the columns' squared errors (:func:`unique_variance_weights`); needs
+        an identity output. The loop trains on the columns scaled by their square roots
+        (the same loss, the PCA start then weighted too) and the parameters are mapped
+        back, so the returned network (and ``state``) work on the original columns;
+        ``loss_curve`` is the weighted loss.
 
     Returns
     -------
@@ -392,8 +452,36 @@ def train_autoencoder(
     # torch's pool sized to the free cores, one thread for tiny layers (see _threads)
     work = config.batch_size * max(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
     n_epochs = config.max_iter if n_epochs is None else int(n_epochs)
+    scale = None
+    if column_weights is not None and not np.all(np.asarray(column_weights) == 1.0):
+        if activations[-1] != "identity":
+            raise ValueError(
+                "Weighted columns need an identity output activation, got "
+                f"{activations[-1]!r}; use column_weights='uniform' with this output."
+            )
+        scale = np.sqrt(np.asarray(column_weights, dtype=np.float64))
+        if callable(data):
+            chunks = data
+
+            def data():
+                return (np.asarray(chunk, dtype=np.float64) * scale for chunk in chunks())
+
+        else:
+            data = np.asarray(data, dtype=np.float64) * scale
+        if state is not None:
+            state = replace(
+                state,
+                **dict(zip(("weights", "biases"), _rescaled(state.weights, state.biases, scale))),
+            )
     with torch_threads(work):
-        return _train(data, layer_sizes, activations, config, n_epochs, state, masks, progress)
+        result = _train(data, layer_sizes, activations, config, n_epochs, state, masks, progress)
+    if scale is None:
+        return replace(result, column_weights=column_weights)
+    weights, biases = _rescaled(result.weights, result.biases, 1.0 / scale)
+    state = replace(result.state, weights=weights, biases=biases)
+    return replace(
+        result, weights=weights, biases=biases, state=state, column_weights=column_weights
+    )
 
 
 def _start(rows, layer_sizes, activations, config):
@@ -635,7 +723,9 @@ def _adam_state(optimizer, state, step, tensor):
     }
 
 
-def fine_tune(data, layer_sizes, activations, weights, biases, masks, config, n_epochs):
+def fine_tune(
+    data, layer_sizes, activations, weights, biases, masks, config, n_epochs, column_weights=None
+):
     """Masked fine-tuning of a pruned network: ``n_epochs`` at ``config``'s step size.
 
     ``config.learning_rate_init`` should be the step size the dense training ended with
@@ -644,7 +734,8 @@ def fine_tune(data, layer_sizes, activations, weights, biases, masks, config, n_
     weights start and stay exactly zero; the step size is constant and no stopping rule
     applies (the epochs, or L-BFGS iterations, are the budget). In memory, the pruned
     network is returned unchanged when fine-tuning does not lower its training loss.
-    ``data`` is an array or a callable returning chunks, as for :func:`train_autoencoder`.
+    ``data`` is an array or a callable returning chunks, as for :func:`train_autoencoder`,
+    and ``column_weights`` the dense training's loss weights.
     """
 
     tune = replace(config, early_stopping=False, learning_rate="constant")
@@ -662,4 +753,5 @@ def fine_tune(data, layer_sizes, activations, weights, biases, masks, config, n_
         n_epochs=n_epochs,
         state=StreamState(weights, biases),
         masks=masks,
+        column_weights=column_weights,
     )

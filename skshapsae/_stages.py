@@ -17,7 +17,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._network import StreamState, TrainingConfig, fine_tune, train_autoencoder
+from ._attribution import input_relevance
+from ._network import (
+    StreamState,
+    TrainingConfig,
+    fine_tune,
+    train_autoencoder,
+    unique_variance_weights,
+)
 from ._pruning import Pruner, to_csr
 from ._scoring import DenseNetwork, _progress, score_network
 from ._streaming import Reservoir
@@ -31,6 +38,15 @@ def sample_rows(n_samples, wanted, rng):
     if wanted >= n_samples:
         return np.arange(n_samples)
     return np.sort(rng.choice(n_samples, size=wanted, replace=False))
+
+
+def column_weights(kind, rows, sizes, seed):
+    """The loss weights of the columns: ``"unique"`` (one over the unique variance, with
+    as many factors as the code has units; see ``unique_variance_weights``) or ``"uniform"``
+    (ones: the plain MSE)."""
+    if kind == "uniform":
+        return np.ones(sizes[0])
+    return unique_variance_weights(rows, sizes[len(sizes) // 2], seed=seed)
 
 
 def train_dense(data, sizes, activations, config, verbose, **kwargs):
@@ -58,14 +74,26 @@ def train_dense(data, sizes, activations, config, verbose, **kwargs):
 
 
 def dense_stage(
-    X, sizes, activations, bg_rows, ex_rows, *, train, scoring, verbose=False, n_jobs=None
+    X,
+    sizes,
+    activations,
+    bg_rows,
+    ex_rows,
+    *,
+    train,
+    scoring,
+    weighting="uniform",
+    verbose=False,
+    n_jobs=None,
 ):
     """Train the dense network and score all its links: everything that does not depend on m.
 
     A pure function of its arguments, so ``joblib.Memory`` can cache it across
     the candidates of a search over ``importance_level`` / ``target_sparsity``.
+    ``weighting`` is the resolved ``column_weights`` (``"unique"`` or ``"uniform"``).
     """
-    trained = train_dense(X, sizes, activations, train, verbose)
+    weights = column_weights(weighting, X, sizes, train.seed)
+    trained = train_dense(X, sizes, activations, train, verbose, column_weights=weights)
     return scored_state(trained, X[bg_rows], X[ex_rows], activations, scoring, n_jobs, verbose)
 
 
@@ -76,6 +104,8 @@ def scored_state(trained, background, explained, activations, scoring, n_jobs, v
     ``ConvergenceWarning``) and ``_final_learning_rate_`` (where fine-tuning starts).
     """
     network = DenseNetwork(trained.weights, trained.biases, activations)
+    weights = trained.column_weights
+    weights = np.ones(len(background[0])) if weights is None else weights
     scores = score_network(network, background, explained, scoring, n_jobs=n_jobs, verbose=verbose)
     return {
         "dense_weights_": trained.weights,
@@ -88,22 +118,30 @@ def scored_state(trained, background, explained, activations, scoring, n_jobs, v
         "best_validation_score_": (
             max(trained.validation_scores) if trained.validation_scores else None
         ),
-        **importance_state(scores.importances, scores.stderrs, scores.estimators),
+        "column_weights_": np.asarray(weights, dtype=np.float64),
+        **importance_state(scores.importances, scores.stderrs, scores.estimators, weights),
         "layer_input_means_": scores.layer_input_means,
         "background_": background,
         "fit_times_": {"training": trained.seconds, "scoring": scores.seconds},
     }
 
 
-def importance_state(importances, stderrs, estimators):
-    """Link, unit (eq. 4) and feature importances from per-layer link scores."""
+def importance_state(importances, stderrs, estimators, weights=None):
+    """Link, unit (eq. 4) and feature importances from per-layer link scores.
+
+    ``feature_importances_`` is the inputs' share of the relevance of the reconstruction
+    weighted by the columns' loss ``weights`` (see ``_attribution``), normalised to sum
+    to 1; ``unit_importances_`` is eq. 4.
+    """
     unit_importances = [imp.mean(axis=0) for imp in importances]
+    relevance = input_relevance(importances, weights)
+    total = relevance.sum()
     return {
         "link_importances_": importances,
         "link_importance_stderr_": stderrs,
         "shapley_estimators_": estimators,
         "unit_importances_": unit_importances,
-        "feature_importances_": unit_importances[0],
+        "feature_importances_": relevance / total if total > 0 else relevance,
     }
 
 
@@ -153,6 +191,7 @@ def prune_stage(
             pruned.masks,
             replace(TrainingConfig(**state["_training_config_"]), device=str(device)),
             fine_tune_iter,
+            column_weights=state.get("column_weights_"),
         )
         weights, biases = tuned.weights, tuned.biases
         loss_curve += tuned.loss_curve
@@ -170,8 +209,10 @@ def prune_stage(
 
 
 def new_increment(reservoir_rows, seed):
-    """``partial_fit``'s state before its first call."""
+    """``partial_fit``'s state before its first call (the loss weights come from the first
+    chunk, as the PCA start does)."""
     return {
+        "column_weights": None,
         "reservoir": Reservoir(reservoir_rows, np.random.default_rng(seed)),
         "state": None,
         "calls": 0,
@@ -200,6 +241,8 @@ def resume_point(model, reservoir_rows, seed):
         ),
         "calls": int(model["n_iter_"]),
         "loss_curve": list(model["dense_loss_curve_"]),
+        # files from before the weighted loss: the plain loss they were trained on
+        "column_weights": model.get("column_weights_", np.ones(model["layer_sizes_"][0])),
         "training_seconds": float(model["fit_times_"]["training"]),
         "sizes": list(model["layer_sizes_"]),
         "activations": list(model["activations_"]),
@@ -224,9 +267,17 @@ def train_increment(X, setup, resume):
             "activation / out_activation back, or call fit to start afresh."
         )
     resume["sizes"], resume["activations"] = setup.sizes, setup.activations
+    if resume.get("column_weights") is None:
+        resume["column_weights"] = column_weights(setup.weighting, X, setup.sizes, setup.train.seed)
     resume["reservoir"].update(X)
     trained = train_autoencoder(
-        X, setup.sizes, setup.activations, setup.train, n_epochs=1, state=resume["state"]
+        X,
+        setup.sizes,
+        setup.activations,
+        setup.train,
+        n_epochs=1,
+        state=resume["state"],
+        column_weights=resume["column_weights"],
     )
     resume["state"] = trained.state
     resume["calls"] += 1

@@ -106,7 +106,8 @@ def _ticks(ax, names, axis="x"):
 
 
 class UnitImportanceDisplay(_Display):
-    """Unit importances of one layer (eq. 4); layer 0 = input features.
+    """Unit importances of one layer (eq. 4); layer 0 = the input features'
+    ``feature_importances_``.
 
     A bar chart with the unit names, or, for input features that form an image, the
     importance of every pixel as a heat map with a colour bar.
@@ -141,7 +142,7 @@ class UnitImportanceDisplay(_Display):
 
     @classmethod
     def from_estimator(cls, estimator, *, layer=0, image_shape="auto", ax=None, **kwargs):
-        """Plot ``estimator.unit_importances_[layer]``.
+        """Plot ``estimator.unit_importances_[layer]`` (``feature_importances_`` for layer 0).
 
         Parameters
         ----------
@@ -163,7 +164,7 @@ class UnitImportanceDisplay(_Display):
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
-        imp = estimator.unit_importances_[layer]
+        imp = estimator.feature_importances_ if layer == 0 else estimator.unit_importances_[layer]
         shape = infer_image_shape(len(imp), image_shape) if layer == 0 else None
         return cls(imp, _unit_names(estimator, layer), layer, shape).plot(ax=ax, **kwargs)
 
@@ -187,7 +188,11 @@ class UnitImportanceDisplay(_Display):
         """
         self._axes(ax)
         self.im_ = self.colorbar_ = self.bars_ = None
-        label = "unit importance (mean |SHAP|)"
+        label = (
+            "feature importance (share of relevance)"
+            if self.layer == 0
+            else "unit importance (mean |SHAP|)"
+        )
         if self.image_shape is not None:
             kw = {"cmap": "magma", **(im_kw or {})}
             self.im_ = self.ax_.imshow(np.reshape(self.importances, self.image_shape), **kw)

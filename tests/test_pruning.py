@@ -119,7 +119,9 @@ def test_fitted_attribute_shapes(fitted):
         assert np.all(imp >= 0)
     for k, ui in enumerate(ae.unit_importances_):
         np.testing.assert_allclose(ui, ae.link_importances_[k].mean(axis=0))
-    np.testing.assert_array_equal(ae.feature_importances_, ae.unit_importances_[0])
+    fi = ae.feature_importances_
+    assert fi.shape == (ae.n_features_in_,) and np.all(fi >= 0)
+    np.testing.assert_allclose(fi.sum(), 1.0)
 
 
 def test_sparsity_is_share_of_zero_weights(fitted):

@@ -111,7 +111,10 @@ def test_reprune_by_given_scores_and_keep_counts(X):
     counts = [max(1, w.size // 4) for w in ae.dense_weights_]
     pruned = ae.reprune(scores=scores, keep_counts=counts)
     assert pruned.shapley_estimators_ == ["given"] * len(scores)
-    np.testing.assert_array_equal(pruned.feature_importances_, scores[0].mean(axis=0))
+    np.testing.assert_array_equal(pruned.unit_importances_[0], scores[0].mean(axis=0))
+    # the feature importances follow the given scores too (shares of the relevance)
+    assert not np.allclose(pruned.feature_importances_, ae.feature_importances_)
+    np.testing.assert_allclose(pruned.feature_importances_.sum(), 1.0)
     assert [int(m.sum()) for m in pruned.link_masks_] <= counts  # the cascade only removes
     # the kept links of the first layer are its largest weights
     kept = np.abs(ae.dense_weights_[0])[pruned.link_masks_[0]]

@@ -1,0 +1,430 @@
+"""Attribution a sceptic would accept: ``feature_importances_`` against the cheap answers.
+
+Every ranking of the columns is judged the same way, on data whose structure is known
+or on real tables (``_real_tables``: scikit-learn's and statsmodels' bundled tables, no
+download), everything min-max scaled and every model at its defaults:
+
+* **planted structure**: ``n_factors`` latent factors drive 5 columns (linear mixing, or
+  a nonlinear one: tanh, a product, a sine, an absolute value), with noise of a given
+  share, beside ``n_noise`` independent noise columns (some cells add correlated
+  nuisance columns, or give the columns very different spreads); precision@5 of each
+  ranking, 20 seeds per cell (5 with ``--quick``); ``n_components`` = factors;
+* **appended noise**: one uniform noise column appended to each real table
+  (``n_components = round(d / 4)``): where it ranks (0 = first, 1 = last);
+* **faithfulness**: deletion (replace the top-k columns by their background mean and
+  measure how far the model's code and reconstruction move, area under the curve over
+  k, normalised; higher is better) and insertion (the mirror: start from the means,
+  insert the top-k columns; area under the remaining distance, lower is better), both
+  on the fitted SHAP-SAE model;
+* **exact Shapley agreement**: tables of at most 10 columns, a two-layer encoder: the
+  exact Shapley values of each code unit (all coalitions, the training rows as
+  background) weighted by what the decoder draws from the unit, against
+  ``feature_importances_`` (Spearman);
+* **stability**: Spearman between fits with other seeds and on 80 % subsamples;
+* **codes**: 5-fold accuracy of a logistic regression on the dense codes against PCA's
+  and FactorAnalysis' at equal ``k`` (tables without a label predict whether their
+  last column is above its median from the others);
+* **fit time**: the default against ``column_weights="uniform"`` (the previous default).
+
+Rankings: SHAP-SAE's ``feature_importances_`` (default), the previous default (eq. 4,
+plain loss), the network game, PCA loadings (weighted by the components' variance),
+FactorAnalysis communalities, variance, permutation importance of the reconstruction,
+gradient x input of the code, the Laplacian score and random.
+
+Run:  python benchmarks/bench_attribution.py [--quick] [--only planted noise ...]
+"""
+
+import argparse
+import itertools
+import time
+import warnings
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+from sklearn.decomposition import PCA, FactorAnalysis
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import MinMaxScaler
+
+from skshapsae import SHAPSparseAutoencoder
+
+import _real_tables
+from _common import machine, write_json
+from bench_tables import laplacian_score
+
+SECTIONS = ["planted", "noise", "faithfulness", "exact", "stability", "codes", "time"]
+ACTS = {
+    "silu": torch.nn.functional.silu,
+    "identity": lambda t: t,
+    "logistic": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+}
+
+
+# ----------------------------------------------------------------------------- data
+def planted(seed, n_factors=2, nonlinear=False, noise=0.3, n_noise=15, nuisance=0, spread=False):
+    """5 structured columns first, then correlated nuisance pairs, then noise columns."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    F = rng.normal(size=(n, n_factors))
+    S = F @ rng.normal(size=(n_factors, 5))
+    if nonlinear:
+        S = np.column_stack(
+            [np.tanh(S[:, 0]), S[:, 1] * S[:, 2], np.sin(S[:, 2]), S[:, 3], np.abs(S[:, 4])]
+        )
+    S = (S - S.mean(0)) / S.std(0)
+    S = S + noise * rng.normal(size=S.shape)
+    cols = [S]
+    if nuisance:  # pairs of columns that share a factor of their own, not the main ones
+        for _ in range(nuisance):
+            g = rng.normal(size=(n, 1))
+            cols.append(g + 0.3 * rng.normal(size=(n, 2)))
+    cols.append(rng.normal(size=(n, n_noise)))
+    X = np.hstack(cols)
+    if spread:  # the noise columns spread 3x wider than the structured ones
+        X[:, 5:] *= 3.0
+    return X
+
+
+CELLS = (
+    [
+        dict(n_factors=f, nonlinear=nl, noise=s, n_noise=m)
+        for f, nl, s, m in itertools.product([1, 2, 4], [False, True], [0.3, 1.0], [5, 50])
+    ]
+    + [dict(n_factors=2, nuisance=3, n_noise=15), dict(n_factors=2, spread=True, n_noise=15)]
+    + [dict(n_factors=2, nonlinear=True, nuisance=3, n_noise=15, spread=True)]
+)
+
+
+# ----------------------------------------------------------------------------- rankings
+def encoder_torch(ae):
+    """The dense encoder as a torch function (public fitted attributes only)."""
+    L = len(ae.dense_weights_) // 2
+    params = [
+        (torch.tensor(W, dtype=torch.float64), torch.tensor(b, dtype=torch.float64))
+        for W, b in zip(ae.dense_weights_[:L], ae.dense_intercepts_[:L])
+    ]
+    acts = [ACTS[a] for a in ae.activations_[:L]]
+
+    def f(x):
+        for (W, b), act in zip(params, acts):
+            x = act(x @ W.T + b)
+        return x
+
+    return f
+
+
+def grad_x_input(ae, X):
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    z = encoder_torch(ae)(x)
+    total = np.zeros(X.shape[1])
+    for c in range(z.shape[1]):
+        (g,) = torch.autograd.grad(z[:, c].sum(), x, retain_graph=True)
+        total += np.abs(g.numpy() * (X - X.mean(0))).mean(0)
+    return total
+
+
+def permutation_importance(ae, X, seed):
+    rng = np.random.default_rng(seed)
+    base = -ae.score(X)
+    out = []
+    for j in range(X.shape[1]):
+        Xp = X.copy()
+        Xp[:, j] = rng.permutation(Xp[:, j])
+        out.append(-ae.score(Xp) - base)
+    return np.asarray(out)
+
+
+def scores(X, k, seed, which=None):
+    """column -> score (higher = more important) of every ranking method."""
+    ae = SHAPSparseAutoencoder(n_components=k, random_state=seed).fit(X)
+    old = SHAPSparseAutoencoder(n_components=k, column_weights="uniform", random_state=seed)
+    old.fit(X)
+    pca = PCA(k).fit(X)
+    fa = FactorAnalysis(k, random_state=seed).fit(X)
+    out = {
+        "SHAP-SAE": ae.feature_importances_,
+        "previous (eq. 4, plain loss)": old.unit_importances_[0],
+        "PCA loadings": (pca.components_**2 * pca.explained_variance_[:, None]).sum(0),
+        "FA communality": (fa.components_**2).sum(0) / np.maximum(X.var(0), 1e-300),
+        "variance": X.var(0),
+        "permutation": permutation_importance(ae, X, seed),
+        "grad x input": grad_x_input(ae, X),
+        "Laplacian score": -laplacian_score(X),
+        "random": np.random.default_rng(seed + 99).permutation(X.shape[1]).astype(float),
+    }
+    if which == "network":
+        net = SHAPSparseAutoencoder(
+            n_components=k, importance_target="reconstruction", random_state=seed
+        ).fit(X)
+        out["network game"] = net.feature_importances_
+    return out, ae
+
+
+def ranks_of(score):
+    """0 = most important ... 1 = least (average ranks for ties)."""
+    from scipy.stats import rankdata
+
+    r = rankdata(-np.nan_to_num(score, nan=-np.inf), method="average")
+    return (r - 1) / max(len(r) - 1, 1)
+
+
+# ----------------------------------------------------------------------------- sections
+def section_planted(quick):
+    seeds = range(5 if quick else 20)
+    rows = []
+    for cell in CELLS[:4] + CELLS[-3:] if quick else CELLS:
+        prec = {}
+        for seed in seeds:
+            X = MinMaxScaler().fit_transform(planted(seed, **cell))
+            sc, _ = scores(X, cell["n_factors"], seed)
+            for name, s in sc.items():
+                prec.setdefault(name, []).append(np.mean(np.argsort(-s)[:5] < 5))
+        row = {"cell": cell, **{n: float(np.mean(v)) for n, v in prec.items()}}
+        row["min SHAP-SAE"] = float(np.min(prec["SHAP-SAE"]))
+        rows.append(row)
+        print(cell, {n: round(v, 2) for n, v in row.items() if n != "cell"}, flush=True)
+    return rows
+
+
+def noisy_table(X, seed=1):
+    rng = np.random.default_rng(seed)
+    Xn = MinMaxScaler().fit_transform(np.hstack([X, rng.uniform(size=(len(X), 1))]))
+    return Xn, max(1, round(X.shape[1] / 4))
+
+
+def section_noise(quick):
+    out = {}
+    for name, (X, _) in _real_tables.available().items():
+        Xn, k = noisy_table(X)
+        sc, _ = scores(Xn, k, 0)
+        out[name] = {m: float(ranks_of(s)[-1]) for m, s in sc.items()}
+        print(f"{name:14s}", {m: round(v, 2) for m, v in out[name].items()}, flush=True)
+    methods = list(next(iter(out.values())))
+    summary = {
+        m: {
+            "bottom_half": float(np.mean([r[m] >= 0.5 for r in out.values()])),
+            "bottom_10pct": float(np.mean([r[m] >= 0.9 for r in out.values()])),
+            "first": int(sum(r[m] == 0 for r in out.values())),
+        }
+        for m in methods
+    }
+    return {"tables": out, "summary": summary}
+
+
+def curves(ae, X, order, background):
+    """Deletion and insertion areas of one ranking on the model ``ae``."""
+    Z, R = ae.transform(X), ae.inverse_transform(ae.transform(X))
+    zs, rs, zi, ri = [], [], [], []
+    for kk in range(len(order) + 1):
+        top = order[:kk]
+        Xd = X.copy()
+        Xd[:, top] = background[top]
+        Xi = np.tile(background, (len(X), 1))
+        Xi[:, top] = X[:, top]
+        for Xm, zl, rl in ((Xd, zs, rs), (Xi, zi, ri)):
+            Zm = ae.transform(Xm)
+            zl.append(np.mean((Zm - Z) ** 2))
+            rl.append(np.mean((ae.inverse_transform(Zm) - R) ** 2))
+    norm = lambda c: np.mean(c) / max(max(c), 1e-300)  # noqa: E731
+    return {
+        "deletion_code": norm(zs),
+        "deletion_recon": norm(rs),
+        "insertion_code": norm(zi),
+        "insertion_recon": norm(ri),
+    }
+
+
+def section_faithfulness(quick):
+    out = {}
+    for name, (X, _) in _real_tables.available().items():
+        X = MinMaxScaler().fit_transform(X)
+        k = max(1, round(X.shape[1] / 4))
+        sc, ae = scores(X, k, 0)
+        rows = X[np.random.default_rng(0).choice(len(X), min(len(X), 300), replace=False)]
+        out[name] = {m: curves(ae, rows, np.argsort(-s), X.mean(0)) for m, s in sc.items()}
+        best = max(out[name], key=lambda m: out[name][m]["deletion_code"])
+        print(f"{name:14s} best deletion (code): {best}", flush=True)
+    methods = list(next(iter(out.values())))
+    summary = {}
+    for crit, better in [
+        ("deletion_code", max),
+        ("deletion_recon", max),
+        ("insertion_code", min),
+        ("insertion_recon", min),
+    ]:
+        wins = {m: 0 for m in methods}
+        for t in out.values():
+            top = better(t[m][crit] for m in methods)
+            for m in methods:  # best, or within 1 % of the best
+                wins[m] += abs(t[m][crit] - top) <= 0.01 * abs(top) + 1e-12
+        summary[crit] = {m: wins[m] / len(out) for m in methods}
+    return {"tables": out, "summary": summary}
+
+
+def exact_encoder_importance(ae, X, background):
+    """Exact Shapley values of each code unit (all 2^d coalitions), mean |phi| weighted by
+    the relevance the decoder gives each code unit."""
+    d = X.shape[1]
+    f = encoder_torch(ae)
+    x = torch.tensor(X, dtype=torch.float64)
+    bg = torch.tensor(background, dtype=torch.float64)
+    values = {}
+    with torch.no_grad():
+        for mask in itertools.product([0, 1], repeat=d):
+            m = torch.tensor(mask, dtype=torch.float64)
+            mixed = x[:, None, :] * m + bg[None, :, :] * (1 - m)
+            values[mask] = f(mixed.reshape(-1, d)).reshape(len(X), len(background), -1).mean(1)
+    from math import factorial
+
+    phi = torch.zeros(len(X), d, values[(0,) * d].shape[1], dtype=torch.float64)
+    for mask, v in values.items():
+        s = sum(mask)
+        for j in range(d):
+            if mask[j]:
+                w = factorial(s - 1) * factorial(d - s) / factorial(d)
+                without = mask[:j] + (0,) + mask[j + 1 :]
+                phi[:, j] += w * (v - values[without])
+    per_unit = phi.abs().mean(0).numpy()  # (d, k)
+    L = len(ae.link_importances_) // 2
+    from skshapsae import SHAPSparseAutoencoder as _  # noqa: F401  (public package only)
+
+    decoder = ae.link_importances_[L:]
+    relevance = decoder[-1].sum(1) * np.sqrt(ae.column_weights_)
+    for imp in reversed(decoder):
+        tot = imp.sum(1, keepdims=True)
+        relevance = relevance @ np.divide(imp, tot, out=np.zeros_like(imp), where=tot > 0)
+    return per_unit @ relevance, per_unit.sum(1)
+
+
+def section_exact(quick):
+    out = {}
+    for name, (X, _) in _real_tables.available().items():
+        if X.shape[1] > 10 or X.shape[1] < 4:
+            continue
+        X = MinMaxScaler().fit_transform(X)
+        d = X.shape[1]
+        k = max(1, round(d / 4))
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=(max(k, d // 2), k), random_state=0)
+        ae.fit(X)
+        rng = np.random.default_rng(0)
+        pts = X[rng.choice(len(X), min(60, len(X)), replace=False)]
+        bg = X[rng.choice(len(X), min(40, len(X)), replace=False)]
+        weighted, plain = exact_encoder_importance(ae, pts, bg)
+        out[name] = {
+            "weighted": float(spearmanr(weighted, ae.feature_importances_).statistic),
+            "unweighted": float(spearmanr(plain, ae.feature_importances_).statistic),
+        }
+        print(f"{name:14s}", out[name], flush=True)
+    return out
+
+
+def section_stability(quick):
+    out = {}
+    names = list(_real_tables.available())[: 6 if quick else None]
+    for name in names:
+        X, _ = _real_tables.load(name)
+        X = MinMaxScaler().fit_transform(X)
+        k = max(1, round(X.shape[1] / 4))
+        fits = {"seeds": [], "subsamples": []}
+        for seed in range(5):
+            fits["seeds"].append(
+                SHAPSparseAutoencoder(n_components=k, random_state=seed).fit(X).feature_importances_
+            )
+            rows = np.random.default_rng(seed).choice(len(X), int(0.8 * len(X)), replace=False)
+            fits["subsamples"].append(
+                SHAPSparseAutoencoder(n_components=k, random_state=0)
+                .fit(X[rows])
+                .feature_importances_
+            )
+        out[name] = {
+            kind: float(
+                np.mean([spearmanr(a, b).statistic for a, b in itertools.combinations(v, 2)])
+            )
+            for kind, v in fits.items()
+        }
+        print(f"{name:14s}", out[name], flush=True)
+    return out
+
+
+def section_codes(quick):
+    out = {}
+    for name, (X, y) in _real_tables.available().items():
+        if y is None:
+            y = (X[:, -1] > np.median(X[:, -1])).astype(int)
+            X = X[:, :-1]
+        if len(X) < 40 or np.bincount(y).min() < 5:
+            continue
+        k = max(1, round(X.shape[1] / 4))
+        acc = {m: [] for m in ["PCA", "FactorAnalysis", "SHAP-SAE dense", "previous dense"]}
+        for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
+            sc = MinMaxScaler().fit(X[tr])
+            Xtr, Xte = sc.transform(X[tr]), np.clip(sc.transform(X[te]), -1, 2)
+            reducers = {
+                "PCA": PCA(k),
+                "FactorAnalysis": FactorAnalysis(k, random_state=0),
+                "SHAP-SAE dense": SHAPSparseAutoencoder(
+                    n_components=k, importance_level=1.0, random_state=0
+                ),
+                "previous dense": SHAPSparseAutoencoder(
+                    n_components=k, importance_level=1.0, column_weights="uniform", random_state=0
+                ),
+            }
+            for m, r in reducers.items():
+                r.fit(Xtr)
+                clf = LogisticRegression(max_iter=2000).fit(r.transform(Xtr), y[tr])
+                acc[m].append(clf.score(r.transform(Xte), y[te]))
+        out[name] = {m: float(np.mean(v)) for m, v in acc.items()}
+        print(f"{name:14s}", {m: round(v, 3) for m, v in out[name].items()}, flush=True)
+    ok = [r["SHAP-SAE dense"] >= max(r["PCA"], r["FactorAnalysis"]) - 0.01 for r in out.values()]
+    floor = [r["SHAP-SAE dense"] >= r["PCA"] - 0.005 for r in out.values()]
+    return {
+        "tables": out,
+        "within_1pt_of_best_share": float(np.mean(ok)),
+        "never_below_pca_share": float(np.mean(floor)),
+    }
+
+
+def section_time(quick):
+    out = {}
+    for name in ["wine", "breast_cancer", "digits", "fair", "star98", "anes96"]:
+        X, _ = _real_tables.load(name)
+        X = MinMaxScaler().fit_transform(X)
+        k = max(1, round(X.shape[1] / 4))
+        t = {}
+        for label, cw in [("previous", "uniform"), ("default", "auto")]:
+            best = np.inf
+            for _ in range(3):
+                start = time.perf_counter()
+                SHAPSparseAutoencoder(n_components=k, column_weights=cw, random_state=0).fit(X)
+                best = min(best, time.perf_counter() - start)
+            t[label] = best
+        out[name] = {**t, "ratio": t["default"] / t["previous"]}
+        print(f"{name:14s} default / previous fit time: {out[name]['ratio']:.2f}", flush=True)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", choices=SECTIONS)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    results = {"machine": machine()}
+    for section in args.only or SECTIONS:
+        print(f"== {section}", flush=True)
+        start = time.perf_counter()
+        results[section] = globals()[f"section_{section}"](args.quick)
+        print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
+        if isinstance(results[section], dict) and "summary" in results[section]:
+            for m, v in results[section]["summary"].items():
+                print(f"   {m}: {v}")
+    suffix = "_quick" if args.quick else ""
+    tag = "" if not args.only else "_" + "_".join(args.only)
+    write_json(f"attribution{tag}{suffix}", results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The weighted reconstruction loss and ``feature_importances_`` (shares of relevance)."""
+
+import numpy as np
+import pytest
+
+from skshapsae import SHAPSparseAutoencoder, load, save
+
+
+def _table(seed=0, n=300):
+    """Six columns driven by two factors, then one wide uniform column that shares nothing."""
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(size=(n, 2)) @ rng.normal(size=(2, 6)) + 0.3 * rng.normal(size=(n, 6))
+    X = np.hstack([shared, rng.uniform(-6, 6, size=(n, 1))])
+    return (X - X.min(0)) / (X.max(0) - X.min(0))
+
+
+def _fit(X, **params):
+    defaults = dict(n_components=2, n_background=30, n_explain=30, device="cpu", random_state=0)
+    return SHAPSparseAutoencoder(**{**defaults, **params}).fit(X)
+
+
+def test_a_column_that_shares_nothing_ranks_last_and_weighs_least():
+    X = _table()
+    ae = _fit(X)
+    fi = ae.feature_importances_
+    assert np.argmin(fi) == 6
+    np.testing.assert_allclose(fi.sum(), 1.0)
+    # per unit of variance, the noise column weighs least in the loss
+    per_variance = ae.column_weights_ * X.var(axis=0)
+    assert np.argmin(per_variance) == 6
+    # the plain loss follows variance: the wide noise column is among the most important
+    plain = _fit(X, column_weights="uniform")
+    np.testing.assert_array_equal(plain.column_weights_, np.ones(7))
+    assert np.argsort(-plain.unit_importances_[0])[:3].tolist().count(6) == 1
+
+
+def test_the_weighted_loss_is_what_training_reports():
+    X = _table(1)
+    ae = _fit(X, importance_level=1.0, fine_tune_iter=0)
+    recon = ae.inverse_transform(ae.transform(X))
+    weighted = np.mean(ae.column_weights_ * (recon - X) ** 2)
+    np.testing.assert_allclose(weighted, ae.dense_loss_curve_[-1], rtol=0.05)
+    # the weights keep the loss's scale: the weighted total variance is the plain one
+    np.testing.assert_allclose((ae.column_weights_ * X.var(0)).sum(), X.var(0).sum())
+
+
+def test_auto_resolves_by_output_and_width():
+    X = _table()
+    assert np.all(_fit(X, out_activation="logistic").column_weights_ == 1.0)
+    with pytest.raises(ValueError, match="column_weights='uniform'"):
+        _fit(X, out_activation="logistic", column_weights="unique")
+    wide = np.random.default_rng(0).uniform(size=(40, 301))
+    ae = _fit(wide, max_iter=2, n_background=5, n_explain=5)
+    assert np.all(ae.column_weights_ == 1.0)
+
+
+def test_streams_increments_and_files_keep_the_weights(tmp_path):
+    X = _table(2)
+    chunks = [X[:150], X[150:]]
+    streamed = _fit(chunks)
+    assert not np.allclose(streamed.column_weights_, 1.0)
+    inc = SHAPSparseAutoencoder(n_components=2, n_background=30, n_explain=30, random_state=0)
+    inc.partial_fit(X[:150])
+    first = inc.column_weights_.copy()
+    inc.partial_fit(X[150:])
+    np.testing.assert_array_equal(inc.column_weights_, first)  # fixed by the first chunk
+    ae = _fit(X)
+    save(ae, tmp_path / "m.npz")
+    back = load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(back.column_weights_, ae.column_weights_)
+    np.testing.assert_array_equal(back.feature_importances_, ae.feature_importances_)
+    # a loaded model continues training on the same weighted loss
+    back.partial_fit(X[:50])
+    np.testing.assert_array_equal(back.column_weights_, ae.column_weights_)
+
+
+def test_feature_importances_follow_what_the_decoder_uses():
+    """A code unit the decoder ignores passes no relevance to the inputs it reads."""
+    X = _table(3)
+    ae = _fit(X, column_weights="uniform")
+    scores = [np.ones_like(w) for w in ae.dense_weights_]
+    scores[0][0] = [10.0, 0, 0, 0, 0, 0, 0]  # unit 0 reads column 0 strongly...
+    scores[1][:, 0] = 0.0  # ...but the decoder draws nothing from it
+    pruned = ae.reprune(scores=scores, keep_counts=[w.size for w in ae.dense_weights_])
+    fi = pruned.feature_importances_
+    np.testing.assert_allclose(fi, np.full(7, 1 / 7))  # only unit 1 counts: uniform
+    assert pruned.unit_importances_[0][0] > pruned.unit_importances_[0][1]  # eq. 4 does not
