@@ -763,30 +763,47 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         new.__dict__.update(fitted.freeze(state))
         return new
 
-    def explain(self, X, *, layer=None, output=None, max_evals="auto"):
+    def explain(self, X, *, layer=None, output=None, max_evals="auto", display_data=None):
         """Per-row attributions as a ``shap.Explanation`` (shap's plots work on it).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows to explain.
+            Rows to explain (as the model sees them: after any scaler before it).
         layer : int or None, default=None
-            ``None``: attributions of the input features to each code unit of the pruned
-            encoder (``shap.PermutationExplainer`` on :meth:`transform`, background
-            ``background_``); values have shape ``(n_samples, n_features, n_components)``.
-            An int ``l``: the link attributions ``phi_ij`` of layer ``l`` of the dense
-            network at these rows, the per-row terms of ``link_importances_[l]``
-            (same estimator as ``fit``); values have shape
-            ``(n_samples, n(l), n(l+1))``, inputs of the layer by its outputs. With
-            ``importance_target="reconstruction"`` the network game's per-row values
-            (base value: the row's ``-MSE`` with every link imputed).
-        output : int or None, default=None
-            One output unit (a code unit for ``layer=None``): the Explanation has
-            values ``(n_samples, n_inputs)``, which every shap plot takes as it comes
-            (``shap.plots.bar``, ``beeswarm``, ``heatmap``, and ``waterfall`` on one
-            row, ``e[0]``). ``None``: all outputs, the last axis (slice ``e[:, :, k]``).
+            ``None``: attributions of the input features to the pruned model
+            (``shap.PermutationExplainer``, background ``background_``). An int ``l``:
+            the link attributions ``phi_ij`` of layer ``l`` of the dense network at these
+            rows, the per-row terms of ``link_importances_[l]`` (same game and estimator
+            as ``fit``); values have shape ``(n_samples, n(l), n(l+1))``, inputs of the
+            layer by its outputs. With ``importance_target="reconstruction"`` fitted,
+            the network game's per-row values (base value: the row's ``-MSE`` with every
+            link imputed).
+        output : "error", "units", int or None, default=None
+            What is explained with ``layer=None``:
+
+            * ``"error"`` (what ``None`` means there): each row's reconstruction error,
+              ``mean_j column_weights_[j] * (x_j - x^_j)^2``: which columns make the row
+              hard to reconstruct (large positive values: an unusual value the model
+              cannot follow). Values ``(n_samples, n_features)``, which every shap plot
+              takes as it comes (``shap.plots.bar``, ``beeswarm``, ``heatmap``, and
+              ``waterfall`` on one row, ``e[0]``);
+            * an int ``k``: code unit ``k`` (``transform``'s column ``k``), values
+              ``(n_samples, n_features)``;
+            * ``"units"``: every code unit, values ``(n_samples, n_features,
+              n_components)`` (slice ``e[:, :, k]`` for a plot).
+
+            For the code units, a column with no kept link in the pruned encoder is a
+            dummy player: its values are exactly 0. With a ``layer``: an output unit of
+            that layer, or ``None`` / ``"units"`` for all of them.
         max_evals : int or "auto", default="auto"
-            Model evaluations per row for ``layer=None`` (shap's default: ``2 * n + 1``).
+            Model evaluations per row for ``layer=None`` (shap's default: ``2 * n + 1``
+            for the ``n`` columns that can matter).
+        display_data : array-like of shape (n_samples, n_features) or None, default=None
+            The same rows as the user knows them, shown by the plots as the feature
+            values (``Explanation.data`` and ``display_data``): for a model behind a
+            scaler in a pipeline, the raw rows. The attributions do not change: a scaler
+            maps each column one to one, and Shapley values follow the columns.
 
         Returns
         -------
@@ -798,10 +815,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         >>> from skshapsae import SHAPSparseAutoencoder
         >>> X = np.random.default_rng(0).uniform(size=(60, 5))
         >>> ae = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(X)
-        >>> e = ae.explain(X[:10], output=0)   # code unit 0
+        >>> e = ae.explain(X[:10])   # the reconstruction error of each row
         >>> e.values.shape
         (10, 5)
-        >>> bool(np.allclose(e.values.sum(axis=1) + e.base_values, ae.transform(X[:10])[:, 0]))
+        >>> recon = ae.inverse_transform(ae.transform(X[:10]))
+        >>> err = np.mean(ae.column_weights_ * (recon - X[:10]) ** 2, axis=1)
+        >>> bool(np.allclose(e.values.sum(axis=1) + e.base_values, err))
+        True
+        >>> e0 = ae.explain(X[:10], output=0)   # code unit 0
+        >>> bool(np.allclose(e0.values.sum(axis=1) + e0.base_values, ae.transform(X[:10])[:, 0]))
         True
         """
         with numpy_global_state_kept():  # importing shap may draw from numpy's generator
@@ -810,39 +832,90 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self._check_full("explain")
         X = self._validate_X(X, reset=False)
         evals = checks.explain_args(layer, max_evals, len(self.dense_weights_), X.shape[1])
-        checks.output_unit(
-            output, self.layer_sizes_[len(self.layer_sizes_) // 2 if layer is None else layer + 1]
-        )
+        shown = None
+        if display_data is not None:
+            shown = check_array(display_data, dtype=None, ensure_all_finite=False)
+            if shown.shape != X.shape:
+                raise ValueError(
+                    f"display_data must have the shape of X {X.shape} (the same rows as "
+                    f"the user knows them), got {shown.shape}."
+                )
+        if output is None:
+            output = "error" if layer is None else "units"
+        if not (isinstance(output, str) and output in ("error", "units")) or (
+            layer is not None and output == "error"
+        ):
+            checks.output_unit(
+                output,
+                self.layer_sizes_[len(self.layer_sizes_) // 2 if layer is None else layer + 1],
+            )
         if layer is None:
             names = self.get_unit_names(0)
-            explained = explain_codes(self._encode, self.background_, X, names, self._seed(), evals)
-            return explained if output is None else explained[:, :, output]
+            if output == "error":
+                weights = getattr(self, "column_weights_", np.ones(X.shape[1]))
+
+                def error(rows):
+                    recon = self._decode(self._encode(rows))
+                    return np.mean(weights * (rows - recon) ** 2, axis=1)
+
+                explained = explain_codes(error, self.background_, X, names, self._seed(), evals)
+            else:
+                reads = np.asarray(self.active_units_[0], bool)
+                explained = explain_codes(
+                    self._encode, self.background_, X, names, self._seed(), evals, players=reads
+                )
+                if output != "units":
+                    explained = explained[:, :, output]
+            if shown is not None:
+                explained.data = shown
+                explained.display_data = shown
+            return explained
         config = scoring_config(
             self.get_params(), self._seed(), resolve_device(self.device), pool=False
         )
         network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
         phi, base, points = explain_layer(network, layer, X, self.background_, config)
         values = np.transpose(phi, (0, 2, 1))
-        if output is not None:
+        if output != "units":
             values = values[:, :, output]
             base = base[:, output] if base.ndim == 2 else base
         return shap.Explanation(
-            values=values, base_values=base, data=points, feature_names=self.get_unit_names(layer)
+            values=values,
+            base_values=base,
+            data=points,
+            display_data=shown if layer == 0 else None,
+            feature_names=self.get_unit_names(layer),
         )
 
-    def select_features(self, n_features):
-        """Indices of ``n_features`` input columns: important and not redundant.
+    def select_features(self, n_features, *, X=None, weights="uniform"):
+        """Indices of ``n_features`` input columns that reconstruct the others best.
 
-        A ranking by ``feature_importances_`` alone picks columns that carry the same
-        information (on breast cancer, mean radius, perimeter and area). This picks
-        greedily: each step takes the column with the largest importance times the share
-        of its variance (over ``background_``) that the columns already chosen do not
-        explain by least squares (docs, "Feature attribution").
+        Greedy forward selection for the least-squares reconstruction of every column
+        from the chosen ones: each step takes the column whose addition removes the most
+        residual variance, each column's residual weighted by ``weights``. A ranking by
+        ``feature_importances_`` alone would pick columns that carry the same information
+        (on breast cancer, mean radius, perimeter and area); a chosen column's repeats
+        explain nothing new and are passed over.
+
+        With ``weights="uniform"`` (the default) this is the classical forward selection
+        for linear reconstruction, in which the Shapley importances play no part: on the
+        Concrete Autoencoder protocol and on 20 real tables it was best (or within 2 %)
+        more often than pivoted QR, variance, PCA loadings, the Laplacian score and the
+        importance-weighted variant (docs, "Attribution"). ``weights="importance"``
+        weighs each column's residual by ``feature_importances_``: the columns that carry
+        the structure the model found, never a column chosen only to reconstruct itself
+        (a noise column), at the cost of a higher reconstruction error of all columns.
 
         Parameters
         ----------
         n_features : int
             Number of columns to select, at most ``n_features_in_``.
+        X : array-like of shape (n_samples, n_features_in_) or None, default=None
+            Rows on which the least squares are solved (for example the training data);
+            None uses ``background_`` (``n_background`` training rows), which is enough
+            for tables but not for images (hundreds of columns: pass ``X``).
+        weights : {"uniform", "importance"}, default="uniform"
+            Weight of each column's residual variance.
 
         Returns
         -------
@@ -856,12 +929,17 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         >>> from skshapsae import SHAPSparseAutoencoder
         >>> X = MinMaxScaler().fit_transform(load_breast_cancer().data)
         >>> ae = SHAPSparseAutoencoder(n_components=4, random_state=0).fit(X)
-        >>> ae.select_features(5).shape
+        >>> ae.select_features(5, X=X).shape
         (5,)
         """
         self._check_full("select_features")
         n_features = checks.n_selected(n_features, self.n_features_in_)
-        return _select_features(self.feature_importances_, self.background_, n_features)
+        if weights not in ("uniform", "importance"):
+            raise ValueError(f"weights must be 'uniform' or 'importance', got {weights!r}.")
+        rows = self.background_ if X is None else self._validate_X(X, reset=False)
+        w = self.feature_importances_ if weights == "importance" else None
+        w = np.ones(self.n_features_in_) if w is None else w
+        return _select_features(w, rows, n_features)
 
     def get_unit_names(self, layer=0):
         """Names of the units of layer ``layer`` (as used by ``explain`` and the plots).

@@ -490,16 +490,40 @@ def scoring_memory_bytes(sizes, activations, config, n_background, n_explain=0):
     )
 
 
-def explain_codes(encode, background, X, feature_names, seed, max_evals):
-    """Attributions of the input features to each code unit of ``encode`` at the rows
+def explain_codes(encode, background, X, feature_names, seed, max_evals, players=None):
+    """Shapley attributions of the input features to the outputs of ``encode`` at the rows
     ``X``: ``shap.PermutationExplainer`` with an independent masker over ``background``.
-    Returns a ``shap.Explanation`` of values ``(n_rows, n_features, n_codes)``.
+
+    ``players`` (a boolean mask of the columns) restricts the game to the columns that
+    ``encode`` reads: the others are dummy players, whose Shapley value is exactly 0 and
+    whose presence does not change the others' values, so they are left out of the
+    permutations (cheaper) and get exact zeros. Returns a ``shap.Explanation`` over all
+    columns (values ``(n_rows, n_features)`` or ``(n_rows, n_features, n_outputs)``);
+    shap's own progress bar shows when a run takes long.
     """
     with numpy_global_state_kept():  # shap draws from numpy's global generator
         import shap
 
-        masker = shap.maskers.Independent(background, max_samples=len(background))
-        explainer = shap.PermutationExplainer(
-            encode, masker, seed=seed, feature_names=feature_names
-        )
-        return explainer(X, max_evals=max_evals, silent=True)
+        background = np.asarray(background)
+        n_features = X.shape[1]
+        players = np.ones(n_features, bool) if players is None else np.asarray(players, bool)
+        if not players.any():  # nothing is read: every value is exactly 0
+            out = np.asarray(encode(X[:1]))
+            values = np.zeros((len(X), n_features, *out.shape[1:]))
+            base = np.broadcast_to(np.asarray(encode(background)).mean(0), (len(X), *out.shape[1:]))
+            return shap.Explanation(values, base, data=X, feature_names=feature_names)
+        fill = background.mean(axis=0)
+
+        def game(rows):
+            full = np.tile(fill, (len(rows), 1))
+            full[:, players] = rows
+            return encode(full)
+
+        names = [n for n, p in zip(feature_names, players) if p]
+        masker = shap.maskers.Independent(background[:, players], max_samples=len(background))
+        explainer = shap.PermutationExplainer(game, masker, seed=seed, feature_names=names)
+        evals = max(int(max_evals), 2 * int(players.sum()) + 1)
+        part = explainer(X[:, players], max_evals=evals, silent=False)
+        values = np.zeros((len(X), n_features, *part.values.shape[2:]))
+        values[:, players] = part.values
+        return shap.Explanation(values, part.base_values, data=X, feature_names=list(feature_names))

@@ -17,12 +17,20 @@ import numpy as np
 def select_features(importances, rows, n_features):
     """Indices of ``n_features`` columns that explain the important columns, greedily.
 
+    Forward selection for the least-squares reconstruction of all columns from the
+    chosen ones, each column's residual variance weighted by its importance: each step
+    takes the column whose addition removes the most weighted residual variance. Worked
+    on the residual covariance ``G`` (columns orthogonalised against those chosen),
+    updated by a rank-one Schur complement per step: the gain of column ``j`` is
+    ``sum_o w_o G[j, o]^2 / G[j, j]``, so the cost is one ``d x d`` covariance and
+    ``O(d^2)`` per step, whatever the number of rows.
+
     Parameters
     ----------
     importances : ndarray of shape (n_columns,)
         Non-negative importance of each column (the weights of the explained variance).
     rows : ndarray of shape (n_rows, n_columns)
-        Sample of the data on which the least squares are solved.
+        The rows on which the least squares are solved.
     n_features : int
         Columns to select.
 
@@ -32,25 +40,22 @@ def select_features(importances, rows, n_features):
     """
     importances = np.asarray(importances, dtype=np.float64)
     centred = np.asarray(rows, dtype=np.float64) - np.mean(rows, axis=0)
-    scale = max(float((centred**2).sum(axis=0).max()), 1e-300)
-    targets = centred.copy()  # what is left to explain of every column
-    candidates = centred.copy()  # every column, orthogonal to those chosen
+    gram = centred.T @ centred  # residual covariance of all columns
+    scale = max(float(np.diag(gram).max(initial=0.0)), 1e-300)
     chosen = []
     for _ in range(int(n_features)):
-        norms = (candidates**2).sum(axis=0)
+        norms = np.diag(gram).copy()
         usable = norms > 1e-10 * scale
-        gain = np.zeros_like(norms)
-        gain[usable] = ((candidates[:, usable].T @ targets) ** 2 @ importances) / norms[usable]
-        gain[chosen] = -np.inf
-        # ties (nothing left to explain, or more columns asked than the data span): by
-        # importance
-        tie = 1e-12 * (gain[np.isfinite(gain)].max(initial=0.0) + 1e-300)
-        best = int(np.argmax(gain + tie * importances / max(importances.max(), 1e-300)))
+        usable[chosen] = False
+        gain = np.full(len(norms), -np.inf)
+        gain[usable] = (gram[usable] ** 2 @ importances) / norms[usable]
+        if not usable.any():  # nothing left to explain: by importance
+            gain = np.where(np.isin(np.arange(len(norms)), chosen), -np.inf, importances)
+        best = int(np.argmax(gain))
         chosen.append(best)
         if usable[best]:
-            q = candidates[:, best] / np.sqrt(norms[best])
-            targets -= np.outer(q, q @ targets)
-            candidates -= np.outer(q, q @ candidates)
+            g = gram[best].copy()
+            gram -= np.outer(g, g) / norms[best]
     return np.asarray(chosen, dtype=np.intp)
 
 

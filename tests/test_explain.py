@@ -41,13 +41,46 @@ def test_link_explanations_are_the_terms_of_the_importances(fitted):
 
 def test_code_explanations_use_the_pruned_encoder(fitted):
     X, ae = fitted
-    exp = ae.explain(X[:3])
+    exp = ae.explain(X[:3], output="units")
     assert exp.values.shape == (3, 6, 2)
     codes = ae.transform(X[:3])
     np.testing.assert_allclose(exp.values.sum(axis=1) + exp.base_values, codes, atol=1e-6)
-    # features whose every link was pruned get no attribution
+    # features whose every link was pruned get no attribution: exactly 0 (dummy players)
     dead = ~ae.active_units_[0]
-    assert np.allclose(exp.values[:, dead, :], 0)
+    assert dead.any()
+    assert np.all(exp.values[:, dead, :] == 0.0)
+    one = ae.explain(X[:3], output=1)
+    np.testing.assert_allclose(one.values, exp.values[:, :, 1], atol=1e-6)
+
+
+def test_default_explanation_goes_into_every_shap_plot(fitted):
+    """explain(X) as it comes: 2-d values, the rows' reconstruction errors explained."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import shap
+
+    X, ae = fitted
+    exp = ae.explain(X[:8])
+    assert exp.values.shape == (8, 6)
+    err = np.mean(ae.column_weights_ * (ae.inverse_transform(ae.transform(X[:8])) - X[:8]) ** 2, 1)
+    np.testing.assert_allclose(exp.values.sum(axis=1) + exp.base_values, err, atol=1e-6)
+    for plot in (shap.plots.bar, shap.plots.beeswarm, shap.plots.heatmap):
+        plot(exp, show=False)
+        plt.close("all")
+    shap.plots.waterfall(exp[0], show=False)
+    plt.close("all")
+    # raw rows shown on the plots; the values do not change
+    raw = X[:8] * 100 + 5
+    shown = ae.explain(X[:8], display_data=raw)
+    np.testing.assert_array_equal(shown.values, exp.values)
+    np.testing.assert_array_equal(shown.display_data, raw)
+    np.testing.assert_array_equal(shown.data, raw)
+    with pytest.raises(ValueError, match="shape of X"):
+        ae.explain(X[:8], display_data=raw[:3])
+    with pytest.raises(ValueError, match="output"):
+        ae.explain(X[:2], output="codes")
 
 
 def test_select_from_model_uses_feature_importances():

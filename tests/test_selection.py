@@ -48,3 +48,33 @@ def test_sklearn_selectors(table):
     assert model.transform(table).shape[1] <= 5
     # the structured columns (the factors drive columns 0-4) rank high: chance is 0.25
     assert np.mean(np.isin(np.flatnonzero(kbest.get_support()), np.arange(5))) >= 0.6
+
+
+def test_uniform_selection_is_forward_selection_for_reconstruction(table):
+    """Each greedy step takes the column that, added, reconstructs all columns best."""
+    from itertools import combinations
+
+    ae = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(table)
+    X = table[:, :8]
+    ae8 = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(X)
+    chosen = ae8.select_features(2, X=X)
+
+    def residual(cols):
+        A = X[:, cols] - X[:, cols].mean(0)
+        Y = X - X.mean(0)
+        return np.sum((Y - A @ np.linalg.lstsq(A, Y, rcond=None)[0]) ** 2)
+
+    best_first = min(range(8), key=lambda j: residual([j]))
+    assert chosen[0] == best_first
+    best_second = min(
+        (j for j in range(8) if j != best_first), key=lambda j: residual([best_first, j])
+    )
+    assert chosen[1] == best_second
+    assert residual(list(chosen)) <= 1.05 * min(
+        residual(list(c)) for c in combinations(range(8), 2)
+    )
+    # weighted by the importances, the noise columns (5-19) are passed over
+    picked = ae.select_features(5, X=table, weights="importance")
+    assert np.mean(picked < 5) >= 0.6
+    with pytest.raises(ValueError, match="'uniform' or 'importance'"):
+        ae.select_features(2, weights="shap")
