@@ -178,14 +178,14 @@ def write_torchscript(module, example, path):
     """A TorchScript module (``torch.jit.load``)."""
     import torch
 
+    buffer = io.BytesIO()
     with warnings.catch_warnings():
-        # torch >= 2.9 marks TorchScript deprecated in favour of torch.export
+        # torch >= 2.9 marks TorchScript (trace and save) deprecated for torch.export
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         traced = torch.jit.trace(module, example)
-    # serialized in memory, then written by Python: torch's own file writer aborts the
-    # interpreter (SIGABRT) when the disk is full, where Python raises OSError
-    buffer = io.BytesIO()
-    torch.jit.save(traced, buffer)
+        # serialized in memory, then written by Python: torch's own file writer aborts
+        # the interpreter (SIGABRT) when the disk is full, where Python raises OSError
+        torch.jit.save(traced, buffer)
     _write_bytes(path, buffer.getvalue())
 
 

@@ -1,0 +1,219 @@
+"""Hostile conditions, round four (issue 32): model files, exports, inputs, threads, CLI."""
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skshapsae import SHAPSparseAutoencoder, export, load, save
+from skshapsae._fitted import FIELDS
+from skshapsae._network import TrainingDivergenceError
+
+
+def _fit(X, **params):
+    base = dict(
+        hidden_layer_sizes=(4, 2), max_iter=3, n_background=10, n_explain=10, random_state=0
+    )
+    return SHAPSparseAutoencoder(**{**base, **params}).fit(X)
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.default_rng(0)
+    return 1 / (1 + np.exp(-rng.normal(size=(60, 2)) @ rng.normal(size=(2, 6))))
+
+
+@pytest.fixture(scope="module")
+def model(X):
+    return _fit(X)
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.npz"
+    save(model, path)
+    return path
+
+
+def _rewrite(source, path, edit_header=None, edit_arrays=None):
+    """A copy of a model file with an edited header or arrays, re-signed."""
+    from skshapsae._persistence import _HEADER_KEY, _digest
+
+    with np.load(source) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(arrays.pop(_HEADER_KEY).tobytes().decode())
+    header.pop("sha256")
+    if edit_arrays:
+        edit_arrays(arrays)
+    if edit_header:
+        edit_header(header)
+    header["sha256"] = _digest(arrays, header)
+    arrays[_HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    return path
+
+
+def _serves(estimator, X):
+    """Every method a loaded model offers runs (or says clearly that slim() dropped it)."""
+    estimator.inverse_transform(estimator.transform(X))
+    estimator.score(X)
+    for method in (
+        lambda e: e.reprune(0.5),
+        lambda e: e.reprune(0.5, X=X),
+        lambda e: e.explain(X[:2], layer=0),
+        lambda e: e.select_features(2),
+        lambda e: e.partial_fit(X),
+    ):
+        try:
+            method(estimator)
+        except ValueError as exc:
+            assert "slim" in str(exc)
+
+
+# ------------------------------------------------------------------ model files
+@pytest.mark.parametrize("name", [f.name for f in FIELDS if f.name != "feature_names_in_"])
+def test_a_file_without_an_attribute_is_refused_or_serves(model_file, tmp_path, X, name):
+    def drop(header):
+        header["attributes"].pop(name, None)
+
+    def drop_arrays(arrays):
+        for key in [k for k in arrays if k == name or k.startswith(name + "/")]:
+            del arrays[key]
+
+    path = _rewrite(model_file, tmp_path / "m.npz", drop, drop_arrays)
+    try:
+        loaded = load(path)
+    except ValueError as exc:
+        assert name in str(exc)
+        return
+    _serves(loaded, X)
+
+
+_SETTINGS = st.sampled_from(
+    [
+        "max_iter",
+        "solver",
+        "batch_size",
+        "learning_rate_init",
+        "learning_rate",
+        "tol",
+        "n_iter_no_change",
+        "early_stopping",
+        "validation_fraction",
+        "init",
+        "seed",
+        "device",
+        "dropout",
+        "code_top_k",
+    ]
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["adam", "lbfgs", "auto", "random", "pca", "cpu", "", "constant"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(key=_SETTINGS, value=_VALUES)
+def test_stored_training_settings_are_refused_or_serve(model_file, tmp_path, X, key, value):
+    def edit(header):
+        header["attributes"]["_training_config_"]["value"][key] = value
+
+    path = _rewrite(model_file, tmp_path / "s.npz", edit)
+    try:
+        loaded = load(path)
+    except ValueError as exc:
+        assert "_training_config_" in str(exc)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:  # a valid but large step may diverge, as it would in fit: a clear error
+            loaded.reprune(0.5, X=X)
+            loaded.partial_fit(X)
+        except TrainingDivergenceError:
+            return
+    assert np.isfinite(loaded.transform(X)).all()
+
+
+_JSON_FIELDS = [f.name for f in FIELDS if f.kind == "json" and f.name != "_training_config_"]
+_JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**60), 2**60),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=5),
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(name=st.sampled_from(_JSON_FIELDS), value=_JSON_VALUES)
+def test_stored_json_attributes_are_refused_or_serve(model_file, tmp_path, X, name, value):
+    def edit(header):
+        header["attributes"][name]["value"] = value
+
+    path = _rewrite(model_file, tmp_path / "j.npz", edit)
+    try:
+        loaded = load(path)
+    except ValueError as exc:
+        assert "Cannot load" in str(exc)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _serves(loaded, X)
+
+
+def test_big_endian_arrays_load_as_native(model_file, tmp_path, X, model):
+    def swap(arrays):
+        for key, value in arrays.items():
+            if value.dtype.kind == "f":
+                arrays[key] = value.astype(value.dtype.newbyteorder(">"))
+
+    loaded = load(_rewrite(model_file, tmp_path / "be.npz", edit_arrays=swap))
+    np.testing.assert_allclose(loaded.transform(X), model.transform(X))
+    assert loaded.weights_[0].dtype.isnative
+
+
+def test_pipeline_with_weighted_scaler_and_pandas_output_round_trips(X, tmp_path):
+    pd = pytest.importorskip("pandas")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    frame = pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])])
+    pipe = make_pipeline(
+        StandardScaler(), SHAPSparseAutoencoder(max_iter=3, n_background=10, random_state=0)
+    ).set_output(transform="pandas")
+    pipe.fit(frame, standardscaler__sample_weight=np.linspace(0.1, 2.0, len(X)))
+    save(pipe, tmp_path / "p.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        loaded = load(tmp_path / "p.npz")
+        codes = loaded.transform(frame)
+    assert isinstance(codes, pd.DataFrame)
+    pd.testing.assert_frame_equal(codes, pipe.transform(frame))
+    ae = load(tmp_path / "p.npz")[-1]
+    assert isinstance(ae.inverse_transform(codes), pd.DataFrame)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("fmt", [None, "torchscript"])
+def test_save_and_export_write_only_over_regular_files(model, tmp_path, fmt):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "null"
+    link.symlink_to(os.devnull)
+    for target in (fifo, link, os.devnull):
+        with pytest.raises(ValueError, match="not a regular file"):
+            save(model, target) if fmt is None else export(model, target, format=fmt)
+    assert os.path.islink(link) and not os.path.isfile(os.devnull)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "pipe"]
