@@ -217,3 +217,88 @@ def test_save_and_export_write_only_over_regular_files(model, tmp_path, fmt):
             save(model, target) if fmt is None else export(model, target, format=fmt)
     assert os.path.islink(link) and not os.path.isfile(os.devnull)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "pipe"]
+
+
+def _one_link_per_unit(n):
+    """A slim model whose n x n layers hold one link per unit (as a hostile file can)."""
+    import scipy.sparse as sp
+
+    est = SHAPSparseAutoencoder(hidden_layer_sizes=(n,), activation="identity")
+    eye = sp.csr_array(sp.eye(n, dtype=np.float32, format="csr"))
+    ones = np.ones(n, dtype=bool)
+    vars(est).update(
+        n_features_in_=n,
+        n_components_=n,
+        layer_sizes_=[n, n, n],
+        activations_=["identity", "identity"],
+        weights_=[eye, eye],
+        intercepts_=[np.zeros(n), np.zeros(n)],
+        active_units_=[ones, ones, ones],
+    )
+    return est
+
+
+def test_inference_memory_is_bounded_by_the_links():
+    n = 4096  # dense: 64 MiB per block; as CSR: 4,096 links
+    est = _one_link_per_unit(n)
+    row = np.random.default_rng(0).normal(size=(1, n)).astype(np.float32)
+    np.testing.assert_allclose(est.transform(row), row)
+    np.testing.assert_allclose(est.inverse_transform(row), row)
+    plans = [p for cached in _plans(est) for p in cached]
+    assert plans and all(type(block).__name__ == "csr_array" for p in plans for block, *_ in p[1])
+    with pytest.raises(ValueError, match="dense"):
+        export(est, "unused.pt2")
+
+
+def _plans(est):
+    from skshapsae._inference import _PLAN_CACHE
+
+    return [_PLAN_CACHE[est]["plans"].values()]
+
+
+def test_export_of_a_pipeline_is_a_type_error(X, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    pipe = make_pipeline(MinMaxScaler(), SHAPSparseAutoencoder(max_iter=2, random_state=0)).fit(X)
+    with pytest.raises(TypeError, match=r"SHAPSparseAutoencoder.*pipeline\[-1\]"):
+        export(pipe, tmp_path / "p.pt2")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "X_const, params",
+    [
+        (np.tile(np.linspace(0.2, 0.7, 5), (40, 1)), {}),
+        (np.full((40, 5), 0.1), {"solver": "adam"}),
+        (np.full((40, 5), 0.1), {}),
+    ],
+)
+def test_all_constant_data_warn_prune_everything_and_export(X_const, params, tmp_path):
+    import torch
+
+    with pytest.warns(UserWarning, match="Constant feature"):
+        est = _fit(X_const, max_iter=5, **params)
+    assert est.sparsity_ == 1.0
+    out = est.inverse_transform(est.transform(X_const))
+    assert np.isfinite(out).all()
+    for part, rows in (("encoder", X_const), ("decoder", est.transform(X_const))):
+        path = export(est, tmp_path / f"{part}.pt2", part=part)
+        module = torch.export.load(path).module()
+        got = module(torch.tensor(rows, dtype=torch.float32)).numpy()
+        want = est.transform(X_const) if part == "encoder" else out
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_torchscript_export_under_deprecation_errors(model, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        export(model, tmp_path / "m.pt", format="torchscript")
+
+
+def test_divergence_advice_follows_the_solver(X):
+    for solver, advice, not_advice in (("lbfgs", "solver='adam'", "solver='lbfgs'"),):
+        with pytest.raises(TrainingDivergenceError) as info:
+            _fit(X * 1e30, solver=solver)
+        assert not_advice not in str(info.value)
+        assert advice in str(info.value)
