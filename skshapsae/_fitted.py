@@ -77,6 +77,7 @@ FIELDS = (
     Field("background_", "array", "training", "rows", "float", slim=False),
     Field("fit_times_", "json", "training", "seconds", required=True),
     Field("_training_config_", "json", "training", "training_config", required=True),
+    Field("_scoring_config_", "json", "training", "scoring_config", slim=False),
     # pruning (recomputed by reprune)
     Field("link_masks_", "array_list", "pruning", "weights", "bool", slim=False),
     Field("active_units_", "array_list", "pruning", "units", "bool", required=True, frozen=True),

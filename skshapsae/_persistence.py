@@ -673,12 +673,36 @@ def _check_state(state):
         _refuse("keep_counts_ is not one integer per layer.")
     for name, value in state.items():
         field = BY_NAME[name]
-        if field.shape in ("sizes", "activations", "count_per_layer", "training_config"):
+        if field.shape in (
+            "sizes",
+            "activations",
+            "count_per_layer",
+            "training_config",
+            "scoring_config",
+        ):
             continue
         problem = check_value(field, value, sizes)
         if problem is not None:
             _refuse(problem)
     _check_training_config(state["_training_config_"], code)
+    if "_scoring_config_" in state:
+        _check_scoring_config(state["_scoring_config_"])
+
+
+def _check_scoring_config(config):
+    """The game the links were scored by: the parameters' names and valid values."""
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
+    from ._config import SCORING_PARAMS
+    from ._estimator import SHAPSparseAutoencoder
+
+    if not isinstance(config, dict) or set(config) != set(SCORING_PARAMS):
+        _refuse(f"_scoring_config_ does not hold the scoring parameters {SCORING_PARAMS}.")
+    constraints = {k: SHAPSparseAutoencoder._parameter_constraints[k] for k in config}
+    try:
+        validate_parameter_constraints(constraints, config, "load")
+    except (ValueError, TypeError) as exc:
+        _refuse(f"_scoring_config_ is invalid: {exc}")
 
 
 #: Resolved training settings: the estimator's parameter of the same name allows more

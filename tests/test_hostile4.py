@@ -302,3 +302,92 @@ def test_divergence_advice_follows_the_solver(X):
             _fit(X * 1e30, solver=solver)
         assert not_advice not in str(info.value)
         assert advice in str(info.value)
+
+
+# ------------------------------------------------------------------ estimator API and inputs
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    layer=st.one_of(
+        st.integers(-10, 10), st.floats(allow_nan=True), st.booleans(), st.none(), st.text()
+    )
+)
+def test_get_unit_names_validates_the_layer(model, layer):
+    n_layers = len(model.layer_sizes_) - 1
+    if isinstance(layer, int) and not isinstance(layer, bool) and 0 <= layer <= n_layers:
+        names = model.get_unit_names(layer)
+        assert len(names) == model.layer_sizes_[layer] and "-" not in "".join(names)
+    elif isinstance(layer, int) and not isinstance(layer, bool):
+        with pytest.raises(ValueError, match=r"layer must be in \[0, 4\]"):
+            model.get_unit_names(layer)
+    else:
+        with pytest.raises(TypeError, match="layer must be an integer"):
+            model.get_unit_names(layer)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(code=st.integers(1, 4), k=st.integers(1, 6))
+def test_code_top_k_wider_than_the_code_is_refused_at_fit(X, code, k):
+    est = SHAPSparseAutoencoder(n_components=code, code_top_k=k, max_iter=1, random_state=0)
+    if k > code:
+        with pytest.raises(ValueError, match="code_top_k"):
+            est.fit(X)
+        assert not hasattr(est, "n_features_in_")
+    else:
+        est.set_params(n_background=5, n_explain=5).fit(X)
+
+
+def test_fit_transform_of_chunks_fails_before_training(X):
+    est = SHAPSparseAutoencoder(max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="transform each chunk"):
+        est.fit_transform([X[:30], X[30:]])
+    assert not hasattr(est, "n_features_in_") and not hasattr(est, "weights_")
+
+
+def test_an_iterable_sharing_one_iterator_is_refused(X):
+    class Shared:
+        def __init__(self, chunks):
+            self.it = iter(chunks)
+
+        def __iter__(self):
+            return self.it
+
+    class Once:  # a new iterator, but empty after the first pass
+        def __init__(self, chunks):
+            self.chunks, self.used = chunks, False
+
+        def __iter__(self):
+            chunks, self.used = ([] if self.used else self.chunks), True
+            return iter(chunks)
+
+    for data in (Shared([X[:30], X[30:]]), Once([X[:30], X[30:]])):
+        est = SHAPSparseAutoencoder(max_iter=2, random_state=0)
+        with pytest.raises(ValueError, match="__iter__"):
+            est.fit(data)
+        assert not hasattr(est, "weights_")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(scale=st.floats(1e30, 3.4e38), dtype=st.sampled_from([np.float32, np.float64]))
+def test_overflowing_inference_is_an_error_not_inf(model, X, scale, dtype):
+    rows = (X[:3] * scale).astype(dtype)
+    try:
+        out = model.transform(rows)
+    except ValueError as exc:
+        assert "overflow" in str(exc) or "float32" in str(exc)
+    else:
+        assert np.isfinite(out).all()
+    codes = np.full((2, model.n_components_), scale, dtype=dtype)
+    codes[1] = 1e308 if dtype == np.float64 else scale
+    try:
+        out = model.inverse_transform(codes)
+    except ValueError as exc:
+        assert "overflow" in str(exc)
+    else:
+        assert np.isfinite(out).all()
+
+
+def test_explain_plays_the_fitted_game(X):
+    est = _fit(X, importance_target="preactivation")
+    before = est.explain(X[:3], layer=0).values
+    est.set_params(importance_target="reconstruction")
+    np.testing.assert_allclose(est.explain(X[:3], layer=0).values, before)
