@@ -405,6 +405,21 @@ def _start(rows, layer_sizes, activations, config):
     return pca_init(rows(), layer_sizes, activations, config.seed, config.init == "varimax")
 
 
+def _with_grad(fn):
+    """Run ``fn`` with gradients on, also inside a caller's ``torch.no_grad()``."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        with torch.enable_grad():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_with_grad
 def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progress):
     import torch
 

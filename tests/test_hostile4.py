@@ -391,3 +391,70 @@ def test_explain_plays_the_fitted_game(X):
     before = est.explain(X[:3], layer=0).values
     est.set_params(importance_target="reconstruction")
     np.testing.assert_allclose(est.explain(X[:3], layer=0).values, before)
+
+
+# ------------------------------------------------------------------ environment and threads
+def test_no_jit_falls_back_to_the_serial_kernel():
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, scipy.sparse as sp\n"
+        "from skshapsae import _kernels as k\n"
+        "k.MIN_THREAD_WORK = 1\n"
+        "assert not k.parallel_safe()\n"
+        "W = sp.random(5, 7, density=0.4, format='csr', dtype=np.float32, random_state=0)\n"
+        "W = sp.csr_array((W.data, W.indices.astype(np.int64), W.indptr.astype(np.int64)),"
+        " shape=W.shape)\n"
+        "A = np.random.default_rng(0).normal(size=(9, 7)).astype(np.float32)\n"
+        "out = k.csr_product(A, W, np.zeros(5, np.float32), threads=4)\n"
+        "assert np.allclose(out, (W @ A.T), atol=1e-5)\n"
+        "assert k.all_within(A, 10.0, threads=4)\n"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_training_and_the_network_game_inside_no_grad(X):
+    import torch
+
+    with torch.no_grad():
+        est = _fit(X, solver="adam", importance_target="reconstruction")
+        est.partial_fit(X)
+        est.reprune(0.5, X=X)
+        est.explain(X[:2], layer=0)
+        _fit(X, solver="lbfgs")
+    assert np.isfinite(est.transform(X)).all()
+
+
+def test_the_kernel_pool_survives_concurrent_growth(monkeypatch):
+    import threading
+
+    import scipy.sparse as sp
+
+    from skshapsae import _kernels as k
+
+    monkeypatch.setattr(k, "parallel_safe", lambda: False)
+    monkeypatch.setattr(k, "MIN_THREAD_WORK", 1)
+    monkeypatch.setitem(k._POOL, "pid", None)
+    W = sp.random(6, 8, density=0.5, format="csr", dtype=np.float32, random_state=0)
+    W = sp.csr_array((W.data, W.indices.astype(np.int64), W.indptr.astype(np.int64)), shape=W.shape)
+    A = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
+    want = W @ A.T
+    errors = []
+
+    def work(threads):
+        try:
+            for _ in range(20):
+                out = k.csr_product(A, W, np.zeros(6, np.float32), threads=threads)
+                np.testing.assert_allclose(out, want, atol=1e-5)
+        except Exception as exc:  # noqa: BLE001 - collected for the main thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(2, 10)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors, errors[:1]
