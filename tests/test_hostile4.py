@@ -458,3 +458,52 @@ def test_the_kernel_pool_survives_concurrent_growth(monkeypatch):
     for w in workers:
         w.join()
     assert not errors, errors[:1]
+
+
+# ------------------------------------------------------------------ CLI
+def _table(tmp_path, n_rows, n_classes, extra=None, name="t.csv"):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(size=(n_rows, 3)), columns=["a", "b", "c"])
+    frame["y"] = np.arange(n_rows) % n_classes
+    for column, values in (extra or {}).items():
+        frame[column] = values
+    frame.to_csv(tmp_path / name, index=False)
+    return str(tmp_path / name)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(n_classes=st.integers(2, 15), per_class=st.integers(2, 5))
+def test_cli_tables_too_small_for_the_split_are_one_line(tmp_path_factory, n_classes, per_class):
+    from skshapsae._cli import _check_data
+
+    n_rows = n_classes * per_class
+    y = np.arange(n_rows) % n_classes
+    X = np.random.default_rng(0).uniform(size=(n_rows, 3))
+    try:
+        _check_data(X, y, [2])
+    except Exception as exc:
+        assert type(exc).__name__ == "UsageError" and "split" in str(exc)
+        return
+    from sklearn.model_selection import train_test_split
+
+    train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)  # must not fail
+
+
+def test_cli_refusals_create_no_folders_and_list_every_column(tmp_path, capsys):
+    from skshapsae._cli import main as cli_main
+
+    out = tmp_path / "deep" / "er" / "out"
+    small = _table(tmp_path, 4, 2)
+    assert cli_main(["--data", small, "--target", "y", "--output", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("skshapsae: error:") == 1 and "split" in err
+    assert not (tmp_path / "deep").exists()
+    nan = {f"n{j}": [np.nan] + [0.5] * 39 for j in range(12)}
+    text = {"city": ["x"] * 40}
+    for extra, message in ((nan, "and 2 more"), (text, "--drop city")):
+        path = _table(tmp_path, 40, 2, extra, name="bad.csv")
+        assert cli_main(["--data", path, "--target", "y", "--output", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("skshapsae: error:") == 1 and message in err, err
+    assert not (tmp_path / "deep").exists()
