@@ -826,7 +826,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         information (on breast cancer, mean radius, perimeter and area). This picks
         greedily: each step takes the column with the largest importance times the share
         of its variance (over ``background_``) that the columns already chosen do not
-        explain by least squares (docs, "Feature attribution").
+        explain by least squares (docs, "What feature_importances_ measures").
 
         Parameters
         ----------
