@@ -303,3 +303,40 @@ def warn_not_converged(max_iter, solver, tol):
         "model is usable but may improve with a larger max_iter.",
         ConvergenceWarning,
     )
+
+
+def code_top_k(k, code):
+    """``code_top_k`` must leave a choice among the code's ``code`` units."""
+    if k is not None and k > code:
+        raise ValueError(
+            f"code_top_k={k} is wider than the code ({code} units, the last of "
+            "hidden_layer_sizes / n_components); use at most the code size, or None."
+        )
+
+
+def unit_layer(layer, n_layers):
+    """Check ``get_unit_names``' layer: an int in ``[0, n_layers]``; returns it."""
+    if not _is_int(layer):
+        raise TypeError(
+            f"layer must be an integer in [0, {n_layers}] (0: the inputs, {n_layers // 2}: "
+            f"the code), got {type(layer).__name__} {layer!r}."
+        )
+    if not 0 <= layer <= n_layers:
+        raise ValueError(
+            f"layer must be in [0, {n_layers}] (0: the inputs, {n_layers // 2}: the code, "
+            f"{n_layers}: the reconstruction; negative indices are not accepted), got {layer}."
+        )
+    return int(layer)
+
+
+def finite_output(out, part):
+    """``out`` itself when every value is finite, else a ValueError saying why."""
+    if not np.isfinite(out).all():
+        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        what = "X" if part == "encode" else "the codes"
+        raise ValueError(
+            f"The network's output is not finite for {rows.size} row(s) ({rows[:10].tolist()}"
+            f"{', ...' if rows.size > 10 else ''}): {what} hold values so large that the "
+            "float32 computation overflowed. Pass rows on the scale of the training data."
+        )
+    return out

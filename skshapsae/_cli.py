@@ -189,21 +189,23 @@ def _load(path, target, drop=()):
     text = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if text:
         raise UsageError(
-            f"column(s) {text[:10]} of {path} are not numeric; encode them (for example "
-            "one-hot) or drop them before running."
+            f"column(s) {_listed(text)} of {path} are not numeric; encode them (for example "
+            f"one-hot) before running, or leave them out with --drop {' '.join(text[:3])}"
+            f"{' ...' if len(text) > 3 else ''}."
         )
     missing = [str(c) for c in frame.columns if frame[c].isna().any()]
     if missing or pd.isna(y).any():
-        where = missing[:10] or [target]
+        where = missing or [target]
         raise UsageError(
-            f"column(s) {where} of {path} have missing values; impute or drop those rows "
-            "first (for example with sklearn.impute.SimpleImputer)."
+            f"column(s) {_listed(where)} of {path} have missing values; impute or drop those "
+            "rows first (for example with sklearn.impute.SimpleImputer), or leave the columns "
+            "out with --drop."
         )
     X = frame.to_numpy(dtype=np.float64)
     infinite = [str(c) for c, ok in zip(frame.columns, np.isfinite(X).all(axis=0)) if not ok]
     if infinite:
         raise UsageError(
-            f"column(s) {infinite[:10]} of {path} hold infinite values; replace or drop them."
+            f"column(s) {_listed(infinite)} of {path} hold infinite values; replace or drop them."
         )
     names = [str(c) for c in frame.columns]
     for name, column in zip(names, X.T):
@@ -214,6 +216,13 @@ def _load(path, target, drop=()):
                 file=sys.stderr,
             )
     return X, y, names
+
+
+def _listed(names, limit=10):
+    """``names`` for a message: all of them, or the first ``limit`` and how many more."""
+    shown = ", ".join(repr(n) for n in names[:limit])
+    more = len(names) - limit
+    return f"[{shown}]" + (f" and {more} more" if more > 0 else "")
 
 
 def _looks_like_an_id(column):
@@ -271,6 +280,15 @@ def _check_data(X, y, hidden):
             f"held-out test), and there must be 2 classes; the smallest class has "
             f"{counts.min()} row(s) among {counts.size} class(es)."
         )
+    # the stratified 25 % test split needs a row of every class on both sides
+    n_test = int(np.ceil(TEST_SIZE * len(y)))
+    if min(n_test, len(y) - n_test) < counts.size:
+        raise UsageError(
+            f"the {TEST_SIZE:.0%} test split of {len(y)} rows holds {n_test} rows and the "
+            f"training split {len(y) - n_test}, but a stratified split needs at least one "
+            f"row of each of the {counts.size} classes on both sides; use more rows (at "
+            f"least {int(np.ceil(counts.size / TEST_SIZE))}) or fewer classes."
+        )
     if hidden[0] > X.shape[1]:
         raise UsageError(
             f"--hidden {','.join(map(str, hidden))} starts wider than the data's "
@@ -278,17 +296,22 @@ def _check_data(X, y, hidden):
         )
 
 
+#: Share of the rows held out in each split.
+TEST_SIZE = 0.25
+
+
 def _check_output(path):
-    """Fail before any training when the output folder cannot be written."""
+    """Fail before any training when the output folder cannot be written; creates
+    nothing (the folders appear when the run has succeeded)."""
     path = Path(path)
     for parent in (path, *path.parents):
         if parent.exists() and not parent.is_dir():
             raise UsageError(
                 f"--output {str(path)!r} cannot be a folder: {str(parent)!r} is a file."
             )
+    existing = next(p for p in (path.parent, *path.parent.parents) if p.exists() or p == p.parent)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.mkdtemp(prefix=".skshapsae-", dir=path.parent)
+        probe = tempfile.mkdtemp(prefix=".skshapsae-", dir=existing)
         if path.exists():
             (path / ".skshapsae-probe").touch()
             (path / ".skshapsae-probe").unlink()
@@ -418,7 +441,7 @@ def _one_split(args, X, y, names, hidden, seed):
     from sklearn.preprocessing import MinMaxScaler
 
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=seed
+        X, y, test_size=TEST_SIZE, stratify=y, random_state=seed
     )
     scaler = MinMaxScaler(clip=True).fit(X_train)
     X_train, X_test = _scaled(scaler, X_train, names), _scaled(scaler, X_test, names)

@@ -86,6 +86,11 @@ def training_config(params, n_samples, n_features, seed, device, solver="adam"):
     )
 
 
+#: The parameters of the game the links were scored by: recorded at fit
+#: (``_scoring_config_``), so that ``explain`` plays the fitted game after set_params.
+SCORING_PARAMS = ("importance_target", "shapley_estimator", "n_permutations", "kernel_nsamples")
+
+
 def scoring_config(params, seed, device, *, pool=True):
     """The link scoring's :class:`ScoringConfig` (``pool``: score against subsets)."""
     return ScoringConfig(
@@ -131,6 +136,7 @@ def fit_setup(params, n_samples, n_features, incremental=False, stream=False):
             "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
         )
     sizes = checks.layer_sizes(params["hidden_layer_sizes"], n_features, params["n_components"])
+    checks.code_top_k(params["code_top_k"], sizes[len(sizes) // 2])
     device = resolve_device(params["device"])
     rng = check_random_state(params["random_state"])
     train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))

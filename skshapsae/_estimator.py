@@ -24,7 +24,13 @@ from sklearn.utils.validation import (
 from . import _checks as checks
 from . import _fitted as fitted
 from ._activations import ACTIVATIONS
-from ._config import background_size, fit_setup, reservoir_size, scoring_config
+from ._config import (
+    SCORING_PARAMS,
+    background_size,
+    fit_setup,
+    reservoir_size,
+    scoring_config,
+)
 from ._inference import run as run_plan
 from ._network import resolve_device
 from ._pruning import sparsity_curve
@@ -43,7 +49,7 @@ from ._stages import (
     train_dense,
     train_increment,
 )
-from ._streaming import Reservoir, chunk_source, is_stream
+from ._streaming import Reservoir, chunk_source, is_dask_array, is_stream
 from ._threads import exclusive
 
 logger = logging.getLogger("skshapsae")
@@ -574,6 +580,19 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
         return self
 
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit to ``X`` (an array), then return its codes; see :meth:`fit`.
+
+        An iterable of chunks is refused before any training (its codes would not fit
+        in one array either): call ``fit(chunks)``, then ``transform`` chunk by chunk.
+        """
+        if is_stream(X) and not is_dask_array(X):
+            raise ValueError(
+                "fit_transform needs one array; X is an iterable of chunks. Call "
+                "fit(X), then transform each chunk."
+            )
+        return super().fit_transform(X, y, **fit_params)
+
     def _seed(self):
         return check_random_state(self.random_state).randint(2**31 - 1)
 
@@ -627,6 +646,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         # least a tenth of the initial one (measured on digits: restarting at the initial
         # step raised the loss of a converged network, the schedule's last step barely moved)
         # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
+        state["_scoring_config_"] = {k: getattr(self, k) for k in SCORING_PARAMS}
         state["_training_config_"] = asdict(
             replace(
                 setup.train,
@@ -870,9 +890,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 explained.data = shown
                 explained.display_data = shown
             return explained
-        config = scoring_config(
-            self.get_params(), self._seed(), resolve_device(self.device), pool=False
-        )
+        # the fitted game, whatever set_params changed since (files without the record:
+        # the parameters)
+        played = {**self.get_params(), **getattr(self, "_scoring_config_", {})}
+        config = scoring_config(played, self._seed(), resolve_device(self.device), pool=False)
         network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
         phi, base, points = explain_layer(network, layer, X, self.background_, config)
         values = np.transpose(phi, (0, 2, 1))
@@ -901,8 +922,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         for linear reconstruction, in which the Shapley importances play no part: on the
         Concrete Autoencoder protocol and on 20 real tables it was best (or within 2 %)
         more often than pivoted QR, variance, PCA loadings, the Laplacian score and the
-        importance-weighted variant (docs, "Attribution"). ``weights="importance"``
-        weighs each column's residual by ``feature_importances_``: the columns that carry
+        importance-weighted variant (docs, "Attribution").
+        ``weights="importance"`` weighs each column's residual by
+        ``feature_importances_``: the columns that carry
         the structure the model found, never a column chosen only to reconstruct itself
         (a noise column), at the cost of a higher reconstruction error of all columns.
 
@@ -950,14 +972,17 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             0: the input features (``feature_names_in_`` when X had column names, else
             ``x0, x1, ...``, scikit-learn's default names); the code layer: the output
             columns of :meth:`transform` (``get_feature_names_out()``); any other
-            ``k >= 1``: the units ``hk_0, hk_1, ...`` of layer ``k``. 0-based throughout,
-            as scikit-learn names columns.
+            ``k >= 1``: the units ``hk_0, hk_1, ...`` of layer ``k``, up to the
+            reconstruction layer ``len(layer_sizes_) - 1``. 0-based throughout, as
+            scikit-learn names columns; negative indices raise a ``ValueError`` (a name
+            such as ``h-1_0`` means nothing), other types a ``TypeError``.
 
         Returns
         -------
         names : list of str
         """
         check_is_fitted(self)
+        layer = checks.unit_layer(layer, len(self.layer_sizes_) - 1)
         if layer == 0:
             return [str(name) for name in _check_feature_names_in(self, None)]
         if layer == len(self.layer_sizes_) // 2:

@@ -31,6 +31,14 @@ def _module(plan):
     class CompactNetwork(torch.nn.Module):
         def __init__(self):
             super().__init__()
+            # no path from the inputs to the outputs (a fully pruned network): every
+            # output is its fill value; no empty blocks (torch.export fails on them)
+            self.constant = (first is not None and len(first) == 0) or any(
+                min(block.shape) == 0 for block, _, _ in steps
+            )
+            if self.constant:
+                self.register_buffer("fill", fill.float().clone())
+                return
             self.acts = [act for _, _, act in steps]  # torch functions: traced as they run
             self.weights = torch.nn.ParameterList(
                 # the plan's dense blocks are stored transposed (inputs x outputs)
@@ -54,6 +62,8 @@ def _module(plan):
             self.gather, self.scatter = first is not None, last is not None
 
         def forward(self, x):
+            if self.constant:
+                return x[:, :1] * 0.0 + self.fill
             if self.gather:
                 x = x.index_select(1, self.first)
             for W, b, act in zip(self.weights, self.biases, self.acts):
@@ -101,11 +111,20 @@ def export(estimator, path, *, part="encoder", format="torch.export"):
     """
     import torch
 
+    from ._estimator import SHAPSparseAutoencoder
+
+    if not isinstance(estimator, SHAPSparseAutoencoder):
+        raise TypeError(
+            f"export takes a fitted SHAPSparseAutoencoder, got {type(estimator).__name__}. "
+            "For a Pipeline ending in one (as the CLI saves), export pipeline[-1] and run "
+            "pipeline[:-1].transform on the rows first."
+        )
     check_is_fitted(estimator)
     if part not in ("encoder", "decoder"):
         raise ValueError(f"part must be 'encoder' or 'decoder', got {part!r}.")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {tuple(FORMATS)}, got {format!r}.")
+    _check_dense_size(estimator, "encode" if part == "encoder" else "decode")
     # every block dense (the default ``csr_density=-1``): ONNX has no sparse product
     plan = encode_decode_plan(estimator, "encode" if part == "encoder" else "decode", np.float32)
     module = _module(plan)
@@ -114,6 +133,26 @@ def export(estimator, path, *, part="encoder", format="torch.export"):
     with torch.no_grad(), atomic_path(path) as temporary:
         FORMATS[format](module, example, str(temporary))
     return Path(path)
+
+
+#: Exports store the compacted blocks dense: at most this many times the links they
+#: hold (or this many elements), so that a model file cannot make an export of
+#: gigabytes out of a few links.
+MAX_EXPORT_EXPANSION = 64
+MIN_EXPORT_ELEMENTS = 2**22
+
+
+def _check_dense_size(estimator, part):
+    from ._inference import dense_elements
+
+    elements, links = dense_elements(estimator, part)
+    if elements > max(MIN_EXPORT_ELEMENTS, MAX_EXPORT_EXPANSION * links):
+        raise ValueError(
+            f"Exporting this {part}r would store {elements} weights dense (about "
+            f"{elements * 4 / 2**30:.1f} GiB) for its {links} links: exports have no sparse "
+            "product. Prune by structure='units' (smaller dense blocks), or serve the model "
+            "with skshapsae (transform keeps such blocks sparse)."
+        )
 
 
 def _batch():
@@ -178,14 +217,14 @@ def write_torchscript(module, example, path):
     """A TorchScript module (``torch.jit.load``)."""
     import torch
 
+    buffer = io.BytesIO()
     with warnings.catch_warnings():
-        # torch >= 2.9 marks TorchScript deprecated in favour of torch.export
+        # torch >= 2.9 marks TorchScript (trace and save) deprecated for torch.export
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         traced = torch.jit.trace(module, example)
-    # serialized in memory, then written by Python: torch's own file writer aborts the
-    # interpreter (SIGABRT) when the disk is full, where Python raises OSError
-    buffer = io.BytesIO()
-    torch.jit.save(traced, buffer)
+        # serialized in memory, then written by Python: torch's own file writer aborts
+        # the interpreter (SIGABRT) when the disk is full, where Python raises OSError
+        torch.jit.save(traced, buffer)
     _write_bytes(path, buffer.getvalue())
 
 

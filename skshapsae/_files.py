@@ -4,11 +4,13 @@
 so that any legal destination name works), and renames it over the destination when
 the block succeeds (``os.replace``: atomic on one file system). On any failure, a full
 disk included, the temporary file is removed and the previous file is left as it was.
-The new file gets the permissions a plain ``open`` would give it (``0o666`` less the
-umask), or keeps those of the file it replaces.
+Anything but a regular file at the destination (``/dev/null``, a device, a FIFO) is
+refused, never replaced. The new file gets the permissions a plain ``open`` would give
+it (``0o666`` less the umask), or keeps those of the file it replaces.
 """
 
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,18 +37,36 @@ def _umask():
     return umask
 
 
+def _check_replaceable(path):
+    """Refuse to replace anything but a regular file (a link to one included): renaming
+    over ``/dev/null``, a device, a FIFO or a socket would replace the node itself."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ValueError(f"Cannot write to {str(path)!r}: {exc.strerror or exc}.") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(
+            f"Cannot write to {str(path)!r}: it is not a regular file (a device, FIFO or "
+            "socket), which saving would replace. Give the path of a new or regular file."
+        )
+
+
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path next to ``path``; move it over ``path`` when the block succeeds."""
     path = Path(os.fspath(path))
     if not path.name or path.is_dir():
         raise IsADirectoryError(f"Cannot write to {str(path)!r}: give a file name, not a folder.")
+    _check_replaceable(path)
     folder = path.parent
     handle, temporary = tempfile.mkstemp(prefix=".sks", suffix=".tmp", dir=folder)
     os.close(handle)
     try:
         yield Path(temporary)
         os.chmod(temporary, _mode(path))
+        _check_replaceable(path)  # again: it may have appeared meanwhile
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -64,20 +64,21 @@ FIELDS = (
     Field("dense_weights_", "array_list", "training", "weights", "float", slim=False),
     Field("dense_intercepts_", "array_list", "training", "biases", "float", slim=False),
     Field("dense_loss_curve_", "json", "training", "numbers", slim=False),
-    Field("n_iter_", "json", "training", "count"),
-    Field("n_samples_seen_", "json", "training", "count"),
-    Field("validation_scores_", "json", "training", "numbers"),
-    Field("best_validation_score_", "json", "training", "number"),
+    Field("n_iter_", "json", "training", "count", required=True),
+    Field("n_samples_seen_", "json", "training", "count", required=True),
+    Field("validation_scores_", "json", "training", "optional_numbers", required=True),
+    Field("best_validation_score_", "json", "training", "optional_number", required=True),
     Field("link_importances_", "array_list", "training", "weights", "float", slim=False),
     Field("link_importance_stderr_", "array_list", "training", "weights", "float", slim=False),
-    Field("shapley_estimators_", "json", "training", "strings"),
+    Field("shapley_estimators_", "json", "training", "strings", required=True),
     Field("unit_importances_", "array_list", "training", "units_in", "float", required=True),
     Field("feature_importances_", "array", "training", "features", "float", required=True),
     Field("column_weights_", "array", "training", "features", "float"),
     Field("layer_input_means_", "array_list", "training", "units_in", "float", slim=False),
     Field("background_", "array", "training", "rows", "float", slim=False),
-    Field("fit_times_", "json", "training", "seconds"),
-    Field("_training_config_", "json", "training", "training_config"),
+    Field("fit_times_", "json", "training", "seconds", required=True),
+    Field("_training_config_", "json", "training", "training_config", required=True),
+    Field("_scoring_config_", "json", "training", "scoring_config", slim=False),
     # pruning (recomputed by reprune)
     Field("link_masks_", "array_list", "pruning", "weights", "bool", slim=False),
     Field("active_units_", "array_list", "pruning", "units", "bool", required=True, frozen=True),
@@ -87,7 +88,7 @@ FIELDS = (
     Field("layer_sparsity_", "array", "pruning", "layers", "float", required=True),
     Field("importance_level_", "json", "pruning", "fraction", required=True),
     Field("keep_counts_", "json", "pruning", "count_per_layer", required=True),
-    Field("loss_curve_", "json", "pruning", "numbers"),
+    Field("loss_curve_", "json", "pruning", "numbers", required=True),
 )
 
 BY_NAME = {field.name: field for field in FIELDS}
@@ -152,19 +153,28 @@ def _count(value):
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
 
 
-#: JSON value rule -> predicate (``None`` is accepted where noted by the estimator:
-#: ``validation_scores_`` and ``best_validation_score_`` without early stopping).
+def _numbers(value):
+    return isinstance(value, list) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
+    )
+
+
+#: JSON value rule -> predicate (``None`` is accepted where the estimator
+#: sets it: ``validation_scores_`` and ``best_validation_score_`` without early stopping).
 VALUE_CHECKS = {
     "count": _count,
-    "number": lambda v: v is None or _number(v),
+    "number": _number,
+    "optional_number": lambda v: v is None or _number(v),
     # loss curves may record a diverging epoch (inf / nan), so only the type is checked
-    "numbers": lambda v: (
-        v is None or (isinstance(v, list) and all(isinstance(x, (int, float)) for x in v))
-    ),
+    "numbers": _numbers,
+    "optional_numbers": lambda v: v is None or _numbers(v),
     "fraction": lambda v: _number(v) and 0 <= v <= 1,
-    "strings": lambda v: v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    # the seconds of the level-independent stages (partial_fit adds to "training")
     "seconds": lambda v: (
-        v is None or (isinstance(v, dict) and all(_number(x) and x >= 0 for x in v.values()))
+        isinstance(v, dict)
+        and set(v) == {"training", "scoring"}
+        and all(_number(x) and x >= 0 for x in v.values())
     ),
 }
 

@@ -48,6 +48,13 @@ CSR_MAX_DENSITY_BY_ROWS = (
 #: layer and the kernel running on one thread where torch ran on two.)
 CSR_MIN_BLOCK = 2**13
 
+#: A block is never made dense when that would hold more than this many times its
+#: stored links (and more than :data:`CSR_MIN_BLOCK` elements): whatever the batch size,
+#: it stays CSR. So the memory inference uses is bounded by the model's own size (a
+#: 32,768 x 32,768 block with one link per unit would be 4 GiB dense, 0.4 MB as CSR), and
+#: at density 1/64 the CSR kernel does 64x fewer multiply-adds than the dense one.
+MAX_DENSE_EXPANSION = 64
+
 #: A number forces one threshold for every batch size and block size (tests and
 #: benchmarks compare the kernels with it); ``None`` reads :data:`CSR_MAX_DENSITY_BY_ROWS`
 #: and :data:`CSR_MIN_BLOCK`.
@@ -103,7 +110,10 @@ def compact_plan(
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
         block = sp.csr_array(W)[rows][:, cols]
         size = rows.size * cols.size
-        if 0 < size and size >= csr_min_size and block.nnz <= csr_max_density * size:
+        sparse_enough = size >= csr_min_size and block.nnz <= csr_max_density * size
+        # a dense block out of proportion to the links it holds stays CSR (see above)
+        oversized = size > max(CSR_MIN_BLOCK, MAX_DENSE_EXPANSION * block.nnz)
+        if 0 < size and (sparse_enough or (oversized and csr_max_density >= 0)):
             block = sp.csr_array(
                 (
                     block.data.astype(dtype),
@@ -199,6 +209,16 @@ def _forward(X, out, plan, batch_rows, threads):
     return out
 
 
+def dense_elements(estimator, part):
+    """``(elements, links)``: the size of ``part``'s compacted blocks stored dense (as the
+    exports store them) and the links they hold, computed without building them."""
+    L = len(estimator.weights_) // 2
+    layers = range(0, L) if part == "encode" else range(L, 2 * L)
+    active = estimator.active_units_
+    elements = sum(int(active[k + 1].sum()) * int(active[k].sum()) for k in layers)
+    return elements, sum(int(estimator.weights_[k].nnz) for k in layers)
+
+
 def csr_kernel_available():
     """Whether the CSR kernel's module imports (it needs numba, which comes with shap)."""
     try:
@@ -269,4 +289,12 @@ def run(estimator, part, X, dtype=None):
     min_size = 0 if CSR_MAX_DENSITY is not None else CSR_MIN_BLOCK
     plan = encode_decode_plan(estimator, part, np.float32, csr_threshold(rows), min_size)
     out = forward_compact(X, plan)
+    # values near float32's limit (3e38 rows, 1e308 codes) overflow inside the network
+    _finite_output(out, part)
     return out if dtype == np.float32 else out.astype(dtype)
+
+
+def _finite_output(out, part):
+    from ._checks import finite_output
+
+    return finite_output(out, part)

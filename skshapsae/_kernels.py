@@ -172,10 +172,16 @@ _LAYER_LOCK = threading.Lock()
 
 def parallel_safe():
     """Whether the ``prange`` kernels may run in this process now (see the module notes)."""
+    if numba.config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1: plain Python, no threading layer
+        return False
     with _LAYER_LOCK:
         if _LAYER["pid"] is None:  # the first parallel launch, alone: it picks the layer
             parallel_count_outside(np.zeros((2, 1)), 1.0)
-            _LAYER.update(pid=os.getpid(), name=numba.threading_layer())
+            try:
+                name = numba.threading_layer()
+            except ValueError:  # "Threading layer is not initialized": none ran in parallel
+                name = "workqueue"  # treated as unsafe: the pool or one thread then
+            _LAYER.update(pid=os.getpid(), name=name)
     if _LAYER["name"] == "workqueue":
         return False
     return _LAYER["pid"] == os.getpid() or _LAYER["name"] == "tbb"
@@ -200,8 +206,8 @@ def _pool(threads):
     """A thread pool of at least ``threads`` workers, new in a forked child."""
     with _POOL_LOCK:
         if _POOL["pid"] != os.getpid() or _POOL["size"] < threads:
-            if _POOL["pid"] == os.getpid():  # a bigger one replaces it
-                _POOL["pool"].shutdown(wait=False)
+            # a bigger one replaces it, without shutdown: another thread may be submitting
+            # to the old one (its workers end when the last user lets go of it)
             _POOL.update(
                 pid=os.getpid(),
                 size=threads,
@@ -243,7 +249,8 @@ def csr_product(A, block, bias, *, cols=None, transposed=False, threads=1):
         return out
     ranges = [(begin, min(rows, begin + per_thread)) for begin in range(0, rows, per_thread)]
     kernel = SERIAL[name]
-    futures = [_pool(threads - 1).submit(kernel, *args, *r, tile) for r in ranges[1:]]
+    pool = _pool(threads - 1) if len(ranges) > 1 else None  # one pool for every share
+    futures = [pool.submit(kernel, *args, *r, tile) for r in ranges[1:]]
     kernel(*args, *ranges[0], tile)  # the calling thread's share
     for future in futures:
         future.result()

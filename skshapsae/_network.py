@@ -271,7 +271,9 @@ def pca_init(X, layer_sizes, activations, seed, rotate=False):
             # the k code scores in the decoder; the decoder's other units start random
             signal = signal_of(n_out if layer < code else k)
             std = signal.std(axis=0)
-            usable = np.flatnonzero(std > 0)  # fewer rows than units: the rest stay random
+            # fewer rows than units, or constant data (scores of rounding noise): the
+            # rest stay random
+            usable = np.flatnonzero(std > 1e-7 * max(np.abs(X).max(), 1e-30))
             W, b = rand_w[layer].copy(), rand_b[layer].copy()
             target = signal[:, usable] / std[usable] + _INIT_SHIFT.get(act, 0.0)
             W[usable], b[usable] = _ridge(H, target)
@@ -491,6 +493,21 @@ def _start(rows, layer_sizes, activations, config):
     return pca_init(rows(), layer_sizes, activations, config.seed, config.init == "varimax")
 
 
+def _with_grad(fn):
+    """Run ``fn`` with gradients on, also inside a caller's ``torch.no_grad()``."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        with torch.enable_grad():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_with_grad
 def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progress):
     import torch
 
@@ -581,7 +598,8 @@ def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progr
         start_loss = evaluate(monitor)
         # diverged: far above both the loss of predicting the column means and the start's
         reference = evaluate(train_data) if config.early_stopping else start_loss
-        limit = DIVERGENCE_FACTOR * max(scale, reference)
+        # (and than a thousandth of the mean square: all-constant data have no spread)
+        limit = DIVERGENCE_FACTOR * max(scale, reference, 1e-3 * float(np.mean(X[train_rows] ** 2)))
         best_loss, best_params, best_epoch = start_loss, snapshot(), 0
 
         def chunks():
@@ -660,9 +678,13 @@ def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progr
                     if scale > 0
                     else ""
                 )
-                + f". Lower learning_rate_init (it is {config.learning_rate_init:g}), use "
-                "solver='lbfgs', or scale the data (for example with StandardScaler or "
-                "MinMaxScaler)."
+                + (
+                    ". Use solver='adam' with a small learning_rate_init"
+                    if lbfgs
+                    else ". Lower "
+                    f"learning_rate_init (it is {config.learning_rate_init:g}), use solver='lbfgs'"
+                )
+                + ", or scale the data (for example with StandardScaler or MinMaxScaler)."
             )
         loss_curve.append(epoch_loss)
         current = epoch_loss

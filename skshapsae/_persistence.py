@@ -163,6 +163,9 @@ def save(estimator, path):
         "params": params,
         "attributes": meta,
     }
+    output = _output_container(model)
+    if output is not None:  # set_output(transform=...) is part of what the model returns
+        header["output"] = output
     if steps is not None:
         header["pipeline"] = _encode_steps(steps, arrays)
     header["sha256"] = _digest(arrays, header)
@@ -179,6 +182,24 @@ SCALERS = {
     "MinMaxScaler": (("min_", "scale_", "data_min_", "data_max_", "data_range_"),),
     "StandardScaler": (("mean_", "var_", "scale_"),),
 }
+
+
+def _output_container(estimator):
+    """The container ``estimator.set_output(transform=...)`` chose, or None (default)."""
+    config = getattr(estimator, "_sklearn_output_config", None)
+    output = config.get("transform") if isinstance(config, dict) else None
+    return None if output in (None, "default") else output
+
+
+def _set_output(estimator, output, where):
+    """Apply a stored ``set_output`` container, refusing unknown ones."""
+    if output not in (None, "pandas", "polars"):
+        _refuse(f"{where} has an unknown output container {output!r}.")
+    if output is not None:  # set_output(transform=...) as saved
+        try:
+            estimator.set_output(transform=output)
+        except Exception as exc:  # the container's library is not installed here
+            _refuse(f"{where} outputs {output}, which cannot be used here ({exc}).")
 
 
 def _split_pipeline(estimator):
@@ -229,9 +250,11 @@ def _encode_steps(steps, arrays):
             elif value is not None:
                 attributes[attr] = {"kind": "json", "value": _to_json(value)}
         params = {k: _to_json(v) for k, v in step.get_params(deep=False).items()}
-        out.append(
-            {"name": name, "class": type(step).__name__, "params": params, "attributes": attributes}
-        )
+        spec = {"name": name, "class": type(step).__name__, "params": params}
+        spec["attributes"] = attributes
+        if _output_container(step) is not None:
+            spec["output"] = _output_container(step)
+        out.append(spec)
     return out
 
 
@@ -263,10 +286,13 @@ def _decode_steps(spec, arrays, used, n_features):
                 value = _take(arrays, f"pipeline/{i}/{attr}", used)
                 if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
                     _refuse(f"pipeline step {i}: {attr} is not finite numbers.")
-                if attr != "n_samples_seen_" and value.shape != (n_features,):
+                if value.shape != (n_features,):
                     _refuse(f"pipeline step {i}: {attr} does not have one value per feature.")
-                if attr == "n_samples_seen_":
-                    value = value.astype(np.int64)
+                if attr == "n_samples_seen_":  # per feature (NaNs); sums of weights
+                    if np.any(value < 0):
+                        _refuse(f"pipeline step {i}: {attr} is not a count.")
+                    if np.all(value == np.round(value)):
+                        value = value.astype(np.int64)
             elif kind == "strings" and attr == "feature_names_in_":
                 value = info.get("value")
                 if (
@@ -278,11 +304,13 @@ def _decode_steps(spec, arrays, used, n_features):
                 value = np.asarray(value, dtype=object)
             elif kind == "json" and attr in ("n_features_in_", "n_samples_seen_"):
                 value = info.get("value")  # StandardScaler counts in floats
+                # ... and, fitted with sample_weight, holds the sum of the weights
+                weighted = attr == "n_samples_seen_" and step["class"] == "StandardScaler"
                 if (
                     not isinstance(value, (int, float))
                     or isinstance(value, bool)
                     or not 0 <= value < 2**53
-                    or value != int(value)
+                    or (value != int(value) and not weighted)
                 ):
                     _refuse(f"pipeline step {i}: {attr} is not a count.")
             else:
@@ -298,14 +326,7 @@ def _decode_steps(spec, arrays, used, n_features):
         name = step.get("name")
         if not isinstance(name, str) or not name or "__" in name:
             _refuse(f"pipeline step {i} has an invalid name.")
-        output = step.get("output")
-        if output not in (None, "pandas", "polars"):
-            _refuse(f"pipeline step {i} has an unknown output container {output!r}.")
-        if output is not None:  # set_output(transform=...) as saved
-            try:
-                scaler.set_output(transform=output)
-            except Exception as exc:  # the container's library is not installed here
-                _refuse(f"pipeline step {i} outputs {output}, which cannot be used ({exc}).")
+        _set_output(scaler, step.get("output"), f"pipeline step {i}")
         steps.append((name, scaler))
     last = spec[-1].get("name")
     if not isinstance(last, str) or not last or "__" in last:
@@ -466,6 +487,8 @@ def _build(arrays):
     digest = header.pop("sha256", None)
     if digest != _digest(arrays, header):
         _refuse("its content does not match its checksum; it was modified or truncated.")
+    # big-endian arrays (">f8", as written on another machine): native byte order
+    arrays = {k: a.astype(a.dtype.newbyteorder("=")) for k, a in arrays.items()}
     params, meta = header.get("params"), header.get("attributes")
     if not isinstance(params, dict) or not isinstance(meta, dict):
         _refuse("its header has no parameter or attribute table.")
@@ -482,6 +505,7 @@ def _build(arrays):
     state = _attributes(meta, {k: v for k, v in arrays.items() if k not in used})
     _check_state(state)
     estimator.__dict__.update(freeze(state))
+    _set_output(estimator, header.get("output"), "the model")
     if steps is None:
         return estimator
     from sklearn.pipeline import Pipeline
@@ -534,10 +558,21 @@ _SCHEMA = {field.name: field.kind for field in FIELDS}
 _REQUIRED = names(required=True)
 
 
+_FULL = names(slim=False)
+
+
 def _attributes(meta, arrays):
     missing = [name for name in _REQUIRED if name not in meta]
     if missing:
         _refuse(f"it lacks the fitted attributes {missing}.")
+    # the full model's attributes (reprune, explain, partial_fit read them): all or none
+    present = [name for name in _FULL if name in meta]
+    if present and len(present) < len(_FULL):
+        _refuse(
+            f"it lacks the fitted attributes {[n for n in _FULL if n not in meta]}, which "
+            "reprune, explain and partial_fit need; a model file holds all of "
+            f"{list(_FULL)}, or none of them (a slimmed model)."
+        )
     used, state = set(), {}
     for name, info in meta.items():
         kind = _SCHEMA.get(name)
@@ -618,7 +653,6 @@ def _is_int_list(value, length=None):
 def _check_state(state):
     """Shapes, dtypes and values consistent with each other and with the layer sizes."""
     from ._activations import ACTIVATIONS
-    from ._network import TrainingConfig
 
     sizes = state["layer_sizes_"]
     if not _is_int_list(sizes) or len(sizes) < 3 or len(sizes) % 2 == 0:
@@ -639,24 +673,78 @@ def _check_state(state):
         _refuse("keep_counts_ is not one integer per layer.")
     for name, value in state.items():
         field = BY_NAME[name]
-        if field.shape in ("sizes", "activations", "count_per_layer", "training_config"):
+        if field.shape in (
+            "sizes",
+            "activations",
+            "count_per_layer",
+            "training_config",
+            "scoring_config",
+        ):
             continue
         problem = check_value(field, value, sizes)
         if problem is not None:
             _refuse(problem)
-    config = state.get("_training_config_")
-    if config is not None:
-        defaults = {f.name: f.default for f in fields(TrainingConfig)}
-        # files written before the solver existed trained with Adam ("solver" optional)
-        if not isinstance(config, dict) or not set(defaults) - {"solver"} <= set(config) <= set(
-            defaults
-        ):
-            _refuse("_training_config_ does not hold the training settings.")
-        for key, value in config.items():
-            default = defaults[key]
-            kind = (int, float) if isinstance(default, float) else type(default)
-            ok = isinstance(value, kind) or (key == "code_top_k" and isinstance(value, int))
-            if isinstance(value, float) and not math.isfinite(value):
+    _check_training_config(state["_training_config_"], code)
+    if "_scoring_config_" in state:
+        _check_scoring_config(state["_scoring_config_"])
+
+
+def _check_scoring_config(config):
+    """The game the links were scored by: the parameters' names and valid values."""
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
+    from ._config import SCORING_PARAMS
+    from ._estimator import SHAPSparseAutoencoder
+
+    if not isinstance(config, dict) or set(config) != set(SCORING_PARAMS):
+        _refuse(f"_scoring_config_ does not hold the scoring parameters {SCORING_PARAMS}.")
+    constraints = {k: SHAPSparseAutoencoder._parameter_constraints[k] for k in config}
+    try:
+        validate_parameter_constraints(constraints, config, "load")
+    except (ValueError, TypeError) as exc:
+        _refuse(f"_scoring_config_ is invalid: {exc}")
+
+
+#: Resolved training settings: the estimator's parameter of the same name allows more
+#: ("auto"), a stored configuration holds what ran.
+_RESOLVED = {"solver": {"adam", "lbfgs"}, "init": {"pca", "varimax", "random"}}
+
+
+def _check_training_config(config, code):
+    """The stored training settings (fine-tuning and ``partial_fit`` run them): each of
+    the right type, within the range of the estimator's parameter of the same name, and
+    every number within float32's range (torch trains in float32)."""
+    from sklearn.utils._param_validation import validate_parameter_constraints
+
+    from ._estimator import SHAPSparseAutoencoder
+    from ._network import TrainingConfig
+
+    defaults = {f.name: f.default for f in fields(TrainingConfig)}
+    # files written before the solver existed trained with Adam ("solver" optional)
+    if not isinstance(config, dict) or not set(defaults) - {"solver"} <= set(config) <= set(
+        defaults
+    ):
+        _refuse("_training_config_ does not hold the training settings.")
+    constraints = SHAPSparseAutoencoder._parameter_constraints
+    for key, value in config.items():
+        default = defaults[key]
+        kind = (int, float) if isinstance(default, float) else type(default)
+        ok = isinstance(value, kind) and (isinstance(default, bool) or not isinstance(value, bool))
+        if key == "code_top_k":
+            ok = value is None or (_is_int_list([value]) and 1 <= value <= code)
+        elif key == "seed":
+            ok = ok and 0 <= value < 2**32
+        elif key in _RESOLVED:
+            ok = ok and value in _RESOLVED[key]
+        elif ok and key in constraints:
+            try:
+                validate_parameter_constraints({key: constraints[key]}, {key: value}, "load")
+            except (ValueError, TypeError):
                 ok = False
-            if not ok or (isinstance(value, (int, float)) and value < 0):
-                _refuse(f"_training_config_[{key!r}] = {value!r} is not valid.")
+        if isinstance(value, float) and not abs(value) <= float(np.finfo(np.float32).max):
+            ok = False  # 1e300 is inf in float32
+        if not ok:
+            _refuse(
+                f"_training_config_[{key!r}] = {value!r} is not a valid training setting "
+                f"(the {key} parameter's range; numbers within float32's)."
+            )

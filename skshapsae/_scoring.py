@@ -344,6 +344,7 @@ def _network_task(network, means, X, strata, n_strata, seed, device, threads):
         sums = [torch.zeros(W.shape, dtype=torch.float64, device=dev) for W in Ws]
         squares = [torch.zeros(W.shape, dtype=torch.float64, device=dev) for W in Ws]
 
+        @torch.enable_grad()  # also inside a caller's torch.no_grad()
         def gradient(masks):
             masks = [m.requires_grad_(True) for m in masks]
             a = Xt

@@ -28,6 +28,14 @@ def is_stream(X):
     return isinstance(X, Iterable)
 
 
+_SHARED = (
+    "X yields its chunks once only: its __iter__ returns one shared iterator, but fitting "
+    "passes over the data several times. Make __iter__ start over (return a new "
+    "iterator each call), pass a list of chunks or a Dask array, or call partial_fit "
+    "once per chunk."
+)
+
+
 def chunk_source(X, validate):
     """A callable returning a fresh iterator over the validated chunks of ``X``.
 
@@ -61,12 +69,16 @@ def chunk_source(X, validate):
     state = {"first": True}
 
     def chunks():
+        rows = 0
         for chunk in read():
             if np.shape(chunk)[:1] == (0,):  # empty partitions happen (Dask): skip them
                 continue
             chunk = validate(chunk, state["first"])
             state["first"] = False
+            rows += len(chunk)
             yield chunk
+        if rows == 0 and not state["first"]:  # a later pass found nothing: not re-iterable
+            raise ValueError(_SHARED)
 
     return chunks
 

@@ -1,0 +1,79 @@
+"""Docs that cannot drift: cross-references resolve, the API page lists every public
+name, and the Python snippets of the user guide name what they use."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import skshapsae
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted((ROOT / "docs").glob("*.rst"))
+
+
+def _titles():
+    titles = set()
+    for page in [*PAGES, ROOT / "README.md"]:
+        lines = page.read_text().splitlines()
+        for line, under in zip(lines, lines[1:]):
+            if line.strip() and re.fullmatch(r"([=\-~^\"'])\1{2,}", under.strip()):
+                titles.add(line.strip().replace("``", ""))
+        titles.update(m.group(1).strip() for m in map(re.compile(r"#+ (.*)").match, lines) if m)
+    return titles
+
+
+def test_docstring_references_name_existing_sections():
+    titles = _titles()
+    for source in sorted((ROOT / "skshapsae").glob("*.py")):
+        for ref in re.findall(r'docs, "([^"]+)"', source.read_text()):
+            ref = ref.replace("``", "")
+            assert any(t.startswith(ref) for t in titles), f"{source.name}: no section {ref!r}"
+
+
+def test_doc_references_name_existing_pages():
+    names = {page.stem for page in PAGES}
+    for page in PAGES:
+        for ref in re.findall(r":doc:`(?:[^`<]*<)?([^`>]+)>?`", page.read_text()):
+            assert ref.strip() in names, f"{page.name}: :doc:`{ref}` is not a page"
+
+
+def test_the_api_page_lists_every_public_name():
+    api = (ROOT / "docs" / "api.rst").read_text()
+    listed = set(re.findall(r"^   (\w+)$", api, flags=re.M))
+    assert set(skshapsae.__all__) - {"__version__"} <= listed
+
+
+@pytest.mark.parametrize("page", [*PAGES, ROOT / "README.md"], ids=lambda p: p.name)
+def test_snippets_import_the_library_names_they_use(page):
+    """Every ``python`` block that uses a library name imports it (or sets it up)."""
+    text = page.read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    blocks += [
+        "\n".join(line[3:] if line.startswith("   ") else line for line in block.splitlines())
+        for block in re.findall(r".. code-block:: python\n\n((?:   .*\n|\n)+)", text)
+    ]
+    public = set(skshapsae.__all__) | {"score_links", "prune_with_scores", "fit_trained_baseline"}
+    for block in blocks:
+        try:
+            tree = ast.parse(block)
+        except SyntaxError:
+            continue  # a fragment, not a runnable snippet
+        imported = {
+            a.asname or a.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom)
+            for a in n.names
+        }
+        assigned = {
+            t.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            for t in [n]
+        }
+        used = {
+            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
+        missing = (used & public) - imported - assigned
+        assert not missing, f"{page.name}: a snippet uses {sorted(missing)} without importing it"
