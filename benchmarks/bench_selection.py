@@ -46,9 +46,9 @@ def rankings(X, n, ae, seed=0):
         "select_features (background)": ae.select_features(n),
         "pivoted QR": pivoted_qr(X, n),
         "variance": np.argsort(-X.var(0))[:n],
-        "PCA loadings": np.argsort(
-            -(pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
-        )[:n],
+        "PCA loadings": np.argsort(-(pca.components_**2 * pca.explained_variance_[:, None]).sum(0))[
+            :n
+        ],
         "Laplacian score": np.argsort(laplacian_score(X))[:n],
     }
 
@@ -100,8 +100,7 @@ def tables(quick):
         print(f"{name:14s}", {m: round(v, 4) for m, v in row.items()}, flush=True)
     methods = list(next(iter(out.values())))
     wins = {
-        m: float(np.mean([r[m] <= 1.02 * min(r.values()) for r in out.values()]))
-        for m in methods
+        m: float(np.mean([r[m] <= 1.02 * min(r.values()) for r in out.values()])) for m in methods
     }
     return {"tables": out, "wins_within_2pct": wins}
 
