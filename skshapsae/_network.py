@@ -507,227 +507,333 @@ def _with_grad(fn):
     return wrapper
 
 
-@_with_grad
-def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progress):
-    import torch
+class _Network:
+    """The network's parameters as float32 torch tensors and its forward pass.
 
-    start = time.perf_counter()
-    dev = resolve_device(config.device)
-    in_memory = not callable(data)
-    if not in_memory and (config.early_stopping or config.solver == "lbfgs"):
-        raise ValueError(
-            "early_stopping and solver='lbfgs' need the training data in memory; for a "
-            "Dask array or chunks use solver='adam' (or 'auto') without early_stopping."
-        )
-    lbfgs = config.solver == "lbfgs"
-    if in_memory:
-        X = np.asarray(data, dtype=np.float64)
-        train_rows, val_rows = _split(len(X), config)
-    if state is None:
-        # PCA is fitted on the training rows, or on the first chunk of a stream
-        rows = (lambda: X[train_rows]) if in_memory else (lambda: next(iter(data())))
-        weights, biases = _start(rows, layer_sizes, activations, config)
-        state = StreamState(weights, biases)
-    lr = float(config.learning_rate_init if state.learning_rate is None else state.learning_rate)
-    step = int(state.step)
+    ``keep`` (masks) holds pruned weights at exactly zero: re-applied after every Adam
+    step, and inside the forward pass with L-BFGS (whose line searches must stay masked).
+    Dropout and the k-sparse code act in training passes only (the baselines').
+    """
 
-    def tensor(a):  # contiguous: L-BFGS views the gradients flat
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=dev).clone()
+    def __init__(self, state, masks, activations, config, dev):
 
-    params = [(tensor(W), tensor(b)) for W, b in zip(state.weights, state.biases)]
-    keep = None if masks is None else [tensor(m) for m in masks]
-    if keep is not None:
-        for (W, _), M in zip(params, keep):
-            W.mul_(M)
-    tensors = [t.requires_grad_(True) for pair in params for t in pair]
-    if lbfgs:
-        # LBFGS_CHUNK iterations per "epoch", then the stopping rule (relative ``tol``)
-        # decides; torch's absolute tolerances are set near zero (its 1e-9 would stop a
-        # loss of 1e-2 early). One iteration per step() call was measured not to move
-        # from a PCA start (torch keeps too little between calls), hence chunks.
-        optimizer = torch.optim.LBFGS(
-            tensors,
-            lr=1.0,
-            max_iter=LBFGS_CHUNK,
-            history_size=20,
-            tolerance_grad=1e-12,
-            tolerance_change=1e-20,
-            line_search_fn="strong_wolfe",
-        )
-    else:
-        optimizer = torch.optim.Adam(tensors, lr=lr)
-        if state.exp_avg and step > 0:
-            optimizer.load_state_dict(_adam_state(optimizer, state, step, tensor))
-    acts = [torch_activation(a) for a in activations]
-    code_layer = len(params) // 2 - 1
-    drop_gen = _torch_generator(config.seed + 3, dev) if config.dropout > 0 else None
+        self.dev, self.config = dev, config
+        self.params = [
+            (self.tensor(W), self.tensor(b)) for W, b in zip(state.weights, state.biases)
+        ]
+        self.keep = None if masks is None else [self.tensor(m) for m in masks]
+        self.mask_()
+        self.tensors = [t.requires_grad_(True) for pair in self.params for t in pair]
+        self.acts = [torch_activation(a) for a in activations]
+        self.code_layer = len(self.params) // 2 - 1
+        self.masked_forward = self.keep is not None and config.solver == "lbfgs"
+        self.drop_gen = _torch_generator(config.seed + 3, dev) if config.dropout > 0 else None
 
-    def forward(batch, train=True):
-        out = batch
-        for layer, ((W, b), act) in enumerate(zip(params, acts)):
-            if lbfgs and keep is not None:  # the mask inside: line searches stay masked
-                W = W * keep[layer]
+    def tensor(self, a):
+        """A float32 copy on the device (contiguous: L-BFGS views the gradients flat)."""
+        import torch
+
+        return torch.as_tensor(
+            np.ascontiguousarray(a), dtype=torch.float32, device=self.dev
+        ).clone()
+
+    def mask_(self):
+        import torch
+
+        if self.keep is not None:
+            with torch.no_grad():
+                for (W, _), M in zip(self.params, self.keep):
+                    W.mul_(M)
+
+    def forward(self, batch, train=True):
+        import torch
+
+        config, out = self.config, batch
+        for layer, ((W, b), act) in enumerate(zip(self.params, self.acts)):
+            if self.masked_forward:
+                W = W * self.keep[layer]
             out = act(torch.addmm(b, out, W.T))
-            if train and config.code_top_k is not None and layer == code_layer:
+            if train and config.code_top_k is not None and layer == self.code_layer:
                 kth = torch.topk(out, config.code_top_k, dim=1).values[:, -1:]
                 out = out * (out >= kth)
-            if train and config.dropout > 0 and layer < len(params) - 1:
-                drop = torch.rand(out.shape, generator=drop_gen, device=dev) >= config.dropout
-                out = out * drop / (1 - config.dropout)
+            if train and config.dropout > 0 and layer < len(self.params) - 1:
+                keep = torch.rand(out.shape, generator=self.drop_gen, device=self.dev)
+                out = out * (keep >= config.dropout) / (1 - config.dropout)
         return out
 
-    def evaluate(rows):
+    def loss(self, batch):
+        """The training loss (MSE) of a batch, with gradients."""
+        import torch
+
+        return torch.mean((self.forward(batch) - batch) ** 2)
+
+    def evaluate(self, rows):
         """Mean squared error of the current parameters on ``rows`` (no grad)."""
+        import torch
+
         with torch.no_grad():
             total = 0.0
             for begin in range(0, rows.shape[0], 4096):
                 batch = rows[begin : begin + 4096]
-                total += float(((forward(batch, train=False) - batch) ** 2).sum())
+                total += float(((self.forward(batch, train=False) - batch) ** 2).sum())
             return total / max(1, rows.numel())
 
-    def snapshot():
-        return [t.detach().clone() for t in tensors]
+    def snapshot(self):
+        return [t.detach().clone() for t in self.tensors]
 
-    if in_memory:
-        train_data = torch.tensor(X[train_rows], dtype=torch.float32, device=dev)
-        val = torch.tensor(X[val_rows], dtype=torch.float32, device=dev)
-        monitor = val if config.early_stopping else train_data
-        # the loss of predicting the column means; dropout's noisy training loss is not judged
-        scale = float(X[train_rows].var(axis=0).mean()) if len(train_rows) > 1 else 0.0
-        scale = 0.0 if config.dropout > 0 else scale
-        start_loss = evaluate(monitor)
-        # diverged: far above both the loss of predicting the column means and the start's
-        reference = evaluate(train_data) if config.early_stopping else start_loss
-        # (and than a thousandth of the mean square: all-constant data have no spread)
-        limit = DIVERGENCE_FACTOR * max(scale, reference, 1e-3 * float(np.mean(X[train_rows] ** 2)))
-        best_loss, best_params, best_epoch = start_loss, snapshot(), 0
+    def restore(self, snapshot):
+        import torch
 
-        def chunks():
-            return iter((train_data,))
+        with torch.no_grad():
+            for t, best in zip(self.tensors, snapshot):
+                t.copy_(best)
 
-    else:
-        scale, limit = 0.0, np.inf
 
-        def chunks():
-            for chunk in data():
-                # a copy when strides are negative (X[::-1]): torch refuses those views
-                yield torch.as_tensor(np.ascontiguousarray(chunk), dtype=torch.float32, device=dev)
+@dataclass
+class _Monitor:
+    """The epochs' record: the loss curve, early stopping's validation scores and best
+    epoch, and the divergence check."""
 
-    def batch_loss(batch):
-        return torch.mean((forward(batch) - batch) ** 2)
+    limit: float = np.inf  # a loss above it diverged (with ``scale > 0``)
+    scale: float = 0.0  # the loss of predicting the column means (0: not judged)
+    best_loss: float = np.inf
+    best_params: list | None = None
+    best_epoch: int = 0
+    loss_curve: list = field(default_factory=list)
+    val_scores: list | None = None
 
-    def adam_epoch():
-        nonlocal step
-        total, count = 0.0, 0
-        for chunk in chunks():
-            order = torch.randperm(chunk.shape[0], generator=gen).to(dev)
-            # one chunk: a float32 sum on the device (no sync per batch); streams add
-            # float64 sums per batch (the two loops this one replaced did so: kept bitwise)
-            chunk_total = torch.zeros((), device=dev) if in_memory else 0.0
-            for begin in range(0, chunk.shape[0], config.batch_size):
-                batch = chunk[order[begin : begin + config.batch_size]]
-                optimizer.zero_grad(set_to_none=True)
-                loss = batch_loss(batch)
-                loss.backward()
-                optimizer.step()
-                step += 1
-                if keep is not None:
-                    with torch.no_grad():
-                        for (W, _), M in zip(params, keep):
-                            W.mul_(M)
-                loss = loss.detach() if in_memory else float(loss.detach())
-                chunk_total += loss * batch.shape[0]
-            total += float(chunk_total)
-            count += chunk.shape[0]
-        return total / max(count, 1)
-
-    def lbfgs_epoch():  # LBFGS_CHUNK full-batch L-BFGS iterations (with line searches)
-        nonlocal step
-
-        def closure():
-            optimizer.zero_grad(set_to_none=True)
-            loss = batch_loss(train_data)
-            loss.backward()
-            return loss
-
-        for group in optimizer.param_groups:  # the budget's last chunk may be shorter
-            group["max_iter"] = min(LBFGS_CHUNK, n_epochs - step)
-        optimizer.step(closure)
-        step = optimizer.state[tensors[0]].get("n_iter", step)
-        return evaluate(train_data)
-
-    gen = _torch_generator(config.seed + 1 + step, "cpu")
-    # the stopping rule compares epochs with each other only; with L-BFGS an "epoch" is
-    # LBFGS_CHUNK iterations, and one without progress stops training
-    schedule = _Schedule(replace(config, n_iter_no_change=1) if lbfgs else config, lr)
-    loss_curve, val_scores = [], [] if config.early_stopping else None
-    epoch, converged = 0, False
-    if lbfgs:  # the budget counts iterations
-        step = 0
-    for epoch in range(1, n_epochs + 1):
-        if lbfgs and step >= n_epochs:
-            break
-        epoch_loss = lbfgs_epoch() if lbfgs else adam_epoch()
-        if not np.isfinite(epoch_loss) or (scale > 0 and epoch_loss > limit):
-            raise TrainingDivergenceError(
-                f"Training diverged at epoch {epoch}: the reconstruction loss is "
-                f"{epoch_loss:.4g}"
-                + (
-                    f", {DIVERGENCE_FACTOR:g}+ times both the loss of predicting the column "
-                    f"means ({scale:.4g}) and the initial loss"
-                    if scale > 0
-                    else ""
-                )
-                + (
-                    ". Use solver='adam' with a small learning_rate_init"
-                    if lbfgs
-                    else ". Lower "
-                    f"learning_rate_init (it is {config.learning_rate_init:g}), use solver='lbfgs'"
-                )
-                + ", or scale the data (for example with StandardScaler or MinMaxScaler)."
+    def check(self, epoch, loss, config):
+        """Raise :class:`TrainingDivergenceError` when ``loss`` diverged."""
+        if np.isfinite(loss) and not (self.scale > 0 and loss > self.limit):
+            return
+        raise TrainingDivergenceError(
+            f"Training diverged at epoch {epoch}: the reconstruction loss is {loss:.4g}"
+            + (
+                f", {DIVERGENCE_FACTOR:g}+ times both the loss of predicting the column "
+                f"means ({self.scale:.4g}) and the initial loss"
+                if self.scale > 0
+                else ""
             )
-        loss_curve.append(epoch_loss)
-        current = epoch_loss
-        if config.early_stopping:
-            current = evaluate(val)
-            val_scores.append(-current)
-        if progress is not None:
-            progress(epoch - 1, epoch_loss)
-        if config.early_stopping and current < best_loss:
-            best_loss, best_params, best_epoch = current, snapshot(), epoch
-        if not schedule.step(current, optimizer):
+            + (
+                ". Use solver='adam' with a small learning_rate_init"
+                if config.solver == "lbfgs"
+                else ". Lower "
+                f"learning_rate_init (it is {config.learning_rate_init:g}), use solver='lbfgs'"
+            )
+            + ", or scale the data (for example with StandardScaler or MinMaxScaler)."
+        )
+
+
+class _Rows:
+    """The training data as torch chunks: one chunk in memory (with early stopping's
+    held-out rows), or a stream's chunks, one at a time."""
+
+    def __init__(self, data, config, dev):
+        import torch
+
+        self.dev = dev
+        self.in_memory = not callable(data)
+        if not self.in_memory:
+            self.stream = data
+            return
+        X = np.asarray(data, dtype=np.float64)
+        train_rows, val_rows = _split(len(X), config)
+        self.X = X[train_rows]
+        self.train = torch.tensor(self.X, dtype=torch.float32, device=dev)
+        self.val = torch.tensor(X[val_rows], dtype=torch.float32, device=dev)
+
+    def first(self):
+        """The rows the PCA start is fitted on: the training rows, or the first chunk."""
+        return self.X if self.in_memory else next(iter(self.stream()))
+
+    def chunks(self):
+        import torch
+
+        if self.in_memory:
+            yield self.train
+            return
+        for chunk in self.stream():
+            # a copy when strides are negative (X[::-1]): torch refuses those views
+            yield torch.as_tensor(np.ascontiguousarray(chunk), dtype=torch.float32, device=self.dev)
+
+    def monitor(self, net, config):
+        """The record before the first epoch (in memory: the start's loss and the
+        divergence limit; a stream is judged by finiteness only)."""
+        if not self.in_memory:
+            return _Monitor(val_scores=[] if config.early_stopping else None)
+        X = self.X
+        # the loss of predicting the column means; dropout's noisy training loss is not judged
+        scale = float(X.var(axis=0).mean()) if len(X) > 1 else 0.0
+        scale = 0.0 if config.dropout > 0 else scale
+        start_loss = net.evaluate(self.val if config.early_stopping else self.train)
+        # diverged: far above both the loss of predicting the column means and the start's
+        reference = net.evaluate(self.train) if config.early_stopping else start_loss
+        # (and than a thousandth of the mean square: all-constant data have no spread)
+        floor = 1e-3 * float(np.mean(X**2))
+        return _Monitor(
+            limit=DIVERGENCE_FACTOR * max(scale, reference, floor),
+            scale=scale,
+            best_loss=start_loss,
+            best_params=net.snapshot(),
+            val_scores=[] if config.early_stopping else None,
+        )
+
+
+def _adam_epoch(net, optimizer, rows, gen, batch_size, step):
+    """One pass of mini-batch Adam over every chunk; returns ``(mean loss, step)``."""
+    import torch
+
+    total, count = 0.0, 0
+    for chunk in rows.chunks():
+        order = torch.randperm(chunk.shape[0], generator=gen).to(net.dev)
+        # one chunk: a float32 sum on the device (no sync per batch); streams add
+        # float64 sums per batch (the two loops this one replaced did so: kept bitwise)
+        chunk_total = torch.zeros((), device=net.dev) if rows.in_memory else 0.0
+        for begin in range(0, chunk.shape[0], batch_size):
+            batch = chunk[order[begin : begin + batch_size]]
+            optimizer.zero_grad(set_to_none=True)
+            loss = net.loss(batch)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            net.mask_()
+            loss = loss.detach() if rows.in_memory else float(loss.detach())
+            chunk_total += loss * batch.shape[0]
+        total += float(chunk_total)
+        count += chunk.shape[0]
+    return total / max(count, 1), step
+
+
+def _lbfgs_epoch(net, optimizer, train, n_iter):
+    """``n_iter`` full-batch L-BFGS iterations (with line searches); returns the loss and
+    the iterations run so far."""
+
+    def closure():
+        optimizer.zero_grad(set_to_none=True)
+        loss = net.loss(train)
+        loss.backward()
+        return loss
+
+    for group in optimizer.param_groups:
+        group["max_iter"] = n_iter
+    optimizer.step(closure)
+    return net.evaluate(train), optimizer.state[net.tensors[0]].get("n_iter", 0)
+
+
+def _record(epoch, loss, net, rows, monitor, config, progress):
+    """Book an epoch's loss; returns the loss the stopping rule watches."""
+    monitor.check(epoch, loss, config)
+    monitor.loss_curve.append(loss)
+    current = loss
+    if config.early_stopping:
+        current = net.evaluate(rows.val)
+        monitor.val_scores.append(-current)
+    if progress is not None:
+        progress(epoch - 1, loss)
+    if config.early_stopping and current < monitor.best_loss:
+        monitor.best_loss, monitor.best_params, monitor.best_epoch = (
+            current,
+            net.snapshot(),
+            epoch,
+        )
+    return current
+
+
+def _fit_adam(net, rows, monitor, state, config, n_epochs, progress):
+    """Mini-batch Adam under the stopping rule and the step-size schedule."""
+    import torch
+
+    step = int(state.step)
+    lr = float(config.learning_rate_init if state.learning_rate is None else state.learning_rate)
+    optimizer = torch.optim.Adam(net.tensors, lr=lr)
+    if state.exp_avg and step > 0:
+        optimizer.load_state_dict(_adam_state(optimizer, state, step, net.tensor))
+    gen = _torch_generator(config.seed + 1 + step, "cpu")
+    schedule = _Schedule(config, lr)
+    epoch, converged = 0, False
+    for epoch in range(1, n_epochs + 1):
+        loss, step = _adam_epoch(net, optimizer, rows, gen, config.batch_size, step)
+        if not schedule.step(_record(epoch, loss, net, rows, monitor, config, progress), optimizer):
             converged = True
             break
-    if not in_memory:
-        best_params, best_epoch = snapshot(), epoch
+    adam = optimizer.state_dict()["state"]
+    moments = [
+        [adam[i][key].cpu().numpy() for i in range(len(net.tensors))] if adam else []
+        for key in ("exp_avg", "exp_avg_sq")
+    ]
+    return epoch, converged, step, schedule.lr, moments
+
+
+def _fit_lbfgs(net, rows, monitor, state, config, n_epochs, progress):
+    """Full-batch L-BFGS, ``LBFGS_CHUNK`` iterations an "epoch"; the budget counts
+    iterations and an "epoch" without relative progress ``tol`` stops it."""
+    import torch
+
+    # torch's absolute tolerances are set near zero (its 1e-9 would stop a loss of 1e-2
+    # early). One iteration per step() call was measured not to move from a PCA start
+    # (torch keeps too little between calls), hence chunks.
+    optimizer = torch.optim.LBFGS(
+        net.tensors,
+        lr=1.0,
+        max_iter=LBFGS_CHUNK,
+        history_size=20,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-20,
+        line_search_fn="strong_wolfe",
+    )
+    lr = float(config.learning_rate_init if state.learning_rate is None else state.learning_rate)
+    schedule = _Schedule(replace(config, n_iter_no_change=1), lr)
+    epoch, converged, step = 0, False, 0
+    for epoch in range(1, n_epochs + 1):
+        if step >= n_epochs:
+            break
+        # the budget's last chunk may be shorter
+        loss, step = _lbfgs_epoch(net, optimizer, rows.train, min(LBFGS_CHUNK, n_epochs - step))
+        if not schedule.step(_record(epoch, loss, net, rows, monitor, config, progress), optimizer):
+            converged = True
+            break
+    return epoch, converged, step, schedule.lr, [[], []]
+
+
+@_with_grad
+def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progress):
+    """The training run behind :func:`train_autoencoder`: set up, one solver's loop, and
+    the parameters to keep (see there)."""
+    start = time.perf_counter()
+    dev = resolve_device(config.device)
+    lbfgs = config.solver == "lbfgs"
+    if callable(data) and (config.early_stopping or lbfgs):
+        raise ValueError(
+            "early_stopping and solver='lbfgs' need the training data in memory; for a "
+            "Dask array or chunks use solver='adam' (or 'auto') without early_stopping."
+        )
+    rows = _Rows(data, config, dev)
+    if state is None:
+        state = StreamState(*_start(rows.first, layer_sizes, activations, config))
+    net = _Network(state, masks, activations, config, dev)
+    monitor = rows.monitor(net, config)
+    fit = _fit_lbfgs if lbfgs else _fit_adam
+    epoch, converged, step, lr, moments = fit(net, rows, monitor, state, config, n_epochs, progress)
+    if not rows.in_memory:
+        monitor.best_params, monitor.best_epoch = net.snapshot(), epoch
     elif not config.early_stopping:
         # the last epoch's weights, unless training made the loss worse than the start
-        final_loss = evaluate(train_data) if loss_curve else start_loss
-        if final_loss <= start_loss:
-            best_params, best_epoch = snapshot(), epoch
-    with torch.no_grad():
-        for t, best in zip(tensors, best_params):
-            t.copy_(best)
-    numpy = [t.detach().cpu().numpy().astype(np.float64) for t in tensors]
-    adam = {} if lbfgs else optimizer.state_dict()["state"]
-    new_state = StreamState(
-        numpy[0::2],
-        numpy[1::2],
-        [adam[i]["exp_avg"].cpu().numpy() for i in range(len(tensors))] if adam else [],
-        [adam[i]["exp_avg_sq"].cpu().numpy() for i in range(len(tensors))] if adam else [],
-        step,
-        schedule.lr,
-    )
+        final_loss = net.evaluate(rows.train) if monitor.loss_curve else monitor.best_loss
+        if final_loss <= monitor.best_loss:
+            monitor.best_params, monitor.best_epoch = net.snapshot(), epoch
+    net.restore(monitor.best_params)
+    numpy = [t.detach().cpu().numpy().astype(np.float64) for t in net.tensors]
+    new_state = StreamState(numpy[0::2], numpy[1::2], *moments, step, lr)
     return TrainResult(
         new_state.weights,
         new_state.biases,
-        loss_curve,
-        val_scores,
-        n_iter=step if lbfgs else len(loss_curve),
-        best_epoch=best_epoch,
+        monitor.loss_curve,
+        monitor.val_scores,
+        n_iter=step if lbfgs else len(monitor.loss_curve),
+        best_epoch=monitor.best_epoch,
         seconds=time.perf_counter() - start,
-        final_learning_rate=schedule.lr,
-        converged=converged or not loss_curve,
+        final_learning_rate=lr,
+        converged=converged or not monitor.loss_curve,
         state=new_state,
     )
 
