@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _checks as checks
+from . import _dask
 from . import _fitted as fitted
 from ._activations import ACTIVATIONS
 from ._config import (
@@ -788,8 +789,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to explain (as the model sees them: after any scaler before it).
+        X : array-like of shape (n_samples, n_features), Dask array or Dask DataFrame
+            Rows to explain (as the model sees them: after any scaler before it). A Dask
+            collection gives a lazy Dask array of the values alone (shapes below), block
+            by block on the workers: each block holds ``explain(block).values`` (docs,
+            "Inference on a Dask cluster").
         layer : int or None, default=None
             ``None``: attributions of the input features to the pruned model
             (``shap.PermutationExplainer``, background ``background_``). An int ``l``:
@@ -850,6 +854,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             import shap
 
         self._check_full("explain")
+        if _dask.is_dask_collection(X):  # a lazy Dask array of the values (docs, "Scaling")
+            return _dask.lazy_explain(self, X, layer, output, max_evals)
         X = self._validate_X(X, reset=False)
         evals = checks.explain_args(layer, max_evals, len(self.dense_weights_), X.shape[1])
         shown = None
@@ -1058,8 +1064,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode.
+        X : array-like of shape (n_samples, n_features), Dask array or Dask DataFrame
+            Data to encode. A Dask collection gives a lazy Dask array (a Dask DataFrame
+            under ``set_output(transform="pandas")``), computed block by block on the
+            workers (docs, "Inference on a Dask cluster").
 
         Returns
         -------
@@ -1079,8 +1087,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
-            Codes, as returned by :meth:`transform`.
+        X : array-like of shape (n_samples, n_components_), Dask array or Dask DataFrame
+            Codes, as returned by :meth:`transform` (a Dask collection gives a lazy
+            result, as in :meth:`transform`).
 
         Returns
         -------
@@ -1090,6 +1099,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             "polars"), as ``transform``'s output is.
         """
         check_is_fitted(self)
+        if _dask.is_dask_collection(X):  # lazy, block by block on the workers
+            return _dask.lazy_inference(self, X, "inverse_transform")
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
         if Z.shape[1] != self.n_components_:
             raise ValueError(
@@ -1105,8 +1116,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data.
+        X : array-like of shape (n_samples, n_features), Dask array or Dask DataFrame
+            Data. For a Dask collection each block's squared errors are summed on the
+            workers and one pair of numbers comes back.
         y : Ignored
             Not used, present for API consistency.
 
@@ -1116,6 +1128,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             ``-mean((inverse_transform(transform(X)) - X) ** 2)``.
         """
         check_is_fitted(self)
+        if _dask.is_dask_collection(X):  # reduced on the workers
+            return _dask.lazy_score(self, X)
         X = self._validate_X(X, reset=False)
         return -float(np.mean((self._decode(self._encode(X)) - X) ** 2))
 
@@ -1134,3 +1148,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+# A Dask collection in transform / fit_transform gives a lazy result: dispatched outside
+# scikit-learn's set_output wrapper, which would compute it into pandas (see _dask)
+SHAPSparseAutoencoder.transform = _dask.lazy_on_dask(SHAPSparseAutoencoder.transform)
+SHAPSparseAutoencoder.fit_transform = _dask.lazy_on_dask(SHAPSparseAutoencoder.fit_transform)

@@ -5,10 +5,12 @@ passes over the data one chunk at a time (:func:`chunk_source`), keeps a uniform
 of rows for the Shapley background and the explained rows (:class:`Reservoir`, Vitter's
 algorithm R), and trains with :func:`skshapsae._network.train_autoencoder` (the one loop,
 given a callable that returns the chunks). Memory holds one
-chunk, the reservoir and the network.
+chunk (two blocks of a Dask collection: the next one is read ahead), the reservoir and
+the network.
 """
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -17,9 +19,18 @@ def is_dask_array(X):
     return hasattr(X, "dask") and hasattr(X, "blocks") and hasattr(X, "numblocks")
 
 
+def is_dask_frame(X):
+    """A Dask DataFrame: streamed partition by partition (pandas, with its column names)."""
+    if not type(X).__module__.startswith("dask.dataframe"):
+        return False
+    import dask.dataframe as dd
+
+    return isinstance(X, dd.DataFrame)
+
+
 def is_stream(X):
-    """Whether ``X`` is a Dask array or an iterable of 2-d chunks rather than one table."""
-    if is_dask_array(X):
+    """Whether ``X`` is a Dask collection or an iterable of 2-d chunks rather than one table."""
+    if is_dask_array(X) or is_dask_frame(X):
         return True
     if hasattr(X, "shape") or hasattr(X, "__array__") or isinstance(X, (str, bytes, dict)):
         return False
@@ -56,10 +67,21 @@ def chunk_source(X, validate):
         if X.numblocks[1] > 1:
             X = X.rechunk({1: -1})  # whole rows in every chunk
         blocks = [X.blocks[i] for i in range(X.numblocks[0])]
+    elif is_dask_frame(X):
+        blocks = [X.partitions[i] for i in range(X.npartitions)]
+
+    if is_dask_array(X) or is_dask_frame(X):
 
         def read():
-            for block in blocks:
-                yield block.compute()
+            # the next block is computed (on the workers, or in Dask's threads) while the
+            # caller trains on this one: two blocks in memory at most
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(blocks[0].compute) if blocks else None
+                for k in range(len(blocks)):
+                    block = pending.result()
+                    if k + 1 < len(blocks):
+                        pending = pool.submit(blocks[k + 1].compute)
+                    yield block
 
     else:
 
