@@ -85,3 +85,15 @@ def test_feature_importances_follow_what_the_decoder_uses():
     fi = pruned.feature_importances_
     np.testing.assert_allclose(fi, np.full(7, 1 / 7))  # only unit 1 counts: uniform
     assert pruned.unit_importances_[0][0] > pruned.unit_importances_[0][1]  # eq. 4 does not
+
+
+def test_unique_variances_match_scikit_learns_factor_analysis():
+    from sklearn.decomposition import FactorAnalysis
+
+    from skshapsae._network import unique_variances
+
+    X = _table(4)
+    fa = FactorAnalysis(2, svd_method="lapack", tol=1e-10, max_iter=5000).fit(X)
+    centred = X - X.mean(0)
+    psi = unique_variances(centred.T @ centred / len(X), 2, max_iter=5000, tol=1e-9)
+    np.testing.assert_allclose(psi, fa.noise_variance_, rtol=1e-3, atol=1e-6 * X.var(0).max())
