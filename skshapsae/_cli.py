@@ -23,9 +23,12 @@ import numpy as np
 EXAMPLE = """example:
   skshapsae --data wine.csv --target class --levels 0.7,0.9 --output wine-out
 
-The CSV needs a header row, numeric feature columns and a target column (--target).
-Defaults adapt to the data: --hidden auto uses min(32, width/2) then min(8, width/4)
-units, so any table of 2 or more columns works."""
+The CSV needs a header row and a target column (--target). Missing values are filled
+(median of a numeric column, most frequent value of a text column) and text columns
+are one-hot encoded, as steps of the saved model (--no-preprocess refuses such tables
+instead). The model is the library's SHAPSparseAutoencoder with its defaults (one
+hidden layer of width/2 units); --hidden, --max-iter, --n-explain and --n-background
+override them."""
 
 
 class UsageError(Exception):
@@ -66,8 +69,8 @@ def _levels(text):
 
 
 def _hidden(text):
-    if text == "auto":
-        return "auto"
+    if text == "auto":  # the library's default
+        return None
     try:
         widths = tuple(int(h) for h in text.split(","))
     except ValueError:
@@ -81,11 +84,14 @@ def _hidden(text):
     return widths
 
 
-def auto_hidden(n_features):
-    """The ``--hidden auto`` widths for a table of ``n_features`` columns."""
-    first = max(1, min(32, n_features // 2))
-    code = max(1, min(8, n_features // 4))
-    return (first,) if code >= first else (first, code)
+def _tolerance(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} must be in [0, 1]")
+    return value
 
 
 def build_parser():
@@ -101,8 +107,9 @@ def build_parser():
     parser.add_argument(
         "--hidden",
         type=_hidden,
-        default="auto",
-        help="encoder widths, comma-separated, or 'auto' (default: from the data's width)",
+        default=None,
+        help="encoder widths, comma-separated (default, or 'auto': the library's default, "
+        "one layer of max(1, features // 2) units)",
     )
     parser.add_argument(
         "--levels",
@@ -113,20 +120,36 @@ def build_parser():
     parser.add_argument(
         "--max-iter",
         type=_positive_int,
-        default=200,
-        help="upper bound on training epochs (stops on convergence)",
+        default=None,
+        help="upper bound on training epochs (default: the library's, 200; training "
+        "stops on convergence)",
     )
     parser.add_argument(
         "--n-explain",
         type=_positive_int,
         default=None,
-        help="explained rows per layer (default: 200, or all training rows if fewer)",
+        help="explained rows per layer (default: the library's, 200, or all training "
+        "rows if fewer)",
     )
     parser.add_argument(
         "--n-background",
         type=_positive_int,
         default=None,
-        help="background rows (default: 100, or all training rows if fewer)",
+        help="background rows (default: the library's, 100, or all training rows if fewer)",
+    )
+    parser.add_argument(
+        "--column-tolerance",
+        type=_tolerance,
+        default=COLUMN_TOLERANCE,
+        help="a level is kept only if no column's held-out relative reconstruction error "
+        "exceeds the dense model's by more than this (capped at 1, the error of predicting "
+        f"the column's mean); default {COLUMN_TOLERANCE}",
+    )
+    parser.add_argument(
+        "--no-preprocess",
+        action="store_true",
+        help="refuse CSVs with missing values or text columns instead of filling missing "
+        "values and one-hot encoding text columns in the saved model",
     )
     parser.add_argument(
         "--drop",
@@ -147,15 +170,18 @@ def build_parser():
     return parser
 
 
-def _load(path, target, drop=()):
-    """``X`` (float64), ``y`` and the feature names (None for an .npz) of the user's file."""
+def _load(path, target, drop=(), preprocess=True):
+    """``(X, y, names, columns)``: ``X`` float64 for an .npz (``names`` and ``columns``
+    None); for a CSV the feature columns as a DataFrame (``preprocess``: missing values
+    and text columns allowed, see :func:`_preprocessor`) and ``columns`` the table's
+    description (numeric and text columns, missing values, columns left out)."""
     path = Path(path)
     if not path.exists():
         raise UsageError(f"data file {str(path)!r} does not exist.")
     if not path.is_file():
         raise UsageError(f"--data {str(path)!r} is not a file; pass a .csv or .npz file.")
     if path.suffix == ".npz":
-        return (*_load_npz(path), None)
+        return (*_load_npz(path), None, None)
     try:
         import pandas as pd
     except ImportError:
@@ -170,6 +196,7 @@ def _load(path, target, drop=()):
         ) from None
     if len(frame) == 0:
         raise UsageError(f"{path} has a header but no data rows.")
+    frame.columns = [str(c) for c in frame.columns]
     unknown = [c for c in drop if c not in frame.columns]
     if unknown:
         raise UsageError(
@@ -183,39 +210,119 @@ def _load(path, target, drop=()):
             f"target column {target!r} is not in {path}; its columns are "
             f"{list(frame.columns)[:20]}. Pass --target NAME."
         )
+    columns = {"numeric": [], "text": {}, "missing": {}, "left_out": [], "rows_left_out": 0}
+    unlabelled = frame[target].isna().to_numpy()
+    if unlabelled.any() and preprocess and not unlabelled.all():
+        # a label cannot be imputed: those rows are left out
+        columns["rows_left_out"] = int(unlabelled.sum())
+        frame = frame[~unlabelled].reset_index(drop=True)
     y = frame.pop(target).to_numpy()
     if frame.shape[1] == 0:
         raise UsageError(f"{path} holds only the target column {target!r}; no features to fit.")
-    text = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if text:
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text and not preprocess:
         raise UsageError(
-            f"column(s) {_listed(text)} of {path} are not numeric; encode them (for example "
-            f"one-hot) before running, or leave them out with --drop {' '.join(text[:3])}"
-            f"{' ...' if len(text) > 3 else ''}."
+            f"column(s) {_listed(text)} of {path} are not numeric; run without "
+            "--no-preprocess to one-hot encode them, or leave them out with --drop "
+            f"{' '.join(text[:3])}{' ...' if len(text) > 3 else ''}."
         )
-    missing = [str(c) for c in frame.columns if frame[c].isna().any()]
-    if missing or pd.isna(y).any():
+    missing = [c for c in frame.columns if frame[c].isna().any()]
+    if (missing or pd.isna(y).any()) and not preprocess:
         where = missing or [target]
         raise UsageError(
-            f"column(s) {_listed(where)} of {path} have missing values; impute or drop those "
-            "rows first (for example with sklearn.impute.SimpleImputer), or leave the columns "
-            "out with --drop."
+            f"column(s) {_listed(where)} of {path} have missing values; run without "
+            "--no-preprocess to fill them (median, most frequent value), or leave the "
+            "columns out with --drop."
         )
-    X = frame.to_numpy(dtype=np.float64)
-    infinite = [str(c) for c, ok in zip(frame.columns, np.isfinite(X).all(axis=0)) if not ok]
+    if pd.isna(y).any():
+        raise UsageError(f"the target column {target!r} of {path} has no values.")
+    empty = [c for c in frame.columns if frame[c].isna().all()]
+    if empty:
+        columns["left_out"] = empty
+        frame = frame.drop(columns=empty)
+        print(
+            f"skshapsae: warning: column(s) {_listed(empty)} of {path} have no values at "
+            "all; they are left out",
+            file=sys.stderr,
+        )
+    if frame.shape[1] == 0:
+        raise UsageError(f"{path} has no feature column with values.")
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    numeric = [c for c in frame.columns if c not in text]
+    many = {}
+    for c in text:
+        try:
+            categories = sorted(set(frame[c].dropna()))
+        except TypeError:  # values of several types: not from read_csv
+            raise UsageError(f"column {c!r} of {path} mixes kinds of values.") from None
+        if len(categories) > min(MAX_CATEGORIES, max(10, len(frame) // 2)):
+            many[c] = len(categories)
+        columns["text"][c] = categories
+    if many:
+        shown = ", ".join(f"{c!r} ({n})" for c, n in list(many.items())[:10])
+        raise UsageError(
+            f"text column(s) of {path} have too many distinct values to one-hot encode "
+            f"(free text or IDs): {shown}; leave them out with --drop "
+            f"{' '.join(list(many)[:3])}{' ...' if len(many) > 3 else ''}."
+        )
+    values = frame[numeric].to_numpy(dtype=np.float64)
+    infinite = [c for c, bad in zip(numeric, np.isinf(values).any(axis=0)) if bad]
     if infinite:
         raise UsageError(
             f"column(s) {_listed(infinite)} of {path} hold infinite values; replace or drop them."
         )
-    names = [str(c) for c in frame.columns]
-    for name, column in zip(names, X.T):
+    columns["numeric"] = numeric
+    columns["missing"] = {c: int(frame[c].isna().sum()) for c in frame.columns}
+    columns["missing"] = {c: n for c, n in columns["missing"].items() if n}
+    for name, column in zip(numeric, values.T):
         if _looks_like_an_id(column):
             print(
                 f"skshapsae: warning: column {name!r} looks like a row ID (distinct integers "
                 f"that grow with the row order); if it is one, leave it out with --drop {name}",
                 file=sys.stderr,
             )
-    return X, y, names
+    if not preprocess:
+        return values, y, numeric, None
+    return frame, y, list(frame.columns), columns
+
+
+#: A text column with more distinct values than this (or than half the rows) is refused:
+#: free text or an ID, not a category.
+MAX_CATEGORIES = 100
+
+
+def _preprocessor(columns):
+    """Fills missing values (median of a numeric column, most frequent value of a text
+    column) and one-hot encodes the text columns, with the categories of all rows (so
+    every split has the same columns; a value unseen at fit time encodes as zeros)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    branches = []
+    if columns["numeric"]:
+        branches.append(("numbers", SimpleImputer(strategy="median"), columns["numeric"]))
+    if columns["text"]:
+        encoder = OneHotEncoder(
+            categories=[np.array(c, dtype=object) for c in columns["text"].values()],
+            handle_unknown="ignore",
+            sparse_output=False,
+        )
+        impute = SimpleImputer(strategy="most_frequent")
+        branches.append(
+            (
+                "text",
+                Pipeline([("simpleimputer", impute), ("onehotencoder", encoder)]),
+                list(columns["text"]),
+            )
+        )
+    out = list(columns["numeric"]) + [
+        f"{c}_{v}" for c, values in columns["text"].items() for v in values
+    ]
+    short = len(set(out)) == len(out)  # "colour_red" unless that clashes with a column
+    step = ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=not short)
+    return step.set_output(transform="pandas")
 
 
 def _listed(names, limit=10):
@@ -260,11 +367,12 @@ def _load_npz(path):
     return X.astype(np.float64), y
 
 
-def _check_data(X, y, hidden):
-    if X.shape[0] < 4:
-        raise UsageError(f"the data has {X.shape[0]} rows; at least 4 are needed.")
-    if X.shape[1] < 2:
-        raise UsageError(f"the data has {X.shape[1]} feature column(s); at least 2 are needed.")
+def _check_data(shape, y, hidden):
+    """``shape``: rows and the model's input width (after one-hot encoding)."""
+    if shape[0] < 4:
+        raise UsageError(f"the data has {shape[0]} rows; at least 4 are needed.")
+    if shape[1] < 2:
+        raise UsageError(f"the data has {shape[1]} feature column(s); at least 2 are needed.")
     _, counts = np.unique(y, return_counts=True)
     continuous = y.dtype.kind == "f" and not np.all(y == np.round(y))
     if y.dtype.kind in "iuf" and (continuous or counts.size > max(20, len(y) // 10)):
@@ -289,10 +397,11 @@ def _check_data(X, y, hidden):
             f"row of each of the {counts.size} classes on both sides; use more rows (at "
             f"least {int(np.ceil(counts.size / TEST_SIZE))}) or fewer classes."
         )
-    if hidden[0] > X.shape[1]:
+    if hidden is not None and hidden[0] > shape[1]:
         raise UsageError(
             f"--hidden {','.join(map(str, hidden))} starts wider than the data's "
-            f"{X.shape[1]} features; use --hidden auto or widths <= {X.shape[1]}."
+            f"{shape[1]} features; leave --hidden out (the library's default) or use "
+            f"widths <= {shape[1]}."
         )
 
 
@@ -356,54 +465,104 @@ def run(argv=None):
 
     args = build_parser().parse_args(argv)
     _check_output(args.output)
+    columns = None
     if args.data is None:
         if args.drop:
             raise UsageError("--drop needs --data (the bundled digits have no named columns).")
         X, y = load_digits(return_X_y=True)
         names, source = None, "scikit-learn digits (bundled)"
     else:
-        X, y, names = _load(args.data, args.target, args.drop)
-        source = args.data
-    hidden = auto_hidden(X.shape[1]) if args.hidden == "auto" else args.hidden
-    _check_data(X, y, hidden)
+        X, y, names, columns = _load(args.data, args.target, args.drop, not args.no_preprocess)
+        source = str(Path(args.data).resolve())
+    features = names
+    if columns is not None:  # the model's inputs: numbers, then one column per category
+        features = list(_preprocessor(columns).fit(X).get_feature_names_out())
+    _check_data((len(y), len(features) if features else X.shape[1]), y, args.hidden)
     seeds = f"{args.seed}..{args.seed + args.repeats - 1}"
     print(
-        f"data: {source}, {X.shape[0]} rows x {X.shape[1]} features; hidden={hidden}; "
-        f"{args.repeats} stratified 75/25 split(s), seeds {seeds}"
+        f"data: {source}, {len(y)} rows x {X.shape[1]} feature columns"
+        + (f" ({len(features)} after one-hot encoding)" if columns and columns["text"] else "")
+        + f"; {args.repeats} stratified 75/25 split(s), seeds {seeds}"
     )
-    splits, fit_seconds = [], []
+    notes = _preprocessing_notes(columns)
+    for note in notes:
+        print(f"preprocessing: {note}")
+    splits, fit_seconds, columns_per_split = [], [], []
     for repeat in range(args.repeats):
-        rows, seconds = _one_split(args, X, y, names, hidden, args.seed + repeat)
+        rows, errors, seconds = _one_split(args, X, y, names, columns, args.seed + repeat)
         splits.append(rows)
+        columns_per_split.append(errors)
         fit_seconds.append(seconds)
-    summary = _summarise(args.levels, splits)
-    best = _choose(summary, args.repeats)
-    _print_table(summary, best, args.repeats)
+    summary, dense = _summarise(args.levels, splits, columns_per_split, features)
+    best, rule = _choose(summary, dense, args.repeats, args.column_tolerance)
+    baseline = np.array([rows[0]["majority_accuracy"] for rows in splits])
     print(
-        f"chosen: level {best['importance_level']:g}, the sparsest within one standard "
-        "error of the best mean accuracy (the one-standard-error rule)"
+        f"accuracy: {CLASSIFIER} on the codes, fitted on each split's training rows and "
+        f"scored on its test rows;\n  the majority class alone scores {baseline.mean():.3f} "
+        f"+/- {baseline.std():.3f}"
     )
+    _print_table(summary, best, args.repeats)
+    print(f"chosen: level {best['importance_level']:g}, {rule}")
+    _print_columns(best, dense)
     print(
         f"dense training + scoring: {np.mean(fit_seconds):.1f}s per split (done once per "
         "split, reused for every level)"
     )
-    model = _final_model(args, X, names, hidden, best["importance_level"])
+    model = _final_model(args, X, names, columns, best["importance_level"])
     ae = model[-1]
-    top = np.argsort(-ae.feature_importances_)[:5]
-    print("most important features: " + ", ".join(ae.get_unit_names(0)[j] for j in top))
+    hidden = ae.layer_sizes_[1 : len(ae.layer_sizes_) // 2 + 1]
+    print(f"model: {' -> '.join(map(str, ae.layer_sizes_))} units (hidden {hidden})")
+    importances = dict(
+        sorted(
+            zip(ae.get_unit_names(0), map(float, ae.feature_importances_)),
+            key=lambda item: -item[1],
+        )
+    )
+    top = list(importances.items())[:5]
+    print("most important features: " + ", ".join(f"{n} ({v:.3f})" for n, v in top))
     out = Path(args.output)
     results = {
+        "data": {
+            "file": source,
+            "target": args.target if args.data else "digit",
+            "rows": int(len(y)),
+            "feature_columns": int(X.shape[1]),
+            "model_inputs": int(ae.n_features_in_),
+        },
+        "preprocessing": _preprocessing_report(columns, notes),
+        "model": {
+            "layer_sizes": [int(n) for n in ae.layer_sizes_],
+            "hidden_layer_sizes": [int(n) for n in hidden],
+            "parameters_set_by_the_cli": _overrides(args),
+        },
+        "accuracy_means": f"{CLASSIFIER} on the codes, fitted on each split's training rows, "
+        "scored on its test rows",
+        "majority_baseline_accuracy": float(baseline.mean()),
+        "majority_baseline_accuracy_sd": float(baseline.std()),
         "chosen_importance_level": best["importance_level"],
+        "choice": {
+            "rule": rule,
+            "column_tolerance": args.column_tolerance,
+            "faithful_levels": [r["importance_level"] for r in summary if r["faithful"]],
+        },
+        "reconstruction": {
+            "measure": RELATIVE_ERROR,
+            "chosen": best["column_relative_error"],
+            "dense": dense,
+        },
+        "feature_importances": importances,
         "repeats": args.repeats,
         "seeds": [args.seed + r for r in range(args.repeats)],
         "levels": summary,
         "splits": splits,
     }
-    written = _write_outputs(model, results, names, out)
+    written = _write_outputs(model, results, features, out)
+    steps = " + ".join(type(step).__name__ for step in model)
     print(
-        f"wrote {out / 'results.json'} and {out / 'model.npz'}: MinMaxScaler + "
-        f"SHAPSparseAutoencoder at the chosen level, fitted on all rows; "
-        "skshapsae.load(path).transform(raw_rows) takes the original columns"
+        f"wrote {out / 'results.json'} and {out / 'model.npz'}: {steps} at the chosen "
+        "level, fitted on all rows; skshapsae.load(path).transform(raw_rows) takes the "
+        "original columns"
+        + (" (a DataFrame, text and missing values as in the file)" if columns else "")
     )
     figures = [p for p in written if p.suffix == ".png"]
     if figures:
@@ -411,17 +570,78 @@ def run(argv=None):
     return summary
 
 
-def _autoencoder(args, hidden, n_rows, seed):
+#: What "accuracy" means in the report.
+CLASSIFIER = "LogisticRegression(max_iter=1000)"
+
+#: What the per-column reconstruction numbers mean.
+RELATIVE_ERROR = (
+    "relative error per column on the held-out rows: mean squared reconstruction error / "
+    "the column's variance, on the model's inputs (filled, one-hot, scaled to [0, 1]); "
+    "1 is the error of predicting the column's mean; mean over the splits; null for a "
+    "column constant in every test split"
+)
+
+#: Default of --column-tolerance.
+COLUMN_TOLERANCE = 0.25
+
+
+def _preprocessing_notes(columns):
+    if columns is None:
+        return []
+    notes = []
+    if columns["missing"]:
+        notes.append(
+            f"filled {sum(columns['missing'].values())} missing value(s) in "
+            f"{_listed(list(columns['missing']))} (median of a numeric column, most "
+            "frequent value of a text column); the saved model fills them the same way"
+        )
+    if columns["text"]:
+        notes.append(
+            f"one-hot encoded text column(s) {_listed(list(columns['text']))} "
+            f"({sum(map(len, columns['text'].values()))} categories; an unseen value "
+            "encodes as zeros)"
+        )
+    if columns["left_out"]:
+        notes.append(f"left out column(s) without values {_listed(columns['left_out'])}")
+    if columns["rows_left_out"]:
+        notes.append(f"left out {columns['rows_left_out']} row(s) without a target value")
+    return notes
+
+
+def _preprocessing_report(columns, notes):
+    if columns is None:
+        return None
+    return {
+        "numeric_columns": columns["numeric"],
+        "one_hot": {c: [_json(v) for v in values] for c, values in columns["text"].items()},
+        "missing_values": columns["missing"],
+        "left_out_columns": columns["left_out"],
+        "rows_left_out": columns["rows_left_out"],
+        "notes": notes,
+    }
+
+
+def _json(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _overrides(args):
+    """The autoencoder's parameters the command line sets; everything else is the
+    library's default."""
+    given = {
+        "hidden_layer_sizes": args.hidden,
+        "max_iter": args.max_iter,
+        "n_explain": args.n_explain,
+        "n_background": args.n_background,
+    }
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in given.items() if v is not None}
+
+
+def _autoencoder(args, seed):
     from . import SHAPSparseAutoencoder
 
     return SHAPSparseAutoencoder(
-        hidden,
-        out_activation="logistic",
-        max_iter=args.max_iter,
-        n_explain=args.n_explain or min(200, n_rows),
-        n_background=args.n_background or min(100, n_rows),
-        random_state=seed,
-        verbose=0 if args.quiet else 1,
+        **_overrides(args), random_state=seed, verbose=0 if args.quiet else 1
     )
 
 
@@ -434,8 +654,19 @@ def _scaled(scaler, X, names):
     return pd.DataFrame(Z, columns=names)  # the model, tables and figures use the names
 
 
-def _one_split(args, X, y, names, hidden, seed):
-    """Fit on 75 % of the rows, then each level's sparsity, test MSE and accuracy."""
+def _relative_errors(model, X_test):
+    """Each column's held-out reconstruction error over its variance (NaN if constant)."""
+    Z = np.asarray(X_test, dtype=np.float64)
+    recon = np.asarray(model.inverse_transform(model.transform(X_test)), dtype=np.float64)
+    variance = Z.var(axis=0)
+    error = ((recon - Z) ** 2).mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(variance > 1e-12, error / variance, np.nan)
+
+
+def _one_split(args, X, y, names, columns, seed):
+    """Fit on 75 % of the rows, then each level's sparsity, test MSE, accuracy and
+    per-column relative errors (the dense model's first)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import MinMaxScaler
@@ -443,16 +674,24 @@ def _one_split(args, X, y, names, hidden, seed):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=seed
     )
+    if columns is not None:  # filled and encoded with the training rows' statistics
+        prep = _preprocessor(columns).fit(X_train)
+        X_train, X_test = prep.transform(X_train), prep.transform(X_test)
+        names = list(X_train.columns)
     scaler = MinMaxScaler(clip=True).fit(X_train)
     X_train, X_test = _scaled(scaler, X_train, names), _scaled(scaler, X_test, names)
+    labels, counts = np.unique(y_train, return_counts=True)
+    majority = float(np.mean(y_test == labels[np.argmax(counts)]))
     start = time.perf_counter()
-    ae = _autoencoder(args, hidden, len(X_train), seed).fit(X_train)
+    ae = _autoencoder(args, seed).fit(X_train)
     seconds = time.perf_counter() - start
+    errors = {"dense": _relative_errors(ae.reprune(importance_level=1.0), X_test)}
     rows = []
     for level in args.levels:
         start = time.perf_counter()
         model = ae.reprune(importance_level=level, X=X_train)
         clf = LogisticRegression(max_iter=1000).fit(model.transform(X_train), y_train)
+        errors[level] = _relative_errors(model, X_test)
         rows.append(
             {
                 "seed": seed,
@@ -460,62 +699,148 @@ def _one_split(args, X, y, names, hidden, seed):
                 "sparsity": model.sparsity_,
                 "test_mse": -model.score(X_test),
                 "accuracy": clf.score(model.transform(X_test), y_test),
+                "majority_accuracy": majority,
+                "max_column_relative_error": _max(errors[level]),
                 "seconds": time.perf_counter() - start,
             }
         )
-    return rows, seconds
+    return rows, errors, seconds
 
 
-def _summarise(levels, splits):
+def _max(values):
+    values = np.asarray(values, dtype=float)
+    return None if np.all(np.isnan(values)) else float(np.nanmax(values))
+
+
+def _by_column(values, features):
+    names = features or [f"x{j}" for j in range(len(values))]
+    return {n: (None if np.isnan(v) else round(float(v), 6)) for n, v in zip(names, values)}
+
+
+def _mean_over_splits(arrays):
+    stacked = np.vstack(arrays)
+    out = np.full(stacked.shape[1], np.nan)
+    seen = ~np.all(np.isnan(stacked), axis=0)
+    out[seen] = np.nanmean(stacked[:, seen], axis=0)
+    return out
+
+
+def _summarise(levels, splits, errors, features):
+    """Mean and sd of each level over the splits, its per-column relative errors, and
+    the dense model's per-column relative errors."""
     summary = []
     for i, level in enumerate(levels):
         row = {"importance_level": level}
         for key in ("sparsity", "test_mse", "accuracy", "seconds"):
             values = np.array([rows[i][key] for rows in splits])
             row[key], row[f"{key}_sd"] = float(values.mean()), float(values.std())
+        row["_errors"] = _mean_over_splits([e[level] for e in errors])
+        row["column_relative_error"] = _by_column(row["_errors"], features)
+        row["max_column_relative_error"] = _max(row["_errors"])
         summary.append(row)
-    return summary
+    dense = _mean_over_splits([e["dense"] for e in errors])
+    for row in summary:
+        row["_dense"] = dense
+    return summary, _by_column(dense, features)
 
 
-def _choose(summary, repeats):
-    """The sparsest level whose mean accuracy is within one standard error of the best
-    one: a difference smaller than the split-to-split noise does not buy back links."""
+def _faithful(row, tolerance):
+    """No column's relative error above ``max(dense, min(1, dense + tolerance))``: within
+    ``tolerance`` of the dense model, and never worse than the column's mean unless the
+    dense model already is."""
+    errors, dense = row.pop("_errors"), row.pop("_dense")
+    bound = np.maximum(dense, np.minimum(1.0, dense + tolerance))
+    known = ~np.isnan(errors) & ~np.isnan(dense)
+    return bool(np.all(errors[known] <= bound[known] + 1e-9))
+
+
+def _choose(summary, dense, repeats, tolerance):
+    """``(row, rule)``: the sparsest faithful level (see :func:`_faithful`) whose mean
+    accuracy is within one standard error of the best one (a difference smaller than
+    the split-to-split noise does not buy back links); without one, the densest level."""
+    for row in summary:
+        row["faithful"] = _faithful(row, tolerance)
     top = max(summary, key=lambda r: r["accuracy"])
     floor = top["accuracy"] - top["accuracy_sd"] / np.sqrt(repeats)
-    return max((r for r in summary if r["accuracy"] >= floor), key=lambda r: r["sparsity"])
+    close = [r for r in summary if r["accuracy"] >= floor]
+    for row in summary:
+        row["within_one_se"] = bool(row["accuracy"] >= floor)
+    faithful = [r for r in close if r["faithful"]]
+    if faithful:
+        return max(faithful, key=lambda r: r["sparsity"]), (
+            "the sparsest level within one standard error of the best mean accuracy (the "
+            "one-standard-error rule) whose every column is reconstructed on held-out rows "
+            f"within {tolerance:g} of the dense model's relative error (and no worse than "
+            "the column's mean where the dense model is better than that)"
+        )
+    return min(summary, key=lambda r: r["sparsity"]), (
+        "the densest level swept: no level within one standard error of the best mean "
+        f"accuracy reconstructs every column within {tolerance:g} of the dense model "
+        "(see 'reconstruction' in results.json; sweep denser levels or raise "
+        "--column-tolerance)"
+    )
 
 
 def _print_table(summary, best, repeats):
     header = (
-        f"{'level':>6} {'eta':>6} {'test MSE':>18} {'accuracy':>16} {'seconds':>8}"
-        f"   (mean +/- sd over {repeats} split(s))"
+        f"{'level':>6} {'eta':>6} {'test MSE':>18} {'accuracy':>16} {'worst col':>9} "
+        f"{'seconds':>8}   (mean +/- sd over {repeats} split(s))"
     )
     print(header)
     print("-" * len(header))
     for r in summary:
         mark = "  <- chosen" if r is best else ""
+        worst = r["max_column_relative_error"]
+        worst = f"{worst:>9.2f}" if worst is not None else f"{'-':>9}"
+        flag = " " if r["faithful"] else "!"
         print(
             f"{r['importance_level']:>6.2f} {r['sparsity']:>6.3f} "
             f"{r['test_mse']:>9.5f} +/- {r['test_mse_sd']:.5f} "
-            f"{r['accuracy']:>7.3f} +/- {r['accuracy_sd']:.3f} {r['seconds']:>8.2f}{mark}"
+            f"{r['accuracy']:>7.3f} +/- {r['accuracy_sd']:.3f} {worst}{flag}"
+            f"{r['seconds']:>8.2f}{mark}"
+        )
+    print(
+        "worst col: the largest held-out relative reconstruction error of a column (1 = "
+        "predicting its mean); '!': a column beyond the tolerance"
+    )
+
+
+def _print_columns(best, dense, limit=5):
+    """The columns the chosen level reconstructs worst, next to the dense model."""
+    chosen = best["column_relative_error"]
+    known = [n for n, v in chosen.items() if v is not None]
+    worst = sorted(known, key=lambda n: -chosen[n])[:limit]
+    if worst:
+        print(
+            "worst-reconstructed columns (relative error, chosen level / dense): "
+            + ", ".join(f"{n} {chosen[n]:.2f}/{dense[n]:.2f}" for n in worst)
         )
 
 
-def _final_model(args, X, names, hidden, level):
-    """Scaler and autoencoder fitted on all rows, pruned at ``level``: one object for raw rows."""
+def _final_model(args, X, names, columns, level):
+    """Preprocessing, scaler and autoencoder fitted on all rows, pruned at ``level``: one
+    object for raw rows."""
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import MinMaxScaler
 
+    steps = []
     scaler = MinMaxScaler(clip=True)
-    if names is not None:
+    if columns is not None:
+        prep = _preprocessor(columns)
+        steps.append(("columntransformer", prep))
+        scaler.set_output(transform="pandas")
+        encoded = prep.fit_transform(X)
+    elif names is not None:
         import pandas as pd
 
         scaler.set_output(transform="pandas")
-        X = pd.DataFrame(X, columns=names)
-    scaled = scaler.fit_transform(X)
-    ae = _autoencoder(args, hidden, len(X), args.seed).fit(scaled)
+        encoded = pd.DataFrame(X, columns=names)
+    else:
+        encoded = X
+    scaled = scaler.fit_transform(encoded)
+    ae = _autoencoder(args, args.seed).fit(scaled)
     model = ae.reprune(importance_level=level, X=scaled)
-    return Pipeline([("minmaxscaler", scaler), ("shapsparseautoencoder", model)])
+    return Pipeline([*steps, ("minmaxscaler", scaler), ("shapsparseautoencoder", model)])
 
 
 def _write_outputs(model, results, names, out):

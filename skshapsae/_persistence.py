@@ -211,16 +211,18 @@ def _split_pipeline(estimator):
 
     what = (
         "save writes a fitted SHAPSparseAutoencoder, or a fitted Pipeline of MinMaxScaler / "
-        "StandardScaler steps ending in one (what the CLI saves), in the format load reads "
+        "StandardScaler steps ending in one, optionally after a first ColumnTransformer of "
+        "imputation and one-hot encoding (what the CLI saves), in the format load reads "
         "safely"
     )
     steps = None
     if isinstance(estimator, Pipeline):
         *before, (last, estimator) = estimator.steps
-        for name, step in before:
-            if type(step).__name__ not in SCALERS or type(step).__module__.split(".")[0] != (
-                "sklearn"
-            ):
+        for i, (name, step) in enumerate(before):
+            known = type(step).__name__ in SCALERS or (
+                i == 0 and type(step).__name__ == "ColumnTransformer"
+            )
+            if not known or type(step).__module__.split(".")[0] != "sklearn":
                 raise TypeError(f"{what}; step {name!r} is a {type(step).__name__}.")
             check_is_fitted(step)
         steps = [*before, (last, None)]
@@ -237,6 +239,14 @@ def _encode_steps(steps, arrays):
     for i, (name, step) in enumerate(steps):
         if step is None:
             out.append({"name": name, "class": "SHAPSparseAutoencoder"})
+            continue
+        if type(step).__name__ == "ColumnTransformer":
+            from ._persistence_columns import encode
+
+            spec = {"name": name, **encode(step, i, arrays)}
+            if _output_container(step) is not None:
+                spec["output"] = _output_container(step)
+            out.append(spec)
             continue
         (array_names,) = SCALERS[type(step).__name__]
         attributes = {}
@@ -267,6 +277,15 @@ def _decode_steps(spec, arrays, used, n_features):
         _refuse("its pipeline does not end with the autoencoder.")
     steps = []
     for i, step in enumerate(spec[:-1]):
+        if i == 0 and isinstance(step, dict) and step.get("class") == "ColumnTransformer":
+            from ._persistence_columns import decode
+
+            if not isinstance(n_features, int) or not 0 < n_features < 2**24:
+                _refuse("its n_features_in_ is not a width.")
+            # the scalers after it take the autoencoder's width too (checked below)
+            columns = decode(step, arrays, used, n_features, i)
+            steps.append((_step_name(step.get("name"), i), columns))
+            continue
         if not isinstance(step, dict) or step.get("class") not in SCALERS:
             _refuse(f"pipeline step {i} is not one of {sorted(SCALERS)}.")
         cls = getattr(preprocessing, step["class"])
@@ -323,15 +342,19 @@ def _decode_steps(spec, arrays, used, n_features):
             setattr(scaler, attr, None)
         if getattr(scaler, "n_features_in_", None) != n_features:
             _refuse(f"pipeline step {i} does not take the autoencoder's {n_features} features.")
-        name = step.get("name")
-        if not isinstance(name, str) or not name or "__" in name:
-            _refuse(f"pipeline step {i} has an invalid name.")
+        name = _step_name(step.get("name"), i)
         _set_output(scaler, step.get("output"), f"pipeline step {i}")
         steps.append((name, scaler))
     last = spec[-1].get("name")
     if not isinstance(last, str) or not last or "__" in last:
         _refuse("the pipeline's last step has an invalid name.")
     return steps, last
+
+
+def _step_name(name, i):
+    if not isinstance(name, str) or not name or "__" in name:
+        _refuse(f"pipeline step {i} has an invalid name.")
+    return name
 
 
 # ----------------------------------------------------------------------------- load

@@ -27,10 +27,10 @@ def test_main_job_on_bundled_digits(tmp_path, capsys):
 
     model = load(tmp_path / "model.npz")
     raw = load_digits().data
-    assert model[-1].n_components_ == 8
+    assert model[-1].n_components_ == 32  # the library's default: 64 // 2
     assert model[-1].importance_level_ == results["chosen_importance_level"]
     codes = model.transform(raw)
-    assert codes.shape == (len(raw), 8) and np.abs(codes).max() < 10
+    assert codes.shape == (len(raw), 32) and np.all(np.isfinite(codes))
     assert np.mean((model.inverse_transform(codes) - raw) ** 2) < np.var(raw)
     for name in ("feature_importances.png", "sparsity_accuracy.png", "input_masks.png"):
         assert (tmp_path / name).stat().st_size > 1000
@@ -94,12 +94,17 @@ def _bad_inputs(tmp_path):
     nan = frame.copy()
     nan.loc[3, "b"] = np.nan
     single = frame.assign(target=range(20)).to_csv(index=False)
+    ids = frame.assign(name=[f"row {i}" for i in range(20)]).to_csv(index=False)
     np.savez(tmp_path / "pickled.npz", X=np.array([{"a": 1}], dtype=object), y=np.zeros(1))
     (tmp_path / "afile").write_text("x")
     return [
         (["--data", _csv(tmp_path, "", "empty.csv")], "not a readable CSV"),
-        (["--data", _csv(tmp_path, text, "text.csv")], "'colour'"),
-        (["--data", _csv(tmp_path, nan.to_csv(index=False), "nan.csv")], "'b'.*missing"),
+        (["--data", _csv(tmp_path, text, "text.csv"), "--no-preprocess"], "'colour'"),
+        (
+            ["--data", _csv(tmp_path, nan.to_csv(index=False), "nan.csv"), "--no-preprocess"],
+            "'b'.*missing",
+        ),
+        (["--data", _csv(tmp_path, ids, "ids.csv")], "'name' \\(20\\).*--drop name"),
         (["--data", _csv(tmp_path, "target\n0\n1\n", "only.csv")], "only the target"),
         (["--data", _csv(tmp_path, single, "single.csv")], "at least 2 rows"),
         (["--data", good, "--hidden", "abc"], "--hidden"),
@@ -146,7 +151,7 @@ def test_csv_column_names_reach_the_model_and_figures(tmp_path, capsys):
     assert "most important features:" in capsys.readouterr().out
     model = load(tmp_path / "o" / "model.npz")
     assert list(model.feature_names_in_) == list("vwxyz")
-    assert model[-1].layer_sizes_[1:-1] == [2, 1, 2]  # --hidden auto on 5 columns
+    assert model[-1].layer_sizes_ == [5, 2, 5]  # the library's default on 5 columns
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".skshapsae-")]
 
 
@@ -171,3 +176,149 @@ def test_drop_id_warning_and_regression_refusal(tmp_path, capsys):
     args[1] = path
     assert main([*args, "--output", str(tmp_path / "r")]) == 2
     assert "does not support regression" in capsys.readouterr().err
+
+
+def _raw_table(tmp_path, n=80):
+    """A CSV with missing numbers, a text column with missing values, and the target."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    latent = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "a": latent + 0.1 * rng.normal(size=n),
+            "b": -latent + 0.1 * rng.normal(size=n),
+            "c": rng.normal(size=n),
+            "colour": rng.choice(["red", "green", "blue"], n),
+        }
+    )
+    frame.loc[[3, 7], "a"] = np.nan
+    frame.loc[5, "colour"] = np.nan
+    frame["label"] = (latent > 0).astype(int)
+    return _csv(tmp_path, frame.to_csv(index=False), "raw.csv")
+
+
+def test_missing_values_and_text_columns_become_steps_of_the_saved_model(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    path = _raw_table(tmp_path)
+    args = ["--data", path, "--target", "label", "--max-iter", "5", "--levels", "0.8,1.0"]
+    assert main([*args, "--repeats", "2", "--quiet", "--output", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "filled 3 missing value(s)" in out and "one-hot encoded text column(s) ['colour']" in out
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    prep = results["preprocessing"]
+    assert prep["one_hot"] == {"colour": ["blue", "green", "red"]}
+    assert prep["missing_values"] == {"a": 2, "colour": 1}
+    model = load(tmp_path / "o" / "model.npz")
+    assert [type(s).__name__ for s in model] == [
+        "ColumnTransformer",
+        "MinMaxScaler",
+        "SHAPSparseAutoencoder",
+    ]
+    assert list(model[-1].feature_names_in_) == ["a", "b", "c"] + [
+        f"colour_{v}" for v in ("blue", "green", "red")
+    ]
+    raw = pd.read_csv(path)  # the raw table as it is: target, gaps, text, any column order
+    codes = model.transform(raw[raw.columns[::-1]])
+    assert codes.shape == (len(raw), model[-1].n_components_) and np.all(np.isfinite(codes))
+    unseen = raw.assign(colour="purple")  # an unseen value encodes as zeros
+    assert np.all(np.isfinite(model.transform(unseen)))
+    # --no-preprocess refuses the same table, naming the column
+    assert main([*args, "--no-preprocess", "--output", str(tmp_path / "x")]) == 2
+    assert "'colour'" in capsys.readouterr().err
+
+
+def test_report_names_the_classifier_baseline_sizes_file_and_importances(tmp_path, capsys):
+    path = _raw_table(tmp_path)
+    args = ["--data", path, "--target", "label", "--max-iter", "5", "--levels", "0.7,1.0"]
+    assert main([*args, "--repeats", "2", "--quiet", "--output", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "LogisticRegression(max_iter=1000) on the codes" in out
+    assert "majority class alone scores" in out and "model: 6 -> 3 -> 6 units" in out
+    assert "most important features: " in out and "(0." in out
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["data"]["file"].endswith("raw.csv") and results["data"]["rows"] == 80
+    assert results["data"]["model_inputs"] == 6
+    assert "LogisticRegression" in results["accuracy_means"]
+    assert 0.4 <= results["majority_baseline_accuracy"] <= 0.6
+    assert results["model"]["layer_sizes"] == [6, 3, 6]
+    importances = results["feature_importances"]
+    assert len(importances) == 6 and list(importances.values()) == sorted(
+        importances.values(), reverse=True
+    )
+    # per-column reconstruction of the chosen level and of the dense model
+    reconstruction = results["reconstruction"]
+    assert set(reconstruction["chosen"]) == set(reconstruction["dense"]) == set(importances)
+    chosen = next(
+        r for r in results["levels"] if r["importance_level"] == results["chosen_importance_level"]
+    )
+    assert chosen["column_relative_error"] == reconstruction["chosen"]
+    assert "within 0.25 of the dense model" in results["choice"]["rule"]
+
+
+def test_cli_builds_the_model_with_the_library_defaults(tmp_path):
+    from skshapsae import SHAPSparseAutoencoder
+
+    path = _raw_table(tmp_path)
+    args = ["--data", path, "--target", "label", "--levels", "1.0", "--repeats", "1"]
+    assert main([*args, "--max-iter", "4", "--quiet", "--output", str(tmp_path / "o")]) == 0
+    ae = load(tmp_path / "o" / "model.npz")[-1]
+    defaults = SHAPSparseAutoencoder().get_params()
+    given = {"max_iter": 4, "random_state": 0, "verbose": 0, "importance_level": 1.0}
+    differing = {k for k, v in ae.get_params().items() if v != defaults[k]}
+    assert differing <= set(given), differing
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["model"]["parameters_set_by_the_cli"] == {"max_iter": 4}
+    assert ae.layer_sizes_ == [6, 3, 6]  # one layer of n_features // 2, as the library
+
+
+def _row(level, sparsity, accuracy, errors, dense, sd=0.0):
+    return {
+        "importance_level": level,
+        "sparsity": sparsity,
+        "accuracy": accuracy,
+        "accuracy_sd": sd,
+        "_errors": np.array(errors, dtype=float),
+        "_dense": np.array(dense, dtype=float),
+    }
+
+
+@pytest.mark.parametrize(
+    "errors, expected",
+    [
+        # the sparsest level loses a column the dense model reconstructs (0.2 -> 0.9)
+        ([[0.9, 0.5], [0.3, 0.6], [0.2, 0.5]], 0.7),
+        # a column the dense model already loses (1.2) may stay there, not beyond
+        ([[0.2, 1.3], [0.2, 1.2], [0.2, 1.2]], 0.7),
+        # a column worse than its mean (1.1 > 1) although within 0.25 of the dense 0.9
+        ([[0.2, 1.1], [0.2, 1.05], [0.2, 0.9]], 1.0),
+        # every level faithful: the sparsest
+        ([[0.3, 0.6], [0.25, 0.55], [0.2, 0.5]], 0.5),
+    ],
+)
+def test_level_choice_keeps_every_column_faithful(errors, expected):
+    from skshapsae._cli import _choose
+
+    dense = errors[-1]  # the level 1.0 is the dense model
+    summary = [
+        _row(level, 1 - level, 0.9, e, dense)
+        for level, e in zip((0.5, 0.7, 1.0), errors, strict=True)
+    ]
+    best, rule = _choose(summary, None, 5, 0.25)
+    assert best["importance_level"] == expected, [r["faithful"] for r in summary]
+    # accuracy still comes first: a faithful level outside one SE is not chosen
+    summary = [
+        _row(0.5, 0.5, 0.5, [0.2, 0.5], [0.2, 0.5]),
+        _row(1.0, 0.0, 0.9, [0.2, 0.5], [0.2, 0.5]),
+    ]
+    assert _choose(summary, None, 5, 0.25)[0]["importance_level"] == 1.0
+
+
+def test_no_faithful_level_falls_back_to_the_densest_and_says_so():
+    from skshapsae._cli import _choose
+
+    summary = [
+        _row(0.5, 0.6, 0.9, [2.0, 0.5], [0.2, 0.5]),
+        _row(0.9, 0.3, 0.9, [1.5, 0.5], [0.2, 0.5]),
+    ]
+    best, rule = _choose(summary, None, 5, 0.25)
+    assert best["importance_level"] == 0.9 and "densest level" in rule

@@ -1,0 +1,319 @@
+"""Model files: a ``ColumnTransformer`` of imputation and one-hot encoding (what the CLI
+puts before the scaler so that a saved model takes a raw table with missing values and
+text columns).
+
+Only one shape is written or read, and no class is named by the file:
+
+* branches of ``SimpleImputer(strategy="median" | "mean")`` on numeric columns, stored as
+  one finite float per column;
+* branches of ``Pipeline(SimpleImputer(strategy="most_frequent"),
+  OneHotEncoder(handle_unknown="ignore", sparse_output=False))`` on text columns, stored
+  as the filled value and the categories of each column: JSON strings (at most
+  :data:`MAX_CATEGORY_CHARS` characters), finite numbers or booleans, one kind per column;
+* ``remainder="drop"``; columns selected by name.
+
+Loading rebuilds the transformer by fitting it on two synthetic rows made of the stored
+values (so every private attribute is scikit-learn's own), with the encoder given the
+stored categories; it then checks that the fitted statistics and categories are exactly
+the stored ones and that the output width is the autoencoder's. The synthetic table has
+two rows of one cell per input column, and the number of columns and categories is
+bounded by the autoencoder's width, so a file cannot make the load allocate more than
+its header already holds.
+"""
+
+import math
+
+import numpy as np
+
+#: The longest category string accepted in a file.
+MAX_CATEGORY_CHARS = 1000
+
+#: Strategies of numeric imputation a file may hold.
+NUMERIC_STRATEGIES = ("median", "mean")
+
+ACCEPTED = (
+    "a ColumnTransformer fitted on a DataFrame, remainder='drop', whose branches are "
+    "SimpleImputer(strategy='median' or 'mean') or Pipeline(SimpleImputer("
+    "strategy='most_frequent'), OneHotEncoder(handle_unknown='ignore', "
+    "sparse_output=False)) on columns named by strings"
+)
+
+
+def _refuse(why):
+    from ._persistence import _refuse as refuse
+
+    refuse(why)
+
+
+def _is_default_imputer(imputer, strategies):
+    from sklearn.impute import SimpleImputer
+
+    return (
+        type(imputer) is SimpleImputer
+        and imputer.strategy in strategies
+        and not imputer.add_indicator
+        and not imputer.keep_empty_features
+        and isinstance(imputer.missing_values, float)
+        and math.isnan(imputer.missing_values)
+    )
+
+
+def _is_default_encoder(encoder):
+    from sklearn.preprocessing import OneHotEncoder
+
+    return (
+        type(encoder) is OneHotEncoder
+        and encoder.handle_unknown == "ignore"
+        and encoder.drop is None
+        and encoder.min_frequency is None
+        and encoder.max_categories is None
+        and encoder.sparse_output is False
+        and encoder.dtype in (np.float64, float)
+    )
+
+
+def _value(v):
+    """A category or fill value as JSON: str, bool, int or finite float; else None."""
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, str):
+        return v if len(v) <= MAX_CATEGORY_CHARS else None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return v if abs(v) < 2**53 else None
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    return None
+
+
+def _kind(v):
+    return "str" if isinstance(v, str) else "bool" if isinstance(v, bool) else "number"
+
+
+def encode(step, index, arrays):
+    """The JSON spec of a fitted ``ColumnTransformer`` (its float arrays go into
+    ``arrays``); ``TypeError`` naming what is accepted for any other shape."""
+    from sklearn.pipeline import Pipeline
+
+    names = getattr(step, "feature_names_in_", None)
+    if (
+        step.remainder != "drop"
+        or step.transformer_weights is not None
+        or getattr(step, "sparse_output_", False)
+        or names is None
+    ):
+        raise TypeError(f"save writes {ACCEPTED}; step {index} is not one.")
+    branches = []
+    for name, est, columns in step.transformers_:
+        if isinstance(est, str) and est == "drop":
+            continue
+        if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
+            raise TypeError(f"save writes {ACCEPTED}; branch {name!r} selects {columns!r}.")
+        if _is_default_imputer(est, NUMERIC_STRATEGIES):
+            stats = np.asarray(est.statistics_, dtype=np.float64)
+            if stats.shape != (len(columns),) or not np.all(np.isfinite(stats)):
+                raise TypeError(
+                    f"branch {name!r} has no finite fill value for every column (a column "
+                    "without any value); leave such columns out."
+                )
+            arrays[f"pipeline/{index}/{name}/statistics"] = stats
+            branches.append(
+                {"name": name, "kind": "impute", "strategy": est.strategy, "columns": columns}
+            )
+            continue
+        if (
+            isinstance(est, Pipeline)
+            and len(est.steps) == 2
+            and _is_default_imputer(est.steps[0][1], ("most_frequent",))
+            and _is_default_encoder(est.steps[1][1])
+        ):
+            imputer, encoder = est.steps[0][1], est.steps[1][1]
+            fills = [_value(v) for v in imputer.statistics_]
+            categories = [[_value(v) for v in c] for c in encoder.categories_]
+            flat = fills + [v for c in categories for v in c]
+            if any(v is None for v in flat):
+                raise TypeError(
+                    f"branch {name!r}: categories must be strings of at most "
+                    f"{MAX_CATEGORY_CHARS} characters, finite numbers or booleans."
+                )
+            param = encoder.categories
+            branches.append(
+                {
+                    "name": name,
+                    "kind": "impute_onehot",
+                    "columns": columns,
+                    "steps": [n for n, _ in est.steps],
+                    "fill": fills,
+                    "categories": categories,
+                    "categories_param": "auto" if isinstance(param, str) else "given",
+                }
+            )
+            continue
+        raise TypeError(f"save writes {ACCEPTED}; branch {name!r} is a {type(est).__name__}.")
+    return {
+        "class": "ColumnTransformer",
+        "feature_names_in": [str(n) for n in names],
+        "verbose_feature_names_out": bool(step.verbose_feature_names_out),
+        "branches": branches,
+    }
+
+
+def _name(value, what):
+    if not isinstance(value, str) or not value or "__" in value or len(value) > 200:
+        _refuse(f"{what} has an invalid name.")
+    return value
+
+
+def decode(spec, arrays, used, n_features, index):
+    """The fitted ``ColumnTransformer`` a spec describes, checked (see the module)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    where = f"pipeline step {index}"
+    names = spec.get("feature_names_in")
+    branches = spec.get("branches")
+    verbose = spec.get("verbose_feature_names_out")
+    if (
+        not isinstance(names, list)
+        or not 0 < len(names) <= n_features + len(branches or [])
+        or not all(isinstance(n, str) and len(n) <= MAX_CATEGORY_CHARS for n in names)
+        or len(set(names)) != len(names)
+    ):
+        _refuse(f"{where}: its input columns are not a list of distinct names.")
+    if not isinstance(branches, list) or not branches or not isinstance(verbose, bool):
+        _refuse(f"{where}: its branches are not a list.")
+    known = set(names)
+    selected, width = set(), 0
+    synthetic, transformers = {}, []
+    for b, branch in enumerate(branches):
+        if not isinstance(branch, dict):
+            _refuse(f"{where}: branch {b} is not a table.")
+        name = _name(branch.get("name"), f"{where}: branch {b}")
+        columns = branch.get("columns")
+        if (
+            not isinstance(columns, list)
+            or not columns
+            or not all(isinstance(c, str) and c in known for c in columns)
+            or selected & set(columns)
+            or len(set(columns)) != len(columns)
+        ):
+            _refuse(f"{where}: branch {name!r} does not select distinct input columns.")
+        selected |= set(columns)
+        kind = branch.get("kind")
+        if kind == "impute":
+            strategy = branch.get("strategy")
+            if strategy not in NUMERIC_STRATEGIES:
+                _refuse(f"{where}: branch {name!r} has an unknown strategy {strategy!r}.")
+            from ._persistence import _take
+
+            stats = _take(arrays, f"pipeline/{index}/{name}/statistics", used)
+            if (
+                stats.dtype.kind != "f"
+                or stats.shape != (len(columns),)
+                or not np.all(np.isfinite(stats))
+            ):
+                _refuse(f"{where}: branch {name!r} does not hold one finite value per column.")
+            width += len(columns)
+            if width > n_features:
+                break
+            for column, value in zip(columns, stats):
+                synthetic[column] = np.full(2, float(value))
+            transformers.append((name, SimpleImputer(strategy=strategy), columns))
+        elif kind == "impute_onehot":
+            steps, fills, categories = (
+                branch.get("steps"),
+                branch.get("fill"),
+                branch.get("categories"),
+            )
+            param = branch.get("categories_param")
+            if (
+                not isinstance(steps, list)
+                or len(steps) != 2
+                or not all(isinstance(s, str) for s in steps)
+                or param not in ("auto", "given")
+                or not isinstance(fills, list)
+                or not isinstance(categories, list)
+                or len(fills) != len(columns)
+                or len(categories) != len(columns)
+            ):
+                _refuse(f"{where}: branch {name!r} is not an imputer and an encoder per column.")
+            steps = [_name(s, f"{where}: branch {name!r} step") for s in steps]
+            if steps[0] == steps[1]:
+                _refuse(f"{where}: branch {name!r} has two steps of one name.")
+            for column, fill, values in zip(columns, fills, categories):
+                _check_categories(where, column, fill, values)
+                width += len(values)
+                if width > n_features:
+                    break
+                synthetic[column] = np.array([fill, fill], dtype=object)
+            if width > n_features:
+                break
+            encoder = OneHotEncoder(
+                categories=[np.array(c, dtype=object) for c in categories],
+                handle_unknown="ignore",
+                sparse_output=False,
+            )
+            transformers.append(
+                (
+                    name,
+                    Pipeline(
+                        [(steps[0], SimpleImputer(strategy="most_frequent")), (steps[1], encoder)]
+                    ),
+                    columns,
+                )
+            )
+        else:
+            _refuse(f"{where}: branch {name!r} is of an unknown kind {kind!r}.")
+    if width != n_features:
+        _refuse(f"{where}: its output is not the autoencoder's {n_features} features wide.")
+    if len({name for name, _, _ in transformers}) != len(transformers):
+        _refuse(f"{where}: two branches share a name.")
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {n: synthetic.get(n, np.zeros(2)) for n in names}, columns=pd.Index(names, dtype=object)
+    )
+    step = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=verbose)
+    from ._persistence import _set_output
+
+    _set_output(step, spec.get("output"), where)  # before fitting: the encoder sees names
+    try:
+        step.fit(frame)
+        out = step.get_feature_names_out()
+    except Exception as exc:  # unsorted numeric categories, clashing output names, ...
+        _refuse(f"{where} cannot be rebuilt ({type(exc).__name__}: {exc}).")
+    if len(out) != n_features:
+        _refuse(f"{where}: its output is not the autoencoder's {n_features} features wide.")
+    fitted = [t for t in step.transformers_ if not isinstance(t[1], str)]
+    for (name, est, _), (_, unfitted, _), branch in zip(fitted, step.transformers, branches):
+        if branch["kind"] == "impute_onehot":
+            imputer, encoder = est.steps[0][1], est.steps[1][1]
+            if [_value(v) for v in imputer.statistics_] != branch["fill"] or [
+                [_value(v) for v in c] for c in encoder.categories_
+            ] != branch["categories"]:
+                _refuse(f"{where}: branch {name!r} does not rebuild as stored.")
+            if branch["categories_param"] == "auto":  # as it was fitted: the same state
+                encoder.set_params(categories="auto")
+                unfitted.steps[1][1].set_params(categories="auto")
+    return step
+
+
+def _check_categories(where, column, fill, values):
+    if not isinstance(values, list) or not values or len(values) > 2**20:
+        _refuse(f"{where}: column {column!r} has no list of categories.")
+    checked = [_value(v) for v in values]
+    if any(c is None for c in checked) or _value(fill) is None:
+        _refuse(
+            f"{where}: column {column!r} has categories that are not strings of at most "
+            f"{MAX_CATEGORY_CHARS} characters, finite numbers or booleans."
+        )
+    kinds = {_kind(v) for v in values}
+    if len(kinds) != 1 or _kind(fill) not in kinds:
+        _refuse(f"{where}: column {column!r} mixes kinds of categories.")
+    if len({(type(v), v) for v in values}) != len(values):
+        _refuse(f"{where}: column {column!r} repeats a category.")
+    if fill not in values:
+        _refuse(f"{where}: column {column!r} fills a value that is not a category.")

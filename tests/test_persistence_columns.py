@@ -1,0 +1,153 @@
+"""Model files holding a ColumnTransformer (imputation, one-hot): round trip, and hostile
+edits refused with a ValueError (never code, never unbounded memory)."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import skshapsae._persistence as persistence
+from skshapsae import SHAPSparseAutoencoder, load, save
+
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(size=(40, 3)), columns=list("abc"))
+    frame["colour"] = rng.choice(["red", "green", "blue"], 40)
+    frame.loc[3, "a"] = np.nan
+    frame.loc[5, "colour"] = np.nan
+    return pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+
+
+def _pipeline(inner=None):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+
+    text = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        inner or OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    )
+    columns = ColumnTransformer(
+        [("numbers", SimpleImputer(strategy="median"), list("abc")), ("text", text, ["colour"])],
+        verbose_feature_names_out=False,
+    ).set_output(transform="pandas")
+    scaler = MinMaxScaler(clip=True).set_output(transform="pandas")
+    ae = SHAPSparseAutoencoder(max_iter=3, n_background=10, n_explain=10, random_state=0)
+    return Pipeline([("columns", columns), ("scaler", scaler), ("ae", ae)])
+
+
+@pytest.fixture(scope="module")
+def fitted(frame):
+    return _pipeline().fit(frame)
+
+
+@pytest.fixture(scope="module")
+def model_bytes(fitted, tmp_path_factory):
+    path = tmp_path_factory.mktemp("m") / "model.npz"
+    save(fitted, path)
+    return path.read_bytes()
+
+
+def test_round_trip_on_raw_rows(fitted, frame, model_bytes, tmp_path):
+    path = tmp_path / "m.npz"
+    path.write_bytes(model_bytes)
+    loaded = load(path)
+    assert np.allclose(loaded.transform(frame), fitted.transform(frame))
+    assert loaded[0].get_params()["text"][-1].categories == "auto"  # as it was fitted
+    rows = frame.assign(colour=["purple"] * len(frame), a=np.nan)  # unseen and missing
+    assert np.allclose(loaded.transform(rows), fitted.transform(rows))
+
+
+def test_save_refuses_other_column_transformers(frame, tmp_path):
+    from sklearn.preprocessing import OrdinalEncoder
+
+    with pytest.raises(TypeError, match="ColumnTransformer"):
+        save(_pipeline(OrdinalEncoder()).fit(frame), tmp_path / "x.npz")
+
+
+def _members(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {
+            info.filename[:-4]: np.load(io.BytesIO(archive.read(info)), allow_pickle=False)
+            for info in archive.infolist()
+        }
+
+
+def _resigned(data, edit):
+    arrays = _members(data)
+    header = json.loads(arrays.pop("__header__").tobytes().decode())
+    header.pop("sha256")
+    edit(header["pipeline"][0], arrays)
+    header["sha256"] = persistence._digest(arrays, header)
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _text(step):
+    return step["branches"][1]
+
+
+def _set(key, value):
+    return lambda step, arrays: step.update({key: value})
+
+
+STATS = "pipeline/0/numbers/statistics"
+
+HOSTILE = {
+    "class named by the file": _set("class", "os.system"),
+    "unknown branch kind": lambda s, a: s["branches"][0].update(kind="function"),
+    "numeric strategy": lambda s, a: s["branches"][0].update(strategy="constant"),
+    "NaN statistics": lambda s, a: a.update({STATS: np.full(3, np.nan)}),
+    "statistics of a wrong shape": lambda s, a: a.update({STATS: np.zeros(30)}),
+    "integer statistics": lambda s, a: a.update({STATS: np.zeros(3, dtype=np.int64)}),
+    "missing statistics": lambda s, a: a.pop(STATS),
+    "column not an input": lambda s, a: s["branches"][0].update(columns=["a", "b", "zz"]),
+    "column selected twice": lambda s, a: _text(s).update(columns=["a"]),
+    "category of an object": lambda s, a: _text(s)["categories"][0].append({"x": 1}),
+    "long category": lambda s, a: _text(s)["categories"][0].append("x" * 5000),
+    "repeated category": lambda s, a: _text(s).update(categories=[["red", "red", "blue"]]),
+    "mixed kinds": lambda s, a: _text(s).update(categories=[["red", 1, "blue"]]),
+    "fill not a category": lambda s, a: _text(s).update(fill=["purple"]),
+    "infinite category": lambda s, a: _text(s).update(categories=[[1.0, 1e999]], fill=[1.0]),
+    "width of a million": lambda s, a: _text(s).update(
+        categories=[[f"c{i}" for i in range(10**6)]], fill=["c0"]
+    ),
+    "no categories": lambda s, a: _text(s).update(categories=[[]]),
+    "steps of one name": lambda s, a: _text(s).update(steps=["x", "x"]),
+    "names not a list": _set("feature_names_in", "abc"),
+    "duplicate names": _set("feature_names_in", ["a", "a", "b", "c", "colour"]),
+    "branches empty": _set("branches", []),
+    "unknown output": _set("output", "arrow"),
+    "double-underscore name": _set("name", "a__b"),
+    "not first": None,
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_column_steps_are_refused(model_bytes, tmp_path, case):
+    edit = HOSTILE[case]
+    if edit is None:  # the ColumnTransformer after the scaler
+        arrays = _members(model_bytes)
+        header = json.loads(arrays.pop("__header__").tobytes().decode())
+        header.pop("sha256")
+        header["pipeline"][0], header["pipeline"][1] = header["pipeline"][1], header["pipeline"][0]
+        header["sha256"] = persistence._digest(arrays, header)
+        arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        data = buffer.getvalue()
+    else:
+        data = _resigned(model_bytes, edit)
+    path = tmp_path / "hostile.npz"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match="Cannot load"):
+        load(path)
