@@ -323,30 +323,41 @@ def section_exact(quick):
 
 
 def section_stability(quick):
+    """Spearman between fits: SHAP-SAE over 5 seeds, and every seedless-or-seeded ranking
+    over 5 subsamples of 80 % of the rows (the same subsamples for all)."""
     out = {}
     names = list(_real_tables.available())[: 6 if quick else None]
     for name in names:
         X, _ = _real_tables.load(name)
         X = MinMaxScaler().fit_transform(X)
         k = max(1, round(X.shape[1] / 4))
-        fits = {"seeds": [], "subsamples": []}
+        seeds = [
+            SHAPSparseAutoencoder(n_components=k, random_state=s).fit(X).feature_importances_
+            for s in range(5)
+        ]
+        subs = {"SHAP-SAE": [], "PCA loadings": [], "FA communality": []}
         for seed in range(5):
-            fits["seeds"].append(
-                SHAPSparseAutoencoder(n_components=k, random_state=seed).fit(X).feature_importances_
-            )
             rows = np.random.default_rng(seed).choice(len(X), int(0.8 * len(X)), replace=False)
-            fits["subsamples"].append(
-                SHAPSparseAutoencoder(n_components=k, random_state=0)
-                .fit(X[rows])
-                .feature_importances_
+            Xs = X[rows]
+            ae = SHAPSparseAutoencoder(n_components=k, random_state=0).fit(Xs)
+            pca = PCA(k).fit(Xs)
+            fa = FactorAnalysis(k, random_state=0).fit(Xs)
+            subs["SHAP-SAE"].append(ae.feature_importances_)
+            subs["PCA loadings"].append(
+                (pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
             )
-        out[name] = {
-            kind: float(
+            subs["FA communality"].append((fa.components_**2).sum(0) / Xs.var(0))
+
+        def agree(v):
+            return float(
                 np.mean([spearmanr(a, b).statistic for a, b in itertools.combinations(v, 2)])
             )
-            for kind, v in fits.items()
+
+        out[name] = {
+            "seeds": agree(seeds),
+            **{f"subsamples {m}": agree(v) for m, v in subs.items()},
         }
-        print(f"{name:14s}", out[name], flush=True)
+        print(f"{name:14s}", {m: round(v, 3) for m, v in out[name].items()}, flush=True)
     return out
 
 

@@ -76,7 +76,7 @@ def test_the_model_is_one_key_of_the_graph(ae, data):
 def test_score_reduces_on_the_workers(ae, data):
     X = data[0]
     Xd = da.from_array(X, chunks=(100, 64))
-    assert ae.score(Xd) == pytest.approx(ae.score(X), rel=1e-9)
+    assert ae.score(Xd) == pytest.approx(ae.score(X), rel=1e-6)
 
 
 def test_dask_dataframes(data):
@@ -104,7 +104,8 @@ def test_dask_dataframes(data):
         pd.testing.assert_frame_equal(
             Rf.compute(), model.inverse_transform(expected), rtol=1e-5, atol=1e-6
         )
-        assert model.score(ddf) == pytest.approx(model.score(frame), rel=1e-9)
+        # float32 sums over other batches: equal to float32 rounding
+        assert model.score(ddf) == pytest.approx(model.score(frame), rel=1e-6)
     # a Dask array under pandas output: a Dask DataFrame with the code names (the model
     # warns once, at the call, that the array has no feature names, as in memory)
     with pytest.warns(UserWarning, match="does not have valid feature names"):
@@ -125,7 +126,7 @@ def test_empty_partitions_and_unknown_chunks(ae, data):
         Z = ae.transform(kept.to_dask_array())
         score = ae.score(kept.to_dask_array())
     np.testing.assert_allclose(Z.compute(), ae.transform(X[300:]), rtol=1e-6, atol=1e-6)
-    assert score == pytest.approx(ae.score(X[300:]), rel=1e-9)
+    assert score == pytest.approx(ae.score(X[300:]), rel=1e-6)
 
 
 def test_fit_streams_a_dask_dataframe(data):
@@ -207,7 +208,7 @@ def test_on_a_local_cluster(ae, data):
         z = ae.transform(Xd).compute()
         score = ae.score(Xd)
     np.testing.assert_array_equal(z, blockwise(ae.transform, X, 150))
-    assert score == pytest.approx(ae.score(X), rel=1e-9)
+    assert score == pytest.approx(ae.score(X), rel=1e-6)
 
 
 def test_dask_ml_parallel_post_fit(data):
@@ -218,7 +219,7 @@ def test_dask_ml_parallel_post_fit(data):
     np.testing.assert_allclose(
         wrapped.transform(Xd).compute(), wrapped.estimator.transform(X), rtol=1e-6, atol=1e-6
     )
-    assert wrapped.score(Xd, None) == pytest.approx(wrapped.estimator.score(X), rel=1e-9)
+    assert wrapped.score(Xd, None) == pytest.approx(wrapped.estimator.score(X), rel=1e-6)
     # fit a search in memory, predict block by block
     grid = {"shapsparseautoencoder__importance_level": [0.6, 0.9]}
     search = GridSearchCV(make_pipeline(fast(), LogisticRegression(max_iter=300)), grid, cv=2)
