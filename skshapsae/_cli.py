@@ -182,89 +182,14 @@ def _load(path, target, drop=(), preprocess=True):
         raise UsageError(f"--data {str(path)!r} is not a file; pass a .csv or .npz file.")
     if path.suffix == ".npz":
         return (*_load_npz(path), None, None)
-    try:
-        import pandas as pd
-    except ImportError:
-        raise UsageError(
-            "reading a CSV needs pandas: pip install 'skshapsae[cli]' (or pass an .npz)"
-        ) from None
-    try:
-        frame = pd.read_csv(path)
-    except Exception as exc:  # parser, encoding, gzip / zip / bz2 and I/O errors alike
-        raise UsageError(
-            f"{path} is not a readable CSV with a header row ({type(exc).__name__}: {exc})."
-        ) from None
-    if len(frame) == 0:
-        raise UsageError(f"{path} has a header but no data rows.")
-    frame.columns = [str(c) for c in frame.columns]
-    unknown = [c for c in drop if c not in frame.columns]
-    if unknown:
-        raise UsageError(
-            f"--drop {unknown} not in {path}; its columns are {list(frame.columns)[:20]}."
-        )
-    if target in drop:
-        raise UsageError(f"--drop names the target column {target!r}; drop feature columns only.")
-    frame = frame.drop(columns=list(drop))
-    if target not in frame.columns:
-        raise UsageError(
-            f"target column {target!r} is not in {path}; its columns are "
-            f"{list(frame.columns)[:20]}. Pass --target NAME."
-        )
+    frame = _read_csv(path)
     columns = {"numeric": [], "text": {}, "missing": {}, "left_out": [], "rows_left_out": 0}
-    unlabelled = frame[target].isna().to_numpy()
-    if unlabelled.any() and preprocess and not unlabelled.all():
-        # a label cannot be imputed: those rows are left out
-        columns["rows_left_out"] = int(unlabelled.sum())
-        frame = frame[~unlabelled].reset_index(drop=True)
-    y = frame.pop(target).to_numpy()
-    if frame.shape[1] == 0:
-        raise UsageError(f"{path} holds only the target column {target!r}; no features to fit.")
-    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if text and not preprocess:
-        raise UsageError(
-            f"column(s) {_listed(text)} of {path} are not numeric; run without "
-            "--no-preprocess to one-hot encode them, or leave them out with --drop "
-            f"{' '.join(text[:3])}{' ...' if len(text) > 3 else ''}."
-        )
-    missing = [c for c in frame.columns if frame[c].isna().any()]
-    if (missing or pd.isna(y).any()) and not preprocess:
-        where = missing or [target]
-        raise UsageError(
-            f"column(s) {_listed(where)} of {path} have missing values; run without "
-            "--no-preprocess to fill them (median, most frequent value), or leave the "
-            "columns out with --drop."
-        )
-    if pd.isna(y).any():
-        raise UsageError(f"the target column {target!r} of {path} has no values.")
-    empty = [c for c in frame.columns if frame[c].isna().all()]
-    if empty:
-        columns["left_out"] = empty
-        frame = frame.drop(columns=empty)
-        print(
-            f"skshapsae: warning: column(s) {_listed(empty)} of {path} have no values at "
-            "all; they are left out",
-            file=sys.stderr,
-        )
-    if frame.shape[1] == 0:
-        raise UsageError(f"{path} has no feature column with values.")
-    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    frame, y = _split_target(frame, path, target, drop, preprocess, columns)
+    _refuse_without_preprocessing(frame, y, path, target, preprocess)
+    frame = _drop_empty_columns(frame, path, columns)
+    text = [c for c in frame.columns if not pd_is_numeric(frame[c])]
     numeric = [c for c in frame.columns if c not in text]
-    many = {}
-    for c in text:
-        try:
-            categories = sorted(set(frame[c].dropna()))
-        except TypeError:  # values of several types: not from read_csv
-            raise UsageError(f"column {c!r} of {path} mixes kinds of values.") from None
-        if len(categories) > min(MAX_CATEGORIES, max(10, len(frame) // 2)):
-            many[c] = len(categories)
-        columns["text"][c] = categories
-    if many:
-        shown = ", ".join(f"{c!r} ({n})" for c, n in list(many.items())[:10])
-        raise UsageError(
-            f"text column(s) of {path} have too many distinct values to one-hot encode "
-            f"(free text or IDs): {shown}; leave them out with --drop "
-            f"{' '.join(list(many)[:3])}{' ...' if len(many) > 3 else ''}."
-        )
+    _categories(frame, text, path, columns)
     values = frame[numeric].to_numpy(dtype=np.float64)
     infinite = [c for c, bad in zip(numeric, np.isinf(values).any(axis=0)) if bad]
     if infinite:
@@ -284,6 +209,118 @@ def _load(path, target, drop=(), preprocess=True):
     if not preprocess:
         return values, y, numeric, None
     return frame, y, list(frame.columns), columns
+
+
+def pd_is_numeric(column):
+    """pandas' numeric test (pandas is imported only for CSVs)."""
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(column)
+
+
+def _read_csv(path):
+    """The CSV as a DataFrame with string column names (pandas needed)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UsageError(
+            "reading a CSV needs pandas: pip install 'skshapsae[cli]' (or pass an .npz)"
+        ) from None
+    try:
+        frame = pd.read_csv(path)
+    except Exception as exc:  # parser, encoding, gzip / zip / bz2 and I/O errors alike
+        raise UsageError(
+            f"{path} is not a readable CSV with a header row ({type(exc).__name__}: {exc})."
+        ) from None
+    if len(frame) == 0:
+        raise UsageError(f"{path} has a header but no data rows.")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _split_target(frame, path, target, drop, preprocess, columns):
+    """The feature columns (``drop`` left out) and the target; rows without a label are
+    left out when preprocessing (a label cannot be imputed)."""
+    unknown = [c for c in drop if c not in frame.columns]
+    if unknown:
+        raise UsageError(
+            f"--drop {unknown} not in {path}; its columns are {list(frame.columns)[:20]}."
+        )
+    if target in drop:
+        raise UsageError(f"--drop names the target column {target!r}; drop feature columns only.")
+    frame = frame.drop(columns=list(drop))
+    if target not in frame.columns:
+        raise UsageError(
+            f"target column {target!r} is not in {path}; its columns are "
+            f"{list(frame.columns)[:20]}. Pass --target NAME."
+        )
+    unlabelled = frame[target].isna().to_numpy()
+    if unlabelled.any() and preprocess and not unlabelled.all():
+        columns["rows_left_out"] = int(unlabelled.sum())
+        frame = frame[~unlabelled].reset_index(drop=True)
+    y = frame.pop(target).to_numpy()
+    if frame.shape[1] == 0:
+        raise UsageError(f"{path} holds only the target column {target!r}; no features to fit.")
+    return frame, y
+
+
+def _refuse_without_preprocessing(frame, y, path, target, preprocess):
+    """Text columns and missing values need the preprocessing steps; a target needs values."""
+    import pandas as pd
+
+    text = [c for c in frame.columns if not pd_is_numeric(frame[c])]
+    if text and not preprocess:
+        raise UsageError(
+            f"column(s) {_listed(text)} of {path} are not numeric; run without "
+            "--no-preprocess to one-hot encode them, or leave them out with --drop "
+            f"{' '.join(text[:3])}{' ...' if len(text) > 3 else ''}."
+        )
+    missing = [c for c in frame.columns if frame[c].isna().any()]
+    if (missing or pd.isna(y).any()) and not preprocess:
+        where = missing or [target]
+        raise UsageError(
+            f"column(s) {_listed(where)} of {path} have missing values; run without "
+            "--no-preprocess to fill them (median, most frequent value), or leave the "
+            "columns out with --drop."
+        )
+    if pd.isna(y).any():
+        raise UsageError(f"the target column {target!r} of {path} has no values.")
+
+
+def _drop_empty_columns(frame, path, columns):
+    """Columns with no value at all are left out (with a warning)."""
+    empty = [c for c in frame.columns if frame[c].isna().all()]
+    if empty:
+        columns["left_out"] = empty
+        frame = frame.drop(columns=empty)
+        print(
+            f"skshapsae: warning: column(s) {_listed(empty)} of {path} have no values at "
+            "all; they are left out",
+            file=sys.stderr,
+        )
+    if frame.shape[1] == 0:
+        raise UsageError(f"{path} has no feature column with values.")
+    return frame
+
+
+def _categories(frame, text, path, columns):
+    """Each text column's categories (sorted) into ``columns``; too many are refused."""
+    many = {}
+    for c in text:
+        try:
+            categories = sorted(set(frame[c].dropna()))
+        except TypeError:  # values of several types: not from read_csv
+            raise UsageError(f"column {c!r} of {path} mixes kinds of values.") from None
+        if len(categories) > min(MAX_CATEGORIES, max(10, len(frame) // 2)):
+            many[c] = len(categories)
+        columns["text"][c] = categories
+    if many:
+        shown = ", ".join(f"{c!r} ({n})" for c, n in list(many.items())[:10])
+        raise UsageError(
+            f"text column(s) of {path} have too many distinct values to one-hot encode "
+            f"(free text or IDs): {shown}; leave them out with --drop "
+            f"{' '.join(list(many)[:3])}{' ...' if len(many) > 3 else ''}."
+        )
 
 
 #: A text column with more distinct values than this (or than half the rows) is refused:
