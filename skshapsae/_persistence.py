@@ -271,8 +271,6 @@ def _encode_steps(steps, arrays):
 def _decode_steps(spec, arrays, used, n_features):
     """The scalers of a saved pipeline, checked: known classes, valid parameters, finite
     arrays with one value per feature."""
-    from sklearn import preprocessing
-
     if not isinstance(spec, list) or not spec or spec[-1].get("class") != "SHAPSparseAutoencoder":
         _refuse("its pipeline does not end with the autoencoder.")
     steps = []
@@ -286,62 +284,7 @@ def _decode_steps(spec, arrays, used, n_features):
             columns = decode(step, arrays, used, n_features, i)
             steps.append((_step_name(step.get("name"), i), columns))
             continue
-        if not isinstance(step, dict) or step.get("class") not in SCALERS:
-            _refuse(f"pipeline step {i} is not one of {sorted(SCALERS)}.")
-        cls = getattr(preprocessing, step["class"])
-        scaler = _estimator_from_params(cls, step.get("params"), f"pipeline step {i}:")
-        (array_names,) = SCALERS[step["class"]]
-        attributes = step.get("attributes")
-        if not isinstance(attributes, dict) or set(attributes) - {
-            *array_names,
-            "n_features_in_",
-            "n_samples_seen_",
-            "feature_names_in_",
-        }:
-            _refuse(f"pipeline step {i} holds unknown attributes.")
-        for attr, info in attributes.items():
-            kind = info.get("kind") if isinstance(info, dict) else None
-            if kind == "array":
-                value = _take(arrays, f"pipeline/{i}/{attr}", used)
-                if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
-                    _refuse(f"pipeline step {i}: {attr} is not finite numbers.")
-                if value.shape != (n_features,):
-                    _refuse(f"pipeline step {i}: {attr} does not have one value per feature.")
-                if attr == "n_samples_seen_":  # per feature (NaNs); sums of weights
-                    if np.any(value < 0):
-                        _refuse(f"pipeline step {i}: {attr} is not a count.")
-                    if np.all(value == np.round(value)):
-                        value = value.astype(np.int64)
-            elif kind == "strings" and attr == "feature_names_in_":
-                value = info.get("value")
-                if (
-                    not isinstance(value, list)
-                    or len(value) != n_features
-                    or not all(isinstance(v, str) for v in value)
-                ):
-                    _refuse(f"pipeline step {i}: feature_names_in_ is not one name per feature.")
-                value = np.asarray(value, dtype=object)
-            elif kind == "json" and attr in ("n_features_in_", "n_samples_seen_"):
-                value = info.get("value")  # StandardScaler counts in floats
-                # ... and, fitted with sample_weight, holds the sum of the weights
-                weighted = attr == "n_samples_seen_" and step["class"] == "StandardScaler"
-                if (
-                    not isinstance(value, (int, float))
-                    or isinstance(value, bool)
-                    or not 0 <= value < 2**53
-                    or (value != int(value) and not weighted)
-                ):
-                    _refuse(f"pipeline step {i}: {attr} is not a count.")
-            else:
-                _refuse(f"pipeline step {i}: {attr} is not stored as expected.")
-            setattr(scaler, attr, value)
-        missing = [a for a in (*array_names, "n_features_in_") if a not in attributes]
-        if step["class"] == "MinMaxScaler" and missing:
-            _refuse(f"pipeline step {i} lacks {missing}.")
-        for attr in missing:  # StandardScaler(with_mean=False) stores mean_ = None
-            setattr(scaler, attr, None)
-        if getattr(scaler, "n_features_in_", None) != n_features:
-            _refuse(f"pipeline step {i} does not take the autoencoder's {n_features} features.")
+        scaler = _decode_scaler(step, i, arrays, used, n_features)
         name = _step_name(step.get("name"), i)
         _set_output(scaler, step.get("output"), f"pipeline step {i}")
         steps.append((name, scaler))
@@ -349,6 +292,75 @@ def _decode_steps(spec, arrays, used, n_features):
     if not isinstance(last, str) or not last or "__" in last:
         _refuse("the pipeline's last step has an invalid name.")
     return steps, last
+
+
+def _decode_scaler(step, i, arrays, used, n_features):
+    """Pipeline step ``i``, a scaler of :data:`SCALERS`, rebuilt and checked."""
+    from sklearn import preprocessing
+
+    if not isinstance(step, dict) or step.get("class") not in SCALERS:
+        _refuse(f"pipeline step {i} is not one of {sorted(SCALERS)}.")
+    cls = getattr(preprocessing, step["class"])
+    scaler = _estimator_from_params(cls, step.get("params"), f"pipeline step {i}:")
+    (array_names,) = SCALERS[step["class"]]
+    attributes = step.get("attributes")
+    if not isinstance(attributes, dict) or set(attributes) - {
+        *array_names,
+        "n_features_in_",
+        "n_samples_seen_",
+        "feature_names_in_",
+    }:
+        _refuse(f"pipeline step {i} holds unknown attributes.")
+    for attr, info in attributes.items():
+        value = _scaler_attribute(step, i, attr, info, arrays, used, n_features)
+        setattr(scaler, attr, value)
+    missing = [a for a in (*array_names, "n_features_in_") if a not in attributes]
+    if step["class"] == "MinMaxScaler" and missing:
+        _refuse(f"pipeline step {i} lacks {missing}.")
+    for attr in missing:  # StandardScaler(with_mean=False) stores mean_ = None
+        setattr(scaler, attr, None)
+    if getattr(scaler, "n_features_in_", None) != n_features:
+        _refuse(f"pipeline step {i} does not take the autoencoder's {n_features} features.")
+    return scaler
+
+
+def _scaler_attribute(step, i, attr, info, arrays, used, n_features):
+    """One fitted attribute of a saved scaler, checked."""
+    kind = info.get("kind") if isinstance(info, dict) else None
+    if kind == "array":
+        value = _take(arrays, f"pipeline/{i}/{attr}", used)
+        if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
+            _refuse(f"pipeline step {i}: {attr} is not finite numbers.")
+        if value.shape != (n_features,):
+            _refuse(f"pipeline step {i}: {attr} does not have one value per feature.")
+        if attr == "n_samples_seen_":  # per feature (NaNs); sums of weights
+            if np.any(value < 0):
+                _refuse(f"pipeline step {i}: {attr} is not a count.")
+            if np.all(value == np.round(value)):
+                value = value.astype(np.int64)
+        return value
+    if kind == "strings" and attr == "feature_names_in_":
+        value = info.get("value")
+        if (
+            not isinstance(value, list)
+            or len(value) != n_features
+            or not all(isinstance(v, str) for v in value)
+        ):
+            _refuse(f"pipeline step {i}: feature_names_in_ is not one name per feature.")
+        return np.asarray(value, dtype=object)
+    if kind == "json" and attr in ("n_features_in_", "n_samples_seen_"):
+        value = info.get("value")  # StandardScaler counts in floats
+        # ... and, fitted with sample_weight, holds the sum of the weights
+        weighted = attr == "n_samples_seen_" and step["class"] == "StandardScaler"
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not 0 <= value < 2**53
+            or (value != int(value) and not weighted)
+        ):
+            _refuse(f"pipeline step {i}: {attr} is not a count.")
+        return value
+    _refuse(f"pipeline step {i}: {attr} is not stored as expected.")
 
 
 def _step_name(name, i):

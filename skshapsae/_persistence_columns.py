@@ -168,26 +168,12 @@ def _name(value, what):
 def decode(spec, arrays, used, n_features, index):
     """The fitted ``ColumnTransformer`` a spec describes, checked (see the module)."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
 
     where = f"pipeline step {index}"
-    names = spec.get("feature_names_in")
-    branches = spec.get("branches")
-    verbose = spec.get("verbose_feature_names_out")
-    if (
-        not isinstance(names, list)
-        or not 0 < len(names) <= n_features + len(branches or [])
-        or not all(isinstance(n, str) and len(n) <= MAX_CATEGORY_CHARS for n in names)
-        or len(set(names)) != len(names)
-    ):
-        _refuse(f"{where}: its input columns are not a list of distinct names.")
-    if not isinstance(branches, list) or not branches or not isinstance(verbose, bool):
-        _refuse(f"{where}: its branches are not a list.")
+    names, branches, verbose = _columns_spec(spec, n_features, where)
     known = set(names)
-    selected, width = set(), 0
-    synthetic, transformers = {}, []
+    selected, synthetic, transformers = set(), {}, []
+    budget = [n_features, n_features]  # output columns left, of: a file cannot declare more
     for b, branch in enumerate(branches):
         if not isinstance(branch, dict):
             _refuse(f"{where}: branch {b} is not a table.")
@@ -204,81 +190,108 @@ def decode(spec, arrays, used, n_features, index):
         selected |= set(columns)
         kind = branch.get("kind")
         if kind == "impute":
-            strategy = branch.get("strategy")
-            if strategy not in NUMERIC_STRATEGIES:
-                _refuse(f"{where}: branch {name!r} has an unknown strategy {strategy!r}.")
-            from ._persistence import _take
-
-            stats = _take(arrays, f"pipeline/{index}/{name}/statistics", used)
-            if (
-                stats.dtype.kind != "f"
-                or stats.shape != (len(columns),)
-                or not np.all(np.isfinite(stats))
-            ):
-                _refuse(f"{where}: branch {name!r} does not hold one finite value per column.")
-            width += len(columns)
-            if width > n_features:
-                break
-            for column, value in zip(columns, stats):
-                synthetic[column] = np.full(2, float(value))
-            transformers.append((name, SimpleImputer(strategy=strategy), columns))
+            step = _impute_branch(branch, name, columns, arrays, used, index, synthetic, budget)
         elif kind == "impute_onehot":
-            steps, fills, categories = (
-                branch.get("steps"),
-                branch.get("fill"),
-                branch.get("categories"),
-            )
-            param = branch.get("categories_param")
-            if (
-                not isinstance(steps, list)
-                or len(steps) != 2
-                or not all(isinstance(s, str) for s in steps)
-                or param not in ("auto", "given")
-                or not isinstance(fills, list)
-                or not isinstance(categories, list)
-                or len(fills) != len(columns)
-                or len(categories) != len(columns)
-            ):
-                _refuse(f"{where}: branch {name!r} is not an imputer and an encoder per column.")
-            steps = [_name(s, f"{where}: branch {name!r} step") for s in steps]
-            if steps[0] == steps[1]:
-                _refuse(f"{where}: branch {name!r} has two steps of one name.")
-            for column, fill, values in zip(columns, fills, categories):
-                _check_categories(where, column, fill, values)
-                width += len(values)
-                if width > n_features:
-                    break
-                synthetic[column] = np.array([fill, fill], dtype=object)
-            if width > n_features:
-                break
-            encoder = OneHotEncoder(
-                categories=[np.array(c, dtype=object) for c in categories],
-                handle_unknown="ignore",
-                sparse_output=False,
-            )
-            transformers.append(
-                (
-                    name,
-                    Pipeline(
-                        [(steps[0], SimpleImputer(strategy="most_frequent")), (steps[1], encoder)]
-                    ),
-                    columns,
-                )
-            )
+            step = _onehot_branch(branch, name, columns, where, synthetic, budget)
         else:
             _refuse(f"{where}: branch {name!r} is of an unknown kind {kind!r}.")
-    if width != n_features:
+        transformers.append((name, step, columns))
+    if budget[0] != 0:
         _refuse(f"{where}: its output is not the autoencoder's {n_features} features wide.")
     if len({name for name, _, _ in transformers}) != len(transformers):
         _refuse(f"{where}: two branches share a name.")
+    step = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=verbose)
+    _rebuild(step, spec, names, synthetic, branches, n_features, where)
+    return step
+
+
+def _columns_spec(spec, n_features, where):
+    """The input column names, the branches and the naming flag, checked."""
+    names = spec.get("feature_names_in")
+    branches = spec.get("branches")
+    verbose = spec.get("verbose_feature_names_out")
+    if (
+        not isinstance(names, list)
+        or not 0 < len(names) <= n_features + len(branches or [])
+        or not all(isinstance(n, str) and len(n) <= MAX_CATEGORY_CHARS for n in names)
+        or len(set(names)) != len(names)
+    ):
+        _refuse(f"{where}: its input columns are not a list of distinct names.")
+    if not isinstance(branches, list) or not branches or not isinstance(verbose, bool):
+        _refuse(f"{where}: its branches are not a list.")
+    return names, branches, verbose
+
+
+def _spend(budget, width, where):
+    """Take ``width`` output columns from the budget; refuse past the autoencoder's width
+    (before anything of that size is built)."""
+    budget[0] -= width
+    if budget[0] < 0:
+        _refuse(f"{where}: its output is not the autoencoder's {budget[1]} features wide.")
+
+
+def _impute_branch(branch, name, columns, arrays, used, index, synthetic, budget):
+    """A ``SimpleImputer`` of numeric columns."""
+    from sklearn.impute import SimpleImputer
+
+    from ._persistence import _take
+
+    where = f"pipeline step {index}"
+    strategy = branch.get("strategy")
+    if strategy not in NUMERIC_STRATEGIES:
+        _refuse(f"{where}: branch {name!r} has an unknown strategy {strategy!r}.")
+    stats = _take(arrays, f"pipeline/{index}/{name}/statistics", used)
+    if stats.dtype.kind != "f" or stats.shape != (len(columns),) or not np.all(np.isfinite(stats)):
+        _refuse(f"{where}: branch {name!r} does not hold one finite value per column.")
+    _spend(budget, len(columns), where)
+    for column, value in zip(columns, stats):
+        synthetic[column] = np.full(2, float(value))
+    return SimpleImputer(strategy=strategy)
+
+
+def _onehot_branch(branch, name, columns, where, synthetic, budget):
+    """A most-frequent imputer and a one-hot encoder of text columns."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    steps, fills, categories = branch.get("steps"), branch.get("fill"), branch.get("categories")
+    param = branch.get("categories_param")
+    if (
+        not isinstance(steps, list)
+        or len(steps) != 2
+        or not all(isinstance(s, str) for s in steps)
+        or param not in ("auto", "given")
+        or not isinstance(fills, list)
+        or not isinstance(categories, list)
+        or len(fills) != len(columns)
+        or len(categories) != len(columns)
+    ):
+        _refuse(f"{where}: branch {name!r} is not an imputer and an encoder per column.")
+    steps = [_name(s, f"{where}: branch {name!r} step") for s in steps]
+    if steps[0] == steps[1]:
+        _refuse(f"{where}: branch {name!r} has two steps of one name.")
+    for column, fill, values in zip(columns, fills, categories):
+        _check_categories(where, column, fill, values)
+        _spend(budget, len(values), where)
+        synthetic[column] = np.array([fill, fill], dtype=object)
+    encoder = OneHotEncoder(
+        categories=[np.array(c, dtype=object) for c in categories],
+        handle_unknown="ignore",
+        sparse_output=False,
+    )
+    return Pipeline([(steps[0], SimpleImputer(strategy="most_frequent")), (steps[1], encoder)])
+
+
+def _rebuild(step, spec, names, synthetic, branches, n_features, where):
+    """Fit ``step`` on two synthetic rows and check that it rebuilds what was stored."""
     import pandas as pd
+
+    from ._persistence import _set_output
 
     frame = pd.DataFrame(
         {n: synthetic.get(n, np.zeros(2)) for n in names}, columns=pd.Index(names, dtype=object)
     )
-    step = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=verbose)
-    from ._persistence import _set_output
-
     _set_output(step, spec.get("output"), where)  # before fitting: the encoder sees names
     try:
         step.fit(frame)
@@ -298,7 +311,6 @@ def decode(spec, arrays, used, n_features, index):
             if branch["categories_param"] == "auto":  # as it was fitted: the same state
                 encoder.set_params(categories="auto")
                 unfitted.steps[1][1].set_params(categories="auto")
-    return step
 
 
 def _check_categories(where, column, fill, values):
