@@ -418,6 +418,77 @@ def section_time(quick):
     return out
 
 
+def plot(results, folder=None):
+    """Two figures from a results file: the appended noise column's rank per table, and
+    precision@5 per planted cell."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from _common import RESULTS
+
+    folder = Path(folder or RESULTS)
+    shown = [
+        "SHAP-SAE",
+        "previous (eq. 4, plain loss)",
+        "PCA loadings",
+        "FA communality",
+        "permutation",
+        "grad x input",
+    ]
+    markers = dict(zip(shown, "o^sDvx"))
+    if "noise" in results:
+        tables = results["noise"]["tables"]
+        names = list(tables)
+        fig, ax = plt.subplots(figsize=(10.5, 4.2))
+        for i, m in enumerate(shown):
+            ax.scatter(
+                np.arange(len(names)) + (i - 2.5) * 0.1,
+                [tables[t][m] for t in names],
+                marker=markers[m],
+                label=m,
+                s=28,
+                alpha=0.85,
+            )
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+        ax.set_ylabel("rank of the noise column\n(0 = most important, 1 = least)")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title("A uniform noise column appended to real tables: where does it rank?")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
+        fig.savefig(folder / "attribution_noise.png", dpi=110)
+        plt.close(fig)
+    if "planted" in results:
+        rows = results["planted"]
+
+        def label(c):
+            parts = [f"{c['n_factors']}f", "nonlin" if c.get("nonlinear") else "lin"]
+            parts.append(f"noise {c.get('noise', 0.3)}")
+            parts.append(f"+{c.get('n_noise', 15)}")
+            if c.get("nuisance"):
+                parts.append("nuisance")
+            if c.get("spread"):
+                parts.append("spread")
+            return " ".join(parts)
+
+        fig, ax = plt.subplots(figsize=(10.5, 5.5))
+        y = np.arange(len(rows))
+        for i, m in enumerate(shown):
+            ax.scatter([r[m] for r in rows], y + (i - 2.5) * 0.1, marker=markers[m], label=m, s=24)
+        ax.set_yticks(y, [label(r["cell"]) for r in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("precision@5 (the 5 planted columns among the top 5), mean of seeds")
+        ax.set_title("Planted structure: factors, mixing, noise share, noise columns")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
+        fig.savefig(folder / "attribution_planted.png", dpi=110)
+        plt.close(fig)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -448,74 +519,3 @@ def main():
 
 if __name__ == "__main__":
     main()
-
-
-def plot(results, folder=None):
-    """Two figures from a results file: the appended noise column's rank per table, and
-    precision@5 per planted cell."""
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from _common import RESULTS
-
-    folder = Path(folder or RESULTS)
-    shown = [
-        "SHAP-SAE",
-        "previous (eq. 4, plain loss)",
-        "PCA loadings",
-        "FA communality",
-        "permutation",
-        "grad x input",
-    ]
-    markers = dict(zip(shown, "o^sDvx"))
-    if "noise" in results:
-        tables = results["noise"]["tables"]
-        names = list(tables)
-        fig, ax = plt.subplots(figsize=(9, 4.2))
-        for i, m in enumerate(shown):
-            ax.scatter(
-                np.arange(len(names)) + (i - 2.5) * 0.1,
-                [tables[t][m] for t in names],
-                marker=markers[m],
-                label=m,
-                s=28,
-                alpha=0.85,
-            )
-        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
-        ax.set_ylabel("rank of the noise column\n(0 = most important, 1 = least)")
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_title("A uniform noise column appended to real tables: where does it rank?")
-        ax.legend(fontsize=7, ncol=3, loc="lower left")
-        fig.tight_layout()
-        fig.savefig(folder / "attribution_noise.png", dpi=110)
-        plt.close(fig)
-    if "planted" in results:
-        rows = results["planted"]
-
-        def label(c):
-            parts = [f"{c['n_factors']}f", "nonlin" if c.get("nonlinear") else "lin"]
-            parts.append(f"noise {c.get('noise', 0.3)}")
-            parts.append(f"+{c.get('n_noise', 15)}")
-            if c.get("nuisance"):
-                parts.append("nuisance")
-            if c.get("spread"):
-                parts.append("spread")
-            return " ".join(parts)
-
-        fig, ax = plt.subplots(figsize=(9, 5.5))
-        y = np.arange(len(rows))
-        for i, m in enumerate(shown):
-            ax.scatter([r[m] for r in rows], y + (i - 2.5) * 0.1, marker=markers[m], label=m, s=24)
-        ax.set_yticks(y, [label(r["cell"]) for r in rows], fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlabel("precision@5 (the 5 planted columns among the top 5), mean of seeds")
-        ax.set_title("Planted structure: factors, mixing, noise share, noise columns")
-        ax.legend(fontsize=7, loc="lower left")
-        fig.tight_layout()
-        fig.savefig(folder / "attribution_planted.png", dpi=110)
-        plt.close(fig)
