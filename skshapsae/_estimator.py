@@ -854,7 +854,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             import shap
 
         self._check_full("explain")
-        if _dask.is_dask_collection(X):  # a lazy Dask array of the values (docs, "Inference on a Dask cluster")
+        # a Dask collection: a lazy Dask array of the values (docs, "Inference on a Dask cluster")
+        if _dask.is_dask_collection(X):
             return _dask.lazy_explain(self, X, layer, output, max_evals)
         X = self._validate_X(X, reset=False)
         evals = checks.explain_args(layer, max_evals, len(self.dense_weights_), X.shape[1])
