@@ -85,6 +85,27 @@ def torch_activation(name):
     }[name]
 
 
+def torch_activation_(name):
+    """The torch activation ``name`` applied in place (inference's reused buffers): the
+    same kernels as :func:`torch_activation`, without a new tensor per call (where torch
+    has no in-place form, the result is copied back)."""
+    import torch.nn.functional as F
+
+    inplace = {
+        "identity": lambda x: x,
+        "relu": lambda x: x.relu_(),
+        "leaky_relu": lambda x: F.leaky_relu_(x, LEAKY_SLOPE),
+        "elu": lambda x: F.elu_(x),
+        "silu": lambda x: F.silu(x, inplace=True),
+        "logistic": lambda x: x.sigmoid_(),
+        "tanh": lambda x: x.tanh_(),
+    }
+    if name in inplace:
+        return inplace[name]
+    act = torch_activation(name)
+    return lambda x: x.copy_(act(x))
+
+
 def layer_activations(activation, out_activation, n_layers):
     """Names of the activations after each of the ``n_layers`` weight layers."""
     return [activation] * (n_layers - 1) + [out_activation]

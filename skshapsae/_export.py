@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._activations import torch_activation
 from ._files import atomic_path
 from ._inference import encode_decode_plan
 
@@ -39,7 +40,8 @@ def _module(plan):
             if self.constant:
                 self.register_buffer("fill", fill.float().clone())
                 return
-            self.acts = [act for _, _, act in steps]  # torch functions: traced as they run
+            # torch functions: traced as they run
+            self.acts = [torch_activation(act) for _, _, act in steps]
             self.weights = torch.nn.ParameterList(
                 # the plan's dense blocks are stored transposed (inputs x outputs)
                 torch.nn.Parameter(block.float(), requires_grad=False)
