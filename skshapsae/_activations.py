@@ -85,25 +85,29 @@ def torch_activation(name):
     }[name]
 
 
-def torch_activation_(name):
-    """The torch activation ``name`` applied in place (inference's reused buffers): the
-    same kernels as :func:`torch_activation`, without a new tensor per call (where torch
+class TorchActivation:
+    """A torch activation by name, callable as :func:`torch_activation`'s function, with
+    ``inplace``: the same kernel applied in place (inference's reused buffers; where torch
     has no in-place form, the result is copied back)."""
-    import torch.nn.functional as F
 
-    inplace = {
-        "identity": lambda x: x,
-        "relu": lambda x: x.relu_(),
-        "leaky_relu": lambda x: F.leaky_relu_(x, LEAKY_SLOPE),
-        "elu": lambda x: F.elu_(x),
-        "silu": lambda x: F.silu(x, inplace=True),
-        "logistic": lambda x: x.sigmoid_(),
-        "tanh": lambda x: x.tanh_(),
-    }
-    if name in inplace:
-        return inplace[name]
-    act = torch_activation(name)
-    return lambda x: x.copy_(act(x))
+    def __init__(self, name):
+        import torch.nn.functional as F
+
+        self.name = name
+        self.function = torch_activation(name)
+        inplace = {
+            "identity": lambda x: x,
+            "relu": lambda x: x.relu_(),
+            "leaky_relu": lambda x: F.leaky_relu_(x, LEAKY_SLOPE),
+            "elu": lambda x: F.elu_(x),
+            "silu": lambda x: F.silu(x, inplace=True),
+            "logistic": lambda x: x.sigmoid_(),
+            "tanh": lambda x: x.tanh_(),
+        }
+        self.inplace = inplace.get(name, lambda x: x.copy_(self.function(x)))
+
+    def __call__(self, x):
+        return self.function(x)
 
 
 def layer_activations(activation, out_activation, n_layers):

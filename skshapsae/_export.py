@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._activations import torch_activation
 from ._files import atomic_path
 from ._inference import encode_decode_plan
 
@@ -40,8 +39,7 @@ def _module(plan):
             if self.constant:
                 self.register_buffer("fill", fill.float().clone())
                 return
-            # torch functions: traced as they run
-            self.acts = [torch_activation(act) for _, _, act in steps]
+            self.acts = [act.function for _, _, act in steps]  # traced as they run
             self.weights = torch.nn.ParameterList(
                 # the plan's dense blocks are stored transposed (inputs x outputs)
                 torch.nn.Parameter(block.float(), requires_grad=False)

@@ -12,7 +12,7 @@ import weakref
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import numpy_activation, torch_activation, torch_activation_
+from ._activations import TorchActivation, numpy_activation
 from ._threads import torch_threads
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
@@ -125,7 +125,7 @@ def compact_plan(
         else:  # stored transposed: the product is A @ block.T = addmm(b, A, block_t)
             block = torch.from_numpy(np.ascontiguousarray(block.toarray().T, dtype=dtype))
         bias = torch.from_numpy(np.asarray(b[rows], dtype=dtype))
-        steps.append((block, bias, act))
+        steps.append((block, bias, TorchActivation(act)))
     fill = torch.from_numpy(np.array(fill, dtype=dtype))  # a copy: fitted arrays are read-only
     return index(unit_masks[0]), steps, index(unit_masks[-1]), fill
 
@@ -173,22 +173,21 @@ def _forward(X, out, plan, batch_rows, threads):
     if any(sparse):
         from ._kernels import csr_product
     cols = None if first is None else first.numpy()
-    # the dense products and activations write into buffers allocated once per call: a
-    # new tensor per batch and layer was measured 1.75x slower where large allocations go
-    # back to the system at once (a Dask worker's MALLOC_TRIM_THRESHOLD_=65536)
-    buffers = _Buffers(min(X.shape[0], batch_rows), target.dtype)
-    acts = [torch_activation(act) for _, _, act in steps]
-    acts_ = [torch_activation_(act) for _, _, act in steps]
+    # with several batches, the dense products and activations write into buffers
+    # allocated once per call: a new tensor per batch and layer was measured 1.75x slower
+    # where large allocations go back to the system at once (a Dask worker's
+    # MALLOC_TRIM_THRESHOLD_=65536); one batch allocates once either way
+    buffers = _Buffers(batch_rows, target.dtype) if X.shape[0] > batch_rows else None
     with torch.no_grad():
         for begin in range(0, X.shape[0], batch_rows):
             A, transposed = source[begin : begin + batch_rows], False
             n = A.shape[0]
             if not sparse[0]:
-                if A.dtype != target.dtype:  # rows of another dtype, rounded as read
-                    A = buffers.take("input", (n, A.shape[1])).copy_(A)
+                A = A.to(target.dtype) if buffers is None else buffers.cast(A, "input")
                 if first is not None:
-                    A = torch.index_select(A, 1, first, out=buffers.take("first", (n, len(first))))
-            for k, ((block, bias, _), is_sparse) in enumerate(zip(steps, sparse)):
+                    out_first = None if buffers is None else buffers.take("first", (n, len(first)))
+                    A = torch.index_select(A, 1, first, out=out_first)
+            for k, ((block, bias, act), is_sparse) in enumerate(zip(steps, sparse)):
                 if is_sparse:
                     rows = np.ascontiguousarray(A.numpy())
                     A = torch.from_numpy(
@@ -202,12 +201,14 @@ def _forward(X, out, plan, batch_rows, threads):
                         )
                     )
                     transposed = True
-                    A = acts[k](A)
+                    A = act(A)
                 elif transposed:  # block is stored as its transpose (inputs x outputs)
-                    A = acts[k](torch.addmm(bias[:, None], block.T, A))
+                    A = act(torch.addmm(bias[:, None], block.T, A))
+                elif buffers is None:
+                    A = act(torch.addmm(bias, A, block))
                 else:
                     buf = buffers.take(k, (n, block.shape[1]))
-                    A = acts_[k](torch.addmm(bias, A, block, out=buf))
+                    A = act.inplace(torch.addmm(bias, A, block, out=buf))
             A = A.T if transposed else A
             chunk = target[begin : begin + batch_rows]
             if last is None:
@@ -230,6 +231,12 @@ class _Buffers:
         if key not in self.tensors:
             self.tensors[key] = torch.empty((self.rows, shape[1]), dtype=self.dtype)
         return self.tensors[key][: shape[0]]
+
+    def cast(self, A, key):
+        """``A`` in the buffers' dtype (rows of another dtype rounded as they are read)."""
+        if A.dtype == self.dtype:
+            return A
+        return self.take(key, A.shape).copy_(A)
 
 
 def dense_elements(estimator, part):
