@@ -77,6 +77,7 @@ def compact_plan(
     dtype=np.float64,
     csr_max_density=None,
     csr_min_size=0,
+    pad=False,
 ):
     """Per layer: the compacted block of surviving outputs x inputs, and its kernel.
 
@@ -92,7 +93,10 @@ def compact_plan(
 
     The plan holds arrays of ``dtype`` (float64, or float32 for float32 input): it is
     built on first use after ``fit`` and cached outside the estimator, whose fitted state
-    stays numpy / scipy.
+    stays numpy / scipy. ``pad`` (a plan of dense blocks only): every block's outputs are
+    padded with zero units to a multiple of :data:`PAD_UNITS` (and the next block's
+    inputs with zero weights), see :data:`PAD_UNITS`; the last block's padding is cut
+    off by :func:`forward_compact`.
     """
     import torch
 
@@ -105,7 +109,7 @@ def compact_plan(
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
 
-    steps = []
+    steps, padded_in = [], 0
     for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
         block = sp.csr_array(W)[rows][:, cols]
@@ -122,12 +126,27 @@ def compact_plan(
                 ),
                 shape=block.shape,
             )
+            bias = torch.from_numpy(np.asarray(b[rows], dtype=dtype))
         else:  # stored transposed: the product is A @ block.T = addmm(b, A, block_t)
-            block = torch.from_numpy(np.ascontiguousarray(block.toarray().T, dtype=dtype))
-        bias = torch.from_numpy(np.asarray(b[rows], dtype=dtype))
+            dense = block.toarray().T
+            bias = np.asarray(b[rows], dtype=dtype)
+            if pad:  # zero inputs for the previous block's padding, zero units of its own
+                extra = -rows.size % PAD_UNITS
+                dense = np.pad(dense, ((0, padded_in), (0, extra)))
+                bias, padded_in = np.pad(bias, (0, extra)), extra
+            block = torch.from_numpy(np.ascontiguousarray(dense, dtype=dtype))
+            bias = torch.from_numpy(np.ascontiguousarray(bias))
         steps.append((block, bias, TorchActivation(act)))
     fill = torch.from_numpy(np.array(fill, dtype=dtype))  # a copy: fitted arrays are read-only
-    return index(unit_masks[0]), steps, index(unit_masks[-1]), fill
+    plan = _Plan((index(unit_masks[0]), steps, index(unit_masks[-1]), fill))
+    plan.padded = bool(pad)
+    return plan
+
+
+class _Plan(tuple):
+    """``(first, steps, last, fill)``, and whether the units are padded (``padded``)."""
+
+    padded = False
 
 
 def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
@@ -178,6 +197,9 @@ def _forward(X, out, plan, batch_rows, threads):
     # where large allocations go back to the system at once (a Dask worker's
     # MALLOC_TRIM_THRESHOLD_=65536); one batch allocates once either way
     buffers = _Buffers(batch_rows, target.dtype) if X.shape[0] > batch_rows else None
+    width = len(fill) if last is None else len(last)
+    # a padded plan (a table's network) also pads small batches (see MIN_DENSE_ROWS)
+    padded = getattr(plan, "padded", False)
     with torch.no_grad():
         for begin in range(0, X.shape[0], batch_rows):
             A, transposed = source[begin : begin + batch_rows], False
@@ -187,6 +209,8 @@ def _forward(X, out, plan, batch_rows, threads):
                 if first is not None:
                     out_first = None if buffers is None else buffers.take("first", (n, len(first)))
                     A = torch.index_select(A, 1, first, out=out_first)
+                if padded and n < MIN_DENSE_ROWS:  # the batch runs as 16 rows (see there)
+                    A = torch.cat([A, A.new_zeros((MIN_DENSE_ROWS - n, A.shape[1]))])
             for k, ((block, bias, act), is_sparse) in enumerate(zip(steps, sparse)):
                 if is_sparse:
                     rows = np.ascontiguousarray(A.numpy())
@@ -210,6 +234,7 @@ def _forward(X, out, plan, batch_rows, threads):
                     buf = buffers.take(k, (n, block.shape[1]))
                     A = act.inplace(torch.addmm(bias, A, block, out=buf))
             A = A.T if transposed else A
+            A = A[:n, :width]  # the padding rows and units (a padded plan)
             chunk = target[begin : begin + batch_rows]
             if last is None:
                 chunk.copy_(A)
@@ -217,6 +242,32 @@ def _forward(X, out, plan, batch_rows, threads):
                 chunk.copy_(fill.expand_as(chunk))
                 chunk.index_copy_(1, last, A)
     return out
+
+
+#: Dense products of fewer rows than this run on a batch padded with zero rows: torch's
+#: float32 product (MKL here) sums a row's terms in another order for batches of 1-11
+#: rows than for larger ones (measured on blocks of 2-379 inputs and 2-64 outputs), so a
+#: row's code depended on the rows it came with. From 12 rows on every batch size gave a
+#: row the same bits.
+MIN_DENSE_ROWS = 16
+
+#: A table's network (every block under :data:`CSR_MIN_BLOCK` elements) is run with its
+#: units padded to a multiple of this: torch's vectorised activations take a scalar path
+#: for the elements after the last full vector, so the same value got another rounding
+#: (sigmoid, SiLU) by where it fell in the batch; with rows of whole vectors it did not.
+#: Together with :data:`MIN_DENSE_ROWS`, a table's rows get the same float32 results in
+#: any batch (scikit-learn's check_methods_subset_invariance had failed on 1 value in 20
+#: by 2e-7). Networks with larger blocks choose each block's kernel by the batch size (the
+#: fastest one), and so can differ at float32 rounding across batch sizes.
+PAD_UNITS = 16
+
+#: ... for a half (encoder or decoder) of at most this many multiply-adds a row (tables:
+#: breast cancer's default encoder 240, digits' 2,048). The padding costs a small call
+#: about 7 us (a row of breast cancer: 31 -> 38 us; from 2,000 rows no cost, at 20,000
+#: 1.2x faster) and 10 us on the unit-pruned MNIST encoder of the inference benchmark
+#: (4,272 a row, 39 -> 49 us), which therefore is not padded: the trade is made where a
+#: call costs microseconds either way.
+PAD_MAX_WORK = 4096
 
 
 class _Buffers:
@@ -262,7 +313,9 @@ def csr_kernel_available():
 _PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
-def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0, csr_min_size=0):
+def encode_decode_plan(
+    estimator, part, dtype=np.float64, csr_density=-1.0, csr_min_size=0, pad=False
+):
     """The cached compact plan of a fitted estimator's ``"encode"`` or ``"decode"`` half.
 
     ``csr_density``: blocks up to this density (and of at least ``csr_min_size``
@@ -279,7 +332,7 @@ def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0, csr_
         # the cache holds the arrays it was built from, so identity cannot be reused
         cached = {"source": source, "plans": {}}
         _PLAN_CACHE[estimator] = cached
-    key = (part, np.dtype(dtype).num, float(csr_density), int(csr_min_size))
+    key = (part, np.dtype(dtype).num, float(csr_density), int(csr_min_size), str(pad))
     if key not in cached["plans"]:
         active = estimator.active_units_
         masks = list(active[first : last + 1])
@@ -297,6 +350,7 @@ def encode_decode_plan(estimator, part, dtype=np.float64, csr_density=-1.0, csr_
             dtype,
             csr_max_density=csr_density,
             csr_min_size=csr_min_size,
+            pad=small_network(estimator, part) if pad == "auto" else bool(pad),
         )
     return cached["plans"][key]
 
@@ -309,15 +363,17 @@ def run(estimator, part, X, dtype=None):
     float32, so float64 arithmetic adds no accuracy (the results agree to about 1e-6
     relative, tested), while float32 halves the memory traffic: measured on the
     784-256-64 encoder, float64 input made a pruned network slower than the dense
-    float32 pass (0.67x at eta 0.9). float64 rows are not copied first: they are rounded
-    as they are read (see :func:`forward_compact`). The kernel of each block (dense or
+    float32 pass (0.67x at eta 0.9); on tables float64 arithmetic was 2-3x slower from
+    2,000 rows. float64 rows are not copied first: they are rounded as they are read
+    (see :func:`forward_compact`). A table's network runs padded (:data:`PAD_UNITS`), so
+    that a row's result does not depend on the batch. The kernel of each block (dense or
     CSR) follows its density, its size and the batch size
     (:data:`CSR_MAX_DENSITY_BY_ROWS`, :data:`CSR_MIN_BLOCK`).
     """
     dtype = X.dtype if dtype is None else dtype
     rows = min(len(X), DEFAULT_BATCH_ROWS)
     min_size = 0 if CSR_MAX_DENSITY is not None else CSR_MIN_BLOCK
-    plan = encode_decode_plan(estimator, part, np.float32, csr_threshold(rows), min_size)
+    plan = encode_decode_plan(estimator, part, np.float32, csr_threshold(rows), min_size, "auto")
     out = forward_compact(X, plan)
     # values near float32's limit (3e38 rows, 1e308 codes) overflow inside the network;
     # skipped, as the input's check, under scikit-learn's assume_finite=True
@@ -325,7 +381,21 @@ def run(estimator, part, X, dtype=None):
 
     if not sklearn.get_config()["assume_finite"]:
         _finite_output(out, part)
-    return out if dtype == np.float32 else out.astype(dtype)
+    return out if out.dtype == dtype else out.astype(dtype)
+
+
+def small_network(estimator, part):
+    """Whether ``part`` is a table's network: every compacted block under
+    :data:`CSR_MIN_BLOCK` elements (dense whatever the batch) and at most
+    :data:`PAD_MAX_WORK` multiply-adds a row (a batch padded to 16 rows costs little).
+    Such a network runs padded (see :data:`PAD_UNITS`)."""
+    if CSR_MAX_DENSITY is not None:
+        return False
+    L = len(estimator.weights_) // 2
+    layers = range(0, L) if part == "encode" else range(L, 2 * L)
+    active = estimator.active_units_
+    sizes = [int(active[k + 1].sum()) * int(active[k].sum()) for k in layers]
+    return max(sizes, default=0) < CSR_MIN_BLOCK and sum(sizes) <= PAD_MAX_WORK
 
 
 def _finite_output(out, part):

@@ -97,3 +97,24 @@ def test_unique_variances_match_scikit_learns_factor_analysis():
     centred = X - X.mean(0)
     psi = unique_variances(centred.T @ centred / len(X), 2, max_iter=5000, tol=1e-9)
     np.testing.assert_allclose(psi, fa.noise_variance_, rtol=1e-3, atol=1e-6 * X.var(0).max())
+
+
+def test_rows_get_the_same_code_whatever_the_batch():
+    """A table's network gives a row the same float32 result in any batch (small batches
+    padded with rows, units padded to whole vectors)."""
+    X = _table(5, n=120)
+    for act in ("silu", "logistic", "tanh", "relu"):
+        ae = _fit(X, hidden_layer_sizes=(5, 2), activation=act)
+        for dtype in (np.float64, np.float32):
+            Xd = X.astype(dtype)
+            full, back = ae.transform(Xd), ae.inverse_transform(ae.transform(Xd))
+            assert full.dtype == dtype
+            for start, size in [(0, 1), (3, 2), (7, 5), (11, 11), (20, 12), (40, 17), (60, 37)]:
+                rows = slice(start, start + size)
+                np.testing.assert_array_equal(ae.transform(Xd[rows]), full[rows])
+                np.testing.assert_array_equal(ae.inverse_transform(full[rows]), back[rows])
+            # and across the 4,096-row batches of a long call
+            long = np.tile(Xd, (40, 1))
+            np.testing.assert_array_equal(
+                ae.transform(long)[4090:4100], ae.transform(long[4090:4100])
+            )
