@@ -238,7 +238,7 @@ def _one_link_per_unit(n):
     return est
 
 
-def test_inference_memory_is_bounded_by_the_links():
+def test_inference_memory_is_bounded_by_the_links(tmp_path):
     n = 4096  # dense: 64 MiB per block; as CSR: 4,096 links
     est = _one_link_per_unit(n)
     row = np.random.default_rng(0).normal(size=(1, n)).astype(np.float32)
@@ -247,7 +247,8 @@ def test_inference_memory_is_bounded_by_the_links():
     plans = [p for cached in _plans(est) for p in cached]
     assert plans and all(type(block).__name__ == "csr_array" for p in plans for block, *_ in p[1])
     with pytest.raises(ValueError, match="dense"):
-        export(est, "unused.pt2")
+        export(est, tmp_path / "refused.pt2")
+    assert not (tmp_path / "refused.pt2").exists()
 
 
 def _plans(est):
