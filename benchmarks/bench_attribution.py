@@ -27,7 +27,7 @@ download), everything min-max scaled and every model at its defaults:
 * **fit time**: the default against ``column_weights="uniform"`` (the previous default).
 
 Rankings: SHAP-SAE's ``feature_importances_`` (default), the previous default (eq. 4,
-plain loss), the network game, PCA loadings (weighted by the components' variance),
+plain loss), PCA loadings (weighted by the components' variance),
 FactorAnalysis communalities, variance, permutation importance of the reconstruction,
 gradient x input of the code, the Laplacian score and random.
 
@@ -53,7 +53,17 @@ import _real_tables
 from _common import machine, write_json
 from bench_tables import laplacian_score
 
-SECTIONS = ["planted", "noise", "faithfulness", "exact", "stability", "codes", "time"]
+SECTIONS = [
+    "planted",
+    "noise",
+    "noise_defaults",
+    "selection_noise",
+    "faithfulness",
+    "exact",
+    "stability",
+    "codes",
+    "time",
+]
 ACTS = {
     "silu": torch.nn.functional.silu,
     "identity": lambda t: t,
@@ -138,7 +148,7 @@ def permutation_importance(ae, X, seed):
     return np.asarray(out)
 
 
-def scores(X, k, seed, which=None):
+def scores(X, k, seed):
     """column -> score (higher = more important) of every ranking method."""
     ae = SHAPSparseAutoencoder(n_components=k, random_state=seed).fit(X)
     old = SHAPSparseAutoencoder(n_components=k, column_weights="uniform", random_state=seed)
@@ -156,11 +166,6 @@ def scores(X, k, seed, which=None):
         "Laplacian score": -laplacian_score(X),
         "random": np.random.default_rng(seed + 99).permutation(X.shape[1]).astype(float),
     }
-    if which == "network":
-        net = SHAPSparseAutoencoder(
-            n_components=k, importance_target="reconstruction", random_state=seed
-        ).fit(X)
-        out["network game"] = net.feature_importances_
     return out, ae
 
 
@@ -203,14 +208,64 @@ def section_noise(quick):
         sc, _ = scores(Xn, k, 0)
         out[name] = {m: float(ranks_of(s)[-1]) for m, s in sc.items()}
         print(f"{name:14s}", {m: round(v, 2) for m, v in out[name].items()}, flush=True)
-    methods = list(next(iter(out.values())))
-    summary = {
+    return {"tables": out, "summary": _noise_summary(out)}
+
+
+def _noise_summary(out):
+    """Share of tables with the noise column in the bottom half / 10 %, and times first."""
+    return {
         m: {
             "bottom_half": float(np.mean([r[m] >= 0.5 for r in out.values()])),
             "bottom_10pct": float(np.mean([r[m] >= 0.9 for r in out.values()])),
             "first": int(sum(r[m] == 0 for r in out.values())),
         }
-        for m in methods
+        for m in next(iter(out.values()))
+    }
+
+
+def section_noise_defaults(quick):
+    """The appended noise column's rank with every parameter at its default (one layer of
+    ``d // 2`` units, not ``d / 4``), against PCA loadings at the same ``k`` and the
+    previous default."""
+    out = {}
+    for name, (X, _) in _real_tables.available().items():
+        Xn, _ = noisy_table(X)
+        ae = SHAPSparseAutoencoder(random_state=0).fit(Xn)
+        old = SHAPSparseAutoencoder(column_weights="uniform", random_state=0).fit(Xn)
+        pca = PCA(ae.n_components_).fit(Xn)
+        loadings = (pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
+        ranked = {
+            "SHAP-SAE": ae.feature_importances_,
+            "previous (eq. 4, plain loss)": old.unit_importances_[0],
+            "PCA loadings": loadings,
+        }
+        out[name] = {m: float(ranks_of(v)[-1]) for m, v in ranked.items()}
+        print(f"{name:14s}", {m: round(v, 2) for m, v in out[name].items()}, flush=True)
+    return {"tables": out, "summary": _noise_summary(out)}
+
+
+def section_selection_noise(quick):
+    """Where each selection puts the appended noise column in its order (0 = chosen first):
+    forward selection must take it to reconstruct it; the importance-weighted one need not."""
+    from scipy.linalg import qr
+
+    out = {}
+    for name, (X, _) in _real_tables.available().items():
+        Xn, k = noisy_table(X)
+        d = Xn.shape[1]
+        ae = SHAPSparseAutoencoder(n_components=k, random_state=0).fit(Xn)
+        orders = {
+            "select_features": ae.select_features(d, X=Xn),
+            "select_features(weights='importance')": ae.select_features(
+                d, X=Xn, weights="importance"
+            ),
+            "pivoted QR": qr(Xn - Xn.mean(0), pivoting=True)[2],
+        }
+        out[name] = {m: list(o).index(d - 1) / (d - 1) for m, o in orders.items()}
+        print(f"{name:14s}", {m: round(v, 2) for m, v in out[name].items()}, flush=True)
+    methods = list(next(iter(out.values())))
+    summary = {
+        m: {"first_quarter": float(np.mean([r[m] < 0.25 for r in out.values()]))} for m in methods
     }
     return {"tables": out, "summary": summary}
 
@@ -290,8 +345,6 @@ def exact_encoder_importance(ae, X, background):
                 phi[:, j] += w * (v - values[without])
     per_unit = phi.abs().mean(0).numpy()  # (d, k)
     L = len(ae.link_importances_) // 2
-    from skshapsae import SHAPSparseAutoencoder as _  # noqa: F401  (public package only)
-
     decoder = ae.link_importances_[L:]
     relevance = decoder[-1].sum(1) * np.sqrt(ae.column_weights_)
     for imp in reversed(decoder):

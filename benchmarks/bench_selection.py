@@ -11,8 +11,9 @@
   columns; a method "wins" a table when it is best or within 2 % of the best.
 
 Methods: ``select_features`` (with the rows of the fit, ``X=``, and with only the
-``background_`` rows), pivoted QR on the centred data (``scipy.linalg.qr``), variance,
-PCA loadings, the Laplacian score and random (mean of 20 draws).
+``background_`` rows; and weighted by ``feature_importances_``), pivoted QR on the
+centred data (``scipy.linalg.qr``), variance, PCA loadings, the Laplacian score and
+random (mean of 20 draws).
 
 Run:  python benchmarks/bench_selection.py [--quick] [--only cae tables]
 """
@@ -44,6 +45,7 @@ def rankings(X, n, ae, seed=0):
     return {
         "select_features(X=train)": ae.select_features(n, X=X),
         "select_features (background)": ae.select_features(n),
+        "select_features(weights='importance')": ae.select_features(n, X=X, weights="importance"),
         "pivoted QR": pivoted_qr(X, n),
         "variance": np.argsort(-X.var(0))[:n],
         "PCA loadings": np.argsort(-(pca.components_**2 * pca.explained_variance_[:, None]).sum(0))[

@@ -290,14 +290,22 @@ class _Buffers:
         return self.take(key, A.shape).copy_(A)
 
 
+def _layers(estimator, part):
+    L = len(estimator.weights_) // 2
+    return range(0, L) if part == "encode" else range(L, 2 * L)
+
+
+def _block_sizes(estimator, part):
+    """Elements of each of ``part``'s compacted blocks (surviving outputs x inputs)."""
+    active = estimator.active_units_
+    return [int(active[k + 1].sum()) * int(active[k].sum()) for k in _layers(estimator, part)]
+
+
 def dense_elements(estimator, part):
     """``(elements, links)``: the size of ``part``'s compacted blocks stored dense (as the
     exports store them) and the links they hold, computed without building them."""
-    L = len(estimator.weights_) // 2
-    layers = range(0, L) if part == "encode" else range(L, 2 * L)
-    active = estimator.active_units_
-    elements = sum(int(active[k + 1].sum()) * int(active[k].sum()) for k in layers)
-    return elements, sum(int(estimator.weights_[k].nnz) for k in layers)
+    links = sum(int(estimator.weights_[k].nnz) for k in _layers(estimator, part))
+    return sum(_block_sizes(estimator, part)), links
 
 
 def csr_kernel_available():
@@ -391,10 +399,7 @@ def small_network(estimator, part):
     Such a network runs padded (see :data:`PAD_UNITS`)."""
     if CSR_MAX_DENSITY is not None:
         return False
-    L = len(estimator.weights_) // 2
-    layers = range(0, L) if part == "encode" else range(L, 2 * L)
-    active = estimator.active_units_
-    sizes = [int(active[k + 1].sum()) * int(active[k].sum()) for k in layers]
+    sizes = _block_sizes(estimator, part)
     return max(sizes, default=0) < CSR_MIN_BLOCK and sum(sizes) <= PAD_MAX_WORK
 
 
