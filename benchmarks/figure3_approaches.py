@@ -1,0 +1,261 @@
+"""Issue 30: approaches to the paper's Figure 3 targets, under one fair protocol.
+
+Every pruning method prunes the same dense network and gets the same fine-tuning budget
+and schedule; data, network, split, downstream classifier and seeds are those of
+``run_experiments.py`` (784-256-64-256-784, sigmoid hidden and output units, 3 seeds).
+
+Protocols (each method of a protocol is pruned and fine-tuned the same way):
+
+* **one-shot**: prune the dense network to eta, fold, 3 epochs of masked fine-tuning
+  (the protocol of ``run_experiments.py``).
+* **gradual** (Zhu & Gupta, 2017): eta = 0.5 -> 0.8 -> 0.9 -> 0.95 -> 0.98 in turn; at every
+  step the method scores the *current* pruned, fine-tuned network again, prunes it to the
+  next eta (the kept links are a subset of the previous ones: a removed link scores 0),
+  folds and fine-tunes it for 3 epochs. The network at step eta is the one evaluated.
+
+Starts (the dense network every method of a row prunes):
+
+* **plain**: the paper's network trained with the library's defaults.
+* **robust**: the same network trained with dropout p = 0.2 on the hidden units (the
+  dropout autoencoder of the paper's baselines), so "magnitude" from this start *is* the
+  dropout-autoencoder baseline.
+
+Methods: SHAP-SAE (the layer game, eq. 8 per-layer levels for the target sparsity), the
+network game (``importance_target="reconstruction"``, eq. 8 on its own importances),
+centred Wanda, magnitude, LAP and MINT at SHAP-SAE's per-layer counts of the same
+protocol and start; the k-sparse autoencoder (k = 16) pruned by magnitude at the plain
+start's SHAP-SAE counts.
+
+Run:  python benchmarks/figure3_approaches.py [--quick] [--seeds 0 1 2]
+          [--datasets fashion_mnist mnist]
+Output: benchmarks/results/figure3_approaches.json (records are written after every
+(data set, seed), so a stopped run keeps what it finished).
+"""
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+# rescoring the current pruned network needs the scoring stage itself (no public entry)
+from skshapsae._scoring import DenseNetwork, ScoringConfig, score_network
+from skshapsae.baselines import fit_trained_baseline, prune_with_scores, score_links
+from skshapsae.datasets import load_fashion_mnist, load_mnist
+
+from _common import data_home, machine, protocol_autoencoder, write_json
+
+ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
+LOADERS = {"fashion_mnist": load_fashion_mnist, "mnist": load_mnist}
+RESULTS = Path(__file__).parent / "results"
+
+
+def config(quick):
+    if quick:
+        return dict(n_rows=600, n_test=200, hidden=(32, 8), max_iter=2, n_explain=20, k=2, ft=1)
+    return dict(
+        n_rows=12000, n_test=2000, hidden=(256, 64), max_iter=200, n_explain=200, k=16, ft=3
+    )
+
+
+def evaluate(model, X_tr, y_tr, X_te, y_te):
+    Z_tr, Z_te = model.transform(X_tr), model.transform(X_te)
+    acc = LogisticRegression(max_iter=1000).fit(Z_tr, y_tr).score(Z_te, y_te)
+    return {"acc_logreg": acc, "test_mse": -model.score(X_te), "sparsity": model.sparsity_}
+
+
+def dense_weights(model):
+    """The pruned (folded, fine-tuned) network of ``model`` as full dense arrays."""
+    return [np.asarray(w.toarray() if hasattr(w, "toarray") else w) for w in model.weights_]
+
+
+def rebase(model):
+    """A copy of a pruned ``model`` whose *dense* network is its pruned network, so that
+    ``reprune`` and the baselines' scores start from it (pruned links have weight 0)."""
+    new = copy.copy(model)
+    new.dense_weights_ = dense_weights(model)
+    new.dense_intercepts_ = [np.array(b) for b in model.intercepts_]
+    net = DenseNetwork(new.dense_weights_, new.dense_intercepts_, list(model.activations_))
+    new.layer_input_means_ = [a.mean(axis=0) for a in net.layer_outputs(model.background_)[:-1]]
+    return new
+
+
+def shapley_scores(model, X_explain, target, seed):
+    """Link importances of ``model``'s dense network by the layer or network game."""
+    net = DenseNetwork(model.dense_weights_, model.dense_intercepts_, list(model.activations_))
+    result = score_network(
+        net, model.background_, X_explain, ScoringConfig(target=target, seed=seed)
+    )
+    return result.importances
+
+
+def ranking_scores(method, model, X_explain, seed):
+    if method == "SHAP-SAE":
+        return shapley_scores(model, X_explain, "activation", seed)
+    if method == "network game":
+        return shapley_scores(model, X_explain, "reconstruction", seed)
+    return score_links(method.lower(), model, X_explain, random_state=seed)
+
+
+EQ8 = ("SHAP-SAE", "network game")  # rankings with their own eq. 8 per-layer allocation
+
+
+def one_shot(start, methods, scores, X_tr, ft):
+    """{method: {eta: model}}: every method prunes ``start`` once to each eta."""
+    tuned = copy.copy(start).set_params(fine_tune_iter=ft)
+    out = {m: {} for m in methods}
+    for eta in ETAS:
+        lead = tuned.reprune(scores=scores["SHAP-SAE"], target_sparsity=eta, X=X_tr)
+        out["SHAP-SAE"][eta] = lead
+        for m in methods:
+            if m == "SHAP-SAE":
+                continue
+            if m in EQ8:
+                out[m][eta] = tuned.reprune(scores=scores[m], target_sparsity=eta, X=X_tr)
+            else:
+                out[m][eta] = prune_with_scores(tuned, scores[m], lead.keep_counts_, X_tr)
+    return out
+
+
+def gradual(start, methods, X_tr, X_explain, ft, seed, first, log):
+    """{method: {eta: model}}: every method walks eta = 0.5 ... 0.98, rescoring its own
+    current network at every step; the baselines keep SHAP-SAE's per-layer counts."""
+    # the first step is the one-shot pruning to ETAS[0] (``first``: {method: model})
+    out = {m: {ETAS[0]: first[m]} for m in methods}
+    current = {m: rebase(first[m]) for m in methods}
+    for step, eta in enumerate(ETAS[1:], start=1):
+        t0 = time.perf_counter()
+        scores = {m: ranking_scores(m, current[m], X_explain, seed + 101 * step) for m in methods}
+        lead = current["SHAP-SAE"].reprune(scores=scores["SHAP-SAE"], target_sparsity=eta, X=X_tr)
+        for m in methods:
+            if m == "SHAP-SAE":
+                model = lead
+            elif m in EQ8:
+                model = current[m].reprune(scores=scores[m], target_sparsity=eta, X=X_tr)
+            else:
+                model = prune_with_scores(current[m], scores[m], lead.keep_counts_, X_tr)
+            out[m][eta] = model
+            current[m] = rebase(model)
+        log(f"  gradual step eta={eta}: {time.perf_counter() - t0:.0f}s")
+    return out
+
+
+def run_seed(name, cfg, X, y, seed, log):
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=cfg["n_test"], stratify=y, random_state=seed
+    )
+    X_ex = X_tr[: cfg["n_explain"]]
+    common = dict(
+        quick=cfg["max_iter"] == 2, seed=seed, fine_tune_iter=0, hidden_layer_sizes=cfg["hidden"]
+    )
+    records = []
+
+    def record(start, protocol, method, eta, model):
+        row = evaluate(model, X_tr, y_tr, X_te, y_te)
+        records.append(
+            dict(
+                dataset=name,
+                seed=seed,
+                start=start,
+                protocol=protocol,
+                method=method,
+                eta_target=eta,
+                **row,
+            )
+        )
+
+    t0 = time.perf_counter()
+    plain = protocol_autoencoder(**common, max_iter=cfg["max_iter"]).fit(X_tr)
+    robust = protocol_autoencoder(**common, max_iter=cfg["max_iter"], dropout=0.2).fit(X_tr)
+    ksparse = fit_trained_baseline("ksparse", plain, X_tr, k=cfg["k"])
+    log(
+        f"[{name} seed {seed}] three trainings + layer-game scoring {time.perf_counter() - t0:.0f}s"
+    )
+    for start, model in (("plain", plain), ("robust", robust)):
+        everything = [np.ones_like(w) for w in model.dense_weights_]
+        record(
+            start,
+            "dense",
+            "dense",
+            0.0,
+            prune_with_scores(model, everything, [w.size for w in everything]),
+        )
+    plain_methods = ["SHAP-SAE", "network game", "wanda", "magnitude", "lap", "mint"]
+    robust_methods = ["SHAP-SAE", "network game", "wanda", "magnitude"]
+    counts = {}
+    for start, model, methods in (
+        ("plain", plain, plain_methods),
+        ("robust", robust, robust_methods),
+    ):
+        t0 = time.perf_counter()
+        scores = {
+            m: model.link_importances_ if m == "SHAP-SAE" else ranking_scores(m, model, X_ex, seed)
+            for m in methods
+        }
+        for protocol in ("one-shot", "gradual"):
+            t1 = time.perf_counter()
+            if protocol == "one-shot":
+                models = one_shot(model, methods, scores, X_tr, cfg["ft"])
+            else:
+                first = {m: by_eta[ETAS[0]] for m, by_eta in models.items()}
+                models = gradual(model, methods, X_tr, X_ex, cfg["ft"], seed, first, log)
+            counts[(start, protocol)] = {eta: models["SHAP-SAE"][eta].keep_counts_ for eta in ETAS}
+            for m, by_eta in models.items():
+                for eta, pruned in by_eta.items():
+                    record(start, protocol, m, eta, pruned)
+            log(f"[{name} seed {seed}] {start} {protocol}: {time.perf_counter() - t1:.0f}s")
+    # the k-sparse autoencoder: magnitude at the plain start's SHAP-SAE counts
+    for protocol in ("one-shot", "gradual"):
+        current = copy.copy(ksparse).set_params(fine_tune_iter=cfg["ft"])
+        for eta in ETAS:
+            scores = score_links("magnitude", current)
+            pruned = prune_with_scores(current, scores, counts[("plain", protocol)][eta], X_tr)
+            record("k-sparse", protocol, "magnitude", eta, pruned)
+            if protocol == "gradual":
+                current = rebase(pruned)
+    return records
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--datasets", nargs="+", default=["fashion_mnist", "mnist"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    cfg = config(args.quick)
+    out = Path(args.output)
+    name = "figure3_approaches" + ("_quick" if args.quick else "")
+    path = out / f"{name}.json"
+    start = time.perf_counter()
+
+    def log(msg):
+        print(f"{time.perf_counter() - start:7.0f}s  {msg}", flush=True)
+
+    data = {}
+    for ds in args.datasets:
+        X, y = LOADERS[ds](data_home=data_home(), return_X_y=True)
+        if len(X) > cfg["n_rows"]:
+            X, _, y, _ = train_test_split(
+                X, y, train_size=cfg["n_rows"], stratify=y, random_state=0
+            )
+        data[ds] = (X, y)
+    records = json.loads(path.read_text())["records"] if path.exists() else []
+    done = {(r["dataset"], r["seed"]) for r in records}
+    for seed in args.seeds:  # seed-major: both data sets of seed 0 come first
+        for ds in args.datasets:
+            if (ds, seed) in done:
+                continue
+            records += run_seed(ds, cfg, *data[ds], seed, log)
+            write_json(name, {"machine": machine(), "config": cfg, "records": records}, folder=out)
+    log("done")
+
+
+if __name__ == "__main__":
+    main()
