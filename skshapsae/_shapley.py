@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._activations import numpy_activation, torch_activation
+from ._game_kernels import add_orders, fused_available
 from ._threads import torch_threads
 
 #: Working-memory budget of one estimator step, in bytes. Small steps stay in the CPU's
@@ -224,6 +225,8 @@ class PermutationEstimator(ShapleyEstimator):
         self.memory_budget = memory_budget or DEFAULT_MEMORY_BYTES
 
     def memory_bytes(self, game):
+        if self._fused(game):
+            return self._fused_point_bytes(game)
         working = 4 * game.n_outputs * game.n_players * 6 * self._rows_per_step(game)
         # per-group accumulators, float32 then float64, and the point's phi / var
         groups = (4 + 8) * self.n_permutations * game.n_outputs * game.n_players
@@ -233,11 +236,27 @@ class PermutationEstimator(ShapleyEstimator):
         per_row = 4 * game.n_outputs * game.n_players * 4  # bytes of the live float32 tensors
         return int(max(1, min(len(game.background), self.memory_budget // per_row)))
 
+    def _fused(self, game):
+        from ._network import resolve_device
+
+        return fused_available(game.activation, resolve_device(self.device))
+
+    def _fused_point_bytes(self, game):
+        # per point: the float32 accumulators of the K groups, phi (and var) in float64,
+        # and per (point, background row) the gap, the order and two output rows
+        cells = game.n_outputs * game.n_players
+        rows = len(game.background) * (12 * game.n_players + 8 * game.n_outputs)
+        return 4 * self.n_permutations * cells + 16 * cells + rows
+
     def points_per_batch(self, game):
         """Explained points evaluated together: as many as fit the memory budget with
         the whole background each (1 for layers whose background needs several steps).
         On small layers the per-point loop of torch calls was the cost of scoring (a
-        30-column table: 0.09 s of a 0.14 s fit); together they take a few calls."""
+        30-column table: 0.09 s of a 0.14 s fit); together they take a few calls. The
+        fused kernel keeps only accumulators per point, so more points fit, and the
+        points of a batch are what its threads share."""
+        if self._fused(game):
+            return int(max(1, self.memory_budget // self._fused_point_bytes(game)))
         per_row = 4 * game.n_outputs * game.n_players * 4
         return int(max(1, (self.memory_budget // per_row) // max(len(game.background), 1)))
 
@@ -252,6 +271,8 @@ class PermutationEstimator(ShapleyEstimator):
             self._generator = torch.Generator(device="cpu")
             self._generator.manual_seed(int(self.seed))
         gen = self._generator
+        if self._fused(game):
+            return self._fused_values(game, np.asarray(A), gen)
         act = torch_activation(game.activation)
         W = torch.as_tensor(game.W, dtype=torch.float32, device=dev)
         WT = W.T.contiguous()  # row j: the weights leaving input j
@@ -292,6 +313,37 @@ class PermutationEstimator(ShapleyEstimator):
                 if var is not None:
                     var[k] = (groups.var(dim=0) / K).cpu().numpy()
         return phi, var
+
+    def _fused_values(self, game, A, gen):
+        """The estimate of :meth:`shapley_values` by the fused CPU kernel
+        (:mod:`skshapsae._game_kernels`): the same orders, one pass per order."""
+        import torch
+
+        W = np.asarray(game.W, dtype=np.float32)
+        WT = np.ascontiguousarray(W.T)
+        b = np.asarray(game.b, dtype=np.float32)
+        R = np.asarray(game.background, dtype=np.float32)
+        n_rows, n_out, n_in = R.shape[0], W.shape[0], W.shape[1]
+        p, K = len(A), self.n_permutations
+        c = R @ W.T + b  # (rows, out): the background rows' pre-activations
+        points = A.astype(np.float32)
+        gap = (points[:, None, :] - R[None, :, :]).reshape(p * n_rows, n_in)
+        z_a = points @ W.T + b
+        # the points split among the threads torch may use here (each point is one
+        # thread's, so the result does not depend on their number)
+        threads = max(1, min(p, torch.get_num_threads()))
+        bounds = np.linspace(0, p, threads + 1).round().astype(int) * n_rows
+        splits = [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+        groups = np.zeros((K, p * n_in, n_out), dtype=np.float32)
+        for g in range(K):
+            # one seed per batch and group from the estimator's stream
+            seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+            add_orders(game.activation, WT, gap, z_a, c, seed, groups[g], splits)
+        groups = groups.reshape(K, p, n_in, n_out).transpose(0, 1, 3, 2)
+        if K == 1:
+            return groups[0].astype(np.float64) / (2 * n_rows), None
+        groups = groups.astype(np.float64) / (2 * n_rows)
+        return groups.mean(axis=0), groups.var(axis=0, ddof=1) / K
 
     def _points_together(self, A, W, WT, b, R, Z_bg, act, gen, dev):
         """The estimate of :meth:`shapley_values` for several points in one pass: every
