@@ -2,6 +2,7 @@
 format, Display or fitted attribute is tested the day it is added to its registry."""
 
 import inspect
+from functools import partial
 
 import numpy as np
 import pytest
@@ -13,17 +14,13 @@ from skshapsae._fitted import BY_NAME, FIELDS, names
 from skshapsae._scoring import GAME_FAMILIES
 from skshapsae._shapley import ESTIMATORS, LayerGame, make_estimator
 
+from _models import fast_model
+
+_model = partial(fast_model, hidden_layer_sizes=(5, 2), max_iter=5, n_background=15, n_explain=12)
+
 
 def _fit(X, **params):
-    base = dict(
-        hidden_layer_sizes=(5, 2),
-        max_iter=5,
-        n_background=15,
-        n_explain=12,
-        device="cpu",
-        random_state=0,
-    )
-    return SHAPSparseAutoencoder(**{**base, **params}).fit(X)
+    return _model(**params).fit(X)
 
 
 @pytest.fixture(scope="module")
