@@ -295,6 +295,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     n_iter_ : int
         Training epochs (Adam) or iterations (L-BFGS) run by the dense autoencoder (at
         most ``max_iter``); ``partial_fit`` adds one per call.
+    n_samples_seen_ : int
+        Rows trained on: all of ``fit``'s data (every chunk), summed over ``partial_fit``
+        calls.
     dense_loss_curve_ : list of float
         Training loss (MSE) per epoch of the dense autoencoder, before pruning.
     validation_scores_ : list of float or None
