@@ -4,9 +4,8 @@ from ._estimator import SHAPSparseAutoencoder
 from ._export import export
 from ._network import TrainingDivergenceError
 from ._persistence import load, save
-from ._selection import shap_importances
-
-__version__ = "0.1.0"
+from ._score_func import shap_importances
+from ._version import __version__
 
 __all__ = [
     "SHAPSparseAutoencoder",

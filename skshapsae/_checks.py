@@ -1,7 +1,8 @@
-"""Checks the estimator runs before and around the stages: widths, scaling, memory, scores.
+"""Checks the estimator runs before and around the stages: widths, scaling, arguments, scores.
 
 Each raises a ``ValueError`` that says what was wrong and how to fix it, or warns (at
-the user's line) about data the network will handle poorly.
+the user's line) about data the network will handle poorly. No stage module is imported
+here: the memory check, which needs the stages' estimates, is in :mod:`skshapsae._memory`.
 """
 
 from numbers import Integral
@@ -9,9 +10,6 @@ from numbers import Integral
 import numpy as np
 
 from ._activations import OUTPUT_RANGE
-from ._network import training_memory_bytes
-from ._scoring import scoring_memory_bytes
-from ._shapley import physical_memory_bytes
 from ._warnings import warn
 
 
@@ -69,26 +67,6 @@ def layer_sizes(hidden_layer_sizes, n_features, n_components=None):
             f"last width ({sizes[-1]}) is the code size. Give one of them, or make them agree."
         )
     return [n_features, *sizes, *sizes[-2::-1], n_features]
-
-
-def check_fit_memory(sizes, activations, scoring, n_background, n_samples, batch_size):
-    """Fail before any work when training or scoring needs more memory than exists."""
-    available = physical_memory_bytes()
-    if available is None:
-        return
-    training = training_memory_bytes(sizes, n_samples, batch_size)
-    scoring_need, layer = scoring_memory_bytes(sizes, activations, scoring, n_background)
-    if max(training, scoring_need) > available:
-        gib = 2.0**30
-        raise ValueError(
-            f"This fit needs about {training / gib:.1f} GiB of memory to train the "
-            f"{'-'.join(map(str, sizes))} network and {scoring_need / gib:.1f} GiB to "
-            f"score layer {layer + 1} with shapley_estimator={scoring.estimator!r} "
-            f"(n_permutations={scoring.n_permutations}, n_background={n_background}), more "
-            f"than this machine's {available / gib:.1f} GiB. Use smaller hidden_layer_sizes, "
-            "fewer rows or n_background, a smaller n_permutations, or "
-            "shapley_estimator='permutation'."
-        )
 
 
 def warn_scaling(X, out_activation):
@@ -230,18 +208,6 @@ def output_unit(output, width):
         )
 
 
-def as_output(out, X, columns, estimator):
-    """``out`` in the container ``estimator.set_output(transform=...)`` asks for."""
-    from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
-
-    container = _get_output_config("transform", estimator)["dense"]
-    if container == "default":
-        return out
-    return ADAPTERS_MANAGER.adapters[container].create_container(
-        out, X, columns=columns, inplace=False
-    )
-
-
 def inference_rows(X, estimator):
     """``(X, output dtype)`` for a plain array, validated at numpy speed; else None.
 
@@ -290,19 +256,6 @@ def _within_float32(X):
     from ._threads import available_threads
 
     return all_within(X, float(np.finfo(np.float32).max), available_threads(X.size))
-
-
-def warn_not_converged(max_iter, solver, tol):
-    """sklearn's ``ConvergenceWarning`` when the training budget ended first."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    warn(
-        f"Training stopped at max_iter={max_iter} "
-        f"{'L-BFGS iterations' if solver == 'lbfgs' else 'epochs'} "
-        f"(solver={solver!r}) before the loss converged (tol={tol:g}); the "
-        "model is usable but may improve with a larger max_iter.",
-        ConvergenceWarning,
-    )
 
 
 def code_top_k(k, code):

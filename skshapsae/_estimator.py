@@ -32,7 +32,9 @@ from ._config import (
     reservoir_size,
     scoring_config,
 )
+from ._inference import as_output
 from ._inference import run as run_plan
+from ._memory import check_fit_memory
 from ._network import resolve_device
 from ._pruning import sparsity_curve
 from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
@@ -52,6 +54,7 @@ from ._stages import (
 )
 from ._streaming import Reservoir, chunk_source, is_dask_array, is_stream
 from ._threads import exclusive
+from ._warnings import warn_not_converged
 
 logger = logging.getLogger("skshapsae")
 
@@ -295,6 +298,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     n_iter_ : int
         Training epochs (Adam) or iterations (L-BFGS) run by the dense autoencoder (at
         most ``max_iter``); ``partial_fit`` adds one per call.
+    n_samples_seen_ : int
+        Rows trained on: all of ``fit``'s data (every chunk), summed over ``partial_fit``
+        calls.
     dense_loss_curve_ : list of float
         Training loss (MSE) per epoch of the dense autoencoder, before pruning.
     validation_scores_ : list of float or None
@@ -576,7 +582,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             else:
                 state = self._fit_array(data, setup)
             if not state.pop("_converged_") and not incremental:
-                checks.warn_not_converged(self.max_iter, setup.train.solver, self.tol)
+                warn_not_converged(self.max_iter, setup.train.solver, self.tol)
             self._finish(state, setup, n_samples, data)
             if incremental:
                 self._partial_fit_state = stream
@@ -621,7 +627,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
 
     def _check_memory(self, setup, n_background, n_samples):
-        checks.check_fit_memory(
+        check_fit_memory(
             setup.sizes,
             setup.activations,
             setup.scoring,
@@ -1113,7 +1119,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             )
         # under set_output(transform="pandas" | "polars") the reconstruction comes in the
         # same container as transform's output, with the input columns' names
-        return checks.as_output(self._decode(Z), X, self.get_unit_names(0), self)
+        return as_output(self._decode(Z), X, self.get_unit_names(0), self)
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error of the pruned network.

@@ -403,6 +403,18 @@ def small_network(estimator, part):
     return max(sizes, default=0) < CSR_MIN_BLOCK and sum(sizes) <= PAD_MAX_WORK
 
 
+def as_output(out, X, columns, estimator):
+    """``out`` in the container ``estimator.set_output(transform=...)`` asks for."""
+    from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
+
+    container = _get_output_config("transform", estimator)["dense"]
+    if container == "default":
+        return out
+    return ADAPTERS_MANAGER.adapters[container].create_container(
+        out, X, columns=columns, inplace=False
+    )
+
+
 def _finite_output(out, part):
     from ._checks import finite_output
 

@@ -31,6 +31,11 @@ import scipy.sparse as sp
 
 from ._files import atomic_path
 from ._fitted import BY_NAME, FIELDS, check_value, freeze, names
+from ._refusal import Refused as _Refused
+from ._refusal import refuse as _refuse
+from ._refusal import set_output as _set_output
+from ._refusal import take as _take
+from ._version import __version__
 
 FORMAT = "skshapsae-model"
 FORMAT_VERSION = 1
@@ -148,8 +153,6 @@ def save(estimator, path):
     >>> bool(np.allclose(load(path).transform(X), ae.transform(X)))
     True
     """
-    from . import __version__
-
     if not os.fspath(path):
         raise ValueError("save needs a file name, got an empty path.")
     model, steps = _split_pipeline(estimator)
@@ -189,17 +192,6 @@ def _output_container(estimator):
     config = getattr(estimator, "_sklearn_output_config", None)
     output = config.get("transform") if isinstance(config, dict) else None
     return None if output in (None, "default") else output
-
-
-def _set_output(estimator, output, where):
-    """Apply a stored ``set_output`` container, refusing unknown ones."""
-    if output not in (None, "pandas", "polars"):
-        _refuse(f"{where} has an unknown output container {output!r}.")
-    if output is not None:  # set_output(transform=...) as saved
-        try:
-            estimator.set_output(transform=output)
-        except Exception as exc:  # the container's library is not installed here
-            _refuse(f"{where} outputs {output}, which cannot be used here ({exc}).")
 
 
 def _split_pipeline(estimator):
@@ -370,14 +362,6 @@ def _step_name(name, i):
 
 
 # ----------------------------------------------------------------------------- load
-class _Refused(Exception):
-    pass
-
-
-def _refuse(why):
-    raise _Refused(why)
-
-
 def _open_regular(path):
     """``(file, size)`` of ``path`` opened for reading, refusing anything but a regular file.
 
@@ -635,13 +619,6 @@ def _attributes(meta, arrays):
     if extra:
         _refuse(f"it holds arrays no attribute refers to: {sorted(extra)[:5]}.")
     return state
-
-
-def _take(arrays, key, used):
-    if key not in arrays:
-        _refuse(f"array {key!r} is missing.")
-    used.add(key)
-    return arrays[key]
 
 
 def _csr_list(name, shapes, arrays, used):

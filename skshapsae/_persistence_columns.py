@@ -25,6 +25,10 @@ import math
 
 import numpy as np
 
+from ._refusal import refuse as _refuse
+from ._refusal import set_output as _set_output
+from ._refusal import take as _take
+
 #: The longest category string accepted in a file.
 MAX_CATEGORY_CHARS = 1000
 
@@ -37,12 +41,6 @@ ACCEPTED = (
     "strategy='most_frequent'), OneHotEncoder(handle_unknown='ignore', "
     "sparse_output=False)) on columns named by strings"
 )
-
-
-def _refuse(why):
-    from ._persistence import _refuse as refuse
-
-    refuse(why)
 
 
 def _is_default_imputer(imputer, strategies):
@@ -234,8 +232,6 @@ def _impute_branch(branch, name, columns, arrays, used, index, synthetic, budget
     """A ``SimpleImputer`` of numeric columns."""
     from sklearn.impute import SimpleImputer
 
-    from ._persistence import _take
-
     where = f"pipeline step {index}"
     strategy = branch.get("strategy")
     if strategy not in NUMERIC_STRATEGIES:
@@ -286,8 +282,6 @@ def _onehot_branch(branch, name, columns, where, synthetic, budget):
 def _rebuild(step, spec, names, synthetic, branches, n_features, where):
     """Fit ``step`` on two synthetic rows and check that it rebuilds what was stored."""
     import pandas as pd
-
-    from ._persistence import _set_output
 
     frame = pd.DataFrame(
         {n: synthetic.get(n, np.zeros(2)) for n in names}, columns=pd.Index(names, dtype=object)

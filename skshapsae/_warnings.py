@@ -50,3 +50,16 @@ def warn(message, category=UserWarning):
 
     where = "<joblib worker>" if multiprocessing.parent_process() is not None else "<skshapsae>"
     warnings.warn_explicit(message, category, where, 0, module="skshapsae", registry=_REGISTRY)
+
+
+def warn_not_converged(max_iter, solver, tol):
+    """sklearn's ``ConvergenceWarning`` when the training budget ended first."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warn(
+        f"Training stopped at max_iter={max_iter} "
+        f"{'L-BFGS iterations' if solver == 'lbfgs' else 'epochs'} "
+        f"(solver={solver!r}) before the loss converged (tol={tol:g}); the "
+        "model is usable but may improve with a larger max_iter.",
+        ConvergenceWarning,
+    )

@@ -1,9 +1,13 @@
 """The weighted reconstruction loss and ``feature_importances_`` (shares of relevance)."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
-from skshapsae import SHAPSparseAutoencoder, load, save
+from skshapsae import load, save
+
+from _models import fast_model
 
 
 def _table(seed=0, n=300):
@@ -14,9 +18,18 @@ def _table(seed=0, n=300):
     return (X - X.min(0)) / (X.max(0) - X.min(0))
 
 
+_model = partial(
+    fast_model,
+    hidden_layer_sizes=None,
+    n_components=2,
+    max_iter=200,
+    n_background=30,
+    n_explain=30,
+)
+
+
 def _fit(X, **params):
-    defaults = dict(n_components=2, n_background=30, n_explain=30, device="cpu", random_state=0)
-    return SHAPSparseAutoencoder(**{**defaults, **params}).fit(X)
+    return _model(**params).fit(X)
 
 
 def test_a_column_that_shares_nothing_ranks_last_and_weighs_least():
@@ -59,7 +72,7 @@ def test_streams_increments_and_files_keep_the_weights(tmp_path):
     chunks = [X[:150], X[150:]]
     streamed = _fit(chunks)
     assert not np.allclose(streamed.column_weights_, 1.0)
-    inc = SHAPSparseAutoencoder(n_components=2, n_background=30, n_explain=30, random_state=0)
+    inc = _model(device="auto")
     inc.partial_fit(X[:150])
     first = inc.column_weights_.copy()
     inc.partial_fit(X[150:])

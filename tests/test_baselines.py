@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from skshapsae import SHAPSparseAutoencoder
 from skshapsae.baselines import fit_trained_baseline, prune_with_scores, score_links
+
+from _models import fast_model
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +18,7 @@ def X():
 @pytest.fixture(scope="module")
 def ae(X):
     # as many background and explained rows as data rows: every row is used
-    return SHAPSparseAutoencoder(
-        (4, 2), max_iter=5, n_background=40, n_explain=40, device="cpu", random_state=0
-    ).fit(X)
+    return fast_model(max_iter=5, n_background=40, n_explain=40).fit(X)
 
 
 def test_scores_have_link_shapes(ae, X):
@@ -35,14 +34,8 @@ def test_scores_have_link_shapes(ae, X):
 
 
 def test_wanda_is_the_preactivation_shapley_score(ae, X):
-    pre = SHAPSparseAutoencoder(
-        (4, 2),
-        max_iter=5,
-        n_background=40,
-        n_explain=40,
-        device="cpu",
-        random_state=0,
-        importance_target="preactivation",
+    pre = fast_model(
+        max_iter=5, n_background=40, n_explain=40, importance_target="preactivation"
     ).fit(X)
     for w, s in zip(score_links("wanda", ae, X), pre.link_importances_):
         np.testing.assert_allclose(w, s, rtol=1e-10, atol=1e-12)

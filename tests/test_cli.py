@@ -271,6 +271,15 @@ def test_cli_builds_the_model_with_the_library_defaults(tmp_path):
     assert ae.layer_sizes_ == [6, 3, 6]  # one layer of n_features // 2, as the library
 
 
+@pytest.mark.parametrize("flags", [[], ["--hidden", "auto"]])
+def test_hidden_auto_or_absent_leaves_the_library_default(flags):
+    from skshapsae._cli import _autoencoder, _overrides, build_parser
+
+    args = build_parser().parse_args([*flags, "--quiet"])
+    assert "hidden_layer_sizes" not in _overrides(args)
+    assert _autoencoder(args, 0).hidden_layer_sizes is None  # the library's default
+
+
 def _row(level, sparsity, accuracy, errors, dense, sd=0.0):
     return {
         "importance_level": level,

@@ -10,16 +10,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from skshapsae import SHAPSparseAutoencoder
+from _models import digits_model as fast
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
-
-PARAMS = dict(hidden_layer_sizes=(8,), max_iter=5, n_explain=40, n_background=40, random_state=0)
-
-
-def fast(**kwargs):
-    return SHAPSparseAutoencoder(**{**PARAMS, **kwargs})
 
 
 @pytest.fixture(scope="module")

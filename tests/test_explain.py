@@ -8,21 +8,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from skshapsae import SHAPSparseAutoencoder
+from _models import fast_model
 
 
 @pytest.fixture(scope="module")
 def fitted():
     X = np.random.default_rng(0).uniform(size=(50, 6))
-    return X, SHAPSparseAutoencoder(
-        (4, 2),
-        activation="logistic",
-        max_iter=3,
-        n_background=20,
-        n_explain=20,
-        device="cpu",
-        random_state=0,
-    ).fit(X)
+    return X, fast_model(activation="logistic", n_background=20, n_explain=20).fit(X)
 
 
 def test_link_explanations_are_the_terms_of_the_importances(fitted):
@@ -88,9 +80,7 @@ def test_select_from_model_uses_feature_importances():
     pipe = make_pipeline(
         MinMaxScaler().set_output(transform="pandas"),
         SelectFromModel(
-            SHAPSparseAutoencoder(
-                (8, 4), max_iter=10, n_background=50, n_explain=50, device="cpu", random_state=0
-            ),
+            fast_model((8, 4), max_iter=10, n_background=50, n_explain=50),
             max_features=8,
             threshold=-np.inf,
         ),
@@ -112,9 +102,7 @@ def test_one_output_plugs_into_shaps_plots(layer):
     import shap
 
     X = np.random.default_rng(0).uniform(size=(40, 5))
-    ae = SHAPSparseAutoencoder(
-        n_components=2, max_iter=5, n_background=10, n_explain=10, random_state=0
-    ).fit(X)
+    ae = fast_model(None, n_components=2, max_iter=5, device="auto").fit(X)
     e = ae.explain(X[:8], layer=layer, output=1)
     assert e.values.shape == (8, 5)
     try:

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from skshapsae import SHAPSparseAutoencoder, _inference, export
+from skshapsae import _inference, export
+
+from _models import fast_model
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +25,13 @@ def data():
 def test_torch_export_matches_transform(data, tmp_path, monkeypatch, activation, kernel):
     if kernel == "csr":  # transform multiplies every block as CSR; the export is dense
         monkeypatch.setattr(_inference, "CSR_MAX_DENSITY", 1.0)
-    ae = SHAPSparseAutoencoder(
+    ae = fast_model(
         (12, 4),
         activation=activation,
         max_iter=5,
         n_background=20,
         n_explain=20,
         importance_level=0.7,
-        device="cpu",
-        random_state=0,
     ).fit(data)
     assert 0 < ae.sparsity_ < 1
     encoder = torch.export.load(export(ae, tmp_path / "enc.pt2")).module()
@@ -48,9 +48,7 @@ def test_onnx_export_runs_in_onnxruntime(data, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     pytest.importorskip("onnxscript")
-    ae = SHAPSparseAutoencoder(
-        (12, 4), max_iter=5, n_background=20, n_explain=20, device="cpu", random_state=0
-    ).fit(data)
+    ae = fast_model((12, 4), max_iter=5, n_background=20, n_explain=20).fit(data)
     for part, rows, expected in [
         ("encoder", data[:9], ae.transform(data[:9])),
         ("decoder", ae.transform(data[:9]), ae.inverse_transform(ae.transform(data[:9]))),
@@ -62,7 +60,9 @@ def test_onnx_export_runs_in_onnxruntime(data, tmp_path):
 
 
 def test_export_arguments_are_validated(data, tmp_path):
-    ae = SHAPSparseAutoencoder((4,), max_iter=2, n_background=5, n_explain=5).fit(data)
+    ae = fast_model(
+        (4,), max_iter=2, n_background=5, n_explain=5, device="auto", random_state=None
+    ).fit(data)
     with pytest.raises(ValueError, match="part"):
         export(ae, tmp_path / "x.pt", part="middle")
     with pytest.raises(ValueError, match="format"):
@@ -70,7 +70,9 @@ def test_export_arguments_are_validated(data, tmp_path):
 
 
 def test_torchscript_export_still_works(data, tmp_path):
-    ae = SHAPSparseAutoencoder((6,), max_iter=2, n_background=5, n_explain=5).fit(data)
+    ae = fast_model(
+        (6,), max_iter=2, n_background=5, n_explain=5, device="auto", random_state=None
+    ).fit(data)
     path = export(ae, tmp_path / "enc.pt", format="torchscript")
     with warnings.catch_warnings():  # torch.jit.load is deprecated in recent torch
         warnings.simplefilter("ignore", DeprecationWarning)

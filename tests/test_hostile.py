@@ -11,12 +11,7 @@ import pytest
 from skshapsae import SHAPSparseAutoencoder, export, load, save
 from skshapsae._cli import main as cli_main
 
-
-def _fit(X, **params):
-    base = dict(
-        hidden_layer_sizes=(4, 2), max_iter=3, n_background=10, n_explain=10, random_state=0
-    )
-    return SHAPSparseAutoencoder(**{**base, **params}).fit(X)
+from _models import fast_model
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +22,7 @@ def X():
 
 @pytest.fixture(scope="module")
 def model(X):
-    return _fit(X)
+    return fast_model(device="auto").fit(X)
 
 
 def _rewrite(path, edit_header=None, edit_arrays=None):
@@ -184,10 +179,10 @@ def test_failed_export_keeps_the_previous_file(model, tmp_path, monkeypatch, fmt
 
 # ------------------------------------------------------------------ inputs
 def test_negative_strides_and_grad_tensors(X):
-    ae = SHAPSparseAutoencoder((4, 2), max_iter=2, n_background=10, n_explain=10, random_state=0)
+    ae = fast_model(max_iter=2, device="auto")
     ae.partial_fit(X[::-1])
     ae.partial_fit(X[:, ::-1][:, ::-1][::-1])
-    SHAPSparseAutoencoder((4, 2), max_iter=2, n_background=10, n_explain=10).fit(
+    fast_model(max_iter=2, device="auto", random_state=None).fit(
         [X[::-1][:30], X[30:][:, ::-1][:, ::-1]]
     )
     assert ae.transform(X[::-1]).shape == (len(X), 2)
@@ -268,7 +263,7 @@ def test_a_pipeline_of_scalers_and_the_model_round_trips(X, tmp_path, scaler):
     raw = X * 50 + 7
     pipe = make_pipeline(
         first,
-        SHAPSparseAutoencoder((4, 2), max_iter=3, n_background=10, n_explain=10, random_state=0),
+        fast_model(device="auto"),
     ).fit(raw)
     save(pipe, tmp_path / "pipe.npz")
     loaded = load(tmp_path / "pipe.npz")

@@ -13,12 +13,11 @@ from skshapsae import SHAPSparseAutoencoder, export, load, save
 from skshapsae._fitted import FIELDS
 from skshapsae._network import TrainingDivergenceError
 
+from _models import fast_model
+
 
 def _fit(X, **params):
-    base = dict(
-        hidden_layer_sizes=(4, 2), max_iter=3, n_background=10, n_explain=10, random_state=0
-    )
-    return SHAPSparseAutoencoder(**{**base, **params}).fit(X)
+    return fast_model(device="auto", **params).fit(X)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skshapsae import SHAPSparseAutoencoder, _inference, _kernels
+from skshapsae import _inference, _kernels
+
+from _models import fast_model
 
 
 def _block(n_out, n_in, density, dtype, seed=0):
@@ -72,8 +74,8 @@ def test_empty_batch():
 def sparse_model():
     rng = np.random.default_rng(0)
     X = 1 / (1 + np.exp(-rng.normal(size=(300, 6)) @ rng.normal(size=(6, 40))))
-    ae = SHAPSparseAutoencoder(
-        (32, 8), max_iter=5, n_background=20, n_explain=20, importance_level=0.5, random_state=0
+    ae = fast_model(
+        (32, 8), max_iter=5, n_background=20, n_explain=20, importance_level=0.5, device="auto"
     ).fit(X)
     return X.astype(np.float32), ae
 

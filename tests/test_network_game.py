@@ -16,6 +16,8 @@ from skshapsae._scoring import (
     network_game_values,
 )
 
+from _models import fast_model
+
 #: Stated accuracy of the Owen-gradient estimator (docs, "Scoring"): relative L2 error of
 #: the signed values against exact or unbiased references, weights at PyTorch's initial
 #: scale (measured: 1.4-10.6 % on 8-4-8 and 16-8-16 networks, 3-9 % on 3-2-3 ones).
@@ -132,14 +134,14 @@ def digits():
 
 
 def test_fit_with_network_game(digits):
-    ae = SHAPSparseAutoencoder(
+    ae = fast_model(
         (16,),
         importance_target="reconstruction",
         target_sparsity=0.7,
         max_iter=10,
         n_explain=50,
         n_background=50,
-        random_state=0,
+        device="auto",
     ).fit(digits)
     assert ae.shapley_estimators_ == ["owen-gradient", "owen-gradient"]
     assert abs(ae.sparsity_ - 0.7) < 0.01

@@ -8,17 +8,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from skshapsae import SHAPSparseAutoencoder
 from skshapsae.datasets import make_synthetic
+
+from _models import fast_model
 
 
 def test_synthetic_constant_feature_has_zero_importance():
     X = make_synthetic(2000, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # x1 is constant, on purpose
-        ae = SHAPSparseAutoencoder(
-            (3,), max_iter=10, n_background=100, n_explain=100, device="cpu", random_state=0
-        ).fit(X)
+        ae = fast_model((3,), max_iter=10, n_background=100, n_explain=100).fit(X)
     ui = ae.feature_importances_
     assert ui[0] == 0.0  # the dummy player: exactly zero, as the paper says
     assert np.all(ui[1:] > 0)
@@ -30,9 +29,7 @@ def test_pipeline_grid_search_over_importance_level():
     X, y = load_digits(return_X_y=True)
     X, y = X[:900] / 16, y[:900]
     pipe = make_pipeline(
-        SHAPSparseAutoencoder(
-            (32, 8), max_iter=15, n_background=40, n_explain=40, device="cpu", random_state=0
-        ),
+        fast_model((32, 8), max_iter=15, n_background=40, n_explain=40),
         LogisticRegression(max_iter=200),
     )
     search = GridSearchCV(pipe, {"shapsparseautoencoder__importance_level": [0.6, 0.95]}, cv=3)

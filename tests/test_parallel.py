@@ -1,5 +1,7 @@
 """Parallel scoring and searches: joblib processes and a Dask LocalCluster equal the serial run."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from joblib import parallel_backend
@@ -8,13 +10,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from skshapsae import SHAPSparseAutoencoder
+from _models import fast_model
 
-
-def fast(**kwargs):
-    return SHAPSparseAutoencoder(
-        (16, 4), max_iter=3, n_background=20, n_explain=60, device="cpu", random_state=0, **kwargs
-    )
+fast = partial(fast_model, hidden_layer_sizes=(16, 4), n_background=20, n_explain=60)
 
 
 @pytest.fixture(scope="module")

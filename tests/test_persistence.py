@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import skshapsae._persistence as persistence
-from skshapsae import SHAPSparseAutoencoder, load, save
+from skshapsae import load, save
+
+from _models import fast_model
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +23,7 @@ def X():
 
 @pytest.fixture(scope="module")
 def model(X):
-    return SHAPSparseAutoencoder(
-        (4, 2), max_iter=3, n_background=10, n_explain=10, device="cpu", random_state=0
-    ).fit(X)
+    return fast_model().fit(X)
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +179,13 @@ def test_memory_path_is_never_restored(model_bytes, tmp_path):
 
 
 def test_non_json_parameter_warns_at_save(X, tmp_path):
-    ae = SHAPSparseAutoencoder(
-        (2,), max_iter=2, n_background=5, n_explain=5, random_state=np.random.RandomState(0)
+    ae = fast_model(
+        (2,),
+        max_iter=2,
+        n_background=5,
+        n_explain=5,
+        device="auto",
+        random_state=np.random.RandomState(0),
     ).fit(X)
     with pytest.warns(UserWarning, match="random_state=RandomState"):
         save(ae, tmp_path / "model.npz")

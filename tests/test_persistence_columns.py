@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import skshapsae._persistence as persistence
-from skshapsae import SHAPSparseAutoencoder, load, save
+from skshapsae import load, save
+
+from _models import fast_model
 
 pd = pytest.importorskip("pandas")
 
@@ -39,7 +41,7 @@ def _pipeline(inner=None):
         verbose_feature_names_out=False,
     ).set_output(transform="pandas")
     scaler = MinMaxScaler(clip=True).set_output(transform="pandas")
-    ae = SHAPSparseAutoencoder(max_iter=3, n_background=10, n_explain=10, random_state=0)
+    ae = fast_model(None, device="auto")
     return Pipeline([("columns", columns), ("scaler", scaler), ("ae", ae)])
 
 

@@ -5,7 +5,6 @@ import sys
 import numpy as np
 import pytest
 
-from skshapsae import SHAPSparseAutoencoder
 from skshapsae.plotting import (
     FeatureMaskDisplay,
     ImageMaskDisplay,
@@ -13,6 +12,8 @@ from skshapsae.plotting import (
     SparsityCurveDisplay,
     UnitImportanceDisplay,
 )
+
+from _models import fast_model
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -22,9 +23,7 @@ matplotlib.use("Agg")
 def images():
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(60, 16)) * (rng.uniform(size=16) > 0.3)
-    ae = SHAPSparseAutoencoder(
-        (6, 3), max_iter=3, n_background=20, n_explain=20, device="cpu", random_state=0
-    ).fit(X)
+    ae = fast_model((6, 3), n_background=20, n_explain=20).fit(X)
     return X, ae
 
 
@@ -95,9 +94,7 @@ def test_tabular_data_and_display_conventions(images):
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.uniform(size=(50, 30)), columns=[f"col{i}" for i in range(30)])
-    ae = SHAPSparseAutoencoder(
-        (4, 2), max_iter=2, n_background=10, n_explain=10, device="cpu", random_state=0
-    ).fit(X)
+    ae = fast_model(max_iter=2).fit(X)
     fm = FeatureMaskDisplay.from_estimator(ae, levels=(0.5, 0.9))
     assert fm.image_shape is None
     assert [t.get_text() for t in fm.ax_.get_xticklabels()][:2] == ["col0", "col1"]

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from skshapsae import SHAPSparseAutoencoder
+from _models import fast_model
 
 dtypes = st.sampled_from([np.float64, np.float32, np.float16, np.int32, np.int64, np.bool_])
 shapes = st.tuples(st.integers(0, 12), st.integers(0, 5))
@@ -31,9 +31,7 @@ def data(draw):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(X=data())
 def test_fit_transform_succeeds_finite_or_raises_value_or_type_error(X):
-    ae = SHAPSparseAutoencoder(
-        max_iter=2, n_background=5, n_explain=5, device="cpu", random_state=0
-    )
+    ae = fast_model(None, max_iter=2, n_background=5, n_explain=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -1,6 +1,7 @@
 """Support sets, the dead-unit cascade, sparsity, target sparsity and sparse inference."""
 
 import copy
+from functools import partial
 
 import numpy as np
 import pytest
@@ -8,6 +9,8 @@ import scipy.sparse as sp
 
 from skshapsae import SHAPSparseAutoencoder, _inference, _scoring
 from skshapsae._pruning import Pruner, cascade, sparsity
+
+from _models import fast_model
 
 
 def support_masks(importances, level):
@@ -85,17 +88,15 @@ def test_solve_reaches_target_within_half_percent():
         assert abs(pruner.solve(target).sparsity - target) <= 0.005
 
 
-def _model(**params):
-    """The (8, 4) autoencoder these tests share, with optional parameter overrides."""
-    defaults = dict(
-        activation="logistic",
-        max_iter=10,
-        n_background=50,
-        n_explain=50,
-        device="cpu",
-        random_state=0,
-    )
-    return SHAPSparseAutoencoder((8, 4), **{**defaults, **params})
+# the (8, 4) autoencoder these tests share, with optional parameter overrides
+_model = partial(
+    fast_model,
+    hidden_layer_sizes=(8, 4),
+    activation="logistic",
+    max_iter=10,
+    n_background=50,
+    n_explain=50,
+)
 
 
 @pytest.fixture(scope="module")
@@ -187,8 +188,8 @@ def test_target_sparsity_reached(fitted, target):
 def test_higher_level_keeps_more_links(fitted):
     X, _ = fitted
     etas = [
-        SHAPSparseAutoencoder(
-            (8, 4), max_iter=5, n_background=30, n_explain=30, importance_level=m, random_state=0
+        fast_model(
+            (8, 4), max_iter=5, n_background=30, n_explain=30, importance_level=m, device="auto"
         )
         .fit(X)
         .sparsity_

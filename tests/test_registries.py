@@ -2,6 +2,8 @@
 format, Display or fitted attribute is tested the day it is added to its registry."""
 
 import inspect
+import re
+from functools import partial
 
 import numpy as np
 import pytest
@@ -13,17 +15,13 @@ from skshapsae._fitted import BY_NAME, FIELDS, names
 from skshapsae._scoring import GAME_FAMILIES
 from skshapsae._shapley import ESTIMATORS, LayerGame, make_estimator
 
+from _models import fast_model
+
+_model = partial(fast_model, hidden_layer_sizes=(5, 2), max_iter=5, n_background=15, n_explain=12)
+
 
 def _fit(X, **params):
-    base = dict(
-        hidden_layer_sizes=(5, 2),
-        max_iter=5,
-        n_background=15,
-        n_explain=12,
-        device="cpu",
-        random_state=0,
-    )
-    return SHAPSparseAutoencoder(**{**base, **params}).fit(X)
+    return _model(**params).fit(X)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +63,27 @@ def copies(frame_model, tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "m.npz"
     save(frame_model, path)
     return load(path), frame_model.reprune(0.5)
+
+
+def _documented_attributes():
+    """The names in the numpydoc "Attributes" section of the estimator's docstring."""
+    doc = inspect.getdoc(SHAPSparseAutoencoder)
+    section = doc.split("\nAttributes\n----------\n", 1)[1]
+    section = re.split(r"\n\n[A-Z][\w ]+\n-+\n", section, maxsplit=1)[0]
+    entries = re.findall(r"^(\w+(?:, \w+)*) :", section, flags=re.M)
+    return {name for entry in entries for name in entry.split(", ")}
+
+
+def test_the_documented_attributes_are_the_public_fitted_state():
+    public = {name for name in BY_NAME if name.endswith("_") and not name.startswith("_")}
+    documented = _documented_attributes()
+    properties = {
+        name
+        for name in documented
+        if isinstance(inspect.getattr_static(SHAPSparseAutoencoder, name, None), property)
+    }
+    assert public - documented == set(), "fitted attributes missing from the docstring"
+    assert documented - public - properties == set(), "documented attributes nobody sets"
 
 
 @pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name)

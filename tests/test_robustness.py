@@ -11,20 +11,14 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 import skshapsae._stages as stages_module
-from skshapsae import SHAPSparseAutoencoder, TrainingDivergenceError, load, save
+from skshapsae import TrainingDivergenceError, load, save
+
+from _models import fast_model
 
 
 def fast(hidden_layer_sizes=None, **kwargs):
-    params = dict(
-        hidden_layer_sizes=hidden_layer_sizes,
-        max_iter=3,
-        n_background=10,
-        n_explain=10,
-        device="cpu",
-        random_state=0,
-    )
-    params.update(kwargs)
-    return SHAPSparseAutoencoder(**params)
+    """The fast model, at the library's default width unless told."""
+    return fast_model(hidden_layer_sizes, **kwargs)
 
 
 @pytest.fixture(scope="module")

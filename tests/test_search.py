@@ -1,18 +1,15 @@
 """Reuse across a search: memory caching, reprune and the sparsity curve."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
 import skshapsae._stages as stages_module
-from skshapsae import SHAPSparseAutoencoder
 
+from _models import fast_model
 
-def fast(**kwargs):
-    params = dict(
-        hidden_layer_sizes=(6, 3), max_iter=5, n_background=30, n_explain=30, device="cpu"
-    )
-    params.update(kwargs)
-    return SHAPSparseAutoencoder(random_state=0, **params)
+fast = partial(fast_model, hidden_layer_sizes=(6, 3), max_iter=5, n_background=30, n_explain=30)
 
 
 @pytest.fixture(scope="module")

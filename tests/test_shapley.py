@@ -18,6 +18,8 @@ from skshapsae._shapley import (
     partial_sums,
 )
 
+from _models import fast_model
+
 _erf = np.vectorize(math.erf)
 
 # written out here, independently of skshapsae._activations
@@ -148,8 +150,8 @@ def test_fitted_link_importances_are_shapley_values(act, estimator, small_data):
 
 
 def test_preactivation_target_is_closed_form(small_data):
-    ae = SHAPSparseAutoencoder(
-        (4, 2), importance_target="preactivation", max_iter=2, device="cpu", random_state=0
+    ae = fast_model(
+        importance_target="preactivation", max_iter=2, n_background=100, n_explain=200
     ).fit(small_data)
     # |W_ij| mean_a |a_j - mean_B a_j| has rank one per row once divided by |W|
     ratio = ae.link_importances_[0] / np.abs(ae.dense_weights_[0])

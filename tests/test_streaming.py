@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from skshapsae import SHAPSparseAutoencoder, load, save
+from skshapsae import load, save
 from skshapsae._streaming import Reservoir
 
-PARAMS = dict(hidden_layer_sizes=(8,), max_iter=5, n_explain=40, n_background=40, random_state=0)
+from _models import digits_model, fast_model
 
 
 @pytest.fixture(scope="module")
@@ -24,29 +24,29 @@ def chunks_of(X, size=150):
 
 def test_chunks_and_dask_array_give_the_same_model(X):
     da = pytest.importorskip("dask.array")
-    from_chunks = SHAPSparseAutoencoder(**PARAMS).fit(chunks_of(X))
-    from_dask = SHAPSparseAutoencoder(**PARAMS).fit(da.from_array(X, chunks=(150, 64)))
+    from_chunks = digits_model().fit(chunks_of(X))
+    from_dask = digits_model().fit(da.from_array(X, chunks=(150, 64)))
     assert from_chunks.n_samples_seen_ == from_dask.n_samples_seen_ == len(X)
     for a, b in zip(from_chunks.dense_weights_, from_dask.dense_weights_):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(from_chunks.transform(X), from_dask.transform(X))
     # as good as the in-memory fit (which shuffles across chunks, so not identical)
-    in_memory = SHAPSparseAutoencoder(**PARAMS).fit(X)
+    in_memory = digits_model().fit(X)
     assert from_chunks.score(X) > 1.3 * in_memory.score(X)  # scores are negative MSE
 
 
 def test_one_shot_iterators_are_refused(X):
     with pytest.raises(ValueError, match="one-shot iterator.*partial_fit"):
-        SHAPSparseAutoencoder(**PARAMS).fit(chunk for chunk in chunks_of(X))
+        digits_model().fit(chunk for chunk in chunks_of(X))
 
 
 def test_chunks_are_validated(X):
     bad = chunks_of(X)
     bad[2] = bad[2][:, :10]
     with pytest.raises(ValueError, match="features"):
-        SHAPSparseAutoencoder(**PARAMS).fit(bad)
+        digits_model().fit(bad)
     with pytest.raises(ValueError, match="no rows"):
-        SHAPSparseAutoencoder(**PARAMS).fit([X[:0], X[:0]])
+        digits_model().fit([X[:0], X[:0]])
 
 
 class _Generated:
@@ -64,8 +64,8 @@ class _Generated:
 
 def test_memory_is_bounded_by_a_chunk():
     data = _Generated(n_chunks=40, rows=2000, cols=20)  # 12.8 MB in all, 0.3 MB a chunk
-    ae = SHAPSparseAutoencoder(
-        (6,), max_iter=2, fine_tune_iter=1, n_explain=30, n_background=30, random_state=0
+    ae = fast_model(
+        (6,), max_iter=2, fine_tune_iter=1, n_explain=30, n_background=30, device="auto"
     )
     tracemalloc.start()
     try:
@@ -78,7 +78,7 @@ def test_memory_is_bounded_by_a_chunk():
 
 
 def test_partial_fit(X, tmp_path):
-    ae = SHAPSparseAutoencoder(**PARAMS)
+    ae = digits_model()
     parts = chunks_of(X)
     ae.partial_fit(parts[0])
     assert ae.n_iter_ == 1 and ae.n_samples_seen_ == len(parts[0])
@@ -108,7 +108,7 @@ def test_partial_fit(X, tmp_path):
 
 
 def test_partial_fit_is_seeded(X):
-    a, b = SHAPSparseAutoencoder(**PARAMS), SHAPSparseAutoencoder(**PARAMS)
+    a, b = digits_model(), digits_model()
     for part in chunks_of(X)[:2]:
         a.partial_fit(part)
         b.partial_fit(part)
@@ -138,7 +138,7 @@ def _loss(ae, X):
 def test_partial_fit_continues_from_a_fitted_or_loaded_model(X, tmp_path, start):
     # 3 epochs of Adam: far from converged, so continuing must lower the loss (a restart
     # from random weights would raise it)
-    ae = SHAPSparseAutoencoder(**PARAMS, solver="adam", init="random").set_params(max_iter=3)
+    ae = digits_model(solver="adam", init="random").set_params(max_iter=3)
     ae.fit(X)
     if start == "load":
         save(ae, tmp_path / "m.npz")
@@ -152,7 +152,7 @@ def test_partial_fit_continues_from_a_fitted_or_loaded_model(X, tmp_path, start)
 
 
 def test_partial_fit_refuses_a_changed_model_and_keeps_it(X):
-    ae = SHAPSparseAutoencoder(**PARAMS).fit(X)
+    ae = digits_model().fit(X)
     before = ae.transform(X)
     with pytest.raises(ValueError, match="X has 5 features"):
         ae.partial_fit(X[:50, :5])
@@ -162,13 +162,13 @@ def test_partial_fit_refuses_a_changed_model_and_keeps_it(X):
     np.testing.assert_array_equal(ae.transform(X), before)
     assert ae.n_components_ == 8
     with pytest.raises(ValueError, match="solver='lbfgs' is full-batch"):
-        SHAPSparseAutoencoder(**PARAMS, solver="lbfgs").partial_fit(X[:50])
+        digits_model(solver="lbfgs").partial_fit(X[:50])
 
 
 def test_concurrent_fits_on_one_object_never_mix(X):
     import threading
 
-    ae = SHAPSparseAutoencoder(**PARAMS)
+    ae = digits_model()
     wide, narrow = X, X[:, :40]
     errors = []
 

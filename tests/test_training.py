@@ -2,14 +2,17 @@
 
 import warnings
 from contextlib import suppress
+from functools import partial
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
-from skshapsae import SHAPSparseAutoencoder, TrainingDivergenceError
+from skshapsae import TrainingDivergenceError
 from skshapsae._network import default_batch_size
+
+from _models import fast_model
 
 
 @pytest.fixture(scope="module")
@@ -18,19 +21,18 @@ def digits():
     return X[:400] / 16.0
 
 
-def _dense(**params):
-    """The trained dense network (level 1.0 keeps every link that matters, no fine-tuning),
-    on the plain MSE (the PCA guarantees below are about it; the weighted loss is tested
-    in ``test_attribution.py``)."""
-    defaults = dict(
-        importance_level=1.0,
-        fine_tune_iter=0,
-        n_background=10,
-        n_explain=10,
-        device="cpu",
-        column_weights="uniform",
-    )
-    return SHAPSparseAutoencoder(**{**defaults, **params})
+# The trained dense network (level 1.0 keeps every link that matters, no fine-tuning), on
+# the plain MSE (the PCA guarantees below are about it; the weighted loss is tested in
+# ``test_attribution.py``).
+_dense = partial(
+    fast_model,
+    hidden_layer_sizes=None,
+    max_iter=200,
+    random_state=None,
+    importance_level=1.0,
+    fine_tune_iter=0,
+    column_weights="uniform",
+)
 
 
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
