@@ -1,14 +1,15 @@
 """From the estimator's parameters to the stages' configurations.
 
-:func:`fit_setup` turns the validated parameters of a
-:class:`~skshapsae.SHAPSparseAutoencoder` and the data's shape into what the stages
-take: the layer sizes and activations (``_checks``), the seeds, the training
-configuration (``_network.TrainingConfig``, with ``solver`` and ``init`` resolved) and
-the scoring configuration (``_scoring.ScoringConfig``). Pure: the same parameters and
-shape give the same setup.
+:func:`fit_setup` reads the validated parameters of a
+:class:`~skshapsae.SHAPSparseAutoencoder` once per fit into a :class:`FitSetup`, the one
+object every stage reads; :meth:`FitSetup.for_data` then resolves what depends on the
+data's shape: the layer sizes and activations (``_checks``), the seeds, the training
+configuration (``_network.TrainingConfig``, with ``solver``, ``init`` and ``batch_size``
+resolved) and the column weighting. Pure: the same parameters and shape give the same
+setup.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -26,64 +27,110 @@ from ._network import (
 from ._scoring import GAME_FAMILIES, ScoringConfig
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitSetup:
-    """Everything a fit needs besides the data."""
+    """Everything a fit reads besides the data, from the parameters read once.
 
-    sizes: list
-    activations: list
-    rng: np.random.RandomState  # draws the background and explained rows, in that order
-    train_seed: int
-    device: object
-    scoring: ScoringConfig
-    train: TrainingConfig
+    The fields up to ``verbose`` come from the parameters; ``for_data`` fills the rest
+    (``None`` until then) once the data's shape is known.
+    """
+
+    # the parameters, as the stages read them
+    hidden_layer_sizes: object
+    n_components: object
+    activation: str
+    out_activation: str
+    solver: str  # as asked ("auto" resolved in ``train``)
+    batch_size: object  # as asked ("auto" resolved in ``train``)
+    init: str  # as asked ("auto" resolved in ``train``)
+    column_weights: str  # as asked ("auto" resolved in ``weighting``)
+    train: TrainingConfig  # the training parameters; ``for_data`` resolves the rest
+    scoring: ScoringConfig  # seed 0 until ``for_data`` draws it
+    n_background: int  # rows of the Shapley background (the pool when one is set)
+    n_explain: int  # rows at which the Shapley values are averaged
+    importance_level: float
+    target_sparsity: float | None
+    fold_bias: bool
+    allocation: str
+    structure: str
+    fine_tune_iter: int
+    random_state: object
+    device: object  # resolved ("auto" -> "cuda" or "cpu")
+    memory: object = None
+    n_jobs: int | None = None
+    verbose: bool = False
+    # resolved for the data by ``for_data``
+    sizes: list | None = None
+    activations: list | None = None
+    rng: np.random.RandomState | None = None  # draws the background and explained rows
     weighting: str = "uniform"  # the columns' loss weights: "unique" or "uniform"
 
+    @property
+    def reservoir_rows(self):
+        """Rows a stream keeps for scoring: the background and the explained rows."""
+        return max(self.n_background, self.n_explain)
 
-def background_size(params):
-    """Rows kept as the Shapley background (the pool when ``background_pool`` is set)."""
-    return max(params["n_background"], params["background_pool"] or 0)
+    def seed(self):
+        """A seed from ``random_state`` (an int's is fixed; a ``RandomState`` advances)."""
+        return check_random_state(self.random_state).randint(2**31 - 1)
 
-
-def reservoir_size(params):
-    """Rows a stream keeps for scoring: the background and the explained rows."""
-    return max(background_size(params), params["n_explain"])
-
-
-def resolve_solver(params, n_samples, in_memory):
-    """``solver="auto"`` resolved (see the parameter's documentation)."""
-    stochastic = params["dropout"] > 0 or params["code_top_k"] is not None
-    if params["solver"] == "lbfgs" and params["dropout"] > 0:
-        raise ValueError(
-            "dropout draws a new mask at every step, which breaks L-BFGS's line search; "
-            "use solver='adam' (or 'auto') with dropout."
+    def for_data(self, n_samples, n_features, *, incremental=False, in_memory=True):
+        """The setup resolved for ``n_samples`` rows of ``n_features`` columns."""
+        if incremental and self.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
+                "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
+            )
+        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features, self.n_components)
+        checks.code_top_k(self.train.code_top_k, sizes[len(sizes) // 2])
+        rng = check_random_state(self.random_state)
+        train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        batch = default_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
+        train = replace(
+            self.train,
+            solver=self.resolve_solver(n_samples, in_memory=in_memory and not incremental),
+            batch_size=int(batch),
+            init=resolve_init(self.init, n_features),
+            seed=train_seed,
         )
-    if params["solver"] != "auto":
-        return params["solver"]
-    small = in_memory and n_samples <= LBFGS_MAX_ROWS
-    return "lbfgs" if small and not stochastic else "adam"
+        return replace(
+            self,
+            sizes=sizes,
+            activations=layer_activations(self.activation, self.out_activation, len(sizes) - 1),
+            rng=rng,
+            train=train,
+            scoring=replace(self.scoring, seed=shap_seed),
+            weighting=self.resolve_weighting(n_features),
+        )
 
+    def resolve_solver(self, n_samples, in_memory):
+        """``solver="auto"`` resolved (see the parameter's documentation)."""
+        dropout, top_k = self.train.dropout, self.train.code_top_k
+        if self.solver == "lbfgs" and dropout > 0:
+            raise ValueError(
+                "dropout draws a new mask at every step, which breaks L-BFGS's line "
+                "search; use solver='adam' (or 'auto') with dropout."
+            )
+        if self.solver != "auto":
+            return self.solver
+        small = in_memory and n_samples <= LBFGS_MAX_ROWS
+        return "lbfgs" if small and not (dropout > 0 or top_k is not None) else "adam"
 
-def training_config(params, n_samples, n_features, seed, device, solver="adam"):
-    """The dense training's :class:`TrainingConfig` for data of this shape."""
-    batch = params["batch_size"]
-    batch = default_batch_size(n_samples) if batch == "auto" else batch
-    return TrainingConfig(
-        max_iter=params["max_iter"],
-        solver=solver,
-        batch_size=int(batch),
-        learning_rate_init=float(params["learning_rate_init"]),
-        learning_rate=params["learning_rate"],
-        tol=float(params["tol"]),
-        n_iter_no_change=int(params["n_iter_no_change"]),
-        early_stopping=bool(params["early_stopping"]),
-        validation_fraction=float(params["validation_fraction"]),
-        init=resolve_init(params["init"], n_features),
-        seed=int(seed),
-        device=str(device),
-        dropout=float(params["dropout"]),
-        code_top_k=None if params["code_top_k"] is None else int(params["code_top_k"]),
-    )
+    def resolve_weighting(self, n_features):
+        """``column_weights="auto"`` resolved: ``"unique"`` for tables (at most
+        ``AUTO_INIT_MAX_FEATURES`` columns) with an identity output, ``"uniform"``
+        otherwise."""
+        kind, out = self.column_weights, self.out_activation
+        if kind == "unique" and out != "identity":
+            raise ValueError(
+                f"column_weights='unique' weighs the squared errors of the columns, which "
+                f"is implemented for an identity output; out_activation={out!r}. Use "
+                "out_activation='identity' or column_weights='uniform' (or 'auto')."
+            )
+        if kind != "auto":
+            return kind
+        small = out == "identity" and n_features <= AUTO_INIT_MAX_FEATURES
+        return "unique" if small else "uniform"
 
 
 #: The parameters of the game the links were scored by: recorded at fit
@@ -91,8 +138,9 @@ def training_config(params, n_samples, n_features, seed, device, solver="adam"):
 SCORING_PARAMS = ("importance_target", "shapley_estimator", "n_permutations", "kernel_nsamples")
 
 
-def scoring_config(params, seed, device, *, pool=True):
+def scoring_config(params, seed=0, device="cpu", *, pool=True):
     """The link scoring's :class:`ScoringConfig` (``pool``: score against subsets)."""
+    pool_rows = params.get("background_pool")
     return ScoringConfig(
         estimator=params["shapley_estimator"],
         target=params["importance_target"],
@@ -100,27 +148,23 @@ def scoring_config(params, seed, device, *, pool=True):
         kernel_nsamples=params["kernel_nsamples"],
         seed=int(seed),
         device=str(device),
-        background_rows=params["n_background"] if pool and params["background_pool"] else None,
+        background_rows=params["n_background"] if pool and pool_rows else None,
     )
 
 
-def resolve_weighting(params, n_features):
-    """``column_weights="auto"`` resolved: ``"unique"`` for tables (at most
-    ``AUTO_INIT_MAX_FEATURES`` columns) with an identity output, ``"uniform"`` otherwise."""
-    kind, out = params["column_weights"], params["out_activation"]
-    if kind == "unique" and out != "identity":
-        raise ValueError(
-            f"column_weights='unique' weighs the squared errors of the columns, which is "
-            f"implemented for an identity output; out_activation={out!r}. Use "
-            "out_activation='identity' or column_weights='uniform' (or 'auto')."
-        )
-    if kind != "auto":
-        return kind
-    return "unique" if out == "identity" and n_features <= AUTO_INIT_MAX_FEATURES else "uniform"
+def recorded_scoring(setup):
+    """The scoring settings a fit records (``_scoring_config_``, plain JSON)."""
+    s = setup.scoring
+    return {
+        "importance_target": s.target,
+        "shapley_estimator": s.estimator,
+        "n_permutations": s.n_permutations,
+        "kernel_nsamples": s.kernel_nsamples,
+    }
 
 
-def fit_setup(params, n_samples, n_features, incremental=False, stream=False):
-    """Layer sizes, activations, seeds and the training / scoring configurations."""
+def fit_setup(params):
+    """The :class:`FitSetup` of these parameters (``get_params()``, validated)."""
     family = GAME_FAMILIES[params["importance_target"]]
     if family.own_estimator is not None and params["shapley_estimator"] != "auto":
         raise ValueError(
@@ -130,26 +174,40 @@ def fit_setup(params, n_samples, n_features, incremental=False, stream=False):
             "importance_target='activation'."
         )
     checks.prune_args(params["structure"], params["allocation"])
-    if incremental and params["solver"] == "lbfgs":
-        raise ValueError(
-            "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
-            "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
-        )
-    sizes = checks.layer_sizes(params["hidden_layer_sizes"], n_features, params["n_components"])
-    checks.code_top_k(params["code_top_k"], sizes[len(sizes) // 2])
     device = resolve_device(params["device"])
-    rng = check_random_state(params["random_state"])
-    train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-    solver = resolve_solver(params, n_samples, in_memory=not (incremental or stream))
     return FitSetup(
-        sizes=sizes,
-        activations=layer_activations(
-            params["activation"], params["out_activation"], len(sizes) - 1
+        hidden_layer_sizes=params["hidden_layer_sizes"],
+        n_components=params["n_components"],
+        activation=params["activation"],
+        out_activation=params["out_activation"],
+        solver=params["solver"],
+        batch_size=params["batch_size"],
+        init=params["init"],
+        column_weights=params["column_weights"],
+        train=TrainingConfig(
+            max_iter=params["max_iter"],
+            learning_rate_init=float(params["learning_rate_init"]),
+            learning_rate=params["learning_rate"],
+            tol=float(params["tol"]),
+            n_iter_no_change=int(params["n_iter_no_change"]),
+            early_stopping=bool(params["early_stopping"]),
+            validation_fraction=float(params["validation_fraction"]),
+            device=str(device),
+            dropout=float(params["dropout"]),
+            code_top_k=None if params["code_top_k"] is None else int(params["code_top_k"]),
         ),
-        rng=rng,
-        train_seed=train_seed,
+        scoring=scoring_config(params, 0, device),
+        n_background=max(params["n_background"], params["background_pool"] or 0),
+        n_explain=params["n_explain"],
+        importance_level=params["importance_level"],
+        target_sparsity=params["target_sparsity"],
+        fold_bias=params["fold_bias"],
+        allocation=params["allocation"],
+        structure=params["structure"],
+        fine_tune_iter=params["fine_tune_iter"],
+        random_state=params["random_state"],
         device=device,
-        scoring=scoring_config(params, shap_seed, device),
-        train=training_config(params, n_samples, n_features, train_seed, device, solver),
-        weighting=resolve_weighting(params, n_features),
+        memory=params["memory"],
+        n_jobs=params["n_jobs"],
+        verbose=bool(params["verbose"]),
     )

@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import asdict, replace
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,7 +18,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
-    check_memory,
     validate_data,
 )
 
@@ -25,35 +25,55 @@ from . import _checks as checks
 from . import _dask
 from . import _fitted as fitted
 from ._activations import ACTIVATIONS
-from ._config import (
-    SCORING_PARAMS,
-    background_size,
-    fit_setup,
-    reservoir_size,
-    scoring_config,
-)
+from ._config import fit_setup, recorded_scoring, scoring_config
 from ._inference import run as run_plan
 from ._network import resolve_device
 from ._pruning import sparsity_curve
 from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
 from ._selection import select_features as _select_features
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
-from ._stages import (
-    column_weights,
-    dense_stage,
-    importance_state,
-    new_increment,
-    prune_stage,
-    resume_point,
-    sample_rows,
-    scored_state,
-    train_dense,
-    train_increment,
-)
-from ._streaming import Reservoir, chunk_source, is_dask_array, is_stream
+from ._stages import ResumeState, data_source, importance_state, prune_stage
+from ._streaming import chunk_source, is_dask_array, is_stream
 from ._threads import exclusive
 
 logger = logging.getLogger("skshapsae")
+
+
+def validate_rows(estimator, X, *, reset, keep_float32=False):
+    """``X`` validated for ``estimator`` (``reset``: a new model's first data, which set
+    ``n_features_in_`` and ``feature_names_in_``) as float64; float32 stays float32 when
+    ``keep_float32`` (inference)."""
+    X = validate_data(
+        estimator,
+        checks.untracked(X),
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        accept_sparse=False,
+        ensure_min_samples=1,
+    )
+    if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
+        X = np.ascontiguousarray(X)
+    if keep_float32 and X.dtype == np.float32:
+        return X  # finite float32 values are in range by construction
+    return checks.float32_range(np.asarray(X, dtype=np.float64))
+
+
+def fitted_network(state, setup, n_samples):
+    """The architecture and the recorded training and scoring settings of a fit."""
+    sizes = setup.sizes
+    # fine-tuning continues at the step size the dense training ended with, but at
+    # least a tenth of the initial one (measured on digits: restarting at the initial
+    # step raised the loss of a converged network, the schedule's last step barely moved)
+    # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
+    rate = max(state.pop("_final_learning_rate_"), setup.train.learning_rate_init / 10)
+    return {
+        "n_components_": sizes[len(sizes) // 2],
+        "layer_sizes_": sizes,
+        "activations_": setup.activations,
+        "n_samples_seen_": int(n_samples),
+        "_scoring_config_": recorded_scoring(setup),
+        "_training_config_": asdict(replace(setup.train, learning_rate_init=rate)),
+    }
 
 
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -462,19 +482,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     # ------------------------------------------------------------------ validation
     def _validate_X(self, X, *, reset, keep_float32=False):
         """Validated X as float64; float32 X stays float32 when ``keep_float32`` (inference)."""
-        X = validate_data(
-            self,
-            checks.untracked(X),
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            accept_sparse=False,
-            ensure_min_samples=1,
-        )
-        if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
-            X = np.ascontiguousarray(X)
-        if keep_float32 and X.dtype == np.float32:
-            return X  # finite float32 values are in range by construction
-        return checks.float32_range(np.asarray(X, dtype=np.float64))
+        return validate_rows(self, X, reset=reset, keep_float32=keep_float32)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -531,55 +539,38 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _fit(self, X, incremental):
         """The one fit path: ``fit`` on an array or a stream, and ``partial_fit``.
 
-        Concurrent calls on one object run one after the other; a failure anywhere
-        leaves the estimator as it was.
+        validate -> set up -> train -> score -> prune -> assign. Concurrent calls on one
+        object run one after the other; a failure anywhere leaves the estimator as it was.
         """
         # validate_data(reset=True) sets the input attributes at once: restored if the
         # fit fails, so no mix of old and new state remains
         with exclusive(self), fitted.restored_on_failure(self, fitted.names(group="input")):
-            params = self.get_params()
-            resume = self._resume_point() if incremental else None
-            if not incremental and is_stream(X):
-                source = self._stream_source(X, reset=True)
-                reservoir = Reservoir(reservoir_size(params), np.random.default_rng(self._seed()))
-                for chunk in source():  # first pass: count the rows, sample the scoring rows
-                    reservoir.update(chunk)
-                if reservoir.seen == 0:
-                    raise ValueError("X holds no rows: every chunk is empty.")
-                data, sample, n_samples = source, reservoir.sample(), reservoir.seen
-            else:
-                data = sample = self._validate_X(X, reset=resume is None)
-                n_samples = len(data)
-            if resume is None:
-                checks.warn_constant_features(sample, getattr(self, "feature_names_in_", None))
-                checks.warn_scaling(sample, self.out_activation)
-            setup = fit_setup(params, n_samples, self.n_features_in_, incremental, callable(data))
-            if incremental:
-                resume = resume or new_increment(reservoir_size(params), self._seed())
-                rows = min(resume["reservoir"].filled + len(data), reservoir_size(params))
-                self._check_memory(setup, rows, len(data))
-                trained, stream = train_increment(data, setup, resume)
-                state = self._scored_from_sample(trained, stream["reservoir"].sample(), setup)
-                n_samples = stream["reservoir"].seen
-            elif callable(data):
-                self._check_memory(setup, len(sample), len(sample))
-                weights = column_weights(setup.weighting, sample, setup.sizes, setup.train.seed)
-                trained = train_dense(
-                    data,
-                    setup.sizes,
-                    setup.activations,
-                    setup.train,
-                    bool(self.verbose),
-                    column_weights=weights,
-                )
-                state = self._scored_from_sample(trained, sample, setup)
-            else:
-                state = self._fit_array(data, setup)
+            setup = fit_setup(self.get_params())
+            resume = self._resume_state(setup) if incremental else None
+            validate = partial(validate_rows, self)
+            source = data_source(X, validate, setup, incremental=incremental, resume=resume)
+            setup = source.for_data(setup)
+            if source.fresh:
+                names = getattr(self, "feature_names_in_", None)
+                checks.warn_constant_features(source.sample(), names)
+                checks.warn_scaling(source.sample(), setup.out_activation)
+            checks.check_fit_memory(
+                setup.sizes,
+                setup.activations,
+                setup.scoring,
+                *source.memory_rows(setup),
+                setup.train.batch_size,
+            )
+            trained = source.train(setup)
+            state = source.score(trained, setup)
             if not state.pop("_converged_") and not incremental:
-                checks.warn_not_converged(self.max_iter, setup.train.solver, self.tol)
-            self._finish(state, setup, n_samples, data)
+                checks.warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
+            state.update(fitted_network(state, setup, source.n_samples))
+            state.update(prune_stage(state, source.tuning_data, setup))
+            # every fitted attribute appears at once: an interrupted fit leaves none
+            self.__dict__.update(fitted.freeze(state))
             if incremental:
-                self._partial_fit_state = stream
+                self._partial_fit_state = source.resume
             else:
                 vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
         return self
@@ -600,100 +591,17 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _seed(self):
         return check_random_state(self.random_state).randint(2**31 - 1)
 
-    def _fit_array(self, X, setup):
-        """Train (cached with ``memory``) and score on an in-memory array."""
-        params = self.get_params()
-        bg_rows = sample_rows(len(X), background_size(params), setup.rng)
-        ex_rows = sample_rows(len(X), self.n_explain, setup.rng)
-        self._check_memory(setup, len(bg_rows), len(X))
-        cached = check_memory(self.memory).cache(dense_stage, ignore=["verbose", "n_jobs"])
-        return cached(
-            X,
-            setup.sizes,
-            setup.activations,
-            bg_rows,
-            ex_rows,
-            train=setup.train,
-            scoring=setup.scoring,
-            weighting=setup.weighting,
-            verbose=bool(self.verbose),
-            n_jobs=self.n_jobs,
-        )
-
-    def _check_memory(self, setup, n_background, n_samples):
-        checks.check_fit_memory(
-            setup.sizes,
-            setup.activations,
-            setup.scoring,
-            min(background_size(self.get_params()), n_background),
-            n_samples,
-            setup.train.batch_size,
-        )
-
-    def _resume_point(self):
+    def _resume_state(self, setup):
         """Where ``partial_fit`` continues: its own last call, a fitted or a loaded model."""
-        if "_partial_fit_state" in vars(self):
-            return self._partial_fit_state  # train_increment works on a copy
+        resume = vars(self).get("_partial_fit_state")
+        if isinstance(resume, dict):  # pickled by an earlier version
+            resume = ResumeState(**resume)
+        if resume is not None:
+            return resume  # train_increment works on a copy
         if not self.__sklearn_is_fitted__():
             return None
         self._check_full("partial_fit")
-        return resume_point(self._fitted_state(), reservoir_size(self.get_params()), self._seed())
-
-    def _finish(self, state, setup, n_samples, X):
-        """Add the architecture, prune (fine-tuning on ``X``) and set every attribute at once."""
-        sizes = setup.sizes
-        state["n_components_"] = sizes[len(sizes) // 2]
-        state["layer_sizes_"] = sizes
-        state["activations_"] = setup.activations
-        state["n_samples_seen_"] = int(n_samples)
-        # fine-tuning continues at the step size the dense training ended with, but at
-        # least a tenth of the initial one (measured on digits: restarting at the initial
-        # step raised the loss of a converged network, the schedule's last step barely moved)
-        # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
-        state["_scoring_config_"] = {k: getattr(self, k) for k in SCORING_PARAMS}
-        state["_training_config_"] = asdict(
-            replace(
-                setup.train,
-                learning_rate_init=max(
-                    state.pop("_final_learning_rate_"), self.learning_rate_init / 10
-                ),
-            )
-        )
-        state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
-        # every fitted attribute appears at once: an interrupted fit leaves none
-        self.__dict__.update(fitted.freeze(state))
-        return self
-
-    def _stream_source(self, X, reset):
-        """Validated chunks of a Dask array or an iterable of chunks (see ``_streaming``)."""
-        return chunk_source(X, lambda chunk, first: self._validate_X(chunk, reset=reset and first))
-
-    def _scored_from_sample(self, trained, rows, setup):
-        """Score a streamed network on the reservoir's rows (background first, then explained)."""
-        return scored_state(
-            trained,
-            rows[: background_size(self.get_params())],
-            rows[: self.n_explain],
-            setup.activations,
-            setup.scoring,
-            self.n_jobs,
-            bool(self.verbose),
-        )
-
-    def _prune_state(self, state, X, level, target, counts=None):
-        """Pruning attributes (and masked fine-tuning) for a trained, scored network."""
-        return prune_stage(
-            state,
-            X,
-            level=level,
-            target=target,
-            counts=counts,
-            fold_bias=self.fold_bias,
-            allocation=self.allocation,
-            fine_tune_iter=self.fine_tune_iter,
-            device=resolve_device(self.device),
-            structure=self.structure,
-        )
+        return ResumeState.from_model(self._fitted_state(), setup.reservoir_rows, setup.seed())
 
     def _fitted_state(self, exclude=()):
         """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
@@ -766,7 +674,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             params["fine_tune_iter"] = 0
         new = clone(self).set_params(**params)
         new._validate_params()
-        checks.prune_args(new.structure, new.allocation, keep_counts)
+        setup = fit_setup(new.get_params())
+        checks.prune_args(setup.structure, setup.allocation, keep_counts)
         state = self._fitted_state(exclude=fitted.names(group="pruning"))
         if scores is not None:
             scores = checks.given_scores(scores, [W.shape for W in self.dense_weights_])
@@ -776,14 +685,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if keep_counts is not None:
             keep_counts = checks.keep_counts(keep_counts, [W.size for W in self.dense_weights_])
         if X is not None:
-            X = (
-                self._stream_source(X, reset=False)
-                if is_stream(X)
-                else self._validate_X(X, reset=False)
-            )
-        state.update(
-            new._prune_state(state, X, new.importance_level, new.target_sparsity, keep_counts)
-        )
+            validate = partial(validate_rows, self)
+            X = chunk_source(X, validate) if is_stream(X) else validate(X, reset=False)
+        state.update(prune_stage(state, X, setup, keep_counts))
         new.__dict__.update(fitted.freeze(state))
         return new
 
