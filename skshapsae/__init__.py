@@ -5,11 +5,25 @@ from ._export import export
 from ._network import TrainingDivergenceError
 from ._persistence import load, save
 from ._selection import shap_importances
+from ._shapley_params import (
+    AutoEstimator,
+    ExactEstimator,
+    KernelEstimator,
+    LinearEstimator,
+    PermutationEstimator,
+    ShapPermutationEstimator,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoEstimator",
+    "ExactEstimator",
+    "KernelEstimator",
+    "LinearEstimator",
+    "PermutationEstimator",
     "SHAPSparseAutoencoder",
+    "ShapPermutationEstimator",
     "TrainingDivergenceError",
     "export",
     "load",

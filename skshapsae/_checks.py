@@ -86,8 +86,8 @@ def check_fit_memory(sizes, activations, scoring, n_background, n_samples, batch
             f"score layer {layer + 1} with shapley_estimator={scoring.estimator!r} "
             f"(n_permutations={scoring.n_permutations}, n_background={n_background}), more "
             f"than this machine's {available / gib:.1f} GiB. Use smaller hidden_layer_sizes, "
-            "fewer rows or n_background, a smaller n_permutations, or "
-            "shapley_estimator='permutation'."
+            "fewer rows or n_background, a smaller budget (n_permutations, "
+            "background_rows of the shapley_estimator), or shapley_estimator='permutation'."
         )
 
 
@@ -212,13 +212,13 @@ def prune_args(structure, allocation, keep_counts=None):
     """Check that the pruning options go together."""
     if structure == "units" and allocation != "layer":
         raise ValueError(
-            "structure='units' keeps a share of each layer's unit importance; "
-            "allocation='global' ranks links. Use allocation='layer' with units."
+            "pruning='units' keeps a share of each layer's unit importance; "
+            "allocation='global' ranks links."
         )
     if structure == "units" and keep_counts is not None:
         raise ValueError(
             "keep_counts fixes the number of links per layer, which whole units cannot "
-            "match; use importance_level or target_sparsity with structure='units'."
+            "match; use importance_level or target_sparsity with pruning='units'."
         )
 
 
@@ -310,7 +310,7 @@ def code_top_k(k, code):
     if k is not None and k > code:
         raise ValueError(
             f"code_top_k={k} is wider than the code ({code} units, the last of "
-            "hidden_layer_sizes / n_components); use at most the code size, or None."
+            "hidden_layer_sizes); use at most the code size, or None."
         )
 
 

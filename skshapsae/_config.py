@@ -10,9 +10,11 @@ setup.
 """
 
 from dataclasses import dataclass, replace
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _checks as checks
 from ._activations import layer_activations
@@ -25,6 +27,8 @@ from ._network import (
     resolve_init,
 )
 from ._scoring import GAME_FAMILIES, ScoringConfig
+from ._shapley import ESTIMATOR_NAMES
+from ._shapley_params import as_estimator_params
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,6 @@ class FitSetup:
 
     # the parameters, as the stages read them
     hidden_layer_sizes: object
-    n_components: object
     activation: str
     out_activation: str
     solver: str  # as asked ("auto" resolved in ``train``)
@@ -46,7 +49,7 @@ class FitSetup:
     column_weights: str  # as asked ("auto" resolved in ``weighting``)
     train: TrainingConfig  # the training parameters; ``for_data`` resolves the rest
     scoring: ScoringConfig  # seed 0 until ``for_data`` draws it
-    n_background: int  # rows of the Shapley background (the pool when one is set)
+    n_background: int  # rows of the Shapley background
     n_explain: int  # rows at which the Shapley values are averaged
     importance_level: float
     target_sparsity: float | None
@@ -81,7 +84,7 @@ class FitSetup:
                 "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
                 "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
             )
-        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features, self.n_components)
+        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features)
         checks.code_top_k(self.train.code_top_k, sizes[len(sizes) // 2])
         rng = check_random_state(self.random_state)
         train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
@@ -133,77 +136,102 @@ class FitSetup:
         return "unique" if small else "uniform"
 
 
-#: The parameters of the game the links were scored by: recorded at fit
-#: (``_scoring_config_``), so that ``explain`` plays the fitted game after set_params.
-SCORING_PARAMS = ("importance_target", "shapley_estimator", "n_permutations", "kernel_nsamples")
+#: ``pruning`` -> (how the kept links are shared among the layers, what is pruned).
+PRUNING = {"layer": ("layer", "links"), "global": ("global", "links"), "units": ("layer", "units")}
+
+#: The scoring settings a fit records (``_scoring_config_``, plain JSON), so that
+#: ``explain`` plays the fitted game after set_params: name -> constraints.
+SCORING_RECORD = {
+    "importance_target": [StrOptions(set(GAME_FAMILIES))],
+    "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES))],
+    "n_permutations": [Interval(Integral, 1, None, closed="left")],
+    "kernel_nsamples": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+}
 
 
-def scoring_config(params, seed=0, device="cpu", *, pool=True):
-    """The link scoring's :class:`ScoringConfig` (``pool``: score against subsets)."""
-    pool_rows = params.get("background_pool")
-    return ScoringConfig(
-        estimator=params["shapley_estimator"],
-        target=params["importance_target"],
-        n_permutations=params["n_permutations"],
-        kernel_nsamples=params["kernel_nsamples"],
-        seed=int(seed),
-        device=str(device),
-        background_rows=params["n_background"] if pool and pool_rows else None,
-    )
+def scoring_config(target, shapley_estimator, seed=0, device="cpu"):
+    """The link scoring's :class:`ScoringConfig` for ``importance_target`` and
+    ``shapley_estimator`` (a name or a ``ShapleyEstimatorParams``)."""
+    options = as_estimator_params(shapley_estimator).scoring_options()
+    family = GAME_FAMILIES[target]
+    if family.own_estimator is not None and options["estimator"] != "auto":
+        raise ValueError(
+            f"importance_target={target!r} ({family.name} game) has its own estimator "
+            f"({family.own_estimator}); got shapley_estimator={shapley_estimator!r}. Leave "
+            "shapley_estimator='auto' (or AutoEstimator(n_permutations=...) for its "
+            "budget), or use importance_target='activation'."
+        )
+    return ScoringConfig(target=target, seed=int(seed), device=str(device), **options)
 
 
-def recorded_scoring(setup):
-    """The scoring settings a fit records (``_scoring_config_``, plain JSON)."""
-    s = setup.scoring
+def recorded_scoring(config):
+    """The record of a fit's :class:`ScoringConfig` (``_scoring_config_``)."""
     return {
-        "importance_target": s.target,
-        "shapley_estimator": s.estimator,
-        "n_permutations": s.n_permutations,
-        "kernel_nsamples": s.kernel_nsamples,
+        "importance_target": config.target,
+        "shapley_estimator": config.estimator,
+        "n_permutations": config.n_permutations,
+        "kernel_nsamples": config.kernel_nsamples,
     }
 
 
-def fit_setup(params):
-    """The :class:`FitSetup` of these parameters (``get_params()``, validated)."""
-    family = GAME_FAMILIES[params["importance_target"]]
-    if family.own_estimator is not None and params["shapley_estimator"] != "auto":
-        raise ValueError(
-            f"importance_target={params['importance_target']!r} ({family.name} game) has its "
-            f"own estimator ({family.own_estimator}); got shapley_estimator="
-            f"{params['shapley_estimator']!r}. Leave shapley_estimator='auto', or use "
-            "importance_target='activation'."
-        )
-    checks.prune_args(params["structure"], params["allocation"])
+def played_scoring(record, seed, device):
+    """The :class:`ScoringConfig` of a recorded game (every explained row against the
+    whole background)."""
+    return ScoringConfig(
+        estimator=record["shapley_estimator"],
+        target=record["importance_target"],
+        n_permutations=record["n_permutations"],
+        kernel_nsamples=record["kernel_nsamples"],
+        seed=int(seed),
+        device=str(device),
+    )
+
+
+def fit_setup(params, *, training=None, scoring=None):
+    """The :class:`FitSetup` of these parameters (``get_params()``, validated).
+
+    ``training``: settings of the dense training that are no parameters (the dropout
+    and k-sparse baselines' ``dropout`` and ``code_top_k``, see ``baselines.TRAINED``).
+    ``scoring``: a :class:`ScoringConfig` to use instead of the parameters' (``reprune``
+    keeps the fitted one).
+    """
+    allocation, structure = PRUNING[params["pruning"]]
     device = resolve_device(params["device"])
+    training = dict(training or {})
+    top_k = training.pop("code_top_k", None)
+    train = TrainingConfig(
+        max_iter=params["max_iter"],
+        learning_rate_init=float(params["learning_rate_init"]),
+        learning_rate=params["learning_rate"],
+        tol=float(params["tol"]),
+        n_iter_no_change=int(params["n_iter_no_change"]),
+        early_stopping=bool(params["early_stopping"]),
+        validation_fraction=float(params["validation_fraction"]),
+        device=str(device),
+        dropout=float(training.pop("dropout", 0.0)),
+        code_top_k=None if top_k is None else int(top_k),
+    )
+    if training:
+        raise TypeError(f"Unknown training settings {sorted(training)}.")
+    if scoring is None:
+        scoring = scoring_config(params["importance_target"], params["shapley_estimator"])
     return FitSetup(
         hidden_layer_sizes=params["hidden_layer_sizes"],
-        n_components=params["n_components"],
         activation=params["activation"],
         out_activation=params["out_activation"],
         solver=params["solver"],
         batch_size=params["batch_size"],
         init=params["init"],
         column_weights=params["column_weights"],
-        train=TrainingConfig(
-            max_iter=params["max_iter"],
-            learning_rate_init=float(params["learning_rate_init"]),
-            learning_rate=params["learning_rate"],
-            tol=float(params["tol"]),
-            n_iter_no_change=int(params["n_iter_no_change"]),
-            early_stopping=bool(params["early_stopping"]),
-            validation_fraction=float(params["validation_fraction"]),
-            device=str(device),
-            dropout=float(params["dropout"]),
-            code_top_k=None if params["code_top_k"] is None else int(params["code_top_k"]),
-        ),
-        scoring=scoring_config(params, 0, device),
-        n_background=max(params["n_background"], params["background_pool"] or 0),
+        train=train,
+        scoring=replace(scoring, device=str(device)),
+        n_background=params["n_background"],
         n_explain=params["n_explain"],
         importance_level=params["importance_level"],
         target_sparsity=params["target_sparsity"],
         fold_bias=params["fold_bias"],
-        allocation=params["allocation"],
-        structure=params["structure"],
+        allocation=allocation,
+        structure=structure,
         fine_tune_iter=params["fine_tune_iter"],
         random_state=params["random_state"],
         device=device,

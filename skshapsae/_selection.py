@@ -73,7 +73,7 @@ def shap_importances(X, y=None, **params):
     y : Ignored
         Not used; ``SelectKBest(...).fit(X)`` passes ``None``.
     **params
-        Parameters of :class:`SHAPSparseAutoencoder` (for example ``n_components``).
+        Parameters of :class:`SHAPSparseAutoencoder` (for example ``hidden_layer_sizes``).
 
     Returns
     -------
@@ -87,7 +87,7 @@ def shap_importances(X, y=None, **params):
     >>> from sklearn.preprocessing import MinMaxScaler
     >>> from skshapsae import shap_importances
     >>> X = MinMaxScaler().fit_transform(load_wine().data)
-    >>> score = partial(shap_importances, n_components=3, random_state=0)
+    >>> score = partial(shap_importances, hidden_layer_sizes=3, random_state=0)
     >>> SelectKBest(score, k=4).fit(X).transform(X).shape
     (178, 4)
     """

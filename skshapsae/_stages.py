@@ -399,7 +399,7 @@ def train_increment(X, setup, resume):
         raise ValueError(
             f"partial_fit continues the fitted network {resume.sizes} with activations "
             f"{resume.activations}, but the parameters now ask for {setup.sizes} "
-            f"with {setup.activations}. Set hidden_layer_sizes / n_components / "
+            f"with {setup.activations}. Set hidden_layer_sizes / "
             "activation / out_activation back, or call fit to start afresh."
         )
     resume.sizes, resume.activations = setup.sizes, setup.activations

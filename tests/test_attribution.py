@@ -15,7 +15,9 @@ def _table(seed=0, n=300):
 
 
 def _fit(X, **params):
-    defaults = dict(n_components=2, n_background=30, n_explain=30, device="cpu", random_state=0)
+    defaults = dict(
+        hidden_layer_sizes=2, n_background=30, n_explain=30, device="cpu", random_state=0
+    )
     return SHAPSparseAutoencoder(**{**defaults, **params}).fit(X)
 
 
@@ -59,7 +61,7 @@ def test_streams_increments_and_files_keep_the_weights(tmp_path):
     chunks = [X[:150], X[150:]]
     streamed = _fit(chunks)
     assert not np.allclose(streamed.column_weights_, 1.0)
-    inc = SHAPSparseAutoencoder(n_components=2, n_background=30, n_explain=30, random_state=0)
+    inc = SHAPSparseAutoencoder(hidden_layer_sizes=2, n_background=30, n_explain=30, random_state=0)
     inc.partial_fit(X[:150])
     first = inc.column_weights_.copy()
     inc.partial_fit(X[150:])

@@ -113,7 +113,7 @@ def test_one_output_plugs_into_shaps_plots(layer):
 
     X = np.random.default_rng(0).uniform(size=(40, 5))
     ae = SHAPSparseAutoencoder(
-        n_components=2, max_iter=5, n_background=10, n_explain=10, random_state=0
+        hidden_layer_sizes=2, max_iter=5, n_background=10, n_explain=10, random_state=0
     ).fit(X)
     e = ae.explain(X[:8], layer=layer, output=1)
     assert e.values.shape == (8, 5)
