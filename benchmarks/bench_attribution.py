@@ -150,8 +150,8 @@ def permutation_importance(ae, X, seed):
 
 def scores(X, k, seed):
     """column -> score (higher = more important) of every ranking method."""
-    ae = SHAPSparseAutoencoder(n_components=k, random_state=seed).fit(X)
-    old = SHAPSparseAutoencoder(n_components=k, column_weights="uniform", random_state=seed)
+    ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed).fit(X)
+    old = SHAPSparseAutoencoder(hidden_layer_sizes=k, column_weights="uniform", random_state=seed)
     old.fit(X)
     pca = PCA(k).fit(X)
     fa = FactorAnalysis(k, random_state=seed).fit(X)
@@ -253,7 +253,7 @@ def section_selection_noise(quick):
     for name, (X, _) in _real_tables.available().items():
         Xn, k = noisy_table(X)
         d = Xn.shape[1]
-        ae = SHAPSparseAutoencoder(n_components=k, random_state=0).fit(Xn)
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xn)
         orders = {
             "select_features": ae.select_features(d, X=Xn),
             "select_features(weights='importance')": ae.select_features(
@@ -385,14 +385,14 @@ def section_stability(quick):
         X = MinMaxScaler().fit_transform(X)
         k = max(1, round(X.shape[1] / 4))
         seeds = [
-            SHAPSparseAutoencoder(n_components=k, random_state=s).fit(X).feature_importances_
+            SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=s).fit(X).feature_importances_
             for s in range(5)
         ]
         subs = {"SHAP-SAE": [], "PCA loadings": [], "FA communality": []}
         for seed in range(5):
             rows = np.random.default_rng(seed).choice(len(X), int(0.8 * len(X)), replace=False)
             Xs = X[rows]
-            ae = SHAPSparseAutoencoder(n_components=k, random_state=0).fit(Xs)
+            ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xs)
             pca = PCA(k).fit(Xs)
             fa = FactorAnalysis(k, random_state=0).fit(Xs)
             subs["SHAP-SAE"].append(ae.feature_importances_)
@@ -431,10 +431,13 @@ def section_codes(quick):
                 "PCA": PCA(k),
                 "FactorAnalysis": FactorAnalysis(k, random_state=0),
                 "SHAP-SAE dense": SHAPSparseAutoencoder(
-                    n_components=k, importance_level=1.0, random_state=0
+                    hidden_layer_sizes=k, importance_level=1.0, random_state=0
                 ),
                 "previous dense": SHAPSparseAutoencoder(
-                    n_components=k, importance_level=1.0, column_weights="uniform", random_state=0
+                    hidden_layer_sizes=k,
+                    importance_level=1.0,
+                    column_weights="uniform",
+                    random_state=0,
                 ),
             }
             for m, r in reducers.items():
@@ -463,7 +466,9 @@ def section_time(quick):
             best = np.inf
             for _ in range(3):
                 start = time.perf_counter()
-                SHAPSparseAutoencoder(n_components=k, column_weights=cw, random_state=0).fit(X)
+                SHAPSparseAutoencoder(hidden_layer_sizes=k, column_weights=cw, random_state=0).fit(
+                    X
+                )
                 best = min(best, time.perf_counter() - start)
             t[label] = best
         out[name] = {**t, "ratio": t["default"] / t["previous"]}

@@ -164,7 +164,7 @@ def main(quick=False):
         phi, _, sec, _ = run_in_process("permutation", {}, W, b, bg, points)
         li_by_bg[label] = np.abs(phi).mean(axis=0)
         bg_rows.append({"background": label, "s/sample": sec})
-    # background_pool: every explained point draws its own 100 rows of the 1000
+    # background_rows=100: every explained point draws its own 100 rows of the 1000
     from skshapsae._scoring import ScoringConfig, _score_task
     from skshapsae._shapley import LayerGame
 

@@ -7,8 +7,8 @@ fastest dense baseline -- and, deployed, the dense network exported to ONNX and 
 onnxruntime. Against them, in one process, best of several interleaved repeats, at
 batch sizes 1, 100, 2,000 and 20,000 rows:
 
-* ``transform`` of the network pruned by links (``structure="links"``, CSR or dense
-  compacted blocks) and by whole units (``structure="units"``, a smaller dense
+* ``transform`` of the network pruned by links (``pruning="layer"``, CSR or dense
+  compacted blocks) and by whole units (``pruning="units"``, a smaller dense
   network), at the same sparsity eta (share of removed multiply-adds), for float32 and
   float64 input (validation included);
 * their ONNX exports in onnxruntime, against the dense ONNX export;
@@ -43,6 +43,8 @@ from _common import RESULTS, data_home, machine, print_table, protocol_autoencod
 
 ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
 BATCHES = [1, 100, 2000, 20000]
+#: What each kind of pruning measured here is, as the ``pruning`` parameter says it.
+PRUNING = {"links": "layer", "units": "units"}
 
 
 def best_of(fns, repeats):
@@ -124,7 +126,7 @@ def main(quick=False, dataset="mnist"):
         )
         for eta in etas:
             for structure in ("links", "units"):
-                model = base.reprune(target_sparsity=eta, structure=structure, X=X_fit)
+                model = base.reprune(target_sparsity=eta, pruning=PRUNING[structure], X=X_fit)
                 session = onnx_session(model, folder, f"{structure}{eta}")
                 units = "-".join(str(int(a.sum())) for a in model.active_units_[:3])
                 for n in BATCHES:
@@ -173,7 +175,7 @@ def main(quick=False, dataset="mnist"):
                     continue  # the link-level baselines are on the experiments page
                 for eta in etas:
                     model = source.reprune(
-                        target_sparsity=eta, structure=structure, scores=scores, X=X_fit
+                        target_sparsity=eta, pruning=PRUNING[structure], scores=scores, X=X_fit
                     )
                     (latency,) = best_of([lambda m=model: m.transform(batch)], repeats)
                     quality.append(

@@ -67,7 +67,7 @@ def cae(quick):
             train, test = train[:1000], test[:1000]
         start = time.perf_counter()
         ae = SHAPSparseAutoencoder(
-            n_components=50, max_iter=20 if quick else 200, random_state=0
+            hidden_layer_sizes=50, max_iter=20 if quick else 200, random_state=0
         ).fit(train)
         fit_s = time.perf_counter() - start
         row = {"fit_seconds": fit_s}
@@ -92,7 +92,7 @@ def tables(quick):
             continue
         n = max(2, round(d / 4))
         k = max(1, round(d / 4))
-        ae = SHAPSparseAutoencoder(n_components=k, random_state=0).fit(X)
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(X)
         row = {m: selection_error(X, cols) for m, cols in rankings(X, n, ae).items()}
         rng = np.random.default_rng(0)
         row["random"] = float(

@@ -5,7 +5,7 @@ For every table and code size ``k``: ``MinMaxScaler -> reducer -> LogisticRegres
 estimator's ``random_state``), everything else at its default:
 
 * ``PCA(k)``;
-* dense codes: ``SHAPSparseAutoencoder(n_components=k, importance_level=1.0)``;
+* dense codes: ``SHAPSparseAutoencoder(hidden_layer_sizes=k, importance_level=1.0)``;
 * the default level (0.8);
 * tuned ``m``: an inner 3-fold ``GridSearchCV`` over ``importance_level`` in
   {0.6, 0.8, 0.9, 0.95, 1.0} on the training fold (``memory=`` caches the training).
@@ -122,9 +122,9 @@ def selection_error(X, columns):
 def attribution(X, k_sel, k, seed):
     """Selection error of each score's top ``k_sel`` columns (X scaled to [0, 1])."""
     rng = np.random.default_rng(seed)
-    ae = SHAPSparseAutoencoder(n_components=k, random_state=seed).fit(X)
+    ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed).fit(X)
     net = SHAPSparseAutoencoder(
-        n_components=k, importance_target="reconstruction", random_state=seed
+        hidden_layer_sizes=k, importance_target="reconstruction", random_state=seed
     ).fit(X)
     pca = PCA(k).fit(X)
     rankings = {
@@ -194,12 +194,14 @@ def fit_reducer(method, k, seed, X, y):
     if method == "PCA":
         return PCA(k, random_state=seed).fit(X)
     if method == "dense":
-        return SHAPSparseAutoencoder(n_components=k, importance_level=1.0, random_state=seed).fit(X)
+        return SHAPSparseAutoencoder(
+            hidden_layer_sizes=k, importance_level=1.0, random_state=seed
+        ).fit(X)
     if method == "default level":
-        return SHAPSparseAutoencoder(n_components=k, random_state=seed).fit(X)
+        return SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed).fit(X)
     with tempfile.TemporaryDirectory() as cache:
         pipe = make_pipeline(
-            SHAPSparseAutoencoder(n_components=k, random_state=seed, memory=cache),
+            SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed, memory=cache),
             LogisticRegression(max_iter=1000),
         )
         grid = {"shapsparseautoencoder__importance_level": LEVELS}
@@ -214,7 +216,7 @@ def precision_at_5(seeds):
     for seed in seeds:
         X, _ = latent_factor_table(seed=seed)
         X = MinMaxScaler().fit_transform(X)
-        ae = SHAPSparseAutoencoder(n_components=2, random_state=seed).fit(X)
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=2, random_state=seed).fit(X)
         hits.append(np.isin(np.argsort(-ae.feature_importances_)[:5], np.arange(5)).mean())
     return float(np.mean(hits)), [float(h) for h in hits]
 
@@ -238,7 +240,9 @@ def timing(only=None):
 
         run(PCA(k)), run(SHAPSparseAutoencoder(n_components=k, random_state=0))  # warm-up
         pca = min(run(PCA(k)) for _ in range(3))
-        sae = min(run(SHAPSparseAutoencoder(n_components=k, random_state=0)) for _ in range(3))
+        sae = min(
+            run(SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0)) for _ in range(3)
+        )
         results["tables"][name] = {"pca_s": pca, "default_s": sae, "ratio": sae / pca}
         print(f"{name:24s} PCA {pca:.3f} s  default level {sae:.3f} s  ratio {sae / pca:.1f}x")
     write_json("bench_tables_timing", results)
@@ -303,7 +307,7 @@ def main():
         write_json(out_name, results)
     p5, per_seed = precision_at_5(seeds)
     results["latent_precision_at_5"] = {"mean": p5, "per_seed": per_seed}
-    print(f"latent-factor table, n_components=2, defaults: precision@5 {p5:.2f} {per_seed}")
+    print(f"latent-factor table, hidden_layer_sizes=2, defaults: precision@5 {p5:.2f} {per_seed}")
     if results["attribution"]:
         best_rivals = ("variance", "PCA loadings", "Laplacian score")
         for score in ("SHAP-SAE feature_importances_", "network game", "SHAP-SAE select_features"):

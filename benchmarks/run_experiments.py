@@ -125,7 +125,7 @@ def own_allocation(method, tuned, scores, sizes, eta, X_tr):
     """``tuned`` pruned to sparsity ``eta`` by ``scores`` with the method's own allocation."""
     kind = ALLOCATIONS[method]
     if kind == "global":
-        return tuned.reprune(scores=scores, target_sparsity=eta, allocation="global", X=X_tr)
+        return tuned.reprune(scores=scores, target_sparsity=eta, pruning="global", X=X_tr)
     if kind == "per-unit":
         # rank within each unit's incoming links: the same top share of every row
         scores = [(np.argsort(np.argsort(s, axis=1), axis=1) + 1.0) / s.shape[1] for s in scores]

@@ -26,7 +26,7 @@ from skshapsae import SHAPSparseAutoencoder
 raw = load_wine(as_frame=True).data
 pipe = make_pipeline(
     MinMaxScaler().set_output(transform="pandas"),
-    SHAPSparseAutoencoder(n_components=3, random_state=0),
+    SHAPSparseAutoencoder(hidden_layer_sizes=3, random_state=0),
 ).fit(raw)
 scaler, ae = pipe[0], pipe[-1]
 rows = raw.iloc[:60]

@@ -32,7 +32,7 @@ from skshapsae import SHAPSparseAutoencoder, shap_importances
 quick = bool(os.environ.get("SKSHAPSAE_QUICK"))
 X, y = load_breast_cancer(return_X_y=True, as_frame=True)
 ks = [2, 4, 8] if quick else [2, 4, 8, 16]
-params = dict(n_components=4, random_state=0)
+params = dict(hidden_layer_sizes=4, random_state=0)
 
 
 def accuracy(selector):

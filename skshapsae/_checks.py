@@ -190,13 +190,13 @@ def prune_args(structure, allocation, keep_counts=None):
     """Check that the pruning options go together."""
     if structure == "units" and allocation != "layer":
         raise ValueError(
-            "structure='units' keeps a share of each layer's unit importance; "
-            "allocation='global' ranks links. Use allocation='layer' with units."
+            "pruning='units' keeps a share of each layer's unit importance; "
+            "allocation='global' ranks links."
         )
     if structure == "units" and keep_counts is not None:
         raise ValueError(
             "keep_counts fixes the number of links per layer, which whole units cannot "
-            "match; use importance_level or target_sparsity with structure='units'."
+            "match; use importance_level or target_sparsity with pruning='units'."
         )
 
 
@@ -263,7 +263,7 @@ def code_top_k(k, code):
     if k is not None and k > code:
         raise ValueError(
             f"code_top_k={k} is wider than the code ({code} units, the last of "
-            "hidden_layer_sizes / n_components); use at most the code size, or None."
+            "hidden_layer_sizes); use at most the code size, or None."
         )
 
 

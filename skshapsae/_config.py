@@ -1,17 +1,20 @@
 """From the estimator's parameters to the stages' configurations.
 
-:func:`fit_setup` turns the validated parameters of a
-:class:`~skshapsae.SHAPSparseAutoencoder` and the data's shape into what the stages
-take: the layer sizes and activations (``_checks``), the seeds, the training
-configuration (``_network.TrainingConfig``, with ``solver`` and ``init`` resolved) and
-the scoring configuration (``_scoring.ScoringConfig``). Pure: the same parameters and
-shape give the same setup.
+:func:`fit_setup` reads the validated parameters of a
+:class:`~skshapsae.SHAPSparseAutoencoder` once per fit into a :class:`FitSetup`, the one
+object every stage reads; :meth:`FitSetup.for_data` then resolves what depends on the
+data's shape: the layer sizes and activations (``_checks``), the seeds, the training
+configuration (``_network.TrainingConfig``, with ``solver``, ``init`` and ``batch_size``
+resolved) and the column weighting. Pure: the same parameters and shape give the same
+setup.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _checks as checks
 from ._activations import layer_activations
@@ -24,132 +27,215 @@ from ._network import (
     resolve_init,
 )
 from ._scoring import GAME_FAMILIES, ScoringConfig
+from ._shapley import ESTIMATOR_NAMES
+from ._shapley_params import as_estimator_params
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitSetup:
-    """Everything a fit needs besides the data."""
+    """Everything a fit reads besides the data, from the parameters read once.
 
-    sizes: list
-    activations: list
-    rng: np.random.RandomState  # draws the background and explained rows, in that order
-    train_seed: int
-    device: object
-    scoring: ScoringConfig
-    train: TrainingConfig
+    The fields up to ``verbose`` come from the parameters; ``for_data`` fills the rest
+    (``None`` until then) once the data's shape is known.
+    """
+
+    # the parameters, as the stages read them
+    hidden_layer_sizes: object
+    activation: str
+    out_activation: str
+    solver: str  # as asked ("auto" resolved in ``train``)
+    batch_size: object  # as asked ("auto" resolved in ``train``)
+    init: str  # as asked ("auto" resolved in ``train``)
+    column_weights: str  # as asked ("auto" resolved in ``weighting``)
+    train: TrainingConfig  # the training parameters; ``for_data`` resolves the rest
+    scoring: ScoringConfig  # seed 0 until ``for_data`` draws it
+    n_background: int  # rows of the Shapley background
+    n_explain: int  # rows at which the Shapley values are averaged
+    importance_level: float
+    target_sparsity: float | None
+    fold_bias: bool
+    allocation: str
+    structure: str
+    fine_tune_iter: int
+    random_state: object
+    device: object  # resolved ("auto" -> "cuda" or "cpu")
+    memory: object = None
+    n_jobs: int | None = None
+    verbose: bool = False
+    # resolved for the data by ``for_data``
+    sizes: list | None = None
+    activations: list | None = None
+    rng: np.random.RandomState | None = None  # draws the background and explained rows
     weighting: str = "uniform"  # the columns' loss weights: "unique" or "uniform"
 
+    @property
+    def reservoir_rows(self):
+        """Rows a stream keeps for scoring: the background and the explained rows."""
+        return max(self.n_background, self.n_explain)
 
-def background_size(params):
-    """Rows kept as the Shapley background (the pool when ``background_pool`` is set)."""
-    return max(params["n_background"], params["background_pool"] or 0)
+    def seed(self):
+        """A seed from ``random_state`` (an int's is fixed; a ``RandomState`` advances)."""
+        return check_random_state(self.random_state).randint(2**31 - 1)
 
-
-def reservoir_size(params):
-    """Rows a stream keeps for scoring: the background and the explained rows."""
-    return max(background_size(params), params["n_explain"])
-
-
-def resolve_solver(params, n_samples, in_memory):
-    """``solver="auto"`` resolved (see the parameter's documentation)."""
-    stochastic = params["dropout"] > 0 or params["code_top_k"] is not None
-    if params["solver"] == "lbfgs" and params["dropout"] > 0:
-        raise ValueError(
-            "dropout draws a new mask at every step, which breaks L-BFGS's line search; "
-            "use solver='adam' (or 'auto') with dropout."
+    def for_data(self, n_samples, n_features, *, incremental=False, in_memory=True):
+        """The setup resolved for ``n_samples`` rows of ``n_features`` columns."""
+        if incremental and self.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
+                "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
+            )
+        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features)
+        checks.code_top_k(self.train.code_top_k, sizes[len(sizes) // 2])
+        rng = check_random_state(self.random_state)
+        train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        batch = default_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
+        train = replace(
+            self.train,
+            solver=self.resolve_solver(n_samples, in_memory=in_memory and not incremental),
+            batch_size=int(batch),
+            init=resolve_init(self.init, n_features),
+            seed=train_seed,
         )
-    if params["solver"] != "auto":
-        return params["solver"]
-    small = in_memory and n_samples <= LBFGS_MAX_ROWS
-    return "lbfgs" if small and not stochastic else "adam"
+        return replace(
+            self,
+            sizes=sizes,
+            activations=layer_activations(self.activation, self.out_activation, len(sizes) - 1),
+            rng=rng,
+            train=train,
+            scoring=replace(self.scoring, seed=shap_seed),
+            weighting=self.resolve_weighting(n_features),
+        )
+
+    def resolve_solver(self, n_samples, in_memory):
+        """``solver="auto"`` resolved (see the parameter's documentation)."""
+        dropout, top_k = self.train.dropout, self.train.code_top_k
+        if self.solver == "lbfgs" and dropout > 0:
+            raise ValueError(
+                "dropout draws a new mask at every step, which breaks L-BFGS's line "
+                "search; use solver='adam' (or 'auto') with dropout."
+            )
+        if self.solver != "auto":
+            return self.solver
+        small = in_memory and n_samples <= LBFGS_MAX_ROWS
+        return "lbfgs" if small and not (dropout > 0 or top_k is not None) else "adam"
+
+    def resolve_weighting(self, n_features):
+        """``column_weights="auto"`` resolved: ``"unique"`` for tables (at most
+        ``AUTO_INIT_MAX_FEATURES`` columns) with an identity output, ``"uniform"``
+        otherwise."""
+        kind, out = self.column_weights, self.out_activation
+        if kind == "unique" and out != "identity":
+            raise ValueError(
+                f"column_weights='unique' weighs the squared errors of the columns, which "
+                f"is implemented for an identity output; out_activation={out!r}. Use "
+                "out_activation='identity' or column_weights='uniform' (or 'auto')."
+            )
+        if kind != "auto":
+            return kind
+        small = out == "identity" and n_features <= AUTO_INIT_MAX_FEATURES
+        return "unique" if small else "uniform"
 
 
-def training_config(params, n_samples, n_features, seed, device, solver="adam"):
-    """The dense training's :class:`TrainingConfig` for data of this shape."""
-    batch = params["batch_size"]
-    batch = default_batch_size(n_samples) if batch == "auto" else batch
-    return TrainingConfig(
+#: ``pruning`` -> (how the kept links are shared among the layers, what is pruned).
+PRUNING = {"layer": ("layer", "links"), "global": ("global", "links"), "units": ("layer", "units")}
+
+#: The scoring settings a fit records (``_scoring_config_``, plain JSON), so that
+#: ``explain`` plays the fitted game after set_params: name -> constraints.
+SCORING_RECORD = {
+    "importance_target": [StrOptions(set(GAME_FAMILIES))],
+    "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES))],
+    "n_permutations": [Interval(Integral, 1, None, closed="left")],
+    "kernel_nsamples": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+}
+
+
+def scoring_config(target, shapley_estimator, seed=0, device="cpu"):
+    """The link scoring's :class:`ScoringConfig` for ``importance_target`` and
+    ``shapley_estimator`` (a name or a ``ShapleyEstimatorParams``)."""
+    options = as_estimator_params(shapley_estimator).scoring_options()
+    family = GAME_FAMILIES[target]
+    if family.own_estimator is not None and options["estimator"] != "auto":
+        raise ValueError(
+            f"importance_target={target!r} ({family.name} game) has its own estimator "
+            f"({family.own_estimator}); got shapley_estimator={shapley_estimator!r}. Leave "
+            "shapley_estimator='auto' (or AutoEstimator(n_permutations=...) for its "
+            "budget), or use importance_target='activation'."
+        )
+    return ScoringConfig(target=target, seed=int(seed), device=str(device), **options)
+
+
+def recorded_scoring(config):
+    """The record of a fit's :class:`ScoringConfig` (``_scoring_config_``)."""
+    return {
+        "importance_target": config.target,
+        "shapley_estimator": config.estimator,
+        "n_permutations": config.n_permutations,
+        "kernel_nsamples": config.kernel_nsamples,
+    }
+
+
+def played_scoring(record, seed, device):
+    """The :class:`ScoringConfig` of a recorded game (every explained row against the
+    whole background)."""
+    return ScoringConfig(
+        estimator=record["shapley_estimator"],
+        target=record["importance_target"],
+        n_permutations=record["n_permutations"],
+        kernel_nsamples=record["kernel_nsamples"],
+        seed=int(seed),
+        device=str(device),
+    )
+
+
+def fit_setup(params, *, training=None, scoring=None):
+    """The :class:`FitSetup` of these parameters (``get_params()``, validated).
+
+    ``training``: settings of the dense training that are no parameters (the dropout
+    and k-sparse baselines' ``dropout`` and ``code_top_k``, see ``baselines.TRAINED``).
+    ``scoring``: a :class:`ScoringConfig` to use instead of the parameters' (``reprune``
+    keeps the fitted one).
+    """
+    allocation, structure = PRUNING[params["pruning"]]
+    device = resolve_device(params["device"])
+    training = dict(training or {})
+    top_k = training.pop("code_top_k", None)
+    train = TrainingConfig(
         max_iter=params["max_iter"],
-        solver=solver,
-        batch_size=int(batch),
         learning_rate_init=float(params["learning_rate_init"]),
         learning_rate=params["learning_rate"],
         tol=float(params["tol"]),
         n_iter_no_change=int(params["n_iter_no_change"]),
         early_stopping=bool(params["early_stopping"]),
         validation_fraction=float(params["validation_fraction"]),
-        init=resolve_init(params["init"], n_features),
-        seed=int(seed),
         device=str(device),
-        dropout=float(params["dropout"]),
-        code_top_k=None if params["code_top_k"] is None else int(params["code_top_k"]),
+        dropout=float(training.pop("dropout", 0.0)),
+        code_top_k=None if top_k is None else int(top_k),
     )
-
-
-#: The parameters of the game the links were scored by: recorded at fit
-#: (``_scoring_config_``), so that ``explain`` plays the fitted game after set_params.
-SCORING_PARAMS = ("importance_target", "shapley_estimator", "n_permutations", "kernel_nsamples")
-
-
-def scoring_config(params, seed, device, *, pool=True):
-    """The link scoring's :class:`ScoringConfig` (``pool``: score against subsets)."""
-    return ScoringConfig(
-        estimator=params["shapley_estimator"],
-        target=params["importance_target"],
-        n_permutations=params["n_permutations"],
-        kernel_nsamples=params["kernel_nsamples"],
-        seed=int(seed),
-        device=str(device),
-        background_rows=params["n_background"] if pool and params["background_pool"] else None,
-    )
-
-
-def resolve_weighting(params, n_features):
-    """``column_weights="auto"`` resolved: ``"unique"`` for tables (at most
-    ``AUTO_INIT_MAX_FEATURES`` columns) with an identity output, ``"uniform"`` otherwise."""
-    kind, out = params["column_weights"], params["out_activation"]
-    if kind == "unique" and out != "identity":
-        raise ValueError(
-            f"column_weights='unique' weighs the squared errors of the columns, which is "
-            f"implemented for an identity output; out_activation={out!r}. Use "
-            "out_activation='identity' or column_weights='uniform' (or 'auto')."
-        )
-    if kind != "auto":
-        return kind
-    return "unique" if out == "identity" and n_features <= AUTO_INIT_MAX_FEATURES else "uniform"
-
-
-def fit_setup(params, n_samples, n_features, incremental=False, stream=False):
-    """Layer sizes, activations, seeds and the training / scoring configurations."""
-    family = GAME_FAMILIES[params["importance_target"]]
-    if family.own_estimator is not None and params["shapley_estimator"] != "auto":
-        raise ValueError(
-            f"importance_target={params['importance_target']!r} ({family.name} game) has its "
-            f"own estimator ({family.own_estimator}); got shapley_estimator="
-            f"{params['shapley_estimator']!r}. Leave shapley_estimator='auto', or use "
-            "importance_target='activation'."
-        )
-    checks.prune_args(params["structure"], params["allocation"])
-    if incremental and params["solver"] == "lbfgs":
-        raise ValueError(
-            "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
-            "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
-        )
-    sizes = checks.layer_sizes(params["hidden_layer_sizes"], n_features, params["n_components"])
-    checks.code_top_k(params["code_top_k"], sizes[len(sizes) // 2])
-    device = resolve_device(params["device"])
-    rng = check_random_state(params["random_state"])
-    train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-    solver = resolve_solver(params, n_samples, in_memory=not (incremental or stream))
+    if training:
+        raise TypeError(f"Unknown training settings {sorted(training)}.")
+    if scoring is None:
+        scoring = scoring_config(params["importance_target"], params["shapley_estimator"])
     return FitSetup(
-        sizes=sizes,
-        activations=layer_activations(
-            params["activation"], params["out_activation"], len(sizes) - 1
-        ),
-        rng=rng,
-        train_seed=train_seed,
+        hidden_layer_sizes=params["hidden_layer_sizes"],
+        activation=params["activation"],
+        out_activation=params["out_activation"],
+        solver=params["solver"],
+        batch_size=params["batch_size"],
+        init=params["init"],
+        column_weights=params["column_weights"],
+        train=train,
+        scoring=replace(scoring, device=str(device)),
+        n_background=params["n_background"],
+        n_explain=params["n_explain"],
+        importance_level=params["importance_level"],
+        target_sparsity=params["target_sparsity"],
+        fold_bias=params["fold_bias"],
+        allocation=allocation,
+        structure=structure,
+        fine_tune_iter=params["fine_tune_iter"],
+        random_state=params["random_state"],
         device=device,
-        scoring=scoring_config(params, shap_seed, device),
-        train=training_config(params, n_samples, n_features, train_seed, device, solver),
-        weighting=resolve_weighting(params, n_features),
+        memory=params["memory"],
+        n_jobs=params["n_jobs"],
+        verbose=bool(params["verbose"]),
     )

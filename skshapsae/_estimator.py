@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import asdict, replace
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,7 +18,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
-    check_memory,
     validate_data,
 )
 
@@ -25,38 +25,67 @@ from . import _checks as checks
 from . import _dask
 from . import _fitted as fitted
 from ._activations import ACTIVATIONS
-from ._config import (
-    SCORING_PARAMS,
-    background_size,
-    fit_setup,
-    reservoir_size,
-    scoring_config,
-)
+from ._config import PRUNING, fit_setup, played_scoring, recorded_scoring, scoring_config
 from ._inference import as_output
 from ._inference import run as run_plan
 from ._memory import check_fit_memory
 from ._network import resolve_device
 from ._pruning import sparsity_curve
+from ._renamed import RENAMED, check_renamed, renamed_message
 from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
 from ._selection import select_features as _select_features
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
-from ._stages import (
-    column_weights,
-    dense_stage,
-    importance_state,
-    new_increment,
-    prune_stage,
-    resume_point,
-    sample_rows,
-    scored_state,
-    train_dense,
-    train_increment,
-)
-from ._streaming import Reservoir, chunk_source, is_dask_array, is_stream
+from ._shapley_params import ShapleyEstimatorParams
+from ._stages import ResumeState, data_source, importance_state, prune_stage
+from ._streaming import chunk_source, is_dask_array, is_stream
 from ._threads import exclusive
 from ._warnings import warn_not_converged
 
 logger = logging.getLogger("skshapsae")
+
+
+def validate_rows(estimator, X, *, reset, keep_float32=False):
+    """``X`` validated for ``estimator`` (``reset``: a new model's first data, which set
+    ``n_features_in_`` and ``feature_names_in_``) as float64; float32 stays float32 when
+    ``keep_float32`` (inference)."""
+    X = validate_data(
+        estimator,
+        checks.untracked(X),
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        accept_sparse=False,
+        ensure_min_samples=1,
+    )
+    if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
+        X = np.ascontiguousarray(X)
+    if keep_float32 and X.dtype == np.float32:
+        return X  # finite float32 values are in range by construction
+    return checks.float32_range(np.asarray(X, dtype=np.float64))
+
+
+def fit_with_training(estimator, X, **training):
+    """Fit ``estimator`` on the array ``X`` with training settings that are no parameters
+    (``dropout``, ``code_top_k``: the trained baselines of :mod:`skshapsae.baselines`)."""
+    estimator._validate_params()
+    return estimator._fit(X, incremental=False, training=training)
+
+
+def fitted_network(state, setup, n_samples):
+    """The architecture and the recorded training and scoring settings of a fit."""
+    sizes = setup.sizes
+    # fine-tuning continues at the step size the dense training ended with, but at
+    # least a tenth of the initial one (measured on digits: restarting at the initial
+    # step raised the loss of a converged network, the schedule's last step barely moved)
+    # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
+    rate = max(state.pop("_final_learning_rate_"), setup.train.learning_rate_init / 10)
+    return {
+        "n_components_": sizes[len(sizes) // 2],
+        "layer_sizes_": sizes,
+        "activations_": setup.activations,
+        "n_samples_seen_": int(n_samples),
+        "_scoring_config_": recorded_scoring(setup.scoring),
+        "_training_config_": asdict(replace(setup.train, learning_rate_init=rate)),
+    }
 
 
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -75,12 +104,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     hidden_layer_sizes : int, array-like of int or None, default=None
         Widths of the encoder's layers, non-increasing and at most
         ``n_features``; the last one is the code size ``n_components_``. The
-        decoder mirrors the encoder. ``None`` means one layer of ``n_components``
-        units when ``n_components`` is set, else of ``max(1, n_features // 2)`` units.
-    n_components : int or None, default=None
-        Code size, as in ``PCA(n_components=k)``: with ``hidden_layer_sizes=None`` the
-        network is ``n_features -> k -> n_features``; with both given, the last hidden
-        width must equal it.
+        decoder mirrors the encoder. An int ``k`` is one layer of ``k`` units, the
+        network ``n_features -> k -> n_features`` (what ``PCA(n_components=k)`` is for
+        PCA); ``None`` means one layer of ``max(1, n_features // 2)`` units.
     activation : {"silu", "relu", "leaky_relu", "elu", "gelu", "logistic", "tanh", \
             "identity"}, default="silu"
         Activation of the hidden layers. SiLU gave the lowest held-out reconstruction
@@ -98,21 +124,20 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         When set, overrides ``importance_level``: the level is solved so that
         the sparsity ``eta`` (eq. 9) is within half a percent of the target,
         or as close as achievable. The level used is ``importance_level_``.
-    allocation : {"layer", "global"}, default="layer"
-        How the kept links are shared out among the layers. "layer" is the paper's
-        eq. 8: each layer keeps the fewest links carrying ``importance_level`` of its
-        own importance. "global" ranks all links together and keeps the fewest carrying
+    pruning : {"layer", "global", "units"}, default="layer"
+        What is pruned and how the kept share is counted. "layer" is the paper's eq. 8:
+        single links (unstructured pruning; CSR weights), each layer keeping the fewest
+        links carrying ``importance_level`` of its own importance. "global": single
+        links ranked across all layers together, keeping the fewest carrying
         ``importance_level`` of the network's total, so the scores set each layer's
         sparsity (suited to ``importance_target="reconstruction"``, whose scores share
-        one unit across layers). ``target_sparsity`` works with both.
-    structure : {"links", "units"}, default="links"
-        What is pruned. "links": single links (the paper's unstructured pruning; CSR
-        weights). "units": whole units, by their unit importance (eq. 4): every layer
-        but the output keeps the fewest units carrying ``importance_level`` of its unit
-        importance, with all links between kept units, so the result compacts to a
-        smaller *dense* network that every runtime (and every export) runs faster;
-        ``sparsity_`` and ``target_sparsity`` then count removed multiply-adds. Needs
-        ``allocation="layer"``. Which wins where: docs, "Benchmarks" (inference).
+        one unit across layers). "units": whole units, by their unit importance (eq. 4):
+        every layer but the output keeps the fewest units carrying ``importance_level``
+        of its unit importance, with all links between kept units, so the result
+        compacts to a smaller *dense* network that every runtime (and every export)
+        runs faster; ``sparsity_`` and ``target_sparsity`` then count removed
+        multiply-adds. Which wins where: docs, "Benchmarks" (inference).
+        ``target_sparsity`` works with all three.
     importance_target : {"activation", "preactivation", "reconstruction"}, \
             default="activation"
         The game whose Shapley values score the links. "activation": the paper's layer
@@ -120,36 +145,36 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         same game on ``W a + b`` (closed form, no sampling); "reconstruction": the
         network game, whose value is the whole autoencoder's reconstruction error on
         the explained rows with the absent links mean-imputed, estimated by Owen
-        sampling with gradients (``n_permutations`` x 64 antithetic pairs of coalitions;
-        about 20x cheaper than the layer game on MNIST). The experiments page compares
+        sampling with gradients (``n_permutations`` x 64 antithetic pairs of coalitions,
+        ``n_permutations`` from ``AutoEstimator``, default 1; about 20x cheaper than
+        the layer game on MNIST). The experiments page compares
         them; the layer game stays the default because it gave the lower
         reconstruction error after fine-tuning.
     shapley_estimator : {"auto", "permutation", "exact", "linear", "kernel", \
-            "shap-permutation"}, default="auto"
-        How Shapley values are computed. "auto" uses the closed form for linear
-        games, exact enumeration for layers with at most 7 inputs and
-        "permutation" (antithetic permutation sampling in torch) otherwise.
-        "kernel" is the paper's ``shap.KernelExplainer`` (slow); "shap-permutation"
-        is ``shap.PermutationExplainer`` (model-agnostic sampling).
+            "shap-permutation"} or estimator object, default="auto"
+        How Shapley values are computed: a name (the estimator at its default budget)
+        or an object carrying its budget, :class:`~skshapsae.AutoEstimator`,
+        :class:`~skshapsae.PermutationEstimator` (``n_permutations``),
+        :class:`~skshapsae.KernelEstimator` (``n_samples``),
+        :class:`~skshapsae.ExactEstimator`, :class:`~skshapsae.LinearEstimator` or
+        :class:`~skshapsae.ShapPermutationEstimator`; a search tunes the budget as
+        ``shapley_estimator__n_permutations``. "auto" uses the closed form for linear
+        games, exact enumeration for layers with at most 7 inputs and "permutation"
+        (antithetic permutation sampling in torch, one pair per explained and
+        background row) otherwise. "kernel" is the paper's ``shap.KernelExplainer``
+        (slow); "shap-permutation" is ``shap.PermutationExplainer`` (model-agnostic
+        sampling). Every object takes ``background_rows``: each explained row plays
+        against its own random subset of that many background rows (a different subset
+        per row), so the cost stays that of ``background_rows`` rows while the averaged
+        importances approach those of the whole background (784 -> 256 Fashion-MNIST
+        layer, 60 explained rows: 1.4 % from ``n_background=1000`` with
+        ``background_rows=100``, against 3.1 % for 100 fixed rows; docs, "Benchmarks").
     n_background : int, default=100
-        Training rows whose layer inputs form each game's background. A table with
-        fewer rows uses all of them (as does ``n_explain``).
-    background_pool : int or None, default=None
-        When set, ``background_pool`` training rows form a pool and every explained row
-        of the layer game draws its own ``n_background`` of them (a different random
-        subset per row): the cost stays that of ``n_background`` rows while the averaged
-        importances approach those of the whole pool (784 -> 256 Fashion-MNIST layer,
-        60 explained rows: 1.4 % from a 1,000-row background with a pool of 1,000,
-        against 3.1 % for 100 fixed rows; docs, "Benchmarks"). The pool is
-        ``background_``, and its means are the folded means. ``None``: one fixed
-        background of ``n_background`` rows (the paper's setting).
+        Training rows whose layer inputs form each game's background (``background_``;
+        their means are the folded means). A table with fewer rows uses all of them (as
+        does ``n_explain``).
     n_explain : int, default=200
         Training rows at which the Shapley values are averaged.
-    n_permutations : int, default=1
-        Antithetic permutation pairs per (explained row, background row) for
-        the "permutation" estimator.
-    kernel_nsamples : int or "auto", default="auto"
-        Coalitions per explained row for the "kernel" estimator.
     fold_bias : bool, default=True
         Fold each pruned link's mean background contribution ``W_ij mean(a_j)``
         into the bias of unit ``i`` instead of dropping it (mean imputation of the
@@ -170,11 +195,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         L-BFGS with a strong-Wolfe line search (``torch.optim.LBFGS``), checked against
         the stopping rule every 10 iterations (a check without relative progress ``tol``
         stops it); what scikit-learn recommends for small data. "adam": mini-batches.
-        "auto": "lbfgs" for data in memory of at most 5,000 rows (without dropout or a
-        k-sparse code), "adam" otherwise (Dask arrays, chunks, ``partial_fit``). On
-        tables L-BFGS converged in 0.01-0.05 s where Adam took 0.1-1 s or hit
-        ``max_iter`` (docs, "Training"). Fine-tuning uses the same solver
-        (``fine_tune_iter`` iterations of L-BFGS).
+        "auto": "lbfgs" for data in memory of at most 5,000 rows, "adam" otherwise
+        (Dask arrays, chunks, ``partial_fit``). On tables L-BFGS converged in
+        0.01-0.05 s where Adam took 0.1-1 s or hit ``max_iter`` (docs, "Training").
+        Fine-tuning uses the same solver (``fine_tune_iter`` iterations of L-BFGS).
     batch_size : int or "auto", default="auto"
         Mini-batch size; "auto" is ``clip(n_samples // 20, 16, 256)`` (about 20 steps per
         epoch for tables, batches of 256 for images).
@@ -225,12 +249,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         start lost up to 11 points; on MNIST (784 pixels, (256, 64), eta 0.9) both PCA
         starts prune badly (test MSE 0.102 "pca", 0.116 "varimax" against 0.028 from a
         random start), although "varimax" gives the best codes for a classifier there.
-    dropout : float in [0, 1), default=0.0
-        Dropout rate on the hidden layers during training (the dropout autoencoder,
-        Srivastava et al. 2014; used by :func:`skshapsae.baselines.fit_trained_baseline`).
-    code_top_k : int or None, default=None
-        During training, only the ``k`` largest code activations pass (the k-sparse
-        autoencoder, Makhzani & Frey 2014); None disables it.
     device : str, default="auto"
         Torch device for training and scoring: "cpu", "cuda", "cuda:N" or
         "auto" (CUDA when available). The fitted state is always numpy/scipy.
@@ -350,20 +368,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left"), None],
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "out_activation": [StrOptions(set(ACTIVATIONS))],
         "importance_level": [Interval(Real, 0, 1, closed="right")],
         "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
-        "allocation": [StrOptions({"layer", "global"})],
-        "structure": [StrOptions({"links", "units"})],
+        "pruning": [StrOptions(set(PRUNING))],
         "importance_target": [StrOptions(set(GAME_FAMILIES))],
-        "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES))],
+        "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES)), ShapleyEstimatorParams],
         "n_background": [Interval(Integral, 1, None, closed="left")],
-        "background_pool": [Interval(Integral, 1, None, closed="left"), None],
         "n_explain": [Interval(Integral, 1, None, closed="left")],
-        "n_permutations": [Interval(Integral, 1, None, closed="left")],
-        "kernel_nsamples": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "fold_bias": ["boolean"],
         "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -377,8 +390,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "column_weights": [StrOptions({"auto", "unique", "uniform"})],
         "init": [StrOptions({"auto", "pca", "varimax", "random"})],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "code_top_k": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str],
         "memory": [None, str, HasMethods(["cache"])],
         "n_jobs": [
@@ -390,24 +401,20 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "verbose": ["verbose"],
     }
 
+    @check_renamed
     def __init__(
         self,
         hidden_layer_sizes=None,
         *,
-        n_components=None,
         activation="silu",
         out_activation="identity",
         importance_level=0.8,
         target_sparsity=None,
-        allocation="layer",
-        structure="links",
+        pruning="layer",
         importance_target="activation",
         shapley_estimator="auto",
         n_background=100,
-        background_pool=None,
         n_explain=200,
-        n_permutations=1,
-        kernel_nsamples="auto",
         fold_bias=True,
         fine_tune_iter=3,
         max_iter=200,
@@ -421,8 +428,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         validation_fraction=0.1,
         column_weights="auto",
         init="auto",
-        dropout=0.0,
-        code_top_k=None,
         device="auto",
         memory=None,
         n_jobs=None,
@@ -430,20 +435,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
-        self.n_components = n_components
         self.activation = activation
         self.out_activation = out_activation
         self.importance_level = importance_level
         self.target_sparsity = target_sparsity
-        self.allocation = allocation
-        self.structure = structure
+        self.pruning = pruning
         self.importance_target = importance_target
         self.shapley_estimator = shapley_estimator
         self.n_background = n_background
-        self.background_pool = background_pool
         self.n_explain = n_explain
-        self.n_permutations = n_permutations
-        self.kernel_nsamples = kernel_nsamples
         self.fold_bias = fold_bias
         self.fine_tune_iter = fine_tune_iter
         self.max_iter = max_iter
@@ -457,30 +457,24 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.validation_fraction = validation_fraction
         self.column_weights = column_weights
         self.init = init
-        self.dropout = dropout
-        self.code_top_k = code_top_k
         self.device = device
         self.memory = memory
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
+    def set_params(self, **params):
+        """Set the parameters (scikit-learn's ``set_params``); a parameter removed in 0.2
+        raises a ``ValueError`` that names its new spelling."""
+        old = [name for name in params if name in RENAMED]
+        if old:
+            raise ValueError(renamed_message(old, type(self).__name__))
+        return super().set_params(**params)
+
     # ------------------------------------------------------------------ validation
     def _validate_X(self, X, *, reset, keep_float32=False):
         """Validated X as float64; float32 X stays float32 when ``keep_float32`` (inference)."""
-        X = validate_data(
-            self,
-            checks.untracked(X),
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            accept_sparse=False,
-            ensure_min_samples=1,
-        )
-        if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
-            X = np.ascontiguousarray(X)
-        if keep_float32 and X.dtype == np.float32:
-            return X  # finite float32 values are in range by construction
-        return checks.float32_range(np.asarray(X, dtype=np.float64))
+        return validate_rows(self, X, reset=reset, keep_float32=keep_float32)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -534,58 +528,43 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         return self._fit(X, incremental=True)
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, incremental, training=None):
         """The one fit path: ``fit`` on an array or a stream, and ``partial_fit``.
 
-        Concurrent calls on one object run one after the other; a failure anywhere
-        leaves the estimator as it was.
+        validate -> set up -> train -> score -> prune -> assign. ``training``: settings
+        of the dense training that are no parameters (the trained baselines', see
+        ``baselines.TRAINED``). Concurrent calls on one object run one after the other; a
+        failure anywhere leaves the estimator as it was.
         """
         # validate_data(reset=True) sets the input attributes at once: restored if the
         # fit fails, so no mix of old and new state remains
         with exclusive(self), fitted.restored_on_failure(self, fitted.names(group="input")):
-            params = self.get_params()
-            resume = self._resume_point() if incremental else None
-            if not incremental and is_stream(X):
-                source = self._stream_source(X, reset=True)
-                reservoir = Reservoir(reservoir_size(params), np.random.default_rng(self._seed()))
-                for chunk in source():  # first pass: count the rows, sample the scoring rows
-                    reservoir.update(chunk)
-                if reservoir.seen == 0:
-                    raise ValueError("X holds no rows: every chunk is empty.")
-                data, sample, n_samples = source, reservoir.sample(), reservoir.seen
-            else:
-                data = sample = self._validate_X(X, reset=resume is None)
-                n_samples = len(data)
-            if resume is None:
-                checks.warn_constant_features(sample, getattr(self, "feature_names_in_", None))
-                checks.warn_scaling(sample, self.out_activation)
-            setup = fit_setup(params, n_samples, self.n_features_in_, incremental, callable(data))
-            if incremental:
-                resume = resume or new_increment(reservoir_size(params), self._seed())
-                rows = min(resume["reservoir"].filled + len(data), reservoir_size(params))
-                self._check_memory(setup, rows, len(data))
-                trained, stream = train_increment(data, setup, resume)
-                state = self._scored_from_sample(trained, stream["reservoir"].sample(), setup)
-                n_samples = stream["reservoir"].seen
-            elif callable(data):
-                self._check_memory(setup, len(sample), len(sample))
-                weights = column_weights(setup.weighting, sample, setup.sizes, setup.train.seed)
-                trained = train_dense(
-                    data,
-                    setup.sizes,
-                    setup.activations,
-                    setup.train,
-                    bool(self.verbose),
-                    column_weights=weights,
-                )
-                state = self._scored_from_sample(trained, sample, setup)
-            else:
-                state = self._fit_array(data, setup)
+            setup = fit_setup(self.get_params(), training=training)
+            resume = self._resume_state(setup) if incremental else None
+            validate = partial(validate_rows, self)
+            source = data_source(X, validate, setup, incremental=incremental, resume=resume)
+            setup = source.for_data(setup)
+            if source.fresh:
+                names = getattr(self, "feature_names_in_", None)
+                checks.warn_constant_features(source.sample(), names)
+                checks.warn_scaling(source.sample(), setup.out_activation)
+            check_fit_memory(
+                setup.sizes,
+                setup.activations,
+                setup.scoring,
+                *source.memory_rows(setup),
+                setup.train.batch_size,
+            )
+            trained = source.train(setup)
+            state = source.score(trained, setup)
             if not state.pop("_converged_") and not incremental:
-                warn_not_converged(self.max_iter, setup.train.solver, self.tol)
-            self._finish(state, setup, n_samples, data)
+                warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
+            state.update(fitted_network(state, setup, source.n_samples))
+            state.update(prune_stage(state, source.tuning_data, setup))
+            # every fitted attribute appears at once: an interrupted fit leaves none
+            self.__dict__.update(fitted.freeze(state))
             if incremental:
-                self._partial_fit_state = stream
+                self._partial_fit_state = source.resume
             else:
                 vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
         return self
@@ -606,100 +585,25 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _seed(self):
         return check_random_state(self.random_state).randint(2**31 - 1)
 
-    def _fit_array(self, X, setup):
-        """Train (cached with ``memory``) and score on an in-memory array."""
-        params = self.get_params()
-        bg_rows = sample_rows(len(X), background_size(params), setup.rng)
-        ex_rows = sample_rows(len(X), self.n_explain, setup.rng)
-        self._check_memory(setup, len(bg_rows), len(X))
-        cached = check_memory(self.memory).cache(dense_stage, ignore=["verbose", "n_jobs"])
-        return cached(
-            X,
-            setup.sizes,
-            setup.activations,
-            bg_rows,
-            ex_rows,
-            train=setup.train,
-            scoring=setup.scoring,
-            weighting=setup.weighting,
-            verbose=bool(self.verbose),
-            n_jobs=self.n_jobs,
-        )
-
-    def _check_memory(self, setup, n_background, n_samples):
-        check_fit_memory(
-            setup.sizes,
-            setup.activations,
-            setup.scoring,
-            min(background_size(self.get_params()), n_background),
-            n_samples,
-            setup.train.batch_size,
-        )
-
-    def _resume_point(self):
+    def _resume_state(self, setup):
         """Where ``partial_fit`` continues: its own last call, a fitted or a loaded model."""
-        if "_partial_fit_state" in vars(self):
-            return self._partial_fit_state  # train_increment works on a copy
+        resume = vars(self).get("_partial_fit_state")
+        if isinstance(resume, dict):  # pickled by an earlier version
+            resume = ResumeState(**resume)
+        if resume is not None:
+            return resume  # train_increment works on a copy
         if not self.__sklearn_is_fitted__():
             return None
         self._check_full("partial_fit")
-        return resume_point(self._fitted_state(), reservoir_size(self.get_params()), self._seed())
+        return ResumeState.from_model(self._fitted_state(), setup.reservoir_rows, setup.seed())
 
-    def _finish(self, state, setup, n_samples, X):
-        """Add the architecture, prune (fine-tuning on ``X``) and set every attribute at once."""
-        sizes = setup.sizes
-        state["n_components_"] = sizes[len(sizes) // 2]
-        state["layer_sizes_"] = sizes
-        state["activations_"] = setup.activations
-        state["n_samples_seen_"] = int(n_samples)
-        # fine-tuning continues at the step size the dense training ended with, but at
-        # least a tenth of the initial one (measured on digits: restarting at the initial
-        # step raised the loss of a converged network, the schedule's last step barely moved)
-        # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
-        state["_scoring_config_"] = {k: getattr(self, k) for k in SCORING_PARAMS}
-        state["_training_config_"] = asdict(
-            replace(
-                setup.train,
-                learning_rate_init=max(
-                    state.pop("_final_learning_rate_"), self.learning_rate_init / 10
-                ),
-            )
-        )
-        state.update(self._prune_state(state, X, self.importance_level, self.target_sparsity))
-        # every fitted attribute appears at once: an interrupted fit leaves none
-        self.__dict__.update(fitted.freeze(state))
-        return self
-
-    def _stream_source(self, X, reset):
-        """Validated chunks of a Dask array or an iterable of chunks (see ``_streaming``)."""
-        return chunk_source(X, lambda chunk, first: self._validate_X(chunk, reset=reset and first))
-
-    def _scored_from_sample(self, trained, rows, setup):
-        """Score a streamed network on the reservoir's rows (background first, then explained)."""
-        return scored_state(
-            trained,
-            rows[: background_size(self.get_params())],
-            rows[: self.n_explain],
-            setup.activations,
-            setup.scoring,
-            self.n_jobs,
-            bool(self.verbose),
-        )
-
-    def _prune_state(self, state, X, level, target, counts=None):
-        """Pruning attributes (and masked fine-tuning) for a trained, scored network."""
-        return prune_stage(
-            state,
-            X,
-            level=level,
-            target=target,
-            counts=counts,
-            fold_bias=self.fold_bias,
-            allocation=self.allocation,
-            fine_tune_iter=self.fine_tune_iter,
-            device=resolve_device(self.device),
-            structure=self.structure,
-        )
+    def _played_scoring(self):
+        """The game the links were scored by, whatever set_params changed since (files
+        without the record: the parameters)."""
+        device, seed = resolve_device(self.device), self._seed()
+        if "_scoring_config_" in vars(self):
+            return played_scoring(self._scoring_config_, seed, device)
+        return scoring_config(self.importance_target, self.shapley_estimator, seed, device)
 
     def _fitted_state(self, exclude=()):
         """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
@@ -714,8 +618,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         importance_level=None,
         *,
         target_sparsity=None,
-        allocation=None,
-        structure=None,
+        pruning=None,
         scores=None,
         keep_counts=None,
         X=None,
@@ -734,14 +637,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             New level; ``None`` keeps ``self.importance_level``.
         target_sparsity : float in [0, 1) or None
             New target sparsity; takes precedence over ``importance_level``.
-        allocation : {"layer", "global"} or None
-            New allocation of the kept links among layers; ``None`` keeps
-            ``self.allocation``.
-        structure : {"links", "units"} or None
-            Prune links or whole units (see the parameter); ``None`` keeps
-            ``self.structure``. With ``scores``, a unit's score is the mean score of
-            its outgoing links (for magnitude: the mean ``|W|``, the usual structured
-            criterion).
+        pruning : {"layer", "global", "units"} or None
+            Links per layer, links across layers or whole units (see the parameter);
+            ``None`` keeps ``self.pruning``. With ``scores`` and "units", a unit's score
+            is the mean score of its outgoing links (for magnitude: the mean ``|W|``,
+            the usual structured criterion).
         scores : list of array-like or None
             Link scores replacing ``link_importances_`` (one non-negative array of shape
             ``(n(l+1), n(l))`` per layer); the copy's ``unit_importances_`` and
@@ -764,15 +664,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         params = {"target_sparsity": target_sparsity}
         if importance_level is not None:
             params["importance_level"] = importance_level
-        if allocation is not None:
-            params["allocation"] = allocation
-        if structure is not None:
-            params["structure"] = structure
+        if pruning is not None:
+            params["pruning"] = pruning
         if X is None:
             params["fine_tune_iter"] = 0
         new = clone(self).set_params(**params)
         new._validate_params()
-        checks.prune_args(new.structure, new.allocation, keep_counts)
+        setup = fit_setup(new.get_params(), scoring=self._played_scoring())
+        checks.prune_args(setup.structure, setup.allocation, keep_counts)
         state = self._fitted_state(exclude=fitted.names(group="pruning"))
         if scores is not None:
             scores = checks.given_scores(scores, [W.shape for W in self.dense_weights_])
@@ -782,14 +681,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if keep_counts is not None:
             keep_counts = checks.keep_counts(keep_counts, [W.size for W in self.dense_weights_])
         if X is not None:
-            X = (
-                self._stream_source(X, reset=False)
-                if is_stream(X)
-                else self._validate_X(X, reset=False)
-            )
-        state.update(
-            new._prune_state(state, X, new.importance_level, new.target_sparsity, keep_counts)
-        )
+            validate = partial(validate_rows, self)
+            X = chunk_source(X, validate) if is_stream(X) else validate(X, reset=False)
+        state.update(prune_stage(state, X, setup, keep_counts))
         new.__dict__.update(fitted.freeze(state))
         return new
 
@@ -847,7 +741,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         >>> import numpy as np, shap
         >>> from skshapsae import SHAPSparseAutoencoder
         >>> X = np.random.default_rng(0).uniform(size=(60, 5))
-        >>> ae = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(X)
+        >>> ae = SHAPSparseAutoencoder(2, random_state=0).fit(X)
         >>> e = ae.explain(X[:10])   # the reconstruction error of each row
         >>> e.values.shape
         (10, 5)
@@ -908,8 +802,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             return explained
         # the fitted game, whatever set_params changed since (files without the record:
         # the parameters)
-        played = {**self.get_params(), **getattr(self, "_scoring_config_", {})}
-        config = scoring_config(played, self._seed(), resolve_device(self.device), pool=False)
+        config = replace(self._played_scoring(), background_rows=None)
         network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
         phi, base, points = explain_layer(network, layer, X, self.background_, config)
         values = np.transpose(phi, (0, 2, 1))
@@ -966,7 +859,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         >>> from sklearn.preprocessing import MinMaxScaler
         >>> from skshapsae import SHAPSparseAutoencoder
         >>> X = MinMaxScaler().fit_transform(load_breast_cancer().data)
-        >>> ae = SHAPSparseAutoencoder(n_components=4, random_state=0).fit(X)
+        >>> ae = SHAPSparseAutoencoder(4, random_state=0).fit(X)
         >>> ae.select_features(5, X=X).shape
         (5,)
         """
@@ -1058,8 +951,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self.dense_weights_,
             self.dense_intercepts_,
             self.activations_,
-            self.allocation,
-            self.structure,
+            *PRUNING[self.pruning],
         )
 
     # ------------------------------------------------------------------ inference

@@ -150,7 +150,7 @@ def _check_dense_size(estimator, part):
         raise ValueError(
             f"Exporting this {part}r would store {elements} weights dense (about "
             f"{elements * 4 / 2**30:.1f} GiB) for its {links} links: exports have no sparse "
-            "product. Prune by structure='units' (smaller dense blocks), or serve the model "
+            "product. Prune by pruning='units' (smaller dense blocks), or serve the model "
             "with skshapsae (transform keeps such blocks sparse)."
         )
 

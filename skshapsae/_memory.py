@@ -21,6 +21,6 @@ def check_fit_memory(sizes, activations, scoring, n_background, n_samples, batch
             f"score layer {layer + 1} with shapley_estimator={scoring.estimator!r} "
             f"(n_permutations={scoring.n_permutations}, n_background={n_background}), more "
             f"than this machine's {available / gib:.1f} GiB. Use smaller hidden_layer_sizes, "
-            "fewer rows or n_background, a smaller n_permutations, or "
-            "shapley_estimator='permutation'."
+            "fewer rows or n_background, a smaller budget (n_permutations, "
+            "background_rows of the shapley_estimator), or shapley_estimator='permutation'."
         )

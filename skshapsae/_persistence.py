@@ -58,8 +58,12 @@ _NOT_RESTORED = ("memory",)
 
 # ----------------------------------------------------------------------------- save
 def _json_param(name, value):
+    from ._shapley_params import ShapleyEstimatorParams
+
     if name in _NOT_RESTORED:
         return None
+    if isinstance(value, ShapleyEstimatorParams):  # a class of our own, by name
+        return {"estimator": value.name, "params": value.get_params()}
     try:
         json.dumps(value)
         return value
@@ -537,10 +541,14 @@ def _estimator_from_params(cls, params, where="its"):
     if not isinstance(params, dict):
         _refuse(f"{where} parameters are not a table.")
     known = set(cls().get_params())
+    if cls.__name__ == "SHAPSparseAutoencoder" and set(params) - known:
+        params = _upgraded(params, where)
     if set(params) - known:
         _refuse(f"{where} unknown parameters {sorted(set(params) - known)}.")
     params = {k: v for k, v in params.items() if k not in _NOT_RESTORED}
     params = _available_device(params)
+    if "shapley_estimator" in params:
+        params["shapley_estimator"] = _shapley_estimator(params["shapley_estimator"], where)
     for name in ("hidden_layer_sizes", "feature_range"):  # JSON has lists, not tuples
         if isinstance(params.get(name), list):
             params[name] = tuple(params[name])
@@ -549,6 +557,55 @@ def _estimator_from_params(cls, params, where="its"):
         estimator._validate_params()
     except (ValueError, TypeError) as exc:
         _refuse(f"{where} parameters are invalid: {exc}")
+    return estimator
+
+
+def _upgraded(params, where):
+    """Parameters of a file written before 0.2 in the new spelling (``_renamed``)."""
+    from ._renamed import upgrade_params
+
+    try:
+        params, dropped = upgrade_params(params)
+    except (TypeError, ValueError, KeyError) as exc:
+        _refuse(f"{where} parameters from before 0.2 cannot be read: {exc!r}")
+    if dropped:
+        from ._warnings import warn
+
+        warn(
+            f"The model was saved with {dropped} (a trained baseline's training settings, "
+            "which are no parameters since 0.2): the loaded model is the one fitted, but "
+            "refitting it trains a plain autoencoder; use "
+            "skshapsae.baselines.fit_trained_baseline to train the baseline again.",
+            UserWarning,
+        )
+    return params
+
+
+def _shapley_estimator(value, where):
+    """A stored ``shapley_estimator``: a name, or ``{"estimator": name, "params": {...}}``."""
+    from ._shapley_params import ESTIMATOR_PARAMS
+
+    if not isinstance(value, dict):
+        return value  # a name (checked by the constraints)
+    name, params = value.get("estimator"), value.get("params")
+    if (
+        name not in ESTIMATOR_PARAMS
+        or not isinstance(params, dict)
+        or set(value)
+        != {
+            "estimator",
+            "params",
+        }
+    ):
+        _refuse(f"{where} shapley_estimator {value!r} is not a known estimator.")
+    cls = ESTIMATOR_PARAMS[name]
+    if set(params) - set(cls().get_params()):
+        _refuse(f"{where} shapley_estimator has unknown parameters {sorted(params)}.")
+    estimator = cls(**params)
+    try:
+        estimator._validate_params()
+    except (ValueError, TypeError) as exc:
+        _refuse(f"{where} shapley_estimator is invalid: {exc}")
     return estimator
 
 
@@ -705,12 +762,11 @@ def _check_scoring_config(config):
     """The game the links were scored by: the parameters' names and valid values."""
     from sklearn.utils._param_validation import validate_parameter_constraints
 
-    from ._config import SCORING_PARAMS
-    from ._estimator import SHAPSparseAutoencoder
+    from ._config import SCORING_RECORD
 
-    if not isinstance(config, dict) or set(config) != set(SCORING_PARAMS):
-        _refuse(f"_scoring_config_ does not hold the scoring parameters {SCORING_PARAMS}.")
-    constraints = {k: SHAPSparseAutoencoder._parameter_constraints[k] for k in config}
+    if not isinstance(config, dict) or set(config) != set(SCORING_RECORD):
+        _refuse(f"_scoring_config_ does not hold the scoring settings {tuple(SCORING_RECORD)}.")
+    constraints = {k: SCORING_RECORD[k] for k in config}
     try:
         validate_parameter_constraints(constraints, config, "load")
     except (ValueError, TypeError) as exc:
@@ -744,6 +800,8 @@ def _check_training_config(config, code):
         ok = isinstance(value, kind) and (isinstance(default, bool) or not isinstance(value, bool))
         if key == "code_top_k":
             ok = value is None or (_is_int_list([value]) and 1 <= value <= code)
+        elif key == "dropout":
+            ok = ok and 0 <= value < 1
         elif key == "seed":
             ok = ok and 0 <= value < 2**32
         elif key in _RESOLVED:

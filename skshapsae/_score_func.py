@@ -33,7 +33,7 @@ def shap_importances(X, y=None, **params):
     >>> from sklearn.preprocessing import MinMaxScaler
     >>> from skshapsae import shap_importances
     >>> X = MinMaxScaler().fit_transform(load_wine().data)
-    >>> score = partial(shap_importances, n_components=3, random_state=0)
+    >>> score = partial(shap_importances, hidden_layer_sizes=3, random_state=0)
     >>> SelectKBest(score, k=4).fit(X).transform(X).shape
     (178, 4)
     """

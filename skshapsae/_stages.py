@@ -1,21 +1,26 @@
-"""The method's stages composed: train -> score (the dense stage), then prune -> tune.
+"""The method's stages composed: source -> train -> score, then prune -> tune.
 
-Each function takes numpy arrays and configurations and returns a dict of fitted
-attributes (names from the schema in ``_fitted``); the estimator validates, calls them
-and assigns the result at once. Nothing here reads or writes an estimator.
+Every stage reads the fit's :class:`~skshapsae._config.FitSetup` and numpy arrays, and
+returns numpy (a dict of fitted attributes, names from the schema in ``_fitted``); the
+estimator validates, calls them and assigns the result at once. Nothing here reads or
+writes an estimator.
 
-* :func:`dense_stage`: train the dense network and score its links, everything that
-  does not depend on the level (cached by ``memory`` across a search over it);
+* :func:`data_source`: the training data as a source, one of :class:`ArraySource` (an
+  array in memory), :class:`StreamSource` (a Dask array or re-iterable chunks) and
+  :class:`IncrementSource` (a ``partial_fit`` chunk, continuing a :class:`ResumeState`);
+  each has ``sample()``, ``n_samples``, ``train(setup)`` and ``score(trained, setup)``;
+* :func:`score_stage`: the links scored (with an array, cached by ``memory`` together
+  with the training, across a search over the level);
 * :func:`prune_stage`: masks at a level, a target sparsity or given counts, the
-  dead-unit cascade, mean folding, then masked fine-tuning;
-* :func:`resume_point` / :func:`train_increment`: ``partial_fit``'s continued training.
+  dead-unit cascade, mean folding, then masked fine-tuning.
 """
 
 import copy
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from sklearn.utils.validation import check_memory
 
 from ._attribution import input_relevance
 from ._network import (
@@ -27,7 +32,7 @@ from ._network import (
 )
 from ._pruning import Pruner, to_csr
 from ._scoring import DenseNetwork, _progress, score_network
-from ._streaming import Reservoir
+from ._streaming import Reservoir, chunk_source, is_stream
 
 logger = logging.getLogger("skshapsae")
 
@@ -73,31 +78,159 @@ def train_dense(data, sizes, activations, config, verbose, **kwargs):
     return trained
 
 
-def dense_stage(
-    X,
-    sizes,
-    activations,
-    bg_rows,
-    ex_rows,
-    *,
-    train,
-    scoring,
-    weighting="uniform",
-    verbose=False,
-    n_jobs=None,
-):
-    """Train the dense network and score all its links: everything that does not depend on m.
-
-    A pure function of its arguments, so ``joblib.Memory`` can cache it across
-    the candidates of a search over ``importance_level`` / ``target_sparsity``.
-    ``weighting`` is the resolved ``column_weights`` (``"unique"`` or ``"uniform"``).
-    """
+def train_array(X, sizes, activations, train, weighting, verbose=False):
+    """Train the dense network on an array in memory, the loss weighted by ``weighting``
+    (the resolved ``column_weights``). A pure function of its arguments, so
+    ``joblib.Memory`` caches it across the candidates of a search over the level."""
     weights = column_weights(weighting, X, sizes, train.seed)
-    trained = train_dense(X, sizes, activations, train, verbose, column_weights=weights)
-    return scored_state(trained, X[bg_rows], X[ex_rows], activations, scoring, n_jobs, verbose)
+    return train_dense(X, sizes, activations, train, verbose, column_weights=weights)
 
 
-def scored_state(trained, background, explained, activations, scoring, n_jobs, verbose):
+def cached(setup, function):
+    """``function`` cached by the setup's ``memory`` (its verbosity and jobs ignored)."""
+    ignore = [name for name in ("verbose", "n_jobs") if name in function.__code__.co_varnames]
+    return check_memory(setup.memory).cache(function, ignore=ignore)
+
+
+def data_source(X, validate, setup, *, incremental=False, resume=None):
+    """The fit's data as a source. ``validate(X, reset=...)`` validates an array or a
+    chunk (``reset``: it is a new model's first data); ``resume``: where ``partial_fit``
+    continues (None: a new stream)."""
+    if incremental:
+        return IncrementSource(validate(X, reset=resume is None), resume)
+    if is_stream(X):
+        chunks = chunk_source(X, validate, reset=True)
+        return StreamSource(chunks, setup.reservoir_rows, setup.seed())
+    return ArraySource(validate(X, reset=True))
+
+
+class ArraySource:
+    """Training data held in memory: trained on as a whole (cached with ``memory``)."""
+
+    fresh = True  # a new model: the data are checked for constant or unscaled columns
+
+    def __init__(self, X):
+        self.X = X
+        self.n_samples = len(X)
+        self.tuning_data = X  # what the pruned network is fine-tuned on
+
+    def sample(self):
+        """The rows the data checks look at (all of them)."""
+        return self.X
+
+    def for_data(self, setup):
+        return setup.for_data(self.n_samples, self.X.shape[1])
+
+    def memory_rows(self, setup):
+        """Rows of the Shapley background and of the training, for the memory check."""
+        return min(self.n_samples, setup.n_background), self.n_samples
+
+    def train(self, setup):
+        train = cached(setup, train_array)
+        return train(
+            self.X, setup.sizes, setup.activations, setup.train, setup.weighting, setup.verbose
+        )
+
+    def scoring_rows(self, setup):
+        """The background and the explained rows, drawn (sorted) by the setup's generator."""
+        background = sample_rows(self.n_samples, setup.n_background, setup.rng)
+        explained = sample_rows(self.n_samples, setup.n_explain, setup.rng)
+        return self.X[background], self.X[explained]
+
+    def score(self, trained, setup):
+        return score_stage(trained, *self.scoring_rows(setup), setup, cache=True)
+
+
+class StreamSource:
+    """A Dask array or a re-iterable of chunks (see ``_streaming.chunk_source``): a first
+    pass samples the scoring rows (reservoir sampling) and counts the rows; training
+    then passes over the chunks once per epoch."""
+
+    fresh = True
+
+    def __init__(self, chunks, reservoir_rows, seed):
+        self.chunks = self.tuning_data = chunks
+        self.reservoir = Reservoir(reservoir_rows, np.random.default_rng(seed))
+        for chunk in chunks():  # first pass: count the rows, sample the scoring rows
+            self.reservoir.update(chunk)
+        if self.reservoir.seen == 0:
+            raise ValueError("X holds no rows: every chunk is empty.")
+        self.n_samples = self.reservoir.seen
+        self.rows = self.reservoir.sample()
+
+    def sample(self):
+        return self.rows
+
+    def for_data(self, setup):
+        return setup.for_data(self.n_samples, self.rows.shape[1], in_memory=False)
+
+    def memory_rows(self, setup):
+        return min(len(self.rows), setup.n_background), len(self.rows)
+
+    def train(self, setup):
+        weights = column_weights(setup.weighting, self.rows, setup.sizes, setup.train.seed)
+        return train_dense(
+            self.chunks,
+            setup.sizes,
+            setup.activations,
+            setup.train,
+            setup.verbose,
+            column_weights=weights,
+        )
+
+    def score(self, trained, setup):
+        return score_stage(
+            trained, self.rows[: setup.n_background], self.rows[: setup.n_explain], setup
+        )
+
+
+class IncrementSource:
+    """One chunk of ``partial_fit``, continuing ``resume`` (None: a new stream)."""
+
+    def __init__(self, X, resume):
+        self.X = self.tuning_data = X
+        self.resume = resume
+        self.fresh = resume is None
+        self.n_samples = len(X)
+
+    def sample(self):
+        return self.X
+
+    def for_data(self, setup):
+        return setup.for_data(self.n_samples, self.X.shape[1], incremental=True)
+
+    def memory_rows(self, setup):
+        filled = 0 if self.resume is None else self.resume.reservoir.filled
+        rows = min(filled + self.n_samples, setup.reservoir_rows)
+        return min(rows, setup.n_background), self.n_samples
+
+    def train(self, setup):
+        """One pass over the chunk; ``self.resume`` becomes the stream's new state."""
+        resume = self.resume or ResumeState.new(setup.reservoir_rows, setup.seed())
+        trained, self.resume = train_increment(self.X, setup, resume)
+        self.n_samples = self.resume.reservoir.seen  # every row of the stream so far
+        return trained
+
+    def score(self, trained, setup):
+        rows = self.resume.reservoir.sample()
+        return score_stage(trained, rows[: setup.n_background], rows[: setup.n_explain], setup)
+
+
+def score_stage(trained, background, explained, setup, *, cache=False):
+    """Score the links of the trained network (cached with ``memory`` when ``cache``)."""
+    score = cached(setup, scored_state) if cache else scored_state
+    return score(
+        trained,
+        background,
+        explained,
+        setup.activations,
+        setup.scoring,
+        n_jobs=setup.n_jobs,
+        verbose=setup.verbose,
+    )
+
+
+def scored_state(trained, background, explained, activations, scoring, n_jobs=None, verbose=False):
     """Fitted attributes of a trained dense network once its links are scored.
 
     Two private entries travel with them to the estimator: ``_converged_`` (for the
@@ -145,43 +278,37 @@ def importance_state(importances, stderrs, estimators, weights=None):
     }
 
 
-def prune_stage(
-    state,
-    X,
-    *,
-    level,
-    target,
-    counts,
-    fold_bias,
-    allocation,
-    fine_tune_iter,
-    device,
-    structure="links",
-):
+def prune_stage(state, X, setup, counts=None):
     """Pruning attributes (and masked fine-tuning on ``X``) for a trained, scored network.
 
-    ``counts`` (per-layer numbers of kept links) overrides ``level`` and ``target``;
-    ``target`` (a sparsity) overrides ``level``. Without ``X`` or with
-    ``fine_tune_iter=0`` the pruned network is not fine-tuned. Fine-tuning runs on
-    ``device`` (the estimator's, not the one the model was trained on: a model trained
-    on CUDA can be re-pruned on a CPU machine).
+    ``counts`` (per-layer numbers of kept links) overrides the setup's level and target;
+    ``setup.target_sparsity`` (a sparsity) overrides ``setup.importance_level``. Without
+    ``X`` or with ``fine_tune_iter=0`` the pruned network is not fine-tuned. Fine-tuning
+    runs on the setup's device (the estimator's, not the one the model was trained on: a
+    model trained on CUDA can be re-pruned on a CPU machine).
     """
     weights, biases = state["dense_weights_"], state["dense_intercepts_"]
     activations = state["activations_"]
-    means = state["layer_input_means_"] if fold_bias else None
+    means = state["layer_input_means_"] if setup.fold_bias else None
     pruner = Pruner(
-        state["link_importances_"], weights, biases, activations, means, allocation, structure
+        state["link_importances_"],
+        weights,
+        biases,
+        activations,
+        means,
+        setup.allocation,
+        setup.structure,
     )
     if counts is not None:
         pruned = pruner.prune_counts(counts)
-    elif target is not None:
-        pruned = pruner.solve(target)
+    elif setup.target_sparsity is not None:
+        pruned = pruner.solve(setup.target_sparsity)
     else:
-        pruned = pruner.prune(level)
+        pruned = pruner.prune(setup.importance_level)
     weights = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)]
     biases = pruned.biases
     loss_curve = list(state["dense_loss_curve_"])
-    if fine_tune_iter > 0 and X is not None:
+    if setup.fine_tune_iter > 0 and X is not None:
         tuned = fine_tune(
             X,
             state["layer_sizes_"],
@@ -189,8 +316,8 @@ def prune_stage(
             weights,
             biases,
             pruned.masks,
-            replace(TrainingConfig(**state["_training_config_"]), device=str(device)),
-            fine_tune_iter,
+            replace(TrainingConfig(**state["_training_config_"]), device=str(setup.device)),
+            setup.fine_tune_iter,
             column_weights=state.get("column_weights_"),
         )
         weights, biases = tuned.weights, tuned.biases
@@ -208,85 +335,94 @@ def prune_stage(
     }
 
 
-def new_increment(reservoir_rows, seed):
-    """``partial_fit``'s state before its first call (the loss weights come from the first
-    chunk, as the PCA start does)."""
-    return {
-        "column_weights": None,
-        "reservoir": Reservoir(reservoir_rows, np.random.default_rng(seed)),
-        "state": None,
-        "calls": 0,
-        "loss_curve": [],
-        "training_seconds": 0.0,
-    }
+@dataclass
+class ResumeState:
+    """Where ``partial_fit`` continues: the stream's reservoir of scoring rows, the
+    training state (weights and Adam's moments), and the stream's history so far."""
 
+    reservoir: Reservoir
+    state: StreamState | None = None
+    calls: int = 0
+    loss_curve: list = field(default_factory=list)
+    training_seconds: float = 0.0
+    # from the first chunk (as the PCA start), or the fitted model's
+    column_weights: np.ndarray | None = None
+    # the architecture it continues (None: not yet trained)
+    sizes: list | None = None
+    activations: list | None = None
 
-def resume_point(model, reservoir_rows, seed):
-    """Where ``partial_fit`` continues a fitted or loaded model (its fitted attributes).
+    @classmethod
+    def new(cls, reservoir_rows, seed):
+        """Before the first ``partial_fit`` call."""
+        return cls(Reservoir(reservoir_rows, np.random.default_rng(seed)))
 
-    The dense weights with fresh Adam moments, at a tenth of the step size the fit ended
-    with: fresh moments make full-size first steps, so a converged network is refined,
-    not shaken (measured: at the full step the loss of a converged digits model rose
-    4 %). The reservoir restarts from ``background_``.
-    """
-    reservoir = Reservoir(reservoir_rows, np.random.default_rng(seed))
-    reservoir.restart(model["background_"], model["n_samples_seen_"])
-    config = model.get("_training_config_")
-    return {
-        "reservoir": reservoir,
-        "state": StreamState(
-            [np.array(W) for W in model["dense_weights_"]],
-            [np.array(b) for b in model["dense_intercepts_"]],
-            learning_rate=config["learning_rate_init"] / 10 if config else None,
-        ),
-        "calls": int(model["n_iter_"]),
-        "loss_curve": list(model["dense_loss_curve_"]),
-        # files from before the weighted loss: the plain loss they were trained on
-        "column_weights": model.get("column_weights_", np.ones(model["layer_sizes_"][0])),
-        "training_seconds": float(model["fit_times_"]["training"]),
-        "sizes": list(model["layer_sizes_"]),
-        "activations": list(model["activations_"]),
-    }
+    @classmethod
+    def from_model(cls, model, reservoir_rows, seed):
+        """Where ``partial_fit`` continues a fitted or loaded model (its fitted attributes).
+
+        The dense weights with fresh Adam moments, at a tenth of the step size the fit
+        ended with: fresh moments make full-size first steps, so a converged network is
+        refined, not shaken (measured: at the full step the loss of a converged digits
+        model rose 4 %). The reservoir restarts from ``background_``.
+        """
+        reservoir = Reservoir(reservoir_rows, np.random.default_rng(seed))
+        reservoir.restart(model["background_"], model["n_samples_seen_"])
+        config = model.get("_training_config_")
+        return cls(
+            reservoir=reservoir,
+            state=StreamState(
+                [np.array(W) for W in model["dense_weights_"]],
+                [np.array(b) for b in model["dense_intercepts_"]],
+                learning_rate=config["learning_rate_init"] / 10 if config else None,
+            ),
+            calls=int(model["n_iter_"]),
+            loss_curve=list(model["dense_loss_curve_"]),
+            # files from before the weighted loss: the plain loss they were trained on
+            column_weights=model.get("column_weights_", np.ones(model["layer_sizes_"][0])),
+            training_seconds=float(model["fit_times_"]["training"]),
+            sizes=list(model["layer_sizes_"]),
+            activations=list(model["activations_"]),
+        )
 
 
 def train_increment(X, setup, resume):
     """One pass of training over the chunk ``X``, continuing ``resume`` (a copy is updated).
 
     Returns ``(trained, resume)``: the training result with the whole stream's loss
-    curve, call count and seconds, and the updated stream state.
+    curve, call count and seconds, and the updated :class:`ResumeState`.
     """
     resume = copy.deepcopy(resume)
-    if "sizes" in resume and [resume["sizes"], resume["activations"]] != [
+    if resume.sizes is not None and [resume.sizes, resume.activations] != [
         setup.sizes,
         setup.activations,
     ]:
         raise ValueError(
-            f"partial_fit continues the fitted network {resume['sizes']} with activations "
-            f"{resume['activations']}, but the parameters now ask for {setup.sizes} "
-            f"with {setup.activations}. Set hidden_layer_sizes / n_components / "
+            f"partial_fit continues the fitted network {resume.sizes} with activations "
+            f"{resume.activations}, but the parameters now ask for {setup.sizes} "
+            f"with {setup.activations}. Set hidden_layer_sizes / "
             "activation / out_activation back, or call fit to start afresh."
         )
-    resume["sizes"], resume["activations"] = setup.sizes, setup.activations
-    if resume.get("column_weights") is None:
-        resume["column_weights"] = column_weights(setup.weighting, X, setup.sizes, setup.train.seed)
-    resume["reservoir"].update(X)
+    resume.sizes, resume.activations = setup.sizes, setup.activations
+    if resume.column_weights is None:
+        resume.column_weights = column_weights(setup.weighting, X, setup.sizes, setup.train.seed)
+    resume.reservoir.update(X)
     trained = train_autoencoder(
         X,
         setup.sizes,
         setup.activations,
         setup.train,
         n_epochs=1,
-        state=resume["state"],
-        column_weights=resume["column_weights"],
+        state=resume.state,
+        column_weights=resume.column_weights,
     )
-    resume["state"] = trained.state
-    resume["calls"] += 1
-    resume["loss_curve"] += trained.loss_curve
-    resume["training_seconds"] += trained.seconds
+    resume.state = trained.state
+    resume.calls += 1
+    resume.loss_curve += trained.loss_curve
+    resume.training_seconds += trained.seconds
     trained = replace(
         trained,
-        loss_curve=list(resume["loss_curve"]),
-        n_iter=resume["calls"],
-        seconds=resume["training_seconds"],
+        loss_curve=list(resume.loss_curve),
+        n_iter=resume.calls,
+        seconds=resume.training_seconds,
     )
     return trained, resume

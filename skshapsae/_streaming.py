@@ -47,12 +47,13 @@ _SHARED = (
 )
 
 
-def chunk_source(X, validate):
+def chunk_source(X, validate, reset=False):
     """A callable returning a fresh iterator over the validated chunks of ``X``.
 
-    ``validate(chunk, first)`` validates one chunk (``first`` for the very first chunk
-    of the first pass). A one-shot iterator (a generator) can be read once only: it is
-    refused, since training passes over the data several times.
+    ``validate(chunk, reset=...)`` validates one chunk; ``reset`` is passed for the very
+    first chunk of the first pass only (it sets the input's shape and names of a new
+    model). A one-shot iterator (a generator) can be read once only: it is refused,
+    since training passes over the data several times.
     """
     if isinstance(X, Iterator):
         raise ValueError(
@@ -95,7 +96,7 @@ def chunk_source(X, validate):
         for chunk in read():
             if np.shape(chunk)[:1] == (0,):  # empty partitions happen (Dask): skip them
                 continue
-            chunk = validate(chunk, state["first"])
+            chunk = validate(chunk, reset=reset and state["first"])
             state["first"] = False
             rows += len(chunk)
             yield chunk

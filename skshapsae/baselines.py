@@ -35,6 +35,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._estimator import fit_with_training
 from ._scoring import layer_outputs
 
 
@@ -227,7 +228,7 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
 
 
 def _ksparse(model, X, *, k, dropout):
-    sizes = model.hidden_layer_sizes or (model.n_components or max(1, np.shape(X)[1] // 2),)
+    sizes = model.hidden_layer_sizes or max(1, np.shape(X)[1] // 2)
     sizes = (sizes,) if np.isscalar(sizes) else sizes
     return {"code_top_k": int(k if k is not None else max(1, int(sizes[-1]) // 4))}
 
@@ -236,7 +237,8 @@ def _dropout(model, X, *, k, dropout):
     return {"dropout": float(dropout)}
 
 
-#: Trained-baseline name -> the training parameters it sets on the template.
+#: Trained-baseline name -> the training settings it passes to the dense training
+#: (``dropout``, ``code_top_k``: fields of ``TrainingConfig``, no estimator parameters).
 TRAINED = {"ksparse": _ksparse, "dropout": _dropout}
 
 
@@ -267,6 +269,5 @@ def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
     model = clone(estimator).set_params(
         importance_target="preactivation", memory=None, fine_tune_iter=0
     )
-    model.set_params(**TRAINED[kind](model, X, k=k, dropout=dropout))
-    model.fit(X)
+    fit_with_training(model, X, **TRAINED[kind](model, X, k=k, dropout=dropout))
     return prune_with_scores(model, score_links("magnitude", model), model.keep_counts_, X)

@@ -20,8 +20,7 @@ def _table(seed=0, n=300):
 
 _model = partial(
     fast_model,
-    hidden_layer_sizes=None,
-    n_components=2,
+    hidden_layer_sizes=2,
     max_iter=200,
     n_background=30,
     n_explain=30,

@@ -102,7 +102,7 @@ def test_one_output_plugs_into_shaps_plots(layer):
     import shap
 
     X = np.random.default_rng(0).uniform(size=(40, 5))
-    ae = fast_model(None, n_components=2, max_iter=5, device="auto").fit(X)
+    ae = fast_model(2, max_iter=5, device="auto").fit(X)
     e = ae.explain(X[:8], layer=layer, output=1)
     assert e.values.shape == (8, 5)
     try:

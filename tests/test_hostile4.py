@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skshapsae import SHAPSparseAutoencoder, export, load, save
+from skshapsae._estimator import fit_with_training
 from skshapsae._fitted import FIELDS
 from skshapsae._network import TrainingDivergenceError
 
@@ -327,13 +328,13 @@ def test_get_unit_names_validates_the_layer(model, layer):
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(code=st.integers(1, 4), k=st.integers(1, 6))
 def test_code_top_k_wider_than_the_code_is_refused_at_fit(X, code, k):
-    est = SHAPSparseAutoencoder(n_components=code, code_top_k=k, max_iter=1, random_state=0)
+    est = SHAPSparseAutoencoder(code, max_iter=1, random_state=0)
     if k > code:
         with pytest.raises(ValueError, match="code_top_k"):
-            est.fit(X)
+            fit_with_training(est, X, code_top_k=k)
         assert not hasattr(est, "n_features_in_")
     else:
-        est.set_params(n_background=5, n_explain=5).fit(X)
+        fit_with_training(est.set_params(n_background=5, n_explain=5), X, code_top_k=k)
 
 
 def test_fit_transform_of_chunks_fails_before_training(X):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from skshapsae import SHAPSparseAutoencoder
+from skshapsae import AutoEstimator, SHAPSparseAutoencoder
 from skshapsae._scoring import (
     DenseNetwork,
     NetworkGame,
@@ -172,8 +172,8 @@ def test_global_allocation(digits, target):
         random_state=0,
     )
     layer = SHAPSparseAutoencoder(**params, target_sparsity=0.75).fit(digits)
-    glob = layer.reprune(target_sparsity=0.75, allocation="global")
-    assert glob.allocation == "global" and layer.allocation == "layer"
+    glob = layer.reprune(target_sparsity=0.75, pruning="global")
+    assert glob.pruning == "global" and layer.pruning == "layer"
     assert abs(glob.sparsity_ - 0.75) < 0.01
     # the global allocation keeps every link scoring above the weakest kept one
     flat = np.concatenate([s.ravel() for s in glob.link_importances_])
@@ -181,7 +181,7 @@ def test_global_allocation(digits, target):
     for imp, count in zip(glob.link_importances_, glob.keep_counts_):
         assert np.count_nonzero(imp > threshold) <= count <= np.count_nonzero(imp >= threshold)
     # the same, fitted directly
-    direct = SHAPSparseAutoencoder(**params, target_sparsity=0.75, allocation="global").fit(digits)
+    direct = SHAPSparseAutoencoder(**params, target_sparsity=0.75, pruning="global").fit(digits)
     assert direct.keep_counts_ == glob.keep_counts_
 
 
@@ -206,14 +206,14 @@ def test_network_game_on_cuda_matches_cpu(digits):  # pragma: no cover - needs a
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
 
 
-def test_background_pool(digits):
-    """Each explained row draws its own background from a pool: seeded, n_jobs-free."""
+def test_background_rows(digits):
+    """Each explained row draws its own rows of the background: seeded, n_jobs-free."""
     params = dict(
         hidden_layer_sizes=(8,),
         max_iter=3,
         n_explain=30,
-        n_background=10,
-        background_pool=200,
+        n_background=200,
+        shapley_estimator=AutoEstimator(background_rows=10),
         random_state=0,
     )
     a = SHAPSparseAutoencoder(**params).fit(digits)
@@ -222,6 +222,7 @@ def test_background_pool(digits):
     b = SHAPSparseAutoencoder(**params, n_jobs=2).fit(digits)
     for x, y in zip(a.link_importances_, b.link_importances_):
         np.testing.assert_array_equal(x, y)
-    fixed = SHAPSparseAutoencoder(**{**params, "background_pool": None}).fit(digits)
+    fixed = SHAPSparseAutoencoder(**{**params, "n_background": 10, "shapley_estimator": "auto"})
+    fixed.fit(digits)
     assert fixed.background_.shape == (10, 64)
     assert not np.array_equal(a.link_importances_[0], fixed.link_importances_[0])

@@ -253,7 +253,7 @@ def test_structure_units_removes_whole_units():
     rng = np.random.default_rng(0)
     X = 1 / (1 + np.exp(-rng.normal(size=(120, 3)) @ rng.normal(size=(3, 12))))
     params = dict(max_iter=20, n_background=20, n_explain=20, random_state=0)
-    ae = SHAPSparseAutoencoder((8, 4), structure="units", importance_level=0.7, **params).fit(X)
+    ae = SHAPSparseAutoencoder((8, 4), pruning="units", importance_level=0.7, **params).fit(X)
     for layer, (mask, W) in enumerate(zip(ae.link_masks_, ae.weights_)):
         rows, cols = ae.active_units_[layer + 1], ae.active_units_[layer]
         # every link between surviving units is kept: the compact blocks are dense
@@ -262,16 +262,12 @@ def test_structure_units_removes_whole_units():
         assert W.nnz == rows.sum() * cols.sum()
     assert 0 < ae.sparsity_ < 1 and ae.active_units_[-1].all()
     assert ae.transform(X).shape == (len(X), 4)
-    links = ae.reprune(0.7, structure="links")
-    assert links.structure == "links" and links.sparsity_ != ae.sparsity_
+    links = ae.reprune(0.7, pruning="layer")
+    assert links.pruning == "layer" and links.sparsity_ != ae.sparsity_
     target = ae.reprune(target_sparsity=0.6)
     assert abs(target.sparsity_ - 0.6) < 0.15
-    with pytest.raises(ValueError, match="allocation='layer'"):
-        ae.reprune(allocation="global")
     with pytest.raises(ValueError, match="keep_counts"):
         ae.reprune(keep_counts=ae.keep_counts_)
-    with pytest.raises(ValueError, match="allocation='layer'"):
-        SHAPSparseAutoencoder((8, 4), structure="units", allocation="global", **params).fit(X)
 
 
 def test_kernel_follows_the_batch_size(fitted):

@@ -11,7 +11,13 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 import skshapsae._stages as stages_module
-from skshapsae import TrainingDivergenceError, load, save
+from skshapsae import (
+    KernelEstimator,
+    PermutationEstimator,
+    TrainingDivergenceError,
+    load,
+    save,
+)
 
 from _models import fast_model
 
@@ -240,7 +246,7 @@ def test_same_seed_same_everything_and_global_state_untouched(X):
     threads = torch.get_num_threads()
     a = fast((4, 2), n_background=20, n_explain=20).fit(X)
     b = fast((4, 2), n_background=20, n_explain=20).fit(X)
-    k = fast((4, 2), shapley_estimator="kernel", kernel_nsamples=50).fit(X)
+    k = fast((4, 2), shapley_estimator=KernelEstimator(n_samples=50)).fit(X)
     assert k.sparsity_ >= 0
     np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
     assert torch.equal(torch.random.get_rng_state(), torch_state)
@@ -313,7 +319,9 @@ def test_fitted_inference_arrays_are_read_only(fitted, X, tmp_path):
 @pytest.mark.parametrize("estimator", ["shap-permutation", "kernel"])
 def test_shap_estimators_and_explain_keep_global_numpy_state(X, estimator):
     state = np.random.get_state()[1].copy()  # noqa: NPY002
-    ae = fast((4, 2), shapley_estimator=estimator, kernel_nsamples=20).fit(X)
+    if estimator == "kernel":
+        estimator = KernelEstimator(n_samples=20)
+    ae = fast((4, 2), shapley_estimator=estimator).fit(X)
     ae.explain(X[:2])
     ae.explain(X[:2], layer=1)
     np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002
@@ -322,7 +330,7 @@ def test_shap_estimators_and_explain_keep_global_numpy_state(X, estimator):
 def test_memory_check_counts_permutations_before_any_work(X, monkeypatch):
     monkeypatch.setattr(stages_module, "train_autoencoder", pytest.fail)
     with pytest.raises(ValueError, match=r"GiB .*n_permutations=1000000000"):
-        fast((4, 2), shapley_estimator="permutation", n_permutations=10**9).fit(X)
+        fast((4, 2), shapley_estimator=PermutationEstimator(n_permutations=10**9)).fit(X)
 
 
 def test_memory_check_on_a_very_wide_input_allocates_nothing(monkeypatch):

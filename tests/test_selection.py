@@ -32,7 +32,7 @@ def table():
 
 
 def test_select_features_method(table):
-    ae = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(table)
+    ae = SHAPSparseAutoencoder(hidden_layer_sizes=2, random_state=0).fit(table)
     chosen = ae.select_features(3)
     assert chosen.shape == (3,) and len(set(chosen.tolist())) == 3
     with pytest.raises(ValueError, match="integer in \\[1, 20\\]"):
@@ -40,10 +40,12 @@ def test_select_features_method(table):
 
 
 def test_sklearn_selectors(table):
-    score = partial(shap_importances, n_components=2, random_state=0)
+    score = partial(shap_importances, hidden_layer_sizes=2, random_state=0)
     kbest = SelectKBest(score, k=5).fit(table)
     assert kbest.transform(table).shape == (400, 5)
-    model = SelectFromModel(SHAPSparseAutoencoder(n_components=2, random_state=0), max_features=5)
+    model = SelectFromModel(
+        SHAPSparseAutoencoder(hidden_layer_sizes=2, random_state=0), max_features=5
+    )
     model.fit(table)
     assert model.transform(table).shape[1] <= 5
     # the structured columns (the factors drive columns 0-4) rank high: chance is 0.25
@@ -54,9 +56,9 @@ def test_uniform_selection_is_forward_selection_for_reconstruction(table):
     """Each greedy step takes the column that, added, reconstructs all columns best."""
     from itertools import combinations
 
-    ae = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(table)
+    ae = SHAPSparseAutoencoder(hidden_layer_sizes=2, random_state=0).fit(table)
     X = table[:, :8]
-    ae8 = SHAPSparseAutoencoder(n_components=2, random_state=0).fit(X)
+    ae8 = SHAPSparseAutoencoder(hidden_layer_sizes=2, random_state=0).fit(X)
     chosen = ae8.select_features(2, X=X)
 
     def residual(cols):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from skshapsae import SHAPSparseAutoencoder
+from skshapsae import KernelEstimator, SHAPSparseAutoencoder
 from skshapsae._shapley import (
     ExactEstimator,
     KernelShapEstimator,
@@ -135,8 +135,7 @@ def test_fitted_link_importances_are_shapley_values(act, estimator, small_data):
     ae = SHAPSparseAutoencoder(
         (3,),
         activation=act,
-        shapley_estimator=estimator,
-        kernel_nsamples=100,
+        shapley_estimator=KernelEstimator(n_samples=100) if estimator == "kernel" else estimator,
         n_background=6,
         n_explain=6,
         max_iter=2,

@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
 from skshapsae import TrainingDivergenceError
+from skshapsae._estimator import fit_with_training
 from skshapsae._network import default_batch_size
 
 from _models import fast_model
@@ -129,24 +130,24 @@ def test_budget_ending_before_convergence_warns_once(digits):
 
 
 def test_auto_solver_and_init_follow_the_data(digits):
-    small = _dense(n_components=4, random_state=0).fit(digits)
+    small = _dense(hidden_layer_sizes=4, random_state=0).fit(digits)
     assert small._training_config_["solver"] == "lbfgs"
     assert small._training_config_["init"] == "varimax"
     wide = np.random.default_rng(0).uniform(size=(40, 301))
-    ae = _dense(n_components=2, max_iter=2, random_state=0).fit(wide)
+    ae = _dense(hidden_layer_sizes=2, max_iter=2, random_state=0).fit(wide)
     assert ae._training_config_["init"] == "random"
-    chunks = _dense(n_components=4, max_iter=2, random_state=0).fit([digits[:200], digits[200:]])
+    chunks = _dense(hidden_layer_sizes=4, max_iter=2, random_state=0).fit(
+        [digits[:200], digits[200:]]
+    )
     assert chunks._training_config_["solver"] == "adam"
 
 
-def test_n_components_is_the_code_size(digits):
-    ae = _dense(n_components=3, max_iter=5, random_state=0).fit(digits)
+def test_an_int_hidden_layer_size_is_the_code_size(digits):
+    ae = _dense(hidden_layer_sizes=3, max_iter=5, random_state=0).fit(digits)
     assert ae.n_components_ == 3 and ae.layer_sizes_ == [64, 3, 64]
     assert ae.transform(digits).shape == (len(digits), 3)
-    with pytest.raises(ValueError, match="n_components=3 disagrees"):
-        _dense(n_components=3, hidden_layer_sizes=(16, 4)).fit(digits)
-    with pytest.raises(ValueError, match="larger than the number of features"):
-        _dense(n_components=65).fit(digits)
+    with pytest.raises(ValueError, match="wider than the input"):
+        _dense(hidden_layer_sizes=65).fit(digits)
 
 
 def test_varimax_start_spans_pcas_subspace(digits):
@@ -154,10 +155,10 @@ def test_varimax_start_spans_pcas_subspace(digits):
     k = 4
     pca = PCA(k).fit(digits)
     pca_mse = np.mean((pca.inverse_transform(pca.transform(digits)) - digits) ** 2)
-    ae = _dense(n_components=k, init="varimax", activation="identity", max_iter=1).fit(digits)
+    ae = _dense(hidden_layer_sizes=k, init="varimax", activation="identity", max_iter=1).fit(digits)
     assert -ae.score(digits) <= 1.01 * pca_mse
 
 
 def test_lbfgs_is_refused_with_dropout(digits):
     with pytest.raises(ValueError, match="dropout"):
-        _dense(n_components=2, solver="lbfgs", dropout=0.2).fit(digits)
+        fit_with_training(_dense(hidden_layer_sizes=2, solver="lbfgs"), digits, dropout=0.2)

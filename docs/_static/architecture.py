@@ -18,8 +18,8 @@ STAGES = [
     (2.8, 4.0, "train", "_network.py", "one loop: Adam / L-BFGS,\nvarimax start, fine_tune"),
     (5.3, 4.0, "score", "_scoring.py", "GAME_FAMILIES: layer and\nnetwork games, explain"),
     (7.8, 4.0, "estimate", "_shapley.py", "ESTIMATORS: linear, exact,\npermutation, kernel, ..."),
-    (0.3, 1.6, "orchestrate", "_estimator.py", "validate, _fit(X, incremental),\nreprune, explain"),
-    (2.8, 1.6, "compose", "_stages.py", "dense_stage (cached),\nprune_stage, increments"),
+    (0.3, 1.6, "conduct", "_estimator.py", "_fit: setup, source, train,\nscore, prune, assign"),
+    (2.8, 1.6, "compose", "_stages.py", "sources: array, stream,\nincrement; prune_stage"),
     (5.3, 1.6, "prune", "_pruning.py", "support sets (eq. 8), cascade,\nfolding, target sparsity"),
     (7.8, 1.6, "infer", "_inference.py", "compact plan, dense or CSR\n(_kernels.py, numba) blocks"),
 ]
@@ -65,11 +65,13 @@ def main(path=None):
     ax.text(
         0.5,
         0.75,
-        "X (numpy) enters at fit; _config.py turns the parameters into FitSetup; the fitted "
-        "state is numpy / scipy only, declared in _fitted.py.\nOutside the stages, through "
-        "public names and registries: baselines.py (SCORES -> reprune(scores=, keep_counts=)), "
-        "plotting.py (_Display),\n_export.py (FORMATS -> writer), _persistence.py (save / load "
-        "against the schema), _cli.py, datasets.py.",
+        "X (numpy) enters at fit; _config.py reads the parameters once into FitSetup (every "
+        "stage reads it); the fitted state is numpy / scipy only,\ndeclared in _fitted.py. "
+        "Outside the stages, through "
+        "public names and registries: baselines.py (SCORES -> reprune(scores=, "
+        "keep_counts=); TRAINED -> training settings),\nplotting.py (_Display), _export.py "
+        "(FORMATS -> writer), _persistence.py (save / load against the schema; _renamed.py "
+        "maps old files), _cli.py, datasets.py.",
         fontsize=8.5,
         va="center",
     )
