@@ -1,0 +1,58 @@
+"""The fused CPU kernel of the permutation estimator (``_game_kernels``)."""
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+import skshapsae._shapley as shapley
+from skshapsae._game_kernels import FUSED, _logistic, _silu, _tanh
+from skshapsae._shapley import LayerGame, PermutationEstimator
+from skshapsae._threads import torch_threads
+
+
+def test_rational_activations_are_float32_accurate():
+    x = np.linspace(-30, 30, 20001).astype(np.float32)
+    tanh = np.array([_tanh(v) for v in x])
+    logistic = np.array([_logistic(v) for v in x])
+    silu = np.array([_silu(v) for v in x])
+    assert np.abs(tanh - np.tanh(x.astype(np.float64))).max() < 1e-6
+    assert np.abs(logistic - expit(x.astype(np.float64))).max() < 1e-6
+    # silu's error grows with |x| (x times the logistic's): relative to max(|x|, 1)
+    reference = x * expit(x.astype(np.float64))
+    assert (np.abs(silu - reference) / np.maximum(np.abs(x), 1)).max() < 1e-6
+
+
+def _wide_game(act, seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(20, 30)) / np.sqrt(30)
+    b = rng.normal(size=20) * 0.1
+    background = rng.random((40, 30))
+    background[:, :5] = 0  # inputs equal in every row: null players
+    points = rng.random((6, 30))
+    points[:, :5] = 0
+    return LayerGame(W, b, act, background), points
+
+
+@pytest.mark.parametrize("act", sorted(FUSED - {"identity"}))
+def test_fused_kernel_agrees_with_the_torch_path(act, monkeypatch):
+    game, points = _wide_game(act)
+    fused, fused_var = PermutationEstimator(n_permutations=16, seed=0).shapley_values(game, points)
+    monkeypatch.setattr(shapley, "fused_available", lambda *args: False)
+    torch_phi, torch_var = PermutationEstimator(n_permutations=16, seed=1).shapley_values(
+        game, points
+    )
+    # two unbiased estimates of the same values: within their joint sampling error
+    stderr = np.sqrt(fused_var + torch_var)
+    assert np.all(np.abs(fused - torch_phi) <= 6 * stderr + 1e-6)
+    # null players get exactly 0, and the rows sum to v(N) - v(empty)
+    assert np.all(fused[:, :, :5] == 0)
+    np.testing.assert_allclose(fused.sum(axis=2), torch_phi.sum(axis=2), atol=1e-5)
+
+
+def test_fused_values_do_not_depend_on_the_threads():
+    game, points = _wide_game("logistic")
+    with torch_threads(threads=1):
+        one, _ = PermutationEstimator(seed=3).shapley_values(game, points)
+    with torch_threads(threads=2):
+        two, _ = PermutationEstimator(seed=3).shapley_values(game, points)
+    np.testing.assert_array_equal(one, two)
