@@ -15,9 +15,21 @@ W, H = 2.2, 1.1  # box size
 STAGES = [
     # (x, y, title, module, what it does)
     (0.3, 4.0, "schema", "_fitted.py", "FIELDS: each fitted attribute\nonce (kind, group, shape)"),
-    (2.8, 4.0, "train", "_network.py", "one loop: Adam / L-BFGS,\nvarimax start, fine_tune"),
+    (
+        2.8,
+        4.0,
+        "train",
+        "_network.py",
+        "a loop per solver (Adam, L-BFGS),\nvarimax start, fine_tune",
+    ),
     (5.3, 4.0, "score", "_scoring.py", "GAME_FAMILIES: layer and\nnetwork games, explain"),
-    (7.8, 4.0, "estimate", "_shapley.py", "ESTIMATORS: linear, exact,\npermutation, kernel, ..."),
+    (
+        7.8,
+        4.0,
+        "estimate",
+        "_shapley.py",
+        "ESTIMATORS: linear, exact,\npermutation (numba kernel:\n_game_kernels.py), kernel, ...",
+    ),
     (0.3, 1.6, "conduct", "_estimator.py", "_fit: setup, source, train,\nscore, prune, assign"),
     (2.8, 1.6, "compose", "_stages.py", "sources: array, stream,\nincrement; prune_stage"),
     (5.3, 1.6, "prune", "_pruning.py", "support sets (eq. 8), cascade,\nfolding, target sparsity"),
@@ -30,7 +42,7 @@ ARROWS = [
     ((5.0, 4.5), (5.3, 4.5), "network"),
     ((7.5, 4.5), (7.8, 4.5), "games"),
     ((7.8, 4.2), (7.5, 4.2), "phi"),
-    ((5.3, 3.95), (4.6, 2.75), "importances"),
+    ((5.5, 3.95), (4.8, 2.75), "importances"),
     ((5.0, 2.2), (5.3, 2.2), "level"),
     ((5.3, 1.8), (5.0, 1.8), "masks"),
     ((1.4, 3.95), (1.4, 2.75), "names(group=)"),
@@ -53,13 +65,15 @@ def main(path=None):
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, lw=1.3))
         mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
         vertical = start[0] == end[0]
+        diagonal = not vertical and start[1] != end[1]
+        backward = not vertical and not diagonal and end[0] < start[0]  # below its arrow
         ax.text(
-            mx + (0.08 if vertical else 0),
-            my + (0 if vertical else 0.08),
+            mx + (0.08 if vertical or diagonal else 0),
+            my + (0 if vertical or diagonal else (-0.08 if backward else 0.08)),
             label,
             fontsize=8,
-            ha="left" if vertical else "center",
-            va="center" if vertical else "bottom",
+            ha="left" if vertical or diagonal else "center",
+            va="center" if vertical or diagonal else ("top" if backward else "bottom"),
             color="#204a87",
         )
     ax.text(
