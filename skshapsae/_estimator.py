@@ -36,7 +36,13 @@ from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
 from ._selection import select_features as _select_features
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
 from ._shapley_params import ShapleyEstimatorParams
-from ._stages import ResumeState, data_source, importance_state, prune_stage
+from ._stages import (
+    ResumeState,
+    data_source,
+    importance_state,
+    prune_stage,
+    rescored_state,
+)
 from ._streaming import chunk_source, is_dask_array, is_stream
 from ._threads import exclusive
 from ._warnings import warn_not_converged
@@ -605,6 +611,17 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             return played_scoring(self._scoring_config_, seed, device)
         return scoring_config(self.importance_target, self.shapley_estimator, seed, device)
 
+    def _rescored(self, X, scores, setup):
+        """``reprune(rescore=True)``: this model's pruned network as a new dense stage."""
+        if X is None or is_stream(X) or scores is not None:
+            raise ValueError(
+                "reprune(rescore=True) scores this model's pruned network again on rows of "
+                "X and fine-tunes on X: pass X as an array, and no scores (rescore=True "
+                "uses the fitted game's)."
+            )
+        X = validate_rows(self, X, reset=False)
+        return rescored_state(self, X, setup.scoring, setup.n_explain, self.n_jobs)
+
     def _fitted_state(self, exclude=()):
         """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
         return {
@@ -622,6 +639,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         scores=None,
         keep_counts=None,
         X=None,
+        rescore=False,
     ):
         """A copy of this fitted estimator pruned again, without retraining.
 
@@ -654,11 +672,33 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             Training data for the fine-tuning. Without it, the copy is not
             fine-tuned and its ``fine_tune_iter`` is 0 (masks, sparsity and unit
             survival do not depend on fine-tuning).
+        rescore : bool, default=False
+            Continue from this model instead of its dense network: its pruned network
+            (folded and fine-tuned) becomes the copy's ``dense_weights_``, whose links
+            are scored again by the fitted game (on ``background_`` and ``n_explain``
+            rows of ``X``, which is required), then pruned to the new level or target
+            (a removed link scores 0: the kept links are a subset of this model's) and
+            fine-tuned on ``X``. Calls at rising ``target_sparsity`` prune gradually, as
+            gradual magnitude pruning does (Zhu & Gupta, 2017); on the paper's network
+            at eta 0.9 this cut the test MSE by 35-40 % and kept 0.5-0.7 points more
+            accuracy than pruning the dense network at once (docs, "Experiments").
 
         Returns
         -------
         estimator : SHAPSparseAutoencoder
             A new fitted estimator; ``self`` is unchanged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skshapsae import SHAPSparseAutoencoder
+        >>> X = np.random.default_rng(0).random((200, 12))
+        >>> ae = SHAPSparseAutoencoder(6, max_iter=20, random_state=0).fit(X)
+        >>> model = ae
+        >>> for eta in (0.5, 0.7):  # gradual pruning: rescored after every step
+        ...     model = model.reprune(target_sparsity=eta, X=X, rescore=True)
+        >>> bool(model.sparsity_ >= 0.6)
+        True
         """
         self._check_full("reprune")
         params = {"target_sparsity": target_sparsity}
@@ -673,6 +713,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         setup = fit_setup(new.get_params(), scoring=self._played_scoring())
         checks.prune_args(setup.structure, setup.allocation, keep_counts)
         state = self._fitted_state(exclude=fitted.names(group="pruning"))
+        if rescore:
+            state.update(self._rescored(X, scores, setup))
         if scores is not None:
             scores = checks.given_scores(scores, [W.shape for W in self.dense_weights_])
             errors = [np.zeros_like(score) for score in scores]

@@ -259,6 +259,31 @@ def scored_state(trained, background, explained, activations, scoring, n_jobs=No
     }
 
 
+def rescored_state(model, X, scoring, n_explain, n_jobs=None):
+    """A pruned model as a new dense stage (``reprune(rescore=True)``).
+
+    Its pruned network (folded, fine-tuned; weight 0 at every removed link) becomes the
+    dense network, whose links are scored again by ``scoring`` on the model's
+    ``background_`` and ``n_explain`` rows of ``X`` drawn with the scoring seed. A
+    removed link then scores exactly 0, so pruning the result keeps a subset of the links.
+    """
+    weights = [np.asarray(w.toarray(), dtype=np.float64) for w in model.weights_]
+    biases = [np.asarray(b, dtype=np.float64) for b in model.intercepts_]
+    rows = sample_rows(len(X), n_explain, np.random.RandomState(scoring.seed))
+    network = DenseNetwork(weights, biases, list(model.activations_))
+    scores = score_network(network, model.background_, X[rows], scoring, n_jobs=n_jobs)
+    state = importance_state(
+        scores.importances, scores.stderrs, scores.estimators, model.column_weights_
+    )
+    return {
+        "dense_weights_": weights,
+        "dense_intercepts_": biases,
+        **state,
+        "layer_input_means_": scores.layer_input_means,
+        "fit_times_": {**model.fit_times_, "scoring": scores.seconds},
+    }
+
+
 def importance_state(importances, stderrs, estimators, weights=None):
     """Link, unit (eq. 4) and feature importances from per-layer link scores.
 

@@ -309,3 +309,23 @@ def test_small_blocks_stay_dense(fitted):
         csr_min_size=min_size,
     )
     assert [isinstance(block, sp.csr_array) for block, _, _ in plan[1]] == [True, False]
+
+
+def test_reprune_rescore_continues_from_the_pruned_network():
+    X = np.random.default_rng(0).random((120, 10))
+    first = fast_model(6, max_iter=20, fine_tune_iter=1).fit(X).reprune(target_sparsity=0.5, X=X)
+    before = [np.array(W) for W in first.dense_weights_]
+    second = first.reprune(target_sparsity=0.8, X=X, rescore=True)
+    # the copy's dense network is the first model's pruned one; the first is unchanged
+    for dense, pruned in zip(second.dense_weights_, first.weights_):
+        np.testing.assert_array_equal(dense, pruned.toarray())
+    for W, old in zip(first.dense_weights_, before):
+        np.testing.assert_array_equal(W, old)
+    # removed links score 0, so the kept links are a subset of the first model's
+    for mask, kept in zip(second.link_masks_, first.link_masks_):
+        assert not np.any(mask & ~kept)
+    for imp, kept in zip(second.link_importances_, first.link_masks_):
+        assert np.all(imp[~kept] == 0)
+    assert second.sparsity_ >= 0.8 - 1e-9 > first.sparsity_
+    with pytest.raises(ValueError, match="rescore=True"):
+        first.reprune(target_sparsity=0.8, rescore=True)
