@@ -100,10 +100,16 @@ def ranking_scores(method, model, X_explain, seed):
         return shapley_scores(model, X_explain, "activation", seed)
     if method == "network game":
         return shapley_scores(model, X_explain, "reconstruction", seed)
+    if method == "SHAP-SAE preactivation":
+        return shapley_scores(model, X_explain, "preactivation", seed)
     return score_links(method.lower(), model, X_explain, random_state=seed)
 
 
-EQ8 = ("SHAP-SAE", "network game")  # rankings with their own eq. 8 per-layer allocation
+EQ8 = (
+    "SHAP-SAE",
+    "network game",
+    "SHAP-SAE preactivation",
+)  # rankings with their own eq. 8 per-layer allocation
 
 
 def one_shot(start, methods, scores, X_tr, ft):
@@ -146,7 +152,11 @@ def gradual(start, methods, X_tr, X_explain, ft, seed, first, log):
     return out
 
 
-def run_seed(name, cfg, X, y, seed, log):
+PLAIN_METHODS = ["SHAP-SAE", "network game", "wanda", "lap"]
+ROBUST_METHODS = ["SHAP-SAE", "wanda", "magnitude"]
+
+
+def run_seed(name, cfg, X, y, seed, log, plain_methods=PLAIN_METHODS, robust=True):
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y, test_size=cfg["n_test"], stratify=y, random_state=seed
     )
@@ -176,11 +186,12 @@ def run_seed(name, cfg, X, y, seed, log):
     plain = protocol_autoencoder(**common, max_iter=cfg["max_iter"]).fit(X_tr)
     # the dropout autoencoder's training (p = 0.2 on the hidden units), scored by the
     # layer game: magnitude from this start is the dropout-autoencoder baseline
-    robust = fit_with_training(
-        protocol_autoencoder(**common, max_iter=cfg["max_iter"]), X_tr, dropout=0.2
-    )
-    log(f"[{name} seed {seed}] two trainings + layer-game scoring {time.perf_counter() - t0:.0f}s")
-    for start, model in (("plain", plain), ("robust", robust)):
+    starts = [("plain", plain, plain_methods)]
+    if robust:
+        model = protocol_autoencoder(**common, max_iter=cfg["max_iter"])
+        starts.append(("robust", fit_with_training(model, X_tr, dropout=0.2), ROBUST_METHODS))
+    log(f"[{name} seed {seed}] trainings + layer-game scoring {time.perf_counter() - t0:.0f}s")
+    for start, model, _ in starts:
         everything = [np.ones_like(w) for w in model.dense_weights_]
         record(
             start,
@@ -189,13 +200,8 @@ def run_seed(name, cfg, X, y, seed, log):
             0.0,
             prune_with_scores(model, everything, [w.size for w in everything]),
         )
-    plain_methods = ["SHAP-SAE", "network game", "wanda", "lap"]
-    robust_methods = ["SHAP-SAE", "wanda", "magnitude"]
     counts = {}
-    for start, model, methods in (
-        ("plain", plain, plain_methods),
-        ("robust", robust, robust_methods),
-    ):
+    for start, model, methods in starts:
         t0 = time.perf_counter()
         scores = {
             m: model.link_importances_ if m == "SHAP-SAE" else ranking_scores(m, model, X_ex, seed)
@@ -225,13 +231,16 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--report", action="store_true", help="tables and figure only")
+    parser.add_argument("--plain-methods", nargs="+", default=PLAIN_METHODS)
+    parser.add_argument("--no-robust", action="store_true", help="the plain start only")
+    parser.add_argument("--name", default="figure3_approaches", help="results file name")
     args = parser.parse_args(argv)
     if args.report:
         report(Path(args.output))
         return
     cfg = config(args.quick)
     out = Path(args.output)
-    name = "figure3_approaches" + ("_quick" if args.quick else "")
+    name = args.name + ("_quick" if args.quick else "")
     path = out / f"{name}.json"
     start = time.perf_counter()
 
@@ -252,7 +261,9 @@ def main(argv=None):
         for ds in args.datasets:
             if (ds, seed) in done:
                 continue
-            records += run_seed(ds, cfg, *data[ds], seed, log)
+            records += run_seed(
+                ds, cfg, *data[ds], seed, log, args.plain_methods, not args.no_robust
+            )
             write_json(name, {"machine": machine(), "config": cfg, "records": records}, folder=out)
     log("done")
 
