@@ -35,7 +35,7 @@ from ._renamed import RENAMED, check_renamed, renamed_message
 from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
 from ._selection import select_features as _select_features
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
-from ._shapley_params import ShapleyEstimatorParams
+from ._shapley_params import ShapleyEstimatorParams, as_estimator_params
 from ._stages import (
     ResumeState,
     data_source,
@@ -475,6 +475,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         old = [name for name in params if name in RENAMED]
         if old:
             raise ValueError(renamed_message(old, type(self).__name__))
+        nested = any(name.startswith("shapley_estimator__") for name in params)
+        current = params.get("shapley_estimator", self.shapley_estimator)
+        if nested and isinstance(current, str):
+            # a name is its estimator at the default budget: the object takes the budget
+            params = {**params, "shapley_estimator": as_estimator_params(current)}
         return super().set_params(**params)
 
     # ------------------------------------------------------------------ validation
@@ -619,6 +624,13 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 "X and fine-tunes on X: pass X as an array, and no scores (rescore=True "
                 "uses the fitted game's)."
             )
+        if setup.target_sparsity is not None and setup.target_sparsity < self.sparsity_:
+            raise ValueError(
+                f"reprune(rescore=True) prunes this model further; its sparsity is "
+                f"{self.sparsity_:.3f}, above target_sparsity={setup.target_sparsity}. "
+                "Pass a higher target, or reprune without rescore=True (from the dense "
+                "network)."
+            )
         X = validate_rows(self, X, reset=False)
         return rescored_state(self, X, setup.scoring, setup.n_explain, self.n_jobs)
 
@@ -675,8 +687,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         rescore : bool, default=False
             Continue from this model instead of its dense network: its pruned network
             (folded and fine-tuned) becomes the copy's ``dense_weights_``, whose links
-            are scored again by the fitted game (on ``background_`` and ``n_explain``
-            rows of ``X``, which is required), then pruned to the new level or target
+            are scored again by the fitted game (every one of ``n_explain`` rows of
+            ``X``, which is required, against the whole ``background_``, as
+            ``explain(layer=...)`` plays it), then pruned to the new level or target
             (a removed link scores 0: the kept links are a subset of this model's) and
             fine-tuned on ``X``. Calls at rising ``target_sparsity`` prune gradually, as
             gradual magnitude pruning does (Zhu & Gupta, 2017); on the paper's network

@@ -183,12 +183,8 @@ class LayerGames(GameFamily):
         for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             act = self.activation(activations[layer])
             game = GameShape(n_in, n_out, act, range(n_background))
-            estimator = make_estimator(
-                config.estimator,
-                game,
-                n_permutations=config.n_permutations,
-                kernel_nsamples=config.kernel_nsamples,
-            )
+            # the device too: the fused CPU kernel and the torch path differ in memory
+            estimator = _estimator(config, game, config.seed)
             need = float(estimator.memory_bytes(game))
             if need > worst:
                 worst, worst_layer = need, layer

@@ -252,11 +252,12 @@ class PermutationEstimator(ShapleyEstimator):
         return fused_available(game.activation, resolve_device(self.device))
 
     def _fused_point_bytes(self, game):
-        # per point: the float32 accumulators of the K groups, phi (and var) in float64,
-        # and per (point, background row) the gap, the order and two output rows
+        # per point: the float32 accumulators of the K groups; phi and var in float64
+        # (the batch's and the caller's) and numpy's temporary of the variance; the gap
+        # of every (point, background row)
         cells = game.n_outputs * game.n_players
-        rows = len(game.background) * (12 * game.n_players + 8 * game.n_outputs)
-        return 4 * self.n_permutations * cells + 16 * cells + rows
+        rows = len(game.background) * 4 * game.n_players
+        return (4 * self.n_permutations + 40) * cells + rows
 
     def points_per_batch(self, game):
         """Explained points evaluated together: as many as fit the memory budget with
@@ -326,16 +327,32 @@ class PermutationEstimator(ShapleyEstimator):
 
     def _fused_values(self, game, A, gen):
         """The estimate of :meth:`shapley_values` by the fused CPU kernel
-        (:mod:`skshapsae._game_kernels`): the same orders, one pass per order."""
-        import torch
-
+        (:mod:`skshapsae._game_kernels`), in batches of :meth:`points_per_batch` points."""
+        n_out, n_in = np.shape(game.W)
+        K = self.n_permutations
+        phi = np.zeros((len(A), n_out, n_in))
+        var = np.zeros((len(A), n_out, n_in)) if K > 1 else None
+        if len(game.background) == 0:
+            return phi, var
         W = np.asarray(game.W, dtype=np.float32)
         WT = np.ascontiguousarray(W.T)
         b = np.asarray(game.b, dtype=np.float32)
         R = np.asarray(game.background, dtype=np.float32)
+        c = R @ W.T + b  # (rows, out): the background rows' pre-activations
+        step = self.points_per_batch(game)
+        for begin in range(0, len(A), step):
+            chunk = slice(begin, begin + step)
+            p, v = self._fused_batch(game.activation, A[chunk], W, WT, b, R, c, gen)
+            phi[chunk] = p
+            if var is not None:
+                var[chunk] = v
+        return phi, var
+
+    def _fused_batch(self, activation, A, W, WT, b, R, c, gen):
+        import torch
+
         n_rows, n_out, n_in = R.shape[0], W.shape[0], W.shape[1]
         p, K = len(A), self.n_permutations
-        c = R @ W.T + b  # (rows, out): the background rows' pre-activations
         points = A.astype(np.float32)
         gap = (points[:, None, :] - R[None, :, :]).reshape(p * n_rows, n_in)
         z_a = points @ W.T + b
@@ -348,12 +365,15 @@ class PermutationEstimator(ShapleyEstimator):
         for g in range(K):
             # one seed per batch and group from the estimator's stream
             seed = int(torch.randint(0, 2**62, (1,), generator=gen))
-            add_orders(game.activation, WT, gap, z_a, c, seed, groups[g], splits)
+            add_orders(activation, WT, gap, z_a, c, seed, groups[g], splits)
+        # views (points, out, in); the float64 results are the only copies
         groups = groups.reshape(K, p, n_in, n_out).transpose(0, 1, 3, 2)
+        scale = 1.0 / (2 * n_rows)
         if K == 1:
-            return groups[0].astype(np.float64) / (2 * n_rows), None
-        groups = groups.astype(np.float64) / (2 * n_rows)
-        return groups.mean(axis=0), groups.var(axis=0, ddof=1) / K
+            return np.multiply(groups[0], scale, dtype=np.float64), None
+        phi = np.mean(groups, axis=0, dtype=np.float64) * scale
+        var = np.var(groups, axis=0, dtype=np.float64, ddof=1) * (scale**2 / K)
+        return phi, var
 
     def _points_together(self, A, W, WT, b, R, Z_bg, act, gen, dev):
         """The estimate of :meth:`shapley_values` for several points in one pass: every

@@ -72,7 +72,8 @@ class AutoEstimator(ShapleyEstimatorParams):
 
 
 class PermutationEstimator(ShapleyEstimatorParams):
-    """``"permutation"``: antithetic permutation sampling in torch, on every layer.
+    """``"permutation"``: antithetic permutation sampling on every layer (a fused numba
+    kernel on the CPU, torch on CUDA).
 
     Parameters
     ----------

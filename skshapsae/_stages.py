@@ -272,9 +272,11 @@ def rescored_state(model, X, scoring, n_explain, n_jobs=None):
     rows = sample_rows(len(X), n_explain, np.random.RandomState(scoring.seed))
     network = DenseNetwork(weights, biases, list(model.activations_))
     scores = score_network(network, model.background_, X[rows], scoring, n_jobs=n_jobs)
-    state = importance_state(
-        scores.importances, scores.stderrs, scores.estimators, model.column_weights_
-    )
+    # a removed link scores 0 under an exact or sampled permutation game, not always
+    # under a regression estimator (KernelSHAP's noise): 0 wherever the weight is
+    importances = [np.where(W == 0, 0.0, imp) for W, imp in zip(weights, scores.importances)]
+    stderrs = [np.where(W == 0, 0.0, err) for W, err in zip(weights, scores.stderrs)]
+    state = importance_state(importances, stderrs, scores.estimators, model.column_weights_)
     return {
         "dense_weights_": weights,
         "dense_intercepts_": biases,

@@ -56,3 +56,13 @@ def test_fused_values_do_not_depend_on_the_threads():
     with torch_threads(threads=2):
         two, _ = PermutationEstimator(seed=3).shapley_values(game, points)
     np.testing.assert_array_equal(one, two)
+
+
+def test_no_points_and_many_points_in_batches():
+    game, points = _wide_game("silu")
+    estimator = PermutationEstimator(n_permutations=2, seed=0, memory_budget=1)
+    phi, var = estimator.shapley_values(game, points[:0])
+    assert phi.shape == var.shape == (0, 20, 30)
+    # a budget of one point per batch gives every point its estimate, with its variance
+    phi, var = estimator.shapley_values(game, points)
+    assert phi.shape == var.shape == (6, 20, 30) and np.all(var[:, :, 5:] > 0)

@@ -329,3 +329,15 @@ def test_reprune_rescore_continues_from_the_pruned_network():
     assert second.sparsity_ >= 0.8 - 1e-9 > first.sparsity_
     with pytest.raises(ValueError, match="rescore=True"):
         first.reprune(target_sparsity=0.8, rescore=True)
+
+
+def test_reprune_rescore_refuses_a_lower_target_and_zeroes_removed_links():
+    X = np.random.default_rng(1).random((80, 6))
+    model = fast_model(4, max_iter=10, shapley_estimator="kernel").fit(X)
+    first = model.reprune(target_sparsity=0.6, X=X)
+    with pytest.raises(ValueError, match="prunes this model further"):
+        first.reprune(target_sparsity=0.3, X=X, rescore=True)
+    # KernelSHAP's regression noise would score removed links: they are 0 all the same
+    second = first.reprune(target_sparsity=0.7, X=X, rescore=True)
+    for imp, kept in zip(second.link_importances_, first.link_masks_):
+        assert np.all(imp[~kept] == 0)

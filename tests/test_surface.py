@@ -71,6 +71,15 @@ def test_the_estimator_budget_is_a_nested_parameter(X):
     assert search.best_params_["shapley_estimator__n_permutations"] in (1, 2)
 
 
+def test_a_budget_set_on_a_name_makes_it_its_object():
+    ae = SHAPSparseAutoencoder().set_params(shapley_estimator__n_permutations=3)
+    assert ae.shapley_estimator.get_params() == {"n_permutations": 3, "background_rows": None}
+    named = SHAPSparseAutoencoder(shapley_estimator="permutation")
+    named.set_params(shapley_estimator__n_permutations=2)
+    assert isinstance(named.shapley_estimator, PermutationEstimator)
+    assert named.shapley_estimator.n_permutations == 2
+
+
 def test_a_name_is_its_object_at_the_default_budget(X):
     a = fast(shapley_estimator="permutation").fit(X)
     b = fast(shapley_estimator=PermutationEstimator()).fit(X)
