@@ -342,6 +342,17 @@ def label(r):
 def report(folder):
     data = json.loads((folder / "figure3_approaches.json").read_text())
     records = data["records"]
+    # the runs with --name: the pre-activation game (its SHAP-SAE rows repeat the main
+    # run's) and --dense-only (the robust start's dense network)
+    extra = folder / "figure3_approaches_preactivation.json"
+    if extra.exists():
+        rows = json.loads(extra.read_text())["records"]
+        records = records + [r for r in rows if r["method"] == "SHAP-SAE preactivation"]
+    dense_file = folder / "figure3_approaches_dense.json"
+    if dense_file.exists():
+        have = {(r["dataset"], r["seed"], r["start"]) for r in records if r["method"] == "dense"}
+        rows = json.loads(dense_file.read_text())["records"]
+        records = records + [r for r in rows if (r["dataset"], r["seed"], r["start"]) not in have]
     seeds = sorted({r["seed"] for r in records})
     # the dense plain network is the one of run_experiments.py (same seeds and training):
     # its rows come from there where this run has none
@@ -364,7 +375,14 @@ def report(folder):
             "~" * len(ds),
             "",
             f"Dense (plain): accuracy {dense['plain']['acc_logreg']:.4f}, test MSE "
-            f"{dense['plain']['test_mse']:.4f}. Seeds: {', '.join(map(str, seeds))}.",
+            f"{dense['plain']['test_mse']:.4f}"
+            + (
+                f"; dense (robust): {dense['robust']['acc_logreg']:.4f}, "
+                f"{dense['robust']['test_mse']:.4f}"
+                if "robust" in dense
+                else ""
+            )
+            + f". Seeds: {', '.join(map(str, seeds))}.",
             "",
             ".. list-table::",
             "   :header-rows: 1",
@@ -395,6 +413,7 @@ SHOWN = [
     ("SHAP-SAE", "plain", "gradual"),
     ("SHAP-SAE", "robust", "gradual"),
     ("network game", "plain", "gradual"),
+    ("SHAP-SAE preactivation", "plain", "gradual"),
     ("wanda", "plain", "gradual"),
     ("magnitude", "robust", "gradual"),
     ("lap", "plain", "gradual"),
@@ -433,7 +452,7 @@ def plot(summary, path):
                 )
                 if not sel:
                     continue
-                lead = method == "SHAP-SAE"
+                lead = method.startswith("SHAP-SAE")
                 ax.errorbar(
                     [r["eta_target"] for r in sel],
                     [r[key] for r in sel],
