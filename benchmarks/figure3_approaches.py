@@ -166,6 +166,8 @@ def run_seed(
     common = dict(
         quick=cfg["max_iter"] == 2, seed=seed, fine_tune_iter=0, hidden_layer_sizes=cfg["hidden"]
     )
+    if cfg.get("default_network"):  # the library's default units instead of the paper's
+        common.update(activation="silu", out_activation="identity")
     records = []
 
     def record(start, protocol, method, eta, model):
@@ -239,11 +241,15 @@ def main(argv=None):
     parser.add_argument("--no-robust", action="store_true", help="the plain start only")
     parser.add_argument("--name", default="figure3_approaches", help="results file name")
     parser.add_argument("--dense-only", action="store_true", help="the dense networks only")
+    parser.add_argument(
+        "--default-network", action="store_true", help="SiLU hidden units, identity output"
+    )
     args = parser.parse_args(argv)
     if args.report:
         report(Path(args.output))
         return
     cfg = config(args.quick)
+    cfg["default_network"] = args.default_network
     out = Path(args.output)
     name = args.name + ("_quick" if args.quick else "")
     path = out / f"{name}.json"
