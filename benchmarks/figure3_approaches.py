@@ -337,11 +337,10 @@ def previous_rows(path, seeds):
 
 
 def label(r):
-    method = (
-        "dropout AE (magnitude)"
-        if (r["start"], r["method"]) == ("robust", "magnitude")
-        else r["method"]
-    )
+    names = {"network game": "SHAP-SAE network game"}
+    method = names.get(r["method"], r["method"])
+    if (r["start"], r["method"]) == ("robust", "magnitude"):
+        method = "dropout AE (magnitude)"
     return f"{method} [{r['start']}, {r['protocol']}]"
 
 
@@ -458,7 +457,7 @@ def plot(summary, path):
                 )
                 if not sel:
                     continue
-                lead = method.startswith("SHAP-SAE")
+                lead = method.startswith("SHAP-SAE") or method == "network game"
                 ax.errorbar(
                     [r["eta_target"] for r in sel],
                     [r[key] for r in sel],
