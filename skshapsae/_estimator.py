@@ -707,10 +707,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         >>> from skshapsae import SHAPSparseAutoencoder
         >>> X = np.random.default_rng(0).random((200, 12))
         >>> ae = SHAPSparseAutoencoder(6, max_iter=20, random_state=0).fit(X)
-        >>> model = ae
-        >>> for eta in (0.5, 0.7):  # gradual pruning: rescored after every step
+        >>> model = ae.reprune(target_sparsity=0.5, X=X)  # from the dense network
+        >>> for eta in (0.7, 0.8):  # gradual pruning: rescored after every step
         ...     model = model.reprune(target_sparsity=eta, X=X, rescore=True)
-        >>> bool(model.sparsity_ >= 0.6)
+        >>> bool(model.sparsity_ > 0.75)
         True
         """
         self._check_full("reprune")
