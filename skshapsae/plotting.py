@@ -188,11 +188,7 @@ class UnitImportanceDisplay(_Display):
         """
         self._axes(ax)
         self.im_ = self.colorbar_ = self.bars_ = None
-        label = (
-            "feature importance (share of relevance)"
-            if self.layer == 0
-            else "unit importance (mean |SHAP|)"
-        )
+        label = "feature importance (share)" if self.layer == 0 else "unit importance (mean |SHAP|)"
         if self.image_shape is not None:
             kw = {"cmap": "magma", **(im_kw or {})}
             self.im_ = self.ax_.imshow(np.reshape(self.importances, self.image_shape), **kw)

@@ -1,4 +1,4 @@
-"""The weighted reconstruction loss and ``feature_importances_`` (shares of relevance)."""
+"""``feature_importances_`` (the reconstruction game), its groups, and the weighted loss."""
 
 from functools import partial
 
@@ -31,24 +31,24 @@ def _fit(X, **params):
     return _model(**params).fit(X)
 
 
-def test_a_column_that_shares_nothing_ranks_last_and_weighs_least():
+def test_a_column_that_shares_nothing_ranks_last_with_the_plain_loss():
     X = _table()
     ae = _fit(X)
+    np.testing.assert_array_equal(ae.column_weights_, np.ones(7))  # the plain loss
     fi = ae.feature_importances_
     assert np.argmin(fi) == 6
     np.testing.assert_allclose(fi.sum(), 1.0)
-    # per unit of variance, the noise column weighs least in the loss
-    per_variance = ae.column_weights_ * X.var(axis=0)
-    assert np.argmin(per_variance) == 6
-    # the plain loss follows variance: the wide noise column is among the most important
-    plain = _fit(X, column_weights="uniform")
-    np.testing.assert_array_equal(plain.column_weights_, np.ones(7))
-    assert np.argsort(-plain.unit_importances_[0])[:3].tolist().count(6) == 1
+    # eq. 4 follows variance: the wide noise column is among the most important
+    assert np.argsort(-ae.unit_importances_[0])[:3].tolist().count(6) == 1
+    # the structure-weighted loss, one parameter away, ranks it last too
+    unique = _fit(X, column_weights="unique")
+    assert np.argmin(unique.feature_importances_) == 6
+    assert np.argmin(unique.column_weights_ * X.var(axis=0)) == 6
 
 
 def test_the_weighted_loss_is_what_training_reports():
     X = _table(1)
-    ae = _fit(X, importance_level=1.0, fine_tune_iter=0)
+    ae = _fit(X, importance_level=1.0, fine_tune_iter=0, column_weights="unique")
     recon = ae.inverse_transform(ae.transform(X))
     weighted = np.mean(ae.column_weights_ * (recon - X) ** 2)
     np.testing.assert_allclose(weighted, ae.dense_loss_curve_[-1], rtol=0.05)
@@ -69,34 +69,105 @@ def test_auto_resolves_by_output_and_width():
 def test_streams_increments_and_files_keep_the_weights(tmp_path):
     X = _table(2)
     chunks = [X[:150], X[150:]]
-    streamed = _fit(chunks)
+    streamed = _fit(chunks, column_weights="unique")
     assert not np.allclose(streamed.column_weights_, 1.0)
-    inc = _model(device="auto")
+    inc = _model(device="auto", column_weights="unique")
     inc.partial_fit(X[:150])
     first = inc.column_weights_.copy()
     inc.partial_fit(X[150:])
     np.testing.assert_array_equal(inc.column_weights_, first)  # fixed by the first chunk
-    ae = _fit(X)
+    ae = _fit(X, column_weights="unique")
     save(ae, tmp_path / "m.npz")
     back = load(tmp_path / "m.npz")
     np.testing.assert_array_equal(back.column_weights_, ae.column_weights_)
     np.testing.assert_array_equal(back.feature_importances_, ae.feature_importances_)
+    np.testing.assert_array_equal(back.reconstruction_importances_, ae.reconstruction_importances_)
     # a loaded model continues training on the same weighted loss
     back.partial_fit(X[:50])
     np.testing.assert_array_equal(back.column_weights_, ae.column_weights_)
 
 
-def test_feature_importances_follow_what_the_decoder_uses():
-    """A code unit the decoder ignores passes no relevance to the inputs it reads."""
+def test_feature_importances_come_from_the_network_not_the_link_scores():
+    """Given link scores prune the network; the attribution is the dense network's."""
     X = _table(3)
-    ae = _fit(X, column_weights="uniform")
+    ae = _fit(X)
     scores = [np.ones_like(w) for w in ae.dense_weights_]
-    scores[0][0] = [10.0, 0, 0, 0, 0, 0, 0]  # unit 0 reads column 0 strongly...
-    scores[1][:, 0] = 0.0  # ...but the decoder draws nothing from it
+    scores[0][0] = [10.0, 0, 0, 0, 0, 0, 0]
     pruned = ae.reprune(scores=scores, keep_counts=[w.size for w in ae.dense_weights_])
-    fi = pruned.feature_importances_
-    np.testing.assert_allclose(fi, np.full(7, 1 / 7))  # only unit 1 counts: uniform
-    assert pruned.unit_importances_[0][0] > pruned.unit_importances_[0][1]  # eq. 4 does not
+    np.testing.assert_array_equal(pruned.feature_importances_, ae.feature_importances_)
+    assert pruned.unit_importances_[0][0] > pruned.unit_importances_[0][1]  # eq. 4 moves
+    # feature_importances_ are the off-diagonal column sums, normalised
+    relative = ae.reconstruction_importances_.copy()
+    np.fill_diagonal(relative, 0.0)
+    np.testing.assert_allclose(ae.feature_importances_, relative.sum(0) / relative.sum())
+
+
+def _exact_shapley(value, d):
+    """Exact Shapley values of a game given by ``value(frozenset)`` (all coalitions)."""
+    from itertools import combinations
+    from math import factorial
+
+    phi = np.zeros(d)
+    for j in range(d):
+        others = [k for k in range(d) if k != j]
+        for size in range(d):
+            weight = factorial(size) * factorial(d - size - 1) / factorial(d)
+            for S in combinations(others, size):
+                phi[j] += weight * (value(frozenset(S) | {j}) - value(frozenset(S)))
+    return phi
+
+
+def test_the_reconstruction_game_is_exact_on_a_linear_network():
+    """An order and its reverse give the exact Shapley values of a quadratic game (the
+    squared error of a linear network) and of a linear one (its output)."""
+    from skshapsae._attribution import reconstruction_game
+
+    rng = np.random.default_rng(0)
+    d = 4
+    P, c = rng.normal(size=(d, d)), rng.normal(size=d)
+    background, explained = rng.normal(size=(1, d)), rng.normal(size=(5, d))
+    loss, output = reconstruction_game(lambda Z: Z @ P.T + c, background, explained, seed=3)
+    exact_loss, exact_output = np.zeros((d, d)), np.zeros((d, d))
+    r = background[0]
+    for x in explained:
+        for o in range(d):
+
+            def error(S, o=o, x=x):
+                z = np.where(np.isin(np.arange(d), list(S)), x, r)
+                return -((x[o] - (P[o] @ z + c[o])) ** 2)
+
+            exact_loss[o] += _exact_shapley(error, d) / len(explained)
+            exact_output[o] += np.abs(P[o] * (x - r)) / len(explained)
+    np.testing.assert_allclose(loss, exact_loss, atol=1e-10)
+    np.testing.assert_allclose(output, exact_output, atol=1e-10)
+
+
+def test_dummies_of_one_column_are_scored_together():
+    """Two complementary dummies rebuild each other; grouped, the column they encode
+    (which shares nothing with the rest) ranks last."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    from skshapsae import source_columns
+
+    rng = np.random.default_rng(5)
+    shared = _table(5)[:, :6]
+    binary = rng.integers(2, size=(len(shared), 1)).astype(str)
+    data = np.hstack([shared, binary]).astype(object)
+    front = ColumnTransformer(
+        [("num", "passthrough", list(range(6))), ("cat", OneHotEncoder(), [6])]
+    ).fit(data)
+    X = front.transform(data).astype(float)
+    assert source_columns(front).tolist() == ["x0", "x1", "x2", "x3", "x4", "x5", "x6", "x6"]
+    ae = _fit(X, hidden_layer_sizes=3)
+    dummies = ae.feature_importances_[6:].sum()
+    grouped = ae.group_importances(front)
+    assert list(grouped) == ["x0", "x1", "x2", "x3", "x4", "x5", "x6"]
+    np.testing.assert_allclose(sum(grouped.values()), 1.0)
+    assert min(grouped, key=grouped.get) == "x6"
+    assert grouped["x6"] < dummies
+    with pytest.raises(ValueError, match="one label per input column"):
+        ae.group_importances(["a", "b"])
 
 
 def test_unique_variances_match_scikit_learns_factor_analysis():

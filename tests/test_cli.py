@@ -148,7 +148,7 @@ def test_csv_column_names_reach_the_model_and_figures(tmp_path, capsys):
     path = _csv(tmp_path, frame.to_csv(index=False))
     args = ["--data", path, "--target", "label", "--max-iter", "2", "--levels", "0.8"]
     assert main([*args, "--n-explain", "10", "--quiet", "--output", str(tmp_path / "o")]) == 0
-    assert "most important features:" in capsys.readouterr().out
+    assert "most important columns:" in capsys.readouterr().out
     model = load(tmp_path / "o" / "model.npz")
     assert list(model.feature_names_in_) == list("vwxyz")
     assert model[-1].layer_sizes_ == [5, 2, 5]  # the library's default on 5 columns
@@ -234,20 +234,24 @@ def test_report_names_the_classifier_baseline_sizes_file_and_importances(tmp_pat
     out = capsys.readouterr().out
     assert "LogisticRegression(max_iter=1000) on the codes" in out
     assert "majority class alone scores" in out and "model: 6 -> 3 -> 6 units" in out
-    assert "most important features: " in out and "(0." in out
+    assert "most important columns: " in out and "(0." in out
     results = json.loads((tmp_path / "o" / "results.json").read_text())
     assert results["data"]["file"].endswith("raw.csv") and results["data"]["rows"] == 80
     assert results["data"]["model_inputs"] == 6
     assert "LogisticRegression" in results["accuracy_means"]
     assert 0.4 <= results["majority_baseline_accuracy"] <= 0.6
     assert results["model"]["layer_sizes"] == [6, 3, 6]
+    # one importance per column of the table (the colour's dummies scored together) ...
     importances = results["feature_importances"]
-    assert len(importances) == 6 and list(importances.values()) == sorted(
-        importances.values(), reverse=True
-    )
+    assert set(importances) == {"a", "b", "c", "colour"}
+    assert list(importances.values()) == sorted(importances.values(), reverse=True)
+    np.testing.assert_allclose(sum(importances.values()), 1.0)
+    # ... and one per model input beside them
+    per_input = results["feature_importances_per_model_input"]
+    assert len(per_input) == 6 and {"colour_red", "colour_green", "colour_blue"} <= set(per_input)
     # per-column reconstruction of the chosen level and of the dense model
     reconstruction = results["reconstruction"]
-    assert set(reconstruction["chosen"]) == set(reconstruction["dense"]) == set(importances)
+    assert set(reconstruction["chosen"]) == set(reconstruction["dense"]) == set(per_input)
     chosen = next(
         r for r in results["levels"] if r["importance_level"] == results["chosen_importance_level"]
     )

@@ -61,9 +61,11 @@ def test_uniform_selection_is_forward_selection_for_reconstruction(table):
     ae8 = SHAPSparseAutoencoder(hidden_layer_sizes=2, random_state=0).fit(X)
     chosen = ae8.select_features(2, X=X)
 
+    Z = X / X.std(0)  # in standard units, the default
+
     def residual(cols):
-        A = X[:, cols] - X[:, cols].mean(0)
-        Y = X - X.mean(0)
+        A = Z[:, cols] - Z[:, cols].mean(0)
+        Y = Z - Z.mean(0)
         return np.sum((Y - A @ np.linalg.lstsq(A, Y, rcond=None)[0]) ** 2)
 
     best_first = min(range(8), key=lambda j: residual([j]))
@@ -80,3 +82,28 @@ def test_uniform_selection_is_forward_selection_for_reconstruction(table):
     assert np.mean(picked < 5) >= 0.6
     with pytest.raises(ValueError, match="'uniform' or 'importance'"):
         ae.select_features(2, weights="shap")
+    with pytest.raises(ValueError, match="per-column weights are not supported"):
+        ae.select_features(2, weights=np.ones(20))
+    # units="given": the columns as they are
+    given = ae8.select_features(1, X=X, units="given")
+
+    def raw(cols):
+        A = X[:, cols] - X[:, cols].mean(0)
+        return np.sum(((X - X.mean(0)) - A @ np.linalg.lstsq(A, X - X.mean(0), rcond=None)[0]) ** 2)
+
+    assert given[0] == min(range(8), key=lambda j: raw([j]))
+
+
+def test_selection_does_not_depend_on_the_scaler_in_front(table):
+    """The columns are reconstructed in standard units: MinMaxScaler, StandardScaler or
+    no scaler in front choose the same columns."""
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    rng = np.random.default_rng(3)
+    raw = table * rng.uniform(0.01, 100, size=table.shape[1]) + rng.normal(size=table.shape[1])
+    chosen = []
+    for scaler in (MinMaxScaler(), StandardScaler(), None):
+        X = raw if scaler is None else scaler.fit_transform(raw)
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=2, max_iter=20, random_state=0).fit(X)
+        chosen.append(ae.select_features(6, X=X).tolist())
+    assert chosen[0] == chosen[1] == chosen[2]
