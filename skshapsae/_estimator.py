@@ -280,7 +280,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     link_importances_ : list of ndarray
         ``[l]`` has shape ``(n(l+1), n(l))``: mean absolute Shapley value of each link.
     link_importance_stderr_ : list of ndarray
-        Standard error of ``link_importances_`` over the explained rows.
+        Standard error of ``link_importances_`` over the explained rows; NaN where one
+        row was explained (``n_explain=1``, a one-row table, a first ``partial_fit`` of
+        one row), where it is undefined. Model files store and load it as it is.
     shapley_estimators_ : list of str
         The Shapley estimator that scored each layer (``"auto"`` resolved per layer, as
         ``PCA`` records ``_fit_svd_solver``); ``"given"`` for scores passed to
@@ -311,7 +313,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     layer_sparsity_ : ndarray of shape (2L,)
         Share of pruned links per layer.
     importance_level_ : float
-        The level ``m`` used.
+        The level ``m`` used; NaN where no level chose the links (``reprune`` with
+        ``keep_counts``, :func:`~skshapsae.baselines.prune_with_scores`, the trained
+        baselines). Model files store and load it as it is.
     keep_counts_ : list of int
         Links kept per layer by the support sets (eq. 8), before the cascade.
     n_components_ : int
