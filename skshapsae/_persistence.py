@@ -583,8 +583,10 @@ def _upgraded(params, where):
 
 def _shapley_estimator(value, where):
     """A stored ``shapley_estimator``: a name, or ``{"estimator": name, "params": {...}}``."""
-    from ._shapley_params import ESTIMATOR_PARAMS
+    from ._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams
 
+    if isinstance(value, ShapleyEstimatorParams):  # mapped from a file before 0.2
+        value = {"estimator": value.name, "params": value.get_params()}
     if not isinstance(value, dict):
         return value  # a name (checked by the constraints)
     name, params = value.get("estimator"), value.get("params")

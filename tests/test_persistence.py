@@ -309,3 +309,45 @@ def test_every_public_way_of_making_a_model_saves_a_file_that_loads(X, tmp_path)
 def test_nan_is_accepted_where_it_means_undefined_and_nothing_else(model_bytes, tmp_path, edit):
     with pytest.raises(ValueError, match="importance_level_|link_importance_stderr_"):
         load(_write(tmp_path, _resigned(model_bytes, edit)))
+
+
+def _as_before_0_2(params):
+    """An edit giving a file the parameters a version before 0.2 wrote (``pruning`` then
+    was ``allocation`` / ``structure``; ``shapley_estimator`` a name)."""
+
+    def edit(header, arrays):
+        header["params"].pop("pruning")
+        header["params"]["shapley_estimator"] = "auto"
+        header["params"].update(params)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "old",
+    [
+        {"n_permutations": 0},
+        {"n_permutations": -3},
+        {"n_permutations": "abc"},
+        {"n_permutations": 1e300},
+        {"shapley_estimator": "kernel", "kernel_nsamples": 0},
+        {"shapley_estimator": "exact", "n_permutations": 0},  # unused, still refused
+        {"structure": "bogus"},
+        {"structure": "units", "allocation": "bogus"},
+        {"allocation": 3},
+        {"background_pool": "abc"},
+        {"shapley_estimator": "bogus", "n_permutations": 2},
+    ],
+)
+def test_a_file_from_before_0_2_with_invalid_old_values_is_refused(model_bytes, tmp_path, old):
+    """Old spellings are checked as the new ones are: at load, not at the next refit."""
+    path = _write(tmp_path, _resigned(model_bytes, _as_before_0_2(old)))
+    with pytest.raises(ValueError, match="parameters"):
+        load(path)
+
+
+def test_a_file_from_before_0_2_with_valid_old_values_loads(model, model_bytes, X, tmp_path):
+    old = {"structure": "links", "allocation": "global", "n_permutations": 2}
+    back = load(_write(tmp_path, _resigned(model_bytes, _as_before_0_2(old))))
+    assert back.pruning == "global" and back.shapley_estimator.n_permutations == 2
+    np.testing.assert_array_equal(back.transform(X), model.transform(X))
