@@ -94,6 +94,32 @@ def fitted_network(state, setup, n_samples):
     }
 
 
+def _same_network(trained, previous):
+    """Whether a training result holds the fitted dense network, bitwise."""
+    return all(
+        np.array_equal(a, b)
+        for new, old in (
+            (trained.weights, previous["dense_weights_"]),
+            (trained.biases, previous["dense_intercepts_"]),
+        )
+        for a, b in zip(new, old, strict=True)
+    )
+
+
+def _continued(previous, trained, n_samples):
+    """The fitted state ``previous`` (scores, masks, pruned network) with a
+    ``partial_fit`` call's training record: epochs, loss curves, rows seen, seconds."""
+    tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
+    return {
+        **previous,
+        "dense_loss_curve_": list(trained.loss_curve),
+        "loss_curve_": list(trained.loss_curve) + list(tuning),
+        "n_iter_": int(trained.n_iter),
+        "n_samples_seen_": int(n_samples),
+        "fit_times_": {**previous["fit_times_"], "training": trained.seconds},
+    }
+
+
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Sparse autoencoder pruned by the Shapley importance of its links (SHAP-SAE).
 
@@ -521,13 +547,19 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``partial_fit`` (Adam's state kept), from ``fit`` or from a loaded model (fresh
         Adam moments, at the step size the fit ended with). A uniform sample of all
         rows seen so far (reservoir sampling; after ``fit`` or ``load`` it starts from
-        ``background_``) is the Shapley background and the explained rows; every call
-        scores the links and prunes anew, fine-tuning on ``X``, so the estimator is
-        usable after each call. Scoring is the cost of a call: with large networks,
-        prefer few large chunks or ``importance_target="reconstruction"``. A chunk with
-        another number of columns, or architecture parameters changed since the model
-        was fitted, raise a ``ValueError`` and leave the model as it was; ``fit``
-        starts afresh.
+        ``background_``) is the Shapley background and the explained rows; a call that
+        changes the dense network scores the links and prunes anew, fine-tuning on
+        ``X``, so the estimator is usable after each call. A call that leaves the dense
+        network as it was (the epoch did not lower the chunk's loss) keeps the scores
+        and the masks; and the pruned network the call would replace (its masks and
+        weights) stays where it reconstructs the rows seen (that sample, and ``X``)
+        better than the new one, while the dense network and its scores are the newest
+        (``reprune`` and the next call start from them): after ``fit`` or a first call,
+        ``transform`` is at least as good on that sample of the rows seen. Scoring is
+        the cost of a call: with large networks, prefer few large chunks or
+        ``importance_target="reconstruction"``. A chunk with another number of
+        columns, or architecture parameters changed since the model was fitted, raise a
+        ``ValueError`` and leave the model as it was; ``fit`` starts afresh.
 
         Parameters
         ----------
@@ -570,12 +602,19 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 *source.memory_rows(setup),
                 setup.train.batch_size,
             )
+            previous = self._fitted_state() if incremental and "weights_" in vars(self) else None
             trained = source.train(setup)
-            state = source.score(trained, setup)
-            if not state.pop("_converged_") and not incremental:
-                warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
-            state.update(fitted_network(state, setup, source.n_samples))
-            state.update(prune_stage(state, source.tuning_data, setup))
+            if previous is not None and _same_network(trained, previous):
+                # nothing dense changed: the scores and the masks stay (no new draws)
+                state = _continued(previous, trained, source.n_samples)
+            else:
+                state = source.score(trained, setup)
+                if not state.pop("_converged_") and not incremental:
+                    warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
+                state.update(fitted_network(state, setup, source.n_samples))
+                state.update(prune_stage(state, source.tuning_data, setup))
+                if previous is not None:
+                    state = self._better_on_seen(state, previous, source)
             # every fitted attribute appears at once: an interrupted fit leaves none
             self.__dict__.update(fitted.freeze(state))
             if incremental:
@@ -599,6 +638,24 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def _seed(self):
         return check_random_state(self.random_state).randint(2**31 - 1)
+
+    def _better_on_seen(self, state, previous, source):
+        """``partial_fit``'s new state, whose pruned network is the previous call's where
+        that one reconstructs the rows seen so far (the stream's uniform sample of them,
+        and the chunk) better: the dense network and its scores are always the newest
+        (``reprune`` and the next call start from them)."""
+        rows = np.vstack([source.resume.reservoir.sample(), source.X]).astype(np.float64)
+        errors = []
+        for candidate in (state, previous):
+            model = clone(self)
+            model.__dict__.update(candidate)
+            errors.append(float(np.mean((model._decode(model._encode(rows)) - rows) ** 2)))
+        if errors[0] <= errors[1] or not np.isfinite(errors[1]):
+            return state
+        tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
+        pruned = {name: previous[name] for name in fitted.names(group="pruning")}
+        pruned["loss_curve_"] = list(state["dense_loss_curve_"]) + list(tuning)
+        return {**state, **pruned}
 
     def _resume_state(self, setup):
         """Where ``partial_fit`` continues: its own last call, a fitted or a loaded model."""
