@@ -924,6 +924,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
         phi, base, points = explain_layer(network, layer, X, self.background_, config)
         values = np.transpose(phi, (0, 2, 1))
+        # rows so large that the float32 network overflows (the layer's inputs or its
+        # attributions beyond float32's range): the error transform and explain() raise
+        flat = np.hstack([values.reshape(len(values), -1), np.reshape(points, (len(values), -1))])
+        checks.finite_output(
+            np.where(np.abs(flat) <= np.finfo(np.float32).max, flat, np.inf), "encode"
+        )
         if output != "units":
             values = values[:, :, output]
             base = base[:, output] if base.ndim == 2 else base
