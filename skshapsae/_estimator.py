@@ -35,7 +35,7 @@ from ._renamed import RENAMED, check_renamed, renamed_message
 from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
 from ._selection import select_features as _select_features
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
-from ._shapley_params import ShapleyEstimatorParams, as_estimator_params
+from ._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estimator_params
 from ._stages import (
     ResumeState,
     data_source,
@@ -508,6 +508,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         nested = any(name.startswith("shapley_estimator__") for name in params)
         current = params.get("shapley_estimator", self.shapley_estimator)
         if nested and isinstance(current, str):
+            if current not in ESTIMATOR_PARAMS:
+                raise ValueError(
+                    f"shapley_estimator={current!r} is not a known Shapley estimator, so it "
+                    "has no shapley_estimator__ parameters; choose one of "
+                    f"{sorted(ESTIMATOR_PARAMS)} (or pass an estimator object)."
+                )
             # a name is its estimator at the default budget: the object takes the budget
             params = {**params, "shapley_estimator": as_estimator_params(current)}
         return super().set_params(**params)
@@ -989,8 +995,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         self._check_full("select_features")
         n_features = checks.n_selected(n_features, self.n_features_in_)
-        if weights not in ("uniform", "importance"):
-            raise ValueError(f"weights must be 'uniform' or 'importance', got {weights!r}.")
+        if not (isinstance(weights, str) and weights in ("uniform", "importance")):
+            shown = f"an array of shape {np.shape(weights)}" if np.ndim(weights) else repr(weights)
+            raise ValueError(f"weights must be 'uniform' or 'importance', got {shown}.")
         rows = self.background_ if X is None else self._validate_X(X, reset=False)
         w = self.feature_importances_ if weights == "importance" else None
         w = np.ones(self.n_features_in_) if w is None else w
