@@ -36,7 +36,7 @@ from ._renamed import RENAMED, check_renamed, renamed_message
 from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
 from ._selection import select_features as _select_features
 from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
-from ._shapley_params import ShapleyEstimatorParams, as_estimator_params
+from ._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estimator_params
 from ._stages import (
     ResumeState,
     data_source,
@@ -92,6 +92,32 @@ def fitted_network(state, setup, n_samples):
         "n_samples_seen_": int(n_samples),
         "_scoring_config_": recorded_scoring(setup.scoring),
         "_training_config_": asdict(replace(setup.train, learning_rate_init=rate)),
+    }
+
+
+def _same_network(trained, previous):
+    """Whether a training result holds the fitted dense network, bitwise."""
+    return all(
+        np.array_equal(a, b)
+        for new, old in (
+            (trained.weights, previous["dense_weights_"]),
+            (trained.biases, previous["dense_intercepts_"]),
+        )
+        for a, b in zip(new, old, strict=True)
+    )
+
+
+def _continued(previous, trained, n_samples):
+    """The fitted state ``previous`` (scores, masks, pruned network) with a
+    ``partial_fit`` call's training record: epochs, loss curves, rows seen, seconds."""
+    tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
+    return {
+        **previous,
+        "dense_loss_curve_": list(trained.loss_curve),
+        "loss_curve_": list(trained.loss_curve) + list(tuning),
+        "n_iter_": int(trained.n_iter),
+        "n_samples_seen_": int(n_samples),
+        "fit_times_": {**previous["fit_times_"], "training": trained.seconds},
     }
 
 
@@ -277,7 +303,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     link_importances_ : list of ndarray
         ``[l]`` has shape ``(n(l+1), n(l))``: mean absolute Shapley value of each link.
     link_importance_stderr_ : list of ndarray
-        Standard error of ``link_importances_`` over the explained rows.
+        Standard error of ``link_importances_`` over the explained rows; NaN where one
+        row was explained (``n_explain=1``, a one-row table, a first ``partial_fit`` of
+        one row), where it is undefined. Model files store and load it as it is.
     shapley_estimators_ : list of str
         The Shapley estimator that scored each layer (``"auto"`` resolved per layer, as
         ``PCA`` records ``_fit_svd_solver``); ``"given"`` for scores passed to
@@ -315,7 +343,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     layer_sparsity_ : ndarray of shape (2L,)
         Share of pruned links per layer.
     importance_level_ : float
-        The level ``m`` used.
+        The level ``m`` used; NaN where no level chose the links (``reprune`` with
+        ``keep_counts``, :func:`~skshapsae.baselines.prune_with_scores`, the trained
+        baselines). Model files store and load it as it is.
     keep_counts_ : list of int
         Links kept per layer by the support sets (eq. 8), before the cascade.
     n_components_ : int
@@ -482,6 +512,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         nested = any(name.startswith("shapley_estimator__") for name in params)
         current = params.get("shapley_estimator", self.shapley_estimator)
         if nested and isinstance(current, str):
+            if current not in ESTIMATOR_PARAMS:
+                raise ValueError(
+                    f"shapley_estimator={current!r} is not a known Shapley estimator, so it "
+                    "has no shapley_estimator__ parameters; choose one of "
+                    f"{sorted(ESTIMATOR_PARAMS)} (or pass an estimator object)."
+                )
             # a name is its estimator at the default budget: the object takes the budget
             params = {**params, "shapley_estimator": as_estimator_params(current)}
         return super().set_params(**params)
@@ -521,13 +557,19 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``partial_fit`` (Adam's state kept), from ``fit`` or from a loaded model (fresh
         Adam moments, at the step size the fit ended with). A uniform sample of all
         rows seen so far (reservoir sampling; after ``fit`` or ``load`` it starts from
-        ``background_``) is the Shapley background and the explained rows; every call
-        scores the links and prunes anew, fine-tuning on ``X``, so the estimator is
-        usable after each call. Scoring is the cost of a call: with large networks,
-        prefer few large chunks or ``importance_target="reconstruction"``. A chunk with
-        another number of columns, or architecture parameters changed since the model
-        was fitted, raise a ``ValueError`` and leave the model as it was; ``fit``
-        starts afresh.
+        ``background_``) is the Shapley background and the explained rows; a call that
+        changes the dense network scores the links and prunes anew, fine-tuning on
+        ``X``, so the estimator is usable after each call. A call that leaves the dense
+        network as it was (the epoch did not lower the chunk's loss) keeps the scores
+        and the masks; and the pruned network the call would replace (its masks and
+        weights) stays where it reconstructs the rows seen (that sample, and ``X``)
+        better than the new one, while the dense network and its scores are the newest
+        (``reprune`` and the next call start from them): after ``fit`` or a first call,
+        ``transform`` is at least as good on that sample of the rows seen. Scoring is
+        the cost of a call: with large networks, prefer few large chunks or
+        ``importance_target="reconstruction"``. A chunk with another number of
+        columns, or architecture parameters changed since the model was fitted, raise a
+        ``ValueError`` and leave the model as it was; ``fit`` starts afresh.
 
         Parameters
         ----------
@@ -570,12 +612,19 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 *source.memory_rows(setup),
                 setup.train.batch_size,
             )
+            previous = self._fitted_state() if incremental and "weights_" in vars(self) else None
             trained = source.train(setup)
-            state = source.score(trained, setup)
-            if not state.pop("_converged_") and not incremental:
-                warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
-            state.update(fitted_network(state, setup, source.n_samples))
-            state.update(prune_stage(state, source.tuning_data, setup))
+            if previous is not None and _same_network(trained, previous):
+                # nothing dense changed: the scores and the masks stay (no new draws)
+                state = _continued(previous, trained, source.n_samples)
+            else:
+                state = source.score(trained, setup)
+                if not state.pop("_converged_") and not incremental:
+                    warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
+                state.update(fitted_network(state, setup, source.n_samples))
+                state.update(prune_stage(state, source.tuning_data, setup))
+                if previous is not None:
+                    state = self._better_on_seen(state, previous, source)
             # every fitted attribute appears at once: an interrupted fit leaves none
             self.__dict__.update(fitted.freeze(state))
             if incremental:
@@ -599,6 +648,24 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def _seed(self):
         return check_random_state(self.random_state).randint(2**31 - 1)
+
+    def _better_on_seen(self, state, previous, source):
+        """``partial_fit``'s new state, whose pruned network is the previous call's where
+        that one reconstructs the rows seen so far (the stream's uniform sample of them,
+        and the chunk) better: the dense network and its scores are always the newest
+        (``reprune`` and the next call start from them)."""
+        rows = np.vstack([source.resume.reservoir.sample(), source.X]).astype(np.float64)
+        errors = []
+        for candidate in (state, previous):
+            model = clone(self)
+            model.__dict__.update(candidate)
+            errors.append(float(np.mean((model._decode(model._encode(rows)) - rows) ** 2)))
+        if errors[0] <= errors[1] or not np.isfinite(errors[1]):
+            return state
+        tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
+        pruned = {name: previous[name] for name in fitted.names(group="pruning")}
+        pruned["loss_curve_"] = list(state["dense_loss_curve_"]) + list(tuning)
+        return {**state, **pruned}
 
     def _resume_state(self, setup):
         """Where ``partial_fit`` continues: its own last call, a fitted or a loaded model."""
@@ -694,8 +761,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             are scored again by the fitted game (every one of ``n_explain`` rows of
             ``X``, which is required, against the whole ``background_``, as
             ``explain(layer=...)`` plays it), then pruned to the new level or target
-            (a removed link scores 0: the kept links are a subset of this model's) and
-            fine-tuned on ``X``. Calls at rising ``target_sparsity`` prune gradually, as
+            (the kept links are a subset of this model's, with any ``pruning``: a
+            removed link scores 0 and is never restored, not even between two kept
+            units) and fine-tuned on ``X``. Calls at rising ``target_sparsity`` prune gradually, as
             gradual magnitude pruning does (Zhu & Gupta, 2017); on the paper's network
             at eta 0.9 this cut the test MSE by 22-38 % and kept 0.5-0.6 points more
             accuracy than pruning the dense network at once (docs, "Experiments").
@@ -741,7 +809,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if X is not None:
             validate = partial(validate_rows, self)
             X = chunk_source(X, validate) if is_stream(X) else validate(X, reset=False)
-        state.update(prune_stage(state, X, setup, keep_counts))
+        allowed = self.link_masks_ if rescore else None  # a subset, whatever the pruning
+        state.update(prune_stage(state, X, setup, keep_counts, allowed=allowed))
         new.__dict__.update(fitted.freeze(state))
         return new
 
@@ -864,6 +933,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
         phi, base, points = explain_layer(network, layer, X, self.background_, config)
         values = np.transpose(phi, (0, 2, 1))
+        # rows so large that the float32 network overflows (the layer's inputs or its
+        # attributions beyond float32's range): the error transform and explain() raise
+        flat = np.hstack([values.reshape(len(values), -1), np.reshape(points, (len(values), -1))])
+        checks.finite_output(
+            np.where(np.abs(flat) <= np.finfo(np.float32).max, flat, np.inf), "encode"
+        )
         if output != "units":
             values = values[:, :, output]
             base = base[:, output] if base.ndim == 2 else base
@@ -931,9 +1006,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         self._check_full("select_features")
         n_features = checks.n_selected(n_features, self.n_features_in_)
-        if not isinstance(weights, str) or weights not in ("uniform", "importance"):
+        if not (isinstance(weights, str) and weights in ("uniform", "importance")):
+            shown = f"an array of shape {np.shape(weights)}" if np.ndim(weights) else repr(weights)
             raise ValueError(
-                f"weights must be 'uniform' or 'importance', got {weights!r}; per-column "
+                f"weights must be 'uniform' or 'importance', got {shown}; per-column "
                 "weights are not supported (the importances are used with 'importance')."
             )
         if not isinstance(units, str) or units not in ("standard", "given"):

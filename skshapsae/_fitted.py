@@ -36,7 +36,8 @@ class Field:
     group : ``"input"``, ``"training"`` or ``"pruning"`` (module docstring).
     shape : for arrays, the shape rule (a key of :func:`shapes`); for JSON, the value
         rule (a key of :data:`VALUE_CHECKS`).
-    dtype : ``"float"`` (finite numbers) or ``"bool"`` for arrays.
+    dtype : ``"float"`` (finite numbers), ``"float_or_nan"`` (finite numbers or NaN: a
+        standard error over one row is undefined) or ``"bool"`` for arrays.
     slim : kept by ``slim()`` (inference and the unit importances need it).
     required : every model file holds it (slimmed or not).
     frozen : inference reads it: read-only once fitted, so the cached inference plan
@@ -69,7 +70,14 @@ FIELDS = (
     Field("validation_scores_", "json", "training", "optional_numbers", required=True),
     Field("best_validation_score_", "json", "training", "optional_number", required=True),
     Field("link_importances_", "array_list", "training", "weights", "float", slim=False),
-    Field("link_importance_stderr_", "array_list", "training", "weights", "float", slim=False),
+    Field(
+        "link_importance_stderr_",
+        "array_list",
+        "training",
+        "weights",
+        "float_or_nan",  # NaN: scored on one row, where a standard error is undefined
+        slim=False,
+    ),
     Field("shapley_estimators_", "json", "training", "strings", required=True),
     Field("unit_importances_", "array_list", "training", "units_in", "float", required=True),
     Field("feature_importances_", "array", "training", "features", "float", required=True),
@@ -87,7 +95,9 @@ FIELDS = (
     Field("intercepts_", "array_list", "pruning", "biases", "float", required=True, frozen=True),
     Field("sparsity_", "json", "pruning", "fraction", required=True),
     Field("layer_sparsity_", "array", "pruning", "layers", "float", required=True),
-    Field("importance_level_", "json", "pruning", "fraction", required=True),
+    # NaN where the model was pruned by keep counts (reprune(keep_counts=...),
+    # prune_with_scores, the trained baselines): no level chose the links
+    Field("importance_level_", "json", "pruning", "level", required=True),
     Field("keep_counts_", "json", "pruning", "count_per_layer", required=True),
     Field("loss_curve_", "json", "pruning", "numbers", required=True),
 )
@@ -171,6 +181,8 @@ VALUE_CHECKS = {
     "numbers": _numbers,
     "optional_numbers": lambda v: v is None or _numbers(v),
     "fraction": lambda v: _number(v) and 0 <= v <= 1,
+    # an importance level, or NaN where no level chose the links (pruned by counts)
+    "level": lambda v: (isinstance(v, float) and math.isnan(v)) or (_number(v) and 0 <= v <= 1),
     "strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
     # the seconds of the level-independent stages (partial_fit adds to "training")
     "seconds": lambda v: (
@@ -202,10 +214,15 @@ def check_value(field, value, sizes):
             data = array.data if sp.issparse(array) else array
             if (data.dtype.kind == "b") != (field.dtype == "bool"):
                 return f"{field.name} has dtype {data.dtype}."
-            if field.dtype == "float" and (
-                data.dtype not in (np.float32, np.float64) or not np.all(np.isfinite(data))
-            ):
-                return f"{field.name} holds values that are not finite float32/float64 numbers."
+            if field.dtype in ("float", "float_or_nan"):
+                if data.dtype not in (np.float32, np.float64):
+                    return f"{field.name} has dtype {data.dtype}, not float32/float64."
+                finite = np.isfinite(data)
+                if field.dtype == "float_or_nan":
+                    finite |= np.isnan(data)
+                if not np.all(finite):
+                    what = "finite or NaN" if field.dtype == "float_or_nan" else "finite"
+                    return f"{field.name} holds values that are not {what} float32/float64 numbers."
         return None
     if field.kind == "strings":
         if len(value) != sizes[0]:

@@ -19,9 +19,10 @@ ms in torch.
 Activations. ``tanh`` is a rational function ``x p(x^2) / q(x^2)`` (degrees 11 and 6)
 fitted by least squares to ``tanh`` on [0, 9] and clamped there (``|tanh| = 1`` in float32
 beyond); its largest error is 6.3e-7 (float32 evaluation, checked on 2 million points of
-[-12, 12]). ``logistic(x) = (1 + tanh(x / 2)) / 2`` and ``silu(x) = x logistic(x)``; the
-piecewise-linear activations are exact. Others (``elu``, ``gelu``) stay on torch:
-:data:`FUSED` lists the ones here.
+[-12, 12]). ``logistic(x) = (1 + tanh(x / 2)) / 2`` and ``silu(x) = x logistic(x)``
+(``x exp(x)`` below -18, where the clamped logistic is a constant that ``x`` would
+scale without bound); the piecewise-linear activations are exact, and NaN stays NaN.
+Others (``elu``, ``gelu``) stay on torch: :data:`FUSED` lists the ones here.
 
 Each explained point is computed by one thread in one order, so the result does not
 depend on the number of threads.
@@ -44,6 +45,7 @@ _Q = [np.float32(v) for v in (1.0, 0.46302146, 0.023981605, 0.00023546908)]
 P0, P1, P2, P3, P4, P5 = _P
 Q0, Q1, Q2, Q3 = _Q
 CLAMP = np.float32(9.0)
+TWICE_CLAMP = np.float32(18.0)
 HALF = np.float32(0.5)
 ZERO = np.float32(0.0)
 SLOPE = np.float32(LEAKY_SLOPE)
@@ -72,12 +74,17 @@ def _logistic(x):
 
 @_njit_inline
 def _silu(x):
+    # below -2 CLAMP the clamped logistic is a constant ~1.5e-8, which x would scale
+    # without bound (phi 2384 at -1e10): there x e^x, which goes to -0 as torch's does
+    if x < -TWICE_CLAMP:
+        return x * np.float32(np.exp(x))
     return x * _logistic(x)
 
 
 @_njit_inline
 def _relu(x):
-    return x if x > ZERO else ZERO
+    # NaN stays NaN, as in torch (``x > 0 else 0`` made it 0)
+    return ZERO if x < ZERO else x
 
 
 @_njit_inline

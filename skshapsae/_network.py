@@ -583,7 +583,9 @@ class _Network:
             if self.masked_forward:
                 W = W * self.keep[layer]
             out = act(torch.addmm(b, out, W.T))
-            if train and config.code_top_k is not None and layer == self.code_layer:
+            # the k-sparse code is the k-sparse autoencoder's model, in training and in
+            # the evaluations that judge it (the start, the last epoch, validation)
+            if config.code_top_k is not None and layer == self.code_layer:
                 kth = torch.topk(out, config.code_top_k, dim=1).values[:, -1:]
                 out = out * (out >= kth)
             if train and config.dropout > 0 and layer < len(self.params) - 1:
@@ -847,9 +849,11 @@ def _train(data, layer_sizes, activations, config, n_epochs, state, masks, progr
     if not rows.in_memory:
         monitor.best_params, monitor.best_epoch = net.snapshot(), epoch
     elif not config.early_stopping:
-        # the last epoch's weights, unless training made the loss worse than the start
+        # the last epoch's weights, unless training made the loss worse than the start;
+        # dropout's training is judged by no loss without dropout (the start, a PCA,
+        # always has the lower plain loss): its last epoch is kept
         final_loss = net.evaluate(rows.train) if monitor.loss_curve else monitor.best_loss
-        if final_loss <= monitor.best_loss:
+        if final_loss <= monitor.best_loss or (config.dropout > 0 and monitor.loss_curve):
             monitor.best_params, monitor.best_epoch = net.snapshot(), epoch
     net.restore(monitor.best_params)
     numpy = [t.detach().cpu().numpy().astype(np.float64) for t in net.tensors]

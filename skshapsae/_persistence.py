@@ -531,9 +531,39 @@ def _build(arrays):
     _set_output(estimator, header.get("output"), "the model")
     if steps is None:
         return estimator
+    _check_column_names(steps, estimator)
     from sklearn.pipeline import Pipeline
 
     return Pipeline([*steps, (last, estimator)])
+
+
+def _check_column_names(steps, estimator):
+    """Each step's output columns are the next step's input columns, by name and in
+    order, wherever both are named (a pandas output into a step fitted on it): an edited
+    category, a renamed or reordered column would otherwise load and make ``transform``
+    fail with scikit-learn's "feature names should match"."""
+    chain = [step for _, step in steps] + [estimator]
+    for i, (step, after) in enumerate(zip(chain, chain[1:])):
+        expected = getattr(after, "feature_names_in_", None)
+        if expected is None or _output_container(step) != "pandas":
+            continue
+        try:
+            produced = [str(n) for n in step.get_feature_names_out()]
+        except Exception as exc:  # a scaler fitted without names names nothing
+            _refuse(f"pipeline step {i} names no output columns ({type(exc).__name__}: {exc}).")
+        expected = [str(n) for n in expected]
+        if produced != expected:
+            first = next(
+                (k for k, (a, b) in enumerate(zip(produced, expected)) if a != b),
+                min(len(produced), len(expected)),
+            )
+            shown = produced[first] if first < len(produced) else "nothing"
+            wanted = expected[first] if first < len(expected) else "nothing"
+            _refuse(
+                f"pipeline step {i}'s output columns are not the columns step {i + 1} was "
+                f"fitted on: column {first} is {shown!r}, step {i + 1} expects {wanted!r} "
+                "(were its categories or columns edited?)."
+            )
 
 
 def _estimator_from_params(cls, params, where="its"):
@@ -583,8 +613,10 @@ def _upgraded(params, where):
 
 def _shapley_estimator(value, where):
     """A stored ``shapley_estimator``: a name, or ``{"estimator": name, "params": {...}}``."""
-    from ._shapley_params import ESTIMATOR_PARAMS
+    from ._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams
 
+    if isinstance(value, ShapleyEstimatorParams):  # mapped from a file before 0.2
+        value = {"estimator": value.name, "params": value.get_params()}
     if not isinstance(value, dict):
         return value  # a name (checked by the constraints)
     name, params = value.get("estimator"), value.get("params")

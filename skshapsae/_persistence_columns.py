@@ -10,15 +10,17 @@ Only one shape is written or read, and no class is named by the file:
   OneHotEncoder(handle_unknown="ignore", sparse_output=False))`` on text columns, stored
   as the filled value and the categories of each column: JSON strings (at most
   :data:`MAX_CATEGORY_CHARS` characters), finite numbers or booleans, one kind per column;
-* ``remainder="drop"``; columns selected by name.
+* ``remainder="drop"``; columns selected by name, each branch's in the table's order.
 
 Loading rebuilds the transformer by fitting it on two synthetic rows made of the stored
 values (so every private attribute is scikit-learn's own), with the encoder given the
 stored categories; it then checks that the fitted statistics and categories are exactly
-the stored ones and that the output width is the autoencoder's. The synthetic table has
-two rows of one cell per input column, and the number of columns and categories is
-bounded by the autoencoder's width, so a file cannot make the load allocate more than
-its header already holds.
+the stored ones and that the output width is the autoencoder's; the file format then
+checks that its output columns are, by name and in order, those the next step was
+fitted on (an edited category or column is refused at load, not at ``transform``).
+The synthetic table has two rows of one cell per input column, and the number of
+columns and categories is bounded by the autoencoder's width, so a file cannot make
+the load allocate more than its header already holds.
 """
 
 import math
@@ -108,6 +110,11 @@ def encode(step, index, arrays):
             continue
         if not (isinstance(columns, list) and columns and all(isinstance(c, str) for c in columns)):
             raise TypeError(f"save writes {ACCEPTED}; branch {name!r} selects {columns!r}.")
+        if not _in_order(columns, list(names)):
+            raise TypeError(
+                f"save writes {ACCEPTED}, each branch selecting its columns in the table's "
+                f"order; branch {name!r} selects {columns!r}."
+            )
         if _is_default_imputer(est, NUMERIC_STRATEGIES):
             stats = np.asarray(est.statistics_, dtype=np.float64)
             if stats.shape != (len(columns),) or not np.all(np.isfinite(stats)):
@@ -157,6 +164,13 @@ def encode(step, index, arrays):
     }
 
 
+def _in_order(columns, names):
+    """Whether ``columns`` appear in ``names`` in the same order."""
+    position = {n: i for i, n in enumerate(names)}
+    where = [position[c] for c in columns if c in position]
+    return len(where) == len(columns) and where == sorted(where)
+
+
 def _name(value, what):
     if not isinstance(value, str) or not value or "__" in value or len(value) > 200:
         _refuse(f"{what} has an invalid name.")
@@ -185,6 +199,11 @@ def decode(spec, arrays, used, n_features, index):
             or len(set(columns)) != len(columns)
         ):
             _refuse(f"{where}: branch {name!r} does not select distinct input columns.")
+        if not _in_order(columns, names):  # save writes none other: an edited file
+            _refuse(
+                f"{where}: branch {name!r} selects {columns[:5]!r} out of the order of the "
+                "input columns (were they swapped?)."
+            )
         selected |= set(columns)
         kind = branch.get("kind")
         if kind == "impute":

@@ -125,6 +125,9 @@ class Pruner:
     smaller *dense* network, which any runtime runs faster; the sparsity (the share of
     removed links) is then the share of removed multiply-adds.
 
+    ``allowed`` (one boolean mask per layer) limits every pruning to those links
+    (``reprune(rescore=True)``: a subset of the model's links, whole units included).
+
     Sorting the importances happens once, so trying many levels (as :meth:`solve`
     does) costs one cascade per level.
     """
@@ -138,8 +141,12 @@ class Pruner:
         input_means=None,
         allocation="layer",
         structure="links",
+        allowed=None,
     ):
         importances = [np.asarray(imp) for imp in importances]
+        # the links that may be kept (None: all): a rescored model keeps a subset of its
+        # links, whole units included
+        self.allowed = None if allowed is None else [np.asarray(m, dtype=bool) for m in allowed]
         if structure not in ("links", "units"):
             raise ValueError(f"structure must be 'links' or 'units', got {structure!r}.")
         if structure == "units" and allocation != "layer":
@@ -194,6 +201,8 @@ class Pruner:
 
     def _finish(self, masks, level, counts):
         """Mean folding (optional) and the cascade of the kept links ``masks``."""
+        if self.allowed is not None:
+            masks = [m & a for m, a in zip(masks, self.allowed)]
         biases = self.biases
         if self.input_means is not None:
             biases = fold_pruned_means(self.weights, biases, masks, self.input_means)

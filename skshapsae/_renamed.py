@@ -9,7 +9,7 @@ is exact.
 
 import functools
 
-from ._shapley_params import from_old_settings
+from ._shapley_params import KernelEstimator, PermutationEstimator, from_old_settings
 
 #: Removed parameter -> its new spelling (CHANGELOG, 0.2).
 RENAMED = {
@@ -57,8 +57,14 @@ def upgrade_params(params):
     the trained baselines set them) are dropped: the fitted state does not depend on
     them (the training settings the model ran are in ``_training_config_``), a refit
     from the loaded parameters trains a plain autoencoder; returned as ``dropped``.
+
+    Every old value is checked as its new spelling is (``ValueError`` otherwise): a
+    ``structure`` other than "links" / "units", an ``allocation`` other than "layer" /
+    "global", an ``n_permutations`` or ``kernel_nsamples`` that the estimator objects
+    refuse, even where the chosen estimator would not use it.
     """
     params = dict(params)
+    _check_old_values(params)
     dropped = {}
     for name, default in (("dropout", 0.0), ("code_top_k", None)):
         if name in params:
@@ -89,3 +95,27 @@ def upgrade_params(params):
             background_rows=rows,
         )
     return params, dropped
+
+
+def _check_old_values(params):
+    """Raise ``ValueError`` for an old parameter whose value its new spelling refuses."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    choices = {"structure": ("links", "units"), "allocation": ("layer", "global")}
+    for name, allowed in choices.items():
+        if name in params and params[name] not in allowed:
+            raise ValueError(f"{name}={params[name]!r} is not one of {allowed}.")
+    checks = (
+        ("n_permutations", PermutationEstimator, "n_permutations"),
+        ("kernel_nsamples", KernelEstimator, "n_samples"),
+    )
+    for old, cls, new in checks:
+        if old not in params:
+            continue
+        try:
+            cls(**{new: params[old]})._validate_params()
+        except (InvalidParameterError, ValueError, TypeError) as exc:
+            raise ValueError(f"{old}={params[old]!r} is invalid: {exc}") from None
+    pool = params.get("background_pool")
+    if pool is not None and (not isinstance(pool, int) or isinstance(pool, bool) or pool < 1):
+        raise ValueError(f"background_pool={pool!r} is not a positive int or None.")

@@ -9,8 +9,8 @@ def shap_importances(X, y=None, **params):
     """Unsupervised feature scores for ``SelectKBest``: a fitted model's input importance.
 
     Fits ``SHAPSparseAutoencoder(**params)`` on ``X`` (``y`` is ignored) and returns its
-    ``feature_importances_``: each column's mean absolute Shapley contribution to the
-    first layer (eq. 4). Bind parameters with ``functools.partial``.
+    ``feature_importances_``: each column's share of the relevance of the reconstruction
+    (see the estimator's attribute). Bind parameters with ``functools.partial``.
 
     Parameters
     ----------
@@ -19,7 +19,8 @@ def shap_importances(X, y=None, **params):
     y : Ignored
         Not used; ``SelectKBest(...).fit(X)`` passes ``None``.
     **params
-        Parameters of :class:`SHAPSparseAutoencoder` (for example ``n_components``).
+        Parameters of :class:`SHAPSparseAutoencoder` (for example ``hidden_layer_sizes``;
+        ``n_components`` was removed in 0.2).
 
     Returns
     -------

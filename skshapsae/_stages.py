@@ -329,11 +329,12 @@ def attribution_state(network, background, explained, seed):
     }
 
 
-def prune_stage(state, X, setup, counts=None):
+def prune_stage(state, X, setup, counts=None, allowed=None):
     """Pruning attributes (and masked fine-tuning on ``X``) for a trained, scored network.
 
     ``counts`` (per-layer numbers of kept links) overrides the setup's level and target;
-    ``setup.target_sparsity`` (a sparsity) overrides ``setup.importance_level``. Without
+    ``setup.target_sparsity`` (a sparsity) overrides ``setup.importance_level``;
+    ``allowed`` (per-layer boolean masks) limits the kept links to them. Without
     ``X`` or with ``fine_tune_iter=0`` the pruned network is not fine-tuned. Fine-tuning
     runs on the setup's device (the estimator's, not the one the model was trained on: a
     model trained on CUDA can be re-pruned on a CPU machine).
@@ -349,6 +350,7 @@ def prune_stage(state, X, setup, counts=None):
         means,
         setup.allocation,
         setup.structure,
+        allowed,
     )
     if counts is not None:
         pruned = pruner.prune_counts(counts)

@@ -27,6 +27,8 @@ and the dropout autoencoder (Srivastava et al., 2014); their links are then prun
 magnitude at the same keep counts.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import cdist
@@ -230,10 +232,27 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
 def _ksparse(model, X, *, k, dropout):
     sizes = model.hidden_layer_sizes or max(1, np.shape(X)[1] // 2)
     sizes = (sizes,) if np.isscalar(sizes) else sizes
-    return {"code_top_k": int(k if k is not None else max(1, int(sizes[-1]) // 4))}
+    code = int(sizes[-1])
+    if k is None:
+        return {"code_top_k": max(1, code // 4)}
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral) or not 1 <= k <= code:
+        raise ValueError(
+            f"fit_trained_baseline('ksparse') keeps the k largest of the {code} code units: "
+            f"k must be an int from 1 to {code} (or None for a quarter of the code); got {k!r}."
+        )
+    return {"code_top_k": int(k)}
 
 
 def _dropout(model, X, *, k, dropout):
+    if (
+        isinstance(dropout, (bool, np.bool_))
+        or not isinstance(dropout, Real)
+        or not 0 <= dropout < 1  # NaN fails too
+    ):
+        raise ValueError(
+            "fit_trained_baseline('dropout') drops each hidden unit with probability "
+            f"dropout: a number in [0, 1); got {dropout!r}."
+        )
     return {"dropout": float(dropout)}
 
 
@@ -254,9 +273,13 @@ def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
     X : array-like of shape (n_samples, n_features)
         Training data.
     k : int, default=None
-        Active code units for ``"ksparse"`` (default: a quarter of the code, at least 1).
+        Active code units for ``"ksparse"``, from 1 to the code size (default: a
+        quarter of the code, at least 1); the k-sparse code is applied in training and
+        in the evaluations that judge the epochs. Anything else raises ``ValueError``.
     dropout : float, default=0.5
-        Dropout rate on the hidden layers for ``"dropout"``.
+        Dropout rate on the hidden layers for ``"dropout"``, in [0, 1) (else
+        ``ValueError``); the last epoch is kept (the untrained start always has the
+        lower loss without dropout).
 
     Returns
     -------

@@ -103,3 +103,44 @@ def test_mint_scores_are_blockwise_and_seeded(ae, X):
         assert len(np.unique(np.round(s, 6))) <= 4
     with pytest.raises(ValueError, match="at least 9 rows"):
         mint_scores(ae, X[:5])
+
+
+def test_trained_baselines_train_away_from_the_start(X):
+    """The k-sparse and dropout baselines are trained, not their PCA start returned: the
+    start always has the lower loss without the top-k code or dropout."""
+    template = fast_model((4,), max_iter=10)
+    # the start: the same settings, a step size that cannot move it
+    start = fast_model((4,), max_iter=10, learning_rate_init=1e-12).fit(X).dense_weights_
+    made = {
+        "ksparse k=1": fit_trained_baseline("ksparse", template, X, k=1),
+        "ksparse k=3": fit_trained_baseline("ksparse", template, X, k=3),
+        "dropout 0.2": fit_trained_baseline("dropout", template, X, dropout=0.2),
+        "dropout 0.5": fit_trained_baseline("dropout", template, X, dropout=0.5),
+    }
+    for name, model in made.items():
+        moved = [not np.allclose(w, s, atol=1e-6) for w, s in zip(model.dense_weights_, start)]
+        assert any(moved), name
+    names = list(made)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not np.array_equal(made[a].dense_weights_[0], made[b].dense_weights_[0]), (a, b)
+
+
+@pytest.mark.parametrize(
+    "kind, options, match",
+    [
+        ("ksparse", {"k": 0}, "k must be an int from 1 to 4"),
+        ("ksparse", {"k": -1}, "k must be"),
+        ("ksparse", {"k": 5}, "k must be"),
+        ("ksparse", {"k": 1.5}, "k must be"),
+        ("ksparse", {"k": True}, "k must be"),
+        ("dropout", {"dropout": 1.5}, r"dropout: a number in \[0, 1\)"),
+        ("dropout", {"dropout": 1.0}, "dropout"),
+        ("dropout", {"dropout": -0.1}, "dropout"),
+        ("dropout", {"dropout": float("nan")}, "dropout"),
+        ("dropout", {"dropout": "0.5"}, "dropout"),
+    ],
+)
+def test_trained_baselines_refuse_invalid_settings(X, kind, options, match):
+    with pytest.raises(ValueError, match=match):
+        fit_trained_baseline(kind, fast_model((4,)), X, **options)

@@ -114,3 +114,14 @@ def test_one_output_plugs_into_shaps_plots(layer):
         plt.close("all")
     with pytest.raises(ValueError, match="output unit"):
         ae.explain(X[:2], output=2)
+
+
+@pytest.mark.parametrize("layer", [None, 0, 1, 2, 3])
+def test_explain_refuses_rows_that_overflow_at_every_layer(layer):
+    """Rows x 3e38 overflow float32: explain(layer=...) returned NaN / inf attributions
+    where transform and explain() raise "output is not finite"."""
+    X = np.random.default_rng(0).uniform(size=(50, 6))
+    ae = fast_model(n_background=20, n_explain=20).fit(X)
+    with pytest.raises(ValueError, match="not finite"):
+        ae.explain(X[:3] * 3e38, layer=layer)
+    assert np.all(np.isfinite(ae.explain(X[:3], layer=layer).values))

@@ -66,3 +66,31 @@ def test_no_points_and_many_points_in_batches():
     # a budget of one point per batch gives every point its estimate, with its variance
     phi, var = estimator.shapley_values(game, points)
     assert phi.shape == var.shape == (6, 20, 30) and np.all(var[:, :, 5:] > 0)
+
+
+def test_silu_and_relu_at_extreme_and_nan_inputs():
+    """silu was x times a clamped logistic (~1.5e-8): -150 at -1e10; relu turned NaN into 0."""
+    import torch
+
+    from skshapsae._game_kernels import _leaky_relu, _relu
+
+    x = np.array([-1e30, -1e10, -1e4, -100, -30, -18.5, -18, -17.5, 0, 5, 1e10], np.float32)
+    silu = np.array([_silu(v) for v in x])
+    exact = torch.nn.functional.silu(torch.from_numpy(x).double()).numpy()
+    assert np.all(np.abs(silu - exact) <= 1e-6 * np.maximum(np.abs(x), 1))
+    assert np.all(np.abs(silu[:5]) < 1e-9)
+    for kernel, reference in ((_relu, torch.relu), (_leaky_relu, torch.nn.functional.leaky_relu)):
+        assert np.isnan(kernel(np.float32(np.nan)))
+        assert np.isnan(reference(torch.tensor(float("nan"))).item())
+    assert np.isnan(_silu(np.float32(np.nan)))
+
+
+def test_fused_silu_game_at_large_negative_inputs_gives_the_exact_values():
+    """A silu layer on inputs of -1e10: every coalition's output is 0 (to float32), so
+    every Shapley value is 0 (the kernel gave values in the thousands)."""
+    W = np.ones((3, 4))
+    background = np.zeros((5, 4))
+    game = LayerGame(W, np.zeros(3), "silu", background)
+    points = -1e10 * (1 + np.random.default_rng(0).random((2, 4)))
+    phi, _ = PermutationEstimator(seed=0).shapley_values(game, points)
+    assert np.all(np.abs(phi) < 1e-6)

@@ -252,3 +252,102 @@ def test_resigned_random_edit_loads_a_working_model_or_raises_value_error(
         return
     Z = loaded.transform(X)
     assert Z.shape == (len(X), loaded.n_components_) and np.all(np.isfinite(Z))
+
+
+def _made_by_every_public_way(X):
+    """Models made by each public way of making one: fit, partial_fit, reprune (level,
+    target, keep counts, units, rescore), prune_with_scores, the trained baselines, and
+    the one-row cases whose standard errors are undefined."""
+    from skshapsae.baselines import fit_trained_baseline, prune_with_scores, score_links
+
+    fitted = fast_model().fit(X)
+    streamed = fast_model()
+    for chunk in (X[:30], X[30:]):
+        streamed.partial_fit(chunk)
+    yield "fit", fitted
+    yield "partial_fit", streamed
+    yield "partial_fit of one row", fast_model().partial_fit(X[:1])
+    yield "n_explain=1", fast_model(n_explain=1).fit(X)
+    yield "one-row table", fast_model(n_background=1, n_explain=1).fit(X[:1])
+    yield "reprune level", fitted.reprune(0.5)
+    yield "reprune target", fitted.reprune(target_sparsity=0.4, X=X)
+    yield "reprune keep_counts", fitted.reprune(keep_counts=[3, 2, 2, 3])
+    yield "reprune units", fitted.reprune(pruning="units")
+    yield "reprune rescore", fitted.reprune(target_sparsity=0.9, X=X, rescore=True)
+    scores = score_links("magnitude", fitted)
+    yield "prune_with_scores", prune_with_scores(fitted, scores, [3, 2, 2, 3], X)
+    for kind in ("ksparse", "dropout"):
+        yield f"fit_trained_baseline {kind}", fit_trained_baseline(kind, fast_model(), X, k=1)
+
+
+def test_every_public_way_of_making_a_model_saves_a_file_that_loads(X, tmp_path):
+    """What save writes, load reads: the same transform, and NaN (no level; one row's
+    undefined standard error) loaded back as it was."""
+    for i, (how, made) in enumerate(_made_by_every_public_way(X)):
+        path = tmp_path / f"model{i}.npz"
+        save(made, path)
+        loaded = load(path)
+        np.testing.assert_array_equal(loaded.transform(X), made.transform(X), err_msg=how)
+        level = made.importance_level_
+        assert loaded.importance_level_ == level or (
+            np.isnan(level) and np.isnan(loaded.importance_level_)
+        ), how
+        for a, b in zip(loaded.link_importance_stderr_, made.link_importance_stderr_):
+            np.testing.assert_array_equal(a, b, err_msg=how)  # NaN where NaN
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda h, a: h["attributes"]["importance_level_"].update(value=1.5),
+        lambda h, a: h["attributes"]["importance_level_"].update(value=float("inf")),
+        lambda h, a: a.update(
+            {"link_importance_stderr_/0": a["link_importance_stderr_/0"] + np.inf}
+        ),
+    ],
+)
+def test_nan_is_accepted_where_it_means_undefined_and_nothing_else(model_bytes, tmp_path, edit):
+    with pytest.raises(ValueError, match="importance_level_|link_importance_stderr_"):
+        load(_write(tmp_path, _resigned(model_bytes, edit)))
+
+
+def _as_before_0_2(params):
+    """An edit giving a file the parameters a version before 0.2 wrote (``pruning`` then
+    was ``allocation`` / ``structure``; ``shapley_estimator`` a name)."""
+
+    def edit(header, arrays):
+        header["params"].pop("pruning")
+        header["params"]["shapley_estimator"] = "auto"
+        header["params"].update(params)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "old",
+    [
+        {"n_permutations": 0},
+        {"n_permutations": -3},
+        {"n_permutations": "abc"},
+        {"n_permutations": 1e300},
+        {"shapley_estimator": "kernel", "kernel_nsamples": 0},
+        {"shapley_estimator": "exact", "n_permutations": 0},  # unused, still refused
+        {"structure": "bogus"},
+        {"structure": "units", "allocation": "bogus"},
+        {"allocation": 3},
+        {"background_pool": "abc"},
+        {"shapley_estimator": "bogus", "n_permutations": 2},
+    ],
+)
+def test_a_file_from_before_0_2_with_invalid_old_values_is_refused(model_bytes, tmp_path, old):
+    """Old spellings are checked as the new ones are: at load, not at the next refit."""
+    path = _write(tmp_path, _resigned(model_bytes, _as_before_0_2(old)))
+    with pytest.raises(ValueError, match="parameters"):
+        load(path)
+
+
+def test_a_file_from_before_0_2_with_valid_old_values_loads(model, model_bytes, X, tmp_path):
+    old = {"structure": "links", "allocation": "global", "n_permutations": 2}
+    back = load(_write(tmp_path, _resigned(model_bytes, _as_before_0_2(old))))
+    assert back.pruning == "global" and back.shapley_estimator.n_permutations == 2
+    np.testing.assert_array_equal(back.transform(X), model.transform(X))

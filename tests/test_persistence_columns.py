@@ -153,3 +153,58 @@ def test_hostile_column_steps_are_refused(model_bytes, tmp_path, case):
     path.write_bytes(data)
     with pytest.raises(ValueError, match="Cannot load"):
         load(path)
+
+
+#: hand edits that keep every value well-formed but no longer match what the next step
+#: was fitted on: refused at load, naming the columns (not at transform, by scikit-learn)
+EDITED = {
+    "categories as numbers": lambda s, a: _text(s).update(categories=[[1, 2, 3]], fill=[1]),
+    "categories as booleans": lambda s, a: _text(s).update(categories=[[False, True]], fill=[True]),
+    "category renamed": lambda s, a: _text(s).update(
+        categories=[["blue", "green", "purple"]], fill=["blue"]
+    ),
+    "categories reordered": lambda s, a: _text(s).update(
+        categories=[["red", "green", "blue"]], fill=["red"]
+    ),
+    "empty category": lambda s, a: _text(s).update(categories=[["", "green", "red"]], fill=["red"]),
+    "input columns swapped": _set("feature_names_in", ["b", "a", "c", "colour"]),
+    "branch columns swapped": lambda s, a: s["branches"][0].update(columns=["b", "a", "c"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDITED))
+def test_edited_columns_are_refused_at_load_with_a_clear_message(
+    model_bytes, frame, tmp_path, case
+):
+    path = tmp_path / "edited.npz"
+    path.write_bytes(_resigned(model_bytes, EDITED[case]))
+    with pytest.raises(ValueError, match="Cannot load") as caught:
+        load(path)
+    assert "feature names should match" not in str(caught.value)
+    assert "column" in str(caught.value)
+
+
+def test_save_refuses_a_branch_out_of_the_tables_order(frame, tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
+    columns = ColumnTransformer([("numbers", SimpleImputer(), ["b", "a"])])
+    model = Pipeline([("columns", columns), ("ae", fast_model(None))]).fit(frame[["a", "b"]])
+    with pytest.raises(TypeError, match="order"):
+        save(model, tmp_path / "x.npz")
+
+
+def test_a_resigned_pipeline_file_restores_no_memory_path(model_bytes, frame, tmp_path):
+    arrays = _members(model_bytes)
+    header = json.loads(arrays.pop("__header__").tobytes().decode())
+    header.pop("sha256")
+    header["params"]["memory"] = str(tmp_path / "cache")
+    header["sha256"] = persistence._digest(arrays, header)
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    path = tmp_path / "m.npz"
+    path.write_bytes(buffer.getvalue())
+    loaded = load(path)
+    assert loaded[-1].memory is None and loaded.memory is None

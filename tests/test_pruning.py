@@ -341,3 +341,17 @@ def test_reprune_rescore_refuses_a_lower_target_and_zeroes_removed_links():
     second = first.reprune(target_sparsity=0.7, X=X, rescore=True)
     for imp, kept in zip(second.link_importances_, first.link_masks_):
         assert np.all(imp[~kept] == 0)
+
+
+@pytest.mark.parametrize("pruning", ["units", "layer", "global"])
+def test_rescore_keeps_a_subset_of_the_links_whatever_the_pruning(pruning):
+    """``reprune(rescore=True)`` never restores a removed link; with ``pruning="units"``
+    it brought back the removed links between kept units."""
+    X = np.random.default_rng(0).uniform(size=(60, 8))
+    links = fast_model((6, 3), max_iter=5, n_background=20, n_explain=20).fit(X)
+    links = links.reprune(target_sparsity=0.5, X=X)
+    again = links.reprune(pruning=pruning, importance_level=0.99, X=X, rescore=True)
+    for new, old, W in zip(again.link_masks_, links.link_masks_, again.weights_):
+        assert not np.any(new & ~old)
+        assert not np.any(W.toarray()[~old])
+    assert again.sparsity_ >= links.sparsity_

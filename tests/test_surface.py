@@ -159,3 +159,20 @@ def test_a_file_from_before_the_renaming_loads(X, tmp_path):
     with pytest.warns(UserWarning, match="fit_trained_baseline"):
         back = load(path)
     assert back.pruning == "global" and "dropout" not in back.get_params()
+
+
+def test_nested_budget_of_an_unknown_estimator_name_is_a_clear_error():
+    from skshapsae import SHAPSparseAutoencoder
+
+    ae = SHAPSparseAutoencoder(shapley_estimator="bogus")
+    with pytest.raises(ValueError, match="'bogus' is not a known Shapley estimator"):
+        ae.set_params(shapley_estimator__n_permutations=3)
+
+
+def test_select_features_refuses_an_array_of_weights_clearly():
+    X = np.random.default_rng(0).uniform(size=(40, 6))
+    ae = fast(hidden_layer_sizes=2).fit(X)
+    with pytest.raises(
+        ValueError, match=r"'uniform' or 'importance', got an array of shape \(6,\)"
+    ):
+        ae.select_features(2, weights=np.ones(6))
