@@ -475,7 +475,7 @@ def _output_game(ae, X, seed=0):
         return layer_outputs(Z, ae.dense_weights_, ae.dense_intercepts_, ae.activations_)[-1]
 
     rows = np.random.default_rng(seed).choice(len(X), min(200, len(X)), replace=False)
-    _, output = reconstruction_game(forward, ae.background_, X[rows], seed=seed)
+    _, output = reconstruction_game(forward, ae.background_, X[rows], seed=seed, output=True)
     sd = X[rows].std(0)
     return cross_attribution(output / np.where(sd > 0, sd, np.inf)[:, None])
 

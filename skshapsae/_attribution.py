@@ -33,7 +33,9 @@ RECONSTRUCTION_MAX_EVALUATIONS = 200_000
 RECONSTRUCTION_BATCH_VALUES = 4_000_000
 
 
-def reconstruction_game(forward, background, explained, *, n_orders=4, seed=0):
+def reconstruction_game(
+    forward, background, explained, *, n_orders=4, seed=0, output=False, dtype=np.float32
+):
     """Shapley values of the input columns in the reconstruction of every column.
 
     Players are the input columns; a coalition ``S`` at row ``x`` feeds the network
@@ -44,12 +46,15 @@ def reconstruction_game(forward, background, explained, *, n_orders=4, seed=0):
     * the loss game (SAGE, Covert et al. 2020): ``v_o(S) = -(x_o - f_o(x_S, r))^2``;
       its Shapley values averaged over rows (signed) say how much column ``j`` lowers
       the squared error of column ``o``, and sum to the error the network removes;
-    * the output game: ``v_o(S) = f_o(x_S, r)``; the mean absolute value of its Shapley
-      values is shap's global importance of ``j`` for output ``o``.
+    * the output game (with ``output=True``): ``v_o(S) = f_o(x_S, r)``; the mean absolute
+      value of its Shapley values is shap's global importance of ``j`` for output ``o``.
 
     Estimated by permutation sampling: each explained row plays ``n_orders`` orders
     (antithetic pairs: an order and its reverse), each pair against a background row
-    drawn at random, each order walked in ``n_features + 1`` network evaluations.
+    drawn at random, each order walked in ``n_features + 1`` network evaluations. An
+    order and its reverse give the exact Shapley values of a game without interactions
+    of more than two players, so both games are exact (for the drawn background row) on
+    a linear network.
 
     Parameters
     ----------
@@ -62,17 +67,22 @@ def reconstruction_game(forward, background, explained, *, n_orders=4, seed=0):
     n_orders : int, default=4
         Sampled orders per explained row (rounded up to an even number).
     seed : int
+    output : bool, default=False
+        Also return the output game.
+    dtype : numpy float type, default=np.float32
+        Precision of the network evaluations (the sums are float64).
 
     Returns
     -------
     loss : ndarray of shape (d, d)
         ``[o, j]``: mean reduction of column ``o``'s squared error owed to column ``j``.
     output : ndarray of shape (d, d)
-        ``[o, j]``: mean absolute Shapley value of ``j`` in output ``o``.
+        Only with ``output=True``: ``[o, j]``, the mean absolute Shapley value of ``j``
+        in output ``o``.
     """
     rng = np.random.default_rng(seed)
-    background = np.asarray(background, dtype=np.float64)
-    explained = np.asarray(explained, dtype=np.float64)
+    background = np.asarray(background, dtype=dtype)
+    explained = np.asarray(explained, dtype=dtype)
     d = explained.shape[1]
     pairs = max(1, (int(n_orders) + 1) // 2)
     walk = 2 * pairs * (d + 1)
@@ -85,21 +95,24 @@ def reconstruction_game(forward, background, explained, *, n_orders=4, seed=0):
     position = np.argsort(orders, axis=2)  # position[i, p, j]: the step at which j joins
     steps = np.arange(d + 1)
     loss = np.zeros((d, d))
-    output = np.zeros((d, d))
+    absolute = np.zeros((d, d))
     chunk = max(1, RECONSTRUCTION_BATCH_VALUES // (walk * d))
     for start in range(0, n_rows, chunk):
         part = slice(start, start + chunk)
         pos, x, r = position[part], explained[part], background[rows[part]]
         present = pos[:, :, None, :] < steps[None, None, :, None]  # (n, P, d + 1, d)
         Z = np.where(present, x[:, None, None, :], r[:, :, None, :])
-        out = np.asarray(forward(Z.reshape(-1, d)), dtype=np.float64).reshape(Z.shape)
+        out = np.asarray(forward(Z.reshape(-1, d)), dtype=dtype).reshape(Z.shape)
         index = pos[..., None]  # the player who joined at each step
-        gains = np.take_along_axis(np.diff(out, axis=2), index, axis=2).mean(axis=1)
-        output += np.abs(gains).sum(axis=0).T
-        errors = (x[:, None, None, :] - out) ** 2
-        drops = np.take_along_axis(-np.diff(errors, axis=2), index, axis=2).mean(axis=1)
-        loss += drops.sum(axis=0).T
-    return loss / n_rows, output / n_rows
+        if output:
+            gains = np.take_along_axis(np.diff(out, axis=2), index, axis=2)
+            absolute += np.abs(gains.mean(axis=1, dtype=np.float64)).sum(axis=0).T
+        out -= x[:, None, None, :]
+        out **= 2  # the squared errors along each walk
+        drops = np.take_along_axis(out[:, :, :-1] - out[:, :, 1:], index, axis=2)
+        loss += drops.sum(axis=(0, 1), dtype=np.float64).T
+    loss /= n_rows * 2 * pairs
+    return (loss, absolute / n_rows) if output else loss
 
 
 def cross_attribution(relative, groups=None):

@@ -311,11 +311,14 @@ def attribution_state(network, background, explained, seed):
     """
     weights, biases, activations = network.weights, network.biases, network.activations
 
+    weights = [np.asarray(W, dtype=np.float32) for W in weights]
+    biases = [np.asarray(b, dtype=np.float32) for b in biases]
+
     def forward(Z):
         return layer_outputs(Z, weights, biases, activations)[-1]
 
     explained = np.asarray(explained, dtype=np.float64)
-    loss, _ = reconstruction_game(forward, background, explained, seed=seed)
+    loss = reconstruction_game(forward, background, explained, seed=seed)
     # the error of a guess without information (another row's reconstruction): twice
     # the column's variance, so a column rebuilt perfectly shares out about 1
     errors = 2.0 * explained.var(axis=0)

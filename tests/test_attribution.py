@@ -126,7 +126,9 @@ def test_the_reconstruction_game_is_exact_on_a_linear_network():
     d = 4
     P, c = rng.normal(size=(d, d)), rng.normal(size=d)
     background, explained = rng.normal(size=(1, d)), rng.normal(size=(5, d))
-    loss, output = reconstruction_game(lambda Z: Z @ P.T + c, background, explained, seed=3)
+    loss, output = reconstruction_game(
+        lambda Z: Z @ P.T + c, background, explained, seed=3, output=True, dtype=np.float64
+    )
     exact_loss, exact_output = np.zeros((d, d)), np.zeros((d, d))
     r = background[0]
     for x in explained:
