@@ -44,6 +44,8 @@ def rankings(X, n, ae, seed=0):
     pca = PCA(max(1, min(n, *X.shape))).fit(X)
     return {
         "select_features(X=train)": ae.select_features(n, X=X),
+        "select_features(X=train, units='standard')": ae.select_features(n, X=X, units="standard"),
+        "select_features(X=train, units='given')": ae.select_features(n, X=X, units="given"),
         "select_features (background)": ae.select_features(n),
         "select_features(weights='importance')": ae.select_features(n, X=X, weights="importance"),
         "pivoted QR": pivoted_qr(X, n),
