@@ -2,11 +2,11 @@
 What ``feature_importances_`` measures, against mutual information and a random forest
 ======================================================================================
 
-``feature_importances_`` is the unit importance of each input (eq. 4 of the paper): the
-mean absolute Shapley value of the input's links into the autoencoder's first layer. It
-is **unsupervised** and **reconstruction-side**: it says how much each column drives the
-representation the network learnt to reconstruct ``X``, never how much it predicts a
-target. Two consequences shown here:
+``feature_importances_`` is each column's Shapley contribution, in the whole
+autoencoder, to the reconstruction of the *other* columns (the reconstruction game: how
+much the column lowers their squared error). It is **unsupervised** and
+**reconstruction-side**: it says how much each column carries structure the other
+columns share, never how much it predicts a target. Two consequences shown here:
 
 1. On a table where 5 columns share a 2-dimensional latent factor and 25 are independent
    noise, an autoencoder with a code of size 2 ranks the 5 structured columns first:

@@ -8,10 +8,10 @@ random choices, by the cross-validated accuracy of a logistic regression on the
 selected features:
 
 * ``SelectFromModel(SHAPSparseAutoencoder(...))``: the top ``k`` by
-  ``feature_importances_`` (the input layer's unit importances, eq. 4);
+  ``feature_importances_`` (each column's contribution to rebuilding the others);
 * ``SelectKBest(partial(shap_importances, ...))``: the same scores as a score function;
 * ``ae.select_features(k)``: a greedy choice that adds, at each step, the column
-  explaining the largest share of the importance-weighted variance of all columns, so
+  explaining the largest share of the variance of all columns (in standard units), so
   that near copies (radius, perimeter, area) are not picked together.
 """
 

@@ -9,8 +9,8 @@ def shap_importances(X, y=None, **params):
     """Unsupervised feature scores for ``SelectKBest``: a fitted model's input importance.
 
     Fits ``SHAPSparseAutoencoder(**params)`` on ``X`` (``y`` is ignored) and returns its
-    ``feature_importances_``: each column's share of the relevance of the reconstruction
-    (see the estimator's attribute). Bind parameters with ``functools.partial``.
+    ``feature_importances_``: each column's share of what the inputs do for the
+    reconstruction of the other columns (see the estimator's attribute). Bind parameters with ``functools.partial``.
 
     Parameters
     ----------
