@@ -94,9 +94,9 @@ def compact_plan(
     The plan holds arrays of ``dtype`` (float64, or float32 for float32 input): it is
     built on first use after ``fit`` and cached outside the estimator, whose fitted state
     stays numpy / scipy. ``pad`` (a plan of dense blocks only): every block's outputs are
-    padded with zero units to a multiple of :data:`PAD_UNITS` (and the next block's
-    inputs with zero weights), see :data:`PAD_UNITS`; the last block's padding is cut
-    off by :func:`forward_compact`.
+    padded with zero units to a multiple of :func:`pad_units` (and the next block's
+    inputs with zero weights), see :data:`PAD_BYTES`; the last block's padding is cut
+    off by :func:`forward_compact`, which runs a padded plan on one thread.
     """
     import torch
 
@@ -131,7 +131,7 @@ def compact_plan(
             dense = block.toarray().T
             bias = np.asarray(b[rows], dtype=dtype)
             if pad:  # zero inputs for the previous block's padding, zero units of its own
-                extra = -rows.size % PAD_UNITS
+                extra = -rows.size % pad_units(dtype)
                 dense = np.pad(dense, ((0, padded_in), (0, extra)))
                 bias, padded_in = np.pad(bias, (0, extra)), extra
             block = torch.from_numpy(np.ascontiguousarray(dense, dtype=dtype))
@@ -168,7 +168,11 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
         X = np.ascontiguousarray(X)
     out = np.empty((X.shape[0], len(fill)), dtype=fill.numpy().dtype)
     widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
-    with torch_threads(min(X.shape[0], batch_rows) * widest) as threads:
+    work = min(X.shape[0], batch_rows) * widest
+    # a padded plan (a table's network) runs on one thread whatever the load: torch splits
+    # an elementwise pass among its threads at element counts that need not be whole
+    # vectors, and each share rounds its own tail on the scalar path (see PAD_BYTES)
+    with torch_threads(work, threads=1 if getattr(plan, "padded", False) else None) as threads:
         if not all(isinstance(block, sp.csr_array) for block, _, _ in steps):
             return _forward(X, out, plan, batch_rows, threads)
         # every product in the CSR kernel's threads: torch's elementwise work on one
@@ -231,7 +235,7 @@ def _forward(X, out, plan, batch_rows, threads):
                 elif buffers is None:
                     A = act(torch.addmm(bias, A, block))
                 else:
-                    buf = buffers.take(k, (n, block.shape[1]))
+                    buf = buffers.take(k, (A.shape[0], block.shape[1]))  # padded: >= n
                     A = act.inplace(torch.addmm(bias, A, block, out=buf))
             A = A.T if transposed else A
             A = A[:n, :width]  # the padding rows and units (a padded plan)
@@ -251,15 +255,28 @@ def _forward(X, out, plan, batch_rows, threads):
 #: row the same bits.
 MIN_DENSE_ROWS = 16
 
-#: A table's network (every block under :data:`CSR_MIN_BLOCK` elements) is run with its
-#: units padded to a multiple of this: torch's vectorised activations take a scalar path
-#: for the elements after the last full vector, so the same value got another rounding
-#: (sigmoid, SiLU) by where it fell in the batch; with rows of whole vectors it did not.
-#: Together with :data:`MIN_DENSE_ROWS`, a table's rows get the same float32 results in
-#: any batch (scikit-learn's check_methods_subset_invariance had failed on 1 value in 20
-#: by 2e-7). Networks with larger blocks choose each block's kernel by the batch size (the
-#: fastest one), and so can differ at float32 rounding across batch sizes.
-PAD_UNITS = 16
+#: A table's network (every block under :data:`CSR_MIN_BLOCK` elements) is run with each
+#: row of units padded to a multiple of this many bytes (32 float32 units, 16 float64):
+#: torch's vectorised activations run over a contiguous tensor in steps of two vectors
+#: and take a scalar path for the elements after the last full step, which rounds some
+#: values differently (sigmoid, SiLU, GELU: 2-35 % of values by one ulp, measured here
+#: on AVX2 and AVX-512), so a value's bits depended on where it fell in the batch. Two
+#: AVX-512 vectors are 128 bytes, the widest step of any CPU capability torch dispatches
+#: to (AVX2: 64 bytes, the default build: 64; ARM's SVE builds: at most 128); with rows of
+#: whole steps every value takes the vector path, whatever the number of rows. (Padding
+#: to 16 float32 units, 64 bytes, was enough on AVX2 only: on AVX-512 the last row of an
+#: odd-sized batch took the scalar path, and one value in a few hundred differed.) The
+#: plan also runs on one thread (see :func:`forward_compact`). Together with
+#: :data:`MIN_DENSE_ROWS`, a table's rows get the same float32 results in any batch.
+#: Networks with larger blocks choose each block's kernel by the batch size (the fastest
+#: one), and so can differ at float32 rounding across batch sizes.
+PAD_BYTES = 128
+
+
+def pad_units(dtype):
+    """Units a padded plan's rows are a multiple of: :data:`PAD_BYTES` of ``dtype``."""
+    return PAD_BYTES // np.dtype(dtype).itemsize
+
 
 #: ... for a half (encoder or decoder) of at most this many multiply-adds a row (tables:
 #: breast cancer's default encoder 240, digits' 2,048). The padding costs a small call
@@ -373,7 +390,7 @@ def run(estimator, part, X, dtype=None):
     784-256-64 encoder, float64 input made a pruned network slower than the dense
     float32 pass (0.67x at eta 0.9); on tables float64 arithmetic was 2-3x slower from
     2,000 rows. float64 rows are not copied first: they are rounded as they are read
-    (see :func:`forward_compact`). A table's network runs padded (:data:`PAD_UNITS`), so
+    (see :func:`forward_compact`). A table's network runs padded (:data:`PAD_BYTES`), so
     that a row's result does not depend on the batch. The kernel of each block (dense or
     CSR) follows its density, its size and the batch size
     (:data:`CSR_MAX_DENSITY_BY_ROWS`, :data:`CSR_MIN_BLOCK`).
@@ -396,7 +413,7 @@ def small_network(estimator, part):
     """Whether ``part`` is a table's network: every compacted block under
     :data:`CSR_MIN_BLOCK` elements (dense whatever the batch) and at most
     :data:`PAD_MAX_WORK` multiply-adds a row (a batch padded to 16 rows costs little).
-    Such a network runs padded (see :data:`PAD_UNITS`)."""
+    Such a network runs padded (see :data:`PAD_BYTES`)."""
     if CSR_MAX_DENSITY is not None:
         return False
     sizes = _block_sizes(estimator, part)
