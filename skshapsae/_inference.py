@@ -78,6 +78,7 @@ def compact_plan(
     csr_max_density=None,
     csr_min_size=0,
     pad=False,
+    gather=True,
 ):
     """Per layer: the compacted block of surviving outputs x inputs, and its kernel.
 
@@ -96,7 +97,9 @@ def compact_plan(
     stays numpy / scipy. ``pad`` (a plan of dense blocks only): every block's outputs are
     padded with zero units to a multiple of :func:`pad_units` (and the next block's
     inputs with zero weights), see :data:`PAD_BYTES`; the last block's padding is cut
-    off by :func:`forward_compact`, which runs a padded plan on one thread.
+    off by :func:`forward_compact`, which runs a padded plan on one thread. ``gather=False``
+    (where the first block is dense): that block spans every input, unused ones with zero
+    weights, so that no gather copies the batch first (see :func:`encode_decode_plan`).
     """
     import torch
 
@@ -109,7 +112,7 @@ def compact_plan(
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
 
-    steps, padded_in = [], 0
+    steps, padded_in, inputs = [], 0, unit_masks[0]
     for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
         block = sp.csr_array(W)[rows][:, cols]
@@ -117,7 +120,11 @@ def compact_plan(
         sparse_enough = size >= csr_min_size and block.nnz <= csr_max_density * size
         # a dense block out of proportion to the links it holds stays CSR (see above)
         oversized = size > max(CSR_MIN_BLOCK, MAX_DENSE_EXPANSION * block.nnz)
-        if 0 < size and (sparse_enough or (oversized and csr_max_density >= 0)):
+        is_sparse = 0 < size and (sparse_enough or (oversized and csr_max_density >= 0))
+        if k == 0 and not gather and not is_sparse:  # every input, unused ones zero
+            inputs = np.ones_like(unit_masks[0])
+            block = sp.csr_array(W)[rows]
+        if is_sparse:
             block = sp.csr_array(
                 (
                     block.data.astype(dtype),
@@ -138,7 +145,7 @@ def compact_plan(
             bias = torch.from_numpy(np.ascontiguousarray(bias))
         steps.append((block, bias, TorchActivation(act)))
     fill = torch.from_numpy(np.array(fill, dtype=dtype))  # a copy: fitted arrays are read-only
-    plan = _Plan((index(unit_masks[0]), steps, index(unit_masks[-1]), fill))
+    plan = _Plan((index(inputs), steps, index(unit_masks[-1]), fill))
     plan.padded = bool(pad)
     return plan
 
@@ -338,6 +345,44 @@ def csr_kernel_available():
 _PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
+#: Whether a padded plan (a table's network) gathers the used inputs before its first,
+#: dense block (True), or runs that block over every input with zero weights for the
+#: unused ones (False); ``None``: whichever :func:`_measure_gather` finds faster, once
+#: per fitted model and half, on this machine. On the narrow table of issue 38 (25
+#: columns, 24 used, 12 code units, eta 0.9) the gather made the pruned model slower
+#: than the same model at level 1.0, which reads every column (0.79-0.94x, 2-core AVX-512
+#: machine); without it the two blocks are the same size. The choice stays the same for
+#: every batch size (one measurement a model and half), so a row's bits do not depend on
+#: the batch; both variants agree to float32 rounding (bitwise where measured, tested).
+GATHER = None
+
+#: Rows of the calls :func:`_measure_gather` times: one small call (every call under
+#: 16 rows runs as 16) and one of many rows; best of this many interleaved repeats.
+GATHER_PROBE_ROWS = (16, 1024)
+GATHER_PROBE_REPEATS = 5
+
+
+def _measure_gather(plans, width):
+    """``True`` where the gathering plan of ``plans`` (gather, span) ran faster, summed
+    over calls of :data:`GATHER_PROBE_ROWS` rows of ``width`` columns (random rows)."""
+    import time
+
+    rng = np.random.default_rng(0)
+    totals = [0.0, 0.0]
+    for rows in GATHER_PROBE_ROWS:
+        X = rng.standard_normal((rows, width), dtype=np.float32)
+        best = [float("inf"), float("inf")]
+        for plan in plans:  # warm: first calls allocate
+            forward_compact(X, plan)
+        for _ in range(GATHER_PROBE_REPEATS):
+            for i, plan in enumerate(plans):
+                start = time.perf_counter()
+                forward_compact(X, plan)
+                best[i] = min(best[i], time.perf_counter() - start)
+        totals = [t + b for t, b in zip(totals, best)]
+    return totals[0] < totals[1]
+
+
 def encode_decode_plan(
     estimator, part, dtype=np.float64, csr_density=-1.0, csr_min_size=0, pad=False
 ):
@@ -347,7 +392,8 @@ def encode_decode_plan(
     elements) are CSR (-1: every block dense, as the exports store them). Plans are
     cached outside the estimator (``transform`` does not touch its ``__dict__``),
     together with the fitted arrays they come from: a refit or a loaded copy gets fresh
-    plans, and pickles never carry them.
+    plans, and pickles never carry them. A padded plan whose first block leaves inputs
+    unused gathers them or not as :data:`GATHER` says (measured once per model and half).
     """
     L = len(estimator.weights_) // 2
     first, last = (0, L) if part == "encode" else (L, 2 * L)
@@ -355,8 +401,14 @@ def encode_decode_plan(
     cached = _PLAN_CACHE.get(estimator)
     if cached is None or any(a is not b for a, b in zip(cached["source"], source)):
         # the cache holds the arrays it was built from, so identity cannot be reused
-        cached = {"source": source, "plans": {}}
+        cached = {"source": source, "plans": {}, "gather": {}, "small": {}}
         _PLAN_CACHE[estimator] = cached
+    if pad == "auto":  # computed once per model, half and override (6 us a call)
+        small = (part, CSR_MAX_DENSITY)
+        if small not in cached["small"]:
+            cached["small"][small] = small_network(estimator, part)
+        pad = cached["small"][small]
+    pad = bool(pad)
     key = (part, np.dtype(dtype).num, float(csr_density), int(csr_min_size), str(pad))
     if key not in cached["plans"]:
         active = estimator.active_units_
@@ -366,17 +418,32 @@ def encode_decode_plan(
             fill = numpy_activation(estimator.activations_[-1])(b_last)
         else:  # code: removed units output 0
             fill = np.zeros(len(b_last))
-        cached["plans"][key] = compact_plan(
-            estimator.weights_[first:last],
-            estimator.intercepts_[first:last],
-            estimator.activations_[first:last],
-            masks,
-            fill,
-            dtype,
-            csr_max_density=csr_density,
-            csr_min_size=csr_min_size,
-            pad=small_network(estimator, part) if pad == "auto" else bool(pad),
-        )
+
+        def build(gather, dtype=dtype, csr_density=csr_density, csr_min_size=csr_min_size):
+            return compact_plan(
+                estimator.weights_[first:last],
+                estimator.intercepts_[first:last],
+                estimator.activations_[first:last],
+                masks,
+                fill,
+                dtype,
+                csr_max_density=csr_density,
+                csr_min_size=csr_min_size,
+                pad=pad,
+                gather=gather,
+            )
+
+        gather = True
+        if pad and not masks[0].all():
+            gather = GATHER
+            if gather is None:
+                if (part, np.dtype(dtype).num) not in cached["gather"]:
+                    plans = [build(True, csr_density=-1.0), build(False, csr_density=-1.0)]
+                    cached["gather"][part, np.dtype(dtype).num] = _measure_gather(
+                        plans, len(masks[0])
+                    )
+                gather = cached["gather"][part, np.dtype(dtype).num]
+        cached["plans"][key] = build(gather)
     return cached["plans"][key]
 
 

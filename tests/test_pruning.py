@@ -289,7 +289,9 @@ def test_unit_pruned_models_serve_their_compacted_shapes():
             unit = _inference.pad_units(np.float32) if plan.padded else 1
             for k, (block, _, _) in zip(layers, plan[1]):
                 assert not isinstance(block, sp.csr_array)  # whole units: dense blocks
-                n_in = active[k] if k == layers[0] else -(-active[k] // unit) * unit
+                n_in = -(-active[k] // unit) * unit
+                if k == layers[0]:  # gathered, or every input (a padded plan's choice)
+                    n_in = active[k] if plan[0] is not None else sizes[k]
                 assert tuple(block.shape) == (n_in, -(-active[k + 1] // unit) * unit)
     slim = ae.slim()
     Z, back = ae.transform(X), ae.inverse_transform(ae.transform(X))
@@ -304,6 +306,37 @@ def test_unit_pruned_models_serve_their_compacted_shapes():
         if k == 1:
             np.testing.assert_allclose(Z, A, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(back, A, rtol=1e-5, atol=1e-5)  # float32 against float64
+
+
+def test_a_tables_first_block_gathers_or_spans_by_measured_cost(monkeypatch):
+    """A table's padded plan either gathers the used inputs or runs its first block over
+    every input (zero weights for the unused ones), whichever ran faster when measured
+    once per model and half; the choice holds for every batch size, and both variants
+    give the same results (float32 rounding; bitwise where MKL adds the zeros in place)."""
+    rng = np.random.default_rng(5)
+    X = rng.uniform(size=(300, 14))
+    X[:, 7:] = X[:, :7] ** 2 + 0.05 * rng.normal(size=(300, 7))
+    ae = _model(hidden_layer_sizes=(6,), target_sparsity=0.8).fit(X)
+    assert not ae.active_units_[0].all()  # some inputs unused
+    got = {}
+    for choice in (True, False):
+        monkeypatch.setattr(_inference, "GATHER", choice)
+        model = copy.deepcopy(ae)  # a fresh object: no cached plans
+        plan = _inference.encode_decode_plan(model, "encode", np.float32, -1.0, 0, "auto")
+        assert plan.padded and (plan[0] is not None) == choice
+        rows = ae.active_units_[0].sum() if choice else X.shape[1]
+        assert plan[1][0][0].shape[0] == rows
+        got[choice] = model.transform(X)
+    np.testing.assert_allclose(got[True], got[False], rtol=1e-6, atol=1e-7)
+    monkeypatch.setattr(_inference, "GATHER", None)  # measured, once for every batch size
+    model = copy.deepcopy(ae)
+    full = model.transform(X)
+    for start, size in [(0, 1), (10, 33), (50, 250)]:
+        np.testing.assert_array_equal(model.transform(X[start : start + size]), full[start:][:size])
+    cache = _inference._PLAN_CACHE[model]
+    assert list(cache["gather"]) == [("encode", np.dtype(np.float32).num)]
+    firsts = {plan[0] is None for key, plan in cache["plans"].items() if key[0] == "encode"}
+    assert len(firsts) == 1 and len(cache["plans"]) >= 2
 
 
 def test_kernel_follows_the_batch_size(fitted):
