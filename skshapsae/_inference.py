@@ -78,6 +78,7 @@ def compact_plan(
     csr_max_density=None,
     csr_min_size=0,
     pad=False,
+    gather=True,
 ):
     """Per layer: the compacted block of surviving outputs x inputs, and its kernel.
 
@@ -94,9 +95,11 @@ def compact_plan(
     The plan holds arrays of ``dtype`` (float64, or float32 for float32 input): it is
     built on first use after ``fit`` and cached outside the estimator, whose fitted state
     stays numpy / scipy. ``pad`` (a plan of dense blocks only): every block's outputs are
-    padded with zero units to a multiple of :data:`PAD_UNITS` (and the next block's
-    inputs with zero weights), see :data:`PAD_UNITS`; the last block's padding is cut
-    off by :func:`forward_compact`.
+    padded with zero units to a multiple of :func:`pad_units` (and the next block's
+    inputs with zero weights), see :data:`PAD_BYTES`; the last block's padding is cut
+    off by :func:`forward_compact`, which runs a padded plan on one thread. ``gather=False``
+    (where the first block is dense): that block spans every input, unused ones with zero
+    weights, so that no gather copies the batch first (see :func:`encode_decode_plan`).
     """
     import torch
 
@@ -109,7 +112,7 @@ def compact_plan(
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
 
-    steps, padded_in = [], 0
+    steps, padded_in, inputs = [], 0, unit_masks[0]
     for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
         block = sp.csr_array(W)[rows][:, cols]
@@ -117,7 +120,11 @@ def compact_plan(
         sparse_enough = size >= csr_min_size and block.nnz <= csr_max_density * size
         # a dense block out of proportion to the links it holds stays CSR (see above)
         oversized = size > max(CSR_MIN_BLOCK, MAX_DENSE_EXPANSION * block.nnz)
-        if 0 < size and (sparse_enough or (oversized and csr_max_density >= 0)):
+        is_sparse = 0 < size and (sparse_enough or (oversized and csr_max_density >= 0))
+        if k == 0 and not gather and not is_sparse:  # every input, unused ones zero
+            inputs = np.ones_like(unit_masks[0])
+            block = sp.csr_array(W)[rows]
+        if is_sparse:
             block = sp.csr_array(
                 (
                     block.data.astype(dtype),
@@ -131,14 +138,14 @@ def compact_plan(
             dense = block.toarray().T
             bias = np.asarray(b[rows], dtype=dtype)
             if pad:  # zero inputs for the previous block's padding, zero units of its own
-                extra = -rows.size % PAD_UNITS
+                extra = -rows.size % pad_units(dtype)
                 dense = np.pad(dense, ((0, padded_in), (0, extra)))
                 bias, padded_in = np.pad(bias, (0, extra)), extra
             block = torch.from_numpy(np.ascontiguousarray(dense, dtype=dtype))
             bias = torch.from_numpy(np.ascontiguousarray(bias))
         steps.append((block, bias, TorchActivation(act)))
     fill = torch.from_numpy(np.array(fill, dtype=dtype))  # a copy: fitted arrays are read-only
-    plan = _Plan((index(unit_masks[0]), steps, index(unit_masks[-1]), fill))
+    plan = _Plan((index(inputs), steps, index(unit_masks[-1]), fill))
     plan.padded = bool(pad)
     return plan
 
@@ -168,7 +175,11 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
         X = np.ascontiguousarray(X)
     out = np.empty((X.shape[0], len(fill)), dtype=fill.numpy().dtype)
     widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
-    with torch_threads(min(X.shape[0], batch_rows) * widest) as threads:
+    work = min(X.shape[0], batch_rows) * widest
+    # a padded plan (a table's network) runs on one thread whatever the load: torch splits
+    # an elementwise pass among its threads at element counts that need not be whole
+    # vectors, and each share rounds its own tail on the scalar path (see PAD_BYTES)
+    with torch_threads(work, threads=1 if getattr(plan, "padded", False) else None) as threads:
         if not all(isinstance(block, sp.csr_array) for block, _, _ in steps):
             return _forward(X, out, plan, batch_rows, threads)
         # every product in the CSR kernel's threads: torch's elementwise work on one
@@ -231,7 +242,7 @@ def _forward(X, out, plan, batch_rows, threads):
                 elif buffers is None:
                     A = act(torch.addmm(bias, A, block))
                 else:
-                    buf = buffers.take(k, (n, block.shape[1]))
+                    buf = buffers.take(k, (A.shape[0], block.shape[1]))  # padded: >= n
                     A = act.inplace(torch.addmm(bias, A, block, out=buf))
             A = A.T if transposed else A
             A = A[:n, :width]  # the padding rows and units (a padded plan)
@@ -251,15 +262,28 @@ def _forward(X, out, plan, batch_rows, threads):
 #: row the same bits.
 MIN_DENSE_ROWS = 16
 
-#: A table's network (every block under :data:`CSR_MIN_BLOCK` elements) is run with its
-#: units padded to a multiple of this: torch's vectorised activations take a scalar path
-#: for the elements after the last full vector, so the same value got another rounding
-#: (sigmoid, SiLU) by where it fell in the batch; with rows of whole vectors it did not.
-#: Together with :data:`MIN_DENSE_ROWS`, a table's rows get the same float32 results in
-#: any batch (scikit-learn's check_methods_subset_invariance had failed on 1 value in 20
-#: by 2e-7). Networks with larger blocks choose each block's kernel by the batch size (the
-#: fastest one), and so can differ at float32 rounding across batch sizes.
-PAD_UNITS = 16
+#: A table's network (every block under :data:`CSR_MIN_BLOCK` elements) is run with each
+#: row of units padded to a multiple of this many bytes (32 float32 units, 16 float64):
+#: torch's vectorised activations run over a contiguous tensor in steps of two vectors
+#: and take a scalar path for the elements after the last full step, which rounds some
+#: values differently (sigmoid, SiLU, GELU: 2-35 % of values by one ulp, measured here
+#: on AVX2 and AVX-512), so a value's bits depended on where it fell in the batch. Two
+#: AVX-512 vectors are 128 bytes, the widest step of any CPU capability torch dispatches
+#: to (AVX2: 64 bytes, the default build: 64; ARM's SVE builds: at most 128); with rows of
+#: whole steps every value takes the vector path, whatever the number of rows. (Padding
+#: to 16 float32 units, 64 bytes, was enough on AVX2 only: on AVX-512 the last row of an
+#: odd-sized batch took the scalar path, and one value in a few hundred differed.) The
+#: plan also runs on one thread (see :func:`forward_compact`). Together with
+#: :data:`MIN_DENSE_ROWS`, a table's rows get the same float32 results in any batch.
+#: Networks with larger blocks choose each block's kernel by the batch size (the fastest
+#: one), and so can differ at float32 rounding across batch sizes.
+PAD_BYTES = 128
+
+
+def pad_units(dtype):
+    """Units a padded plan's rows are a multiple of: :data:`PAD_BYTES` of ``dtype``."""
+    return PAD_BYTES // np.dtype(dtype).itemsize
+
 
 #: ... for a half (encoder or decoder) of at most this many multiply-adds a row (tables:
 #: breast cancer's default encoder 240, digits' 2,048). The padding costs a small call
@@ -321,6 +345,44 @@ def csr_kernel_available():
 _PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
+#: Whether a padded plan (a table's network) gathers the used inputs before its first,
+#: dense block (True), or runs that block over every input with zero weights for the
+#: unused ones (False); ``None``: whichever :func:`_measure_gather` finds faster, once
+#: per fitted model and half, on this machine. On the narrow table of issue 38 (25
+#: columns, 24 used, 12 code units, eta 0.9) the gather made the pruned model slower
+#: than the same model at level 1.0, which reads every column (0.79-0.94x, 2-core AVX-512
+#: machine); without it the two blocks are the same size. The choice stays the same for
+#: every batch size (one measurement a model and half), so a row's bits do not depend on
+#: the batch; both variants agree to float32 rounding (bitwise where measured, tested).
+GATHER = None
+
+#: Rows of the calls :func:`_measure_gather` times: one small call (every call under
+#: 16 rows runs as 16) and one of many rows; best of this many interleaved repeats.
+GATHER_PROBE_ROWS = (16, 1024)
+GATHER_PROBE_REPEATS = 5
+
+
+def _measure_gather(plans, width):
+    """``True`` where the gathering plan of ``plans`` (gather, span) ran faster, summed
+    over calls of :data:`GATHER_PROBE_ROWS` rows of ``width`` columns (random rows)."""
+    import time
+
+    rng = np.random.default_rng(0)
+    totals = [0.0, 0.0]
+    for rows in GATHER_PROBE_ROWS:
+        X = rng.standard_normal((rows, width), dtype=np.float32)
+        best = [float("inf"), float("inf")]
+        for plan in plans:  # warm: first calls allocate
+            forward_compact(X, plan)
+        for _ in range(GATHER_PROBE_REPEATS):
+            for i, plan in enumerate(plans):
+                start = time.perf_counter()
+                forward_compact(X, plan)
+                best[i] = min(best[i], time.perf_counter() - start)
+        totals = [t + b for t, b in zip(totals, best)]
+    return totals[0] < totals[1]
+
+
 def encode_decode_plan(
     estimator, part, dtype=np.float64, csr_density=-1.0, csr_min_size=0, pad=False
 ):
@@ -330,7 +392,8 @@ def encode_decode_plan(
     elements) are CSR (-1: every block dense, as the exports store them). Plans are
     cached outside the estimator (``transform`` does not touch its ``__dict__``),
     together with the fitted arrays they come from: a refit or a loaded copy gets fresh
-    plans, and pickles never carry them.
+    plans, and pickles never carry them. A padded plan whose first block leaves inputs
+    unused gathers them or not as :data:`GATHER` says (measured once per model and half).
     """
     L = len(estimator.weights_) // 2
     first, last = (0, L) if part == "encode" else (L, 2 * L)
@@ -338,8 +401,14 @@ def encode_decode_plan(
     cached = _PLAN_CACHE.get(estimator)
     if cached is None or any(a is not b for a, b in zip(cached["source"], source)):
         # the cache holds the arrays it was built from, so identity cannot be reused
-        cached = {"source": source, "plans": {}}
+        cached = {"source": source, "plans": {}, "gather": {}, "small": {}}
         _PLAN_CACHE[estimator] = cached
+    if pad == "auto":  # computed once per model, half and override (6 us a call)
+        small = (part, CSR_MAX_DENSITY)
+        if small not in cached["small"]:
+            cached["small"][small] = small_network(estimator, part)
+        pad = cached["small"][small]
+    pad = bool(pad)
     key = (part, np.dtype(dtype).num, float(csr_density), int(csr_min_size), str(pad))
     if key not in cached["plans"]:
         active = estimator.active_units_
@@ -349,17 +418,32 @@ def encode_decode_plan(
             fill = numpy_activation(estimator.activations_[-1])(b_last)
         else:  # code: removed units output 0
             fill = np.zeros(len(b_last))
-        cached["plans"][key] = compact_plan(
-            estimator.weights_[first:last],
-            estimator.intercepts_[first:last],
-            estimator.activations_[first:last],
-            masks,
-            fill,
-            dtype,
-            csr_max_density=csr_density,
-            csr_min_size=csr_min_size,
-            pad=small_network(estimator, part) if pad == "auto" else bool(pad),
-        )
+
+        def build(gather, dtype=dtype, csr_density=csr_density, csr_min_size=csr_min_size):
+            return compact_plan(
+                estimator.weights_[first:last],
+                estimator.intercepts_[first:last],
+                estimator.activations_[first:last],
+                masks,
+                fill,
+                dtype,
+                csr_max_density=csr_density,
+                csr_min_size=csr_min_size,
+                pad=pad,
+                gather=gather,
+            )
+
+        gather = True
+        if pad and not masks[0].all():
+            gather = GATHER
+            if gather is None:
+                if (part, np.dtype(dtype).num) not in cached["gather"]:
+                    plans = [build(True, csr_density=-1.0), build(False, csr_density=-1.0)]
+                    cached["gather"][part, np.dtype(dtype).num] = _measure_gather(
+                        plans, len(masks[0])
+                    )
+                gather = cached["gather"][part, np.dtype(dtype).num]
+        cached["plans"][key] = build(gather)
     return cached["plans"][key]
 
 
@@ -373,7 +457,7 @@ def run(estimator, part, X, dtype=None):
     784-256-64 encoder, float64 input made a pruned network slower than the dense
     float32 pass (0.67x at eta 0.9); on tables float64 arithmetic was 2-3x slower from
     2,000 rows. float64 rows are not copied first: they are rounded as they are read
-    (see :func:`forward_compact`). A table's network runs padded (:data:`PAD_UNITS`), so
+    (see :func:`forward_compact`). A table's network runs padded (:data:`PAD_BYTES`), so
     that a row's result does not depend on the batch. The kernel of each block (dense or
     CSR) follows its density, its size and the batch size
     (:data:`CSR_MAX_DENSITY_BY_ROWS`, :data:`CSR_MIN_BLOCK`).
@@ -396,7 +480,7 @@ def small_network(estimator, part):
     """Whether ``part`` is a table's network: every compacted block under
     :data:`CSR_MIN_BLOCK` elements (dense whatever the batch) and at most
     :data:`PAD_MAX_WORK` multiply-adds a row (a batch padded to 16 rows costs little).
-    Such a network runs padded (see :data:`PAD_UNITS`)."""
+    Such a network runs padded (see :data:`PAD_BYTES`)."""
     if CSR_MAX_DENSITY is not None:
         return False
     sizes = _block_sizes(estimator, part)

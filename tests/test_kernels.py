@@ -180,3 +180,25 @@ def test_parallel_builds_have_a_cache_of_their_own():
     for serial, parallel in pairs:
         assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
         assert parallel.py_func.__qualname__ != serial.py_func.__qualname__
+
+
+def test_a_larger_networks_rows_agree_to_float32_rounding_in_any_batch():
+    """Blocks from 8,192 elements choose their kernel (CSR or dense) by the batch size, so
+    a row's bits may change with the batch; the promise is a stated tolerance: relative
+    1e-5, and absolute 1e-6 of the output's largest value (a few float32 ulps of sums of
+    a hundred terms)."""
+    rng = np.random.default_rng(2)
+    X = 1 / (1 + np.exp(-rng.normal(size=(600, 8)) @ rng.normal(size=(8, 120))))
+    ae = fast_model((96, 16), max_iter=3, importance_level=0.6).fit(X)
+    assert not _inference.small_network(ae, "encode")
+    X = X.astype(np.float32)
+    full = ae.transform(X)
+    back = ae.inverse_transform(full)
+    for start, size in [(0, 1), (5, 15), (30, 99), (100, 500)]:
+        rows = slice(start, start + size)
+        np.testing.assert_allclose(
+            ae.transform(X[rows]), full[rows], rtol=1e-5, atol=1e-6 * np.abs(full).max()
+        )
+        np.testing.assert_allclose(
+            ae.inverse_transform(full[rows]), back[rows], rtol=1e-5, atol=1e-6 * np.abs(back).max()
+        )

@@ -270,6 +270,75 @@ def test_structure_units_removes_whole_units():
         ae.reprune(keep_counts=ae.keep_counts_)
 
 
+def test_unit_pruned_models_serve_their_compacted_shapes():
+    """After ``pruning="units"`` the fitted weights keep the full shapes (n(l), n(l-1)),
+    while the inference plan computes with the surviving units only: dense blocks of
+    (surviving inputs) x (surviving outputs), padded for a table's network; a slimmed copy
+    serves the same plan and the same bits, and both equal the masked dense network."""
+    rng = np.random.default_rng(3)
+    X = 1 / (1 + np.exp(-rng.normal(size=(200, 4)) @ rng.normal(size=(4, 30))))
+    params = dict(max_iter=10, n_background=20, n_explain=20, random_state=0)
+    ae = SHAPSparseAutoencoder((16, 6), pruning="units", target_sparsity=0.6, **params).fit(X)
+    sizes = ae.layer_sizes_
+    assert [W.shape for W in ae.weights_] == [(b, a) for a, b in zip(sizes, sizes[1:])]
+    active = [int(a.sum()) for a in ae.active_units_]
+    assert active[1] < sizes[1]  # units were removed
+    for part, layers in (("encode", range(0, 2)), ("decode", range(2, 4))):
+        for pad in (False, "auto"):
+            plan = _inference.encode_decode_plan(ae, part, np.float32, -1.0, 0, pad)
+            unit = _inference.pad_units(np.float32) if plan.padded else 1
+            for k, (block, _, _) in zip(layers, plan[1]):
+                assert not isinstance(block, sp.csr_array)  # whole units: dense blocks
+                n_in = -(-active[k] // unit) * unit
+                if k == layers[0]:  # gathered, or every input (a padded plan's choice)
+                    n_in = active[k] if plan[0] is not None else sizes[k]
+                assert tuple(block.shape) == (n_in, -(-active[k + 1] // unit) * unit)
+    slim = ae.slim()
+    Z, back = ae.transform(X), ae.inverse_transform(ae.transform(X))
+    np.testing.assert_array_equal(slim.transform(X), Z)
+    np.testing.assert_array_equal(slim.inverse_transform(Z), back)
+    from skshapsae._activations import numpy_activation
+
+    A = X
+    for k in range(4):  # the full-shaped network, removed units masked
+        A = numpy_activation(ae.activations_[k])(A @ ae.weights_[k].toarray().T + ae.intercepts_[k])
+        A = A * ae.active_units_[k + 1] if k < 3 else A
+        if k == 1:
+            np.testing.assert_allclose(Z, A, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(back, A, rtol=1e-5, atol=1e-5)  # float32 against float64
+
+
+def test_a_tables_first_block_gathers_or_spans_by_measured_cost(monkeypatch):
+    """A table's padded plan either gathers the used inputs or runs its first block over
+    every input (zero weights for the unused ones), whichever ran faster when measured
+    once per model and half; the choice holds for every batch size, and both variants
+    give the same results (float32 rounding; bitwise where MKL adds the zeros in place)."""
+    rng = np.random.default_rng(5)
+    X = rng.uniform(size=(300, 14))
+    X[:, 7:] = X[:, :7] ** 2 + 0.05 * rng.normal(size=(300, 7))
+    ae = _model(hidden_layer_sizes=(6,), target_sparsity=0.8).fit(X)
+    assert not ae.active_units_[0].all()  # some inputs unused
+    got = {}
+    for choice in (True, False):
+        monkeypatch.setattr(_inference, "GATHER", choice)
+        model = copy.deepcopy(ae)  # a fresh object: no cached plans
+        plan = _inference.encode_decode_plan(model, "encode", np.float32, -1.0, 0, "auto")
+        assert plan.padded and (plan[0] is not None) == choice
+        rows = ae.active_units_[0].sum() if choice else X.shape[1]
+        assert plan[1][0][0].shape[0] == rows
+        got[choice] = model.transform(X)
+    np.testing.assert_allclose(got[True], got[False], rtol=1e-6, atol=1e-7)
+    monkeypatch.setattr(_inference, "GATHER", None)  # measured, once for every batch size
+    model = copy.deepcopy(ae)
+    full = model.transform(X)
+    for start, size in [(0, 1), (10, 33), (50, 250)]:
+        np.testing.assert_array_equal(model.transform(X[start : start + size]), full[start:][:size])
+    cache = _inference._PLAN_CACHE[model]
+    assert list(cache["gather"]) == [("encode", np.dtype(np.float32).num)]
+    firsts = {plan[0] is None for key, plan in cache["plans"].items() if key[0] == "encode"}
+    assert len(firsts) == 1 and len(cache["plans"]) >= 2
+
+
 def test_kernel_follows_the_batch_size(fitted):
     X, ae = fitted
     assert _inference.csr_threshold(1) == 0.0  # one row: the dense kernel always won
