@@ -331,11 +331,15 @@ MAX_CATEGORIES = 100
 def _preprocessor(columns):
     """Fills missing values (median of a numeric column, most frequent value of a text
     column) and one-hot encodes the text columns, with the categories of all rows (so
-    every split has the same columns; a value unseen at fit time encodes as zeros)."""
+    every split has the same columns; a value unseen at fit time encodes as zeros). A
+    text cell that is NaN, ``None`` or ``pandas.NA`` is missing (:class:`MissingAsNaN`
+    before the imputer), at fit time and in the saved model's ``transform``."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
+
+    from ._missing import MissingAsNaN
 
     branches = []
     if columns["numeric"]:
@@ -347,12 +351,9 @@ def _preprocessor(columns):
             sparse_output=False,
         )
         impute = SimpleImputer(strategy="most_frequent")
+        steps = [("missingasnan", MissingAsNaN()), ("simpleimputer", impute)]
         branches.append(
-            (
-                "text",
-                Pipeline([("simpleimputer", impute), ("onehotencoder", encoder)]),
-                list(columns["text"]),
-            )
+            ("text", Pipeline([*steps, ("onehotencoder", encoder)]), list(columns["text"]))
         )
     out = list(columns["numeric"]) + [
         f"{c}_{v}" for c, values in columns["text"].items() for v in values

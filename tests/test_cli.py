@@ -222,6 +222,12 @@ def test_missing_values_and_text_columns_become_steps_of_the_saved_model(tmp_pat
     assert codes.shape == (len(raw), model[-1].n_components_) and np.all(np.isfinite(codes))
     unseen = raw.assign(colour="purple")  # an unseen value encodes as zeros
     assert np.all(np.isfinite(model.transform(unseen)))
+    # a missing text cell is filled however it is spelt: NaN, None or pandas.NA
+    gaps = raw.astype({"colour": object})
+    filled = model.transform(gaps.assign(colour=np.nan))
+    for missing in (None, pd.NA):
+        spelt = gaps.assign(colour=pd.Series([missing] * len(raw), dtype=object))
+        np.testing.assert_allclose(model.transform(spelt), filled)
     # --no-preprocess refuses the same table, naming the column
     assert main([*args, "--no-preprocess", "--output", str(tmp_path / "x")]) == 2
     assert "'colour'" in capsys.readouterr().err
