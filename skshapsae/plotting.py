@@ -623,6 +623,11 @@ class SparsityCurveDisplay(_Display):
         Label of the score axis.
     score_errors : ndarray or None, default=None
         Standard deviation of each score (over splits or seeds), drawn as error bars.
+    baseline : float or None, default=None
+        A reference score (the majority class's accuracy, say), drawn as a dashed
+        horizontal line on the score axis, so that scores at or below it are seen as such.
+    baseline_name : str, default="majority class"
+        The baseline's label in the legend.
 
     Attributes
     ----------
@@ -630,14 +635,27 @@ class SparsityCurveDisplay(_Display):
     ax_ : ndarray of matplotlib Axes
     lines_ : list of Line2D
         The sparsity curve, then the score curve.
+    baseline_line_ : Line2D or None
+        The baseline (None without ``baseline`` or ``scores``).
     """
 
-    def __init__(self, levels, sparsities, scores=None, score_name="score", score_errors=None):
+    def __init__(
+        self,
+        levels,
+        sparsities,
+        scores=None,
+        score_name="score",
+        score_errors=None,
+        baseline=None,
+        baseline_name="majority class",
+    ):
         self.levels = levels
         self.sparsities = sparsities
         self.scores = scores
         self.score_name = score_name
         self.score_errors = score_errors
+        self.baseline = baseline
+        self.baseline_name = baseline_name
 
     @classmethod
     def from_estimator(
@@ -695,6 +713,7 @@ class SparsityCurveDisplay(_Display):
         self.lines_ = axes[0].plot(self.levels, self.sparsities, **kw)
         axes[0].set_xlabel("importance level m")
         axes[0].set_ylabel("sparsity eta")
+        self.baseline_line_ = None
         if self.scores is not None:
             if self.score_errors is None:
                 self.lines_ += axes[1].plot(
@@ -716,6 +735,16 @@ class SparsityCurveDisplay(_Display):
             errors = 0 if self.score_errors is None else np.asarray(self.score_errors)
             low = float(np.min(np.asarray(self.scores) - errors))
             high = float(np.max(np.asarray(self.scores) + errors))
+            if self.baseline is not None:
+                self.baseline_line_ = axes[1].axhline(
+                    float(self.baseline),
+                    color="tab:red",
+                    linestyle="--",
+                    zorder=3,
+                    label=self.baseline_name,
+                )
+                axes[1].legend(loc="best", fontsize="small")
+                low, high = min(low, float(self.baseline)), max(high, float(self.baseline))
             pad = max(0.0, 0.05 - (high - low)) / 2 + 0.005
             axes[1].set_ylim(low - pad, high + pad)
         return self

@@ -106,3 +106,13 @@ def test_tabular_data_and_display_conventions(images):
     with pytest.raises(ValueError, match="image_shape"):
         FeatureMaskDisplay.from_estimator(ae, image_shape=(28, 28))
     plt.close("all")
+
+
+def test_sparsity_figure_draws_the_majority_line():
+    disp = SparsityCurveDisplay(
+        np.array([0.5, 1.0]), np.array([0.6, 0.0]), np.array([0.7, 0.72]), baseline=0.8
+    ).plot()
+    assert disp.baseline_line_ is not None
+    assert list(disp.baseline_line_.get_ydata()) == [0.8, 0.8]
+    low, high = disp.ax_[0, 1].get_ylim()
+    assert low < 0.7 and high > 0.8  # the line is in view
