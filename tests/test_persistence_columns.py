@@ -273,3 +273,56 @@ def test_hostile_missing_flag_is_refused(cli_model_bytes, tmp_path, edit):
     path.write_bytes(_resigned(cli_model_bytes, edit))
     with pytest.raises(ValueError, match="Cannot load"):
         load(path)
+
+
+def _user_pipeline(frame):
+    """An ordinary user pipeline: columns picked by dtype, binary columns one-hot encoded
+    to one dummy, the autoencoder, then a classifier."""
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+
+    text = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(drop="if_binary", handle_unknown="ignore", sparse_output=False),
+    )
+    columns = ColumnTransformer(
+        [
+            (
+                "numbers",
+                make_pipeline(SimpleImputer(), MinMaxScaler()),
+                make_column_selector(dtype_include="number"),
+            ),
+            ("text", text, make_column_selector(dtype_exclude="number")),
+        ]
+    )
+    model = make_pipeline(columns, fast_model(None), LogisticRegression())
+    return model.fit(frame, (frame["a"].fillna(0.5) > 0.5).astype(int))
+
+
+@pytest.mark.parametrize("cut", [None, -1], ids=["with a classifier", "ending in the autoencoder"])
+def test_save_refuses_ordinary_pipelines_and_says_how_to_save_them_with_skops(frame, tmp_path, cut):
+    model = _user_pipeline(frame)
+    model = model if cut is None else model[:cut]
+    with pytest.raises(TypeError) as caught:
+        save(model, tmp_path / "x.npz")
+    message = str(caught.value)
+    assert "skops.io.dump(pipeline, 'model.skops')" in message
+    assert "skops.io.load('model.skops', trusted=" in message
+    assert "skops.io.get_untrusted_types(file='model.skops')" in message
+    assert "pip install 'skshapsae[skops]'" in message
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_pipeline_with_the_autoencoder_round_trips_through_skops(frame, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    model = _user_pipeline(frame)
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    types = sio.get_untrusted_types(file=path)
+    assert "skshapsae._estimator.SHAPSparseAutoencoder" in types
+    loaded = sio.load(path, trusted=types)
+    np.testing.assert_array_equal(loaded[:-1].transform(frame), model[:-1].transform(frame))
+    np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
