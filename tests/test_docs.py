@@ -77,3 +77,31 @@ def test_snippets_import_the_library_names_they_use(page):
         }
         missing = (used & public) - imported - assigned
         assert not missing, f"{page.name}: a snippet uses {sorted(missing)} without importing it"
+
+
+def test_the_scaling_page_gives_dask_explain_the_shapes_explain_has():
+    """docs/scaling.rst's table of ``explain``'s shapes (the Dask values are those of
+    ``explain`` in memory, block by block: tests/test_dask.py) against ``explain``."""
+    import numpy as np
+
+    from _models import fast_model
+
+    text = (ROOT / "docs" / "scaling.rst").read_text()
+    table = text[text.index("call                                             values") :]
+    rows = re.findall(r"^``(explain\([^`]*\))``.*?``(\(n_samples[^`]*\))``", table, flags=re.M)
+    assert len(rows) == 5, rows
+    X = np.random.default_rng(0).uniform(size=(20, 5))
+    ae = fast_model((4, 2)).fit(X)
+    names = {
+        "X": X[:2],
+        "explain": ae.explain,
+        "k": 1,
+        "l": 1,
+        "n_samples": 2,
+        "n_features": 5,
+        "n_components": 2,
+        "n": lambda layer: ae.layer_sizes_[layer],
+    }
+    for call, shape in rows:
+        got = eval(call, {}, names).values.shape
+        assert got == eval(shape, {}, names), f"docs/scaling.rst: {call} is not {shape}"
