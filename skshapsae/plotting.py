@@ -22,6 +22,7 @@ __all__ = [
     "ImageMaskDisplay",
     "FeatureMaskDisplay",
     "SparsityCurveDisplay",
+    "in_readable_units",
 ]
 
 #: Feature names are written on the axis up to this many features.
@@ -38,6 +39,46 @@ def _check_matplotlib(caller):
             f"{caller} needs matplotlib, which is not installed. Install it with: "
             "pip install 'skshapsae[plot]'"
         ) from None
+
+
+def in_readable_units(explanation):
+    """``(explanation * factor, factor)``: attributions in units that shap's plots can
+    write.
+
+    shap's ``bar`` and ``waterfall`` plots write each value with two decimals
+    (``"%+0.02f"``), so attributions of a reconstruction error (often about 1e-3) are all
+    labelled ``+0``. ``factor`` is 1 when the largest mean absolute value of a column
+    (of the one row, for a single row) is at least 0.1, else the power of ten that
+    brings it into [1, 10); values and base values are multiplied by it. Name the
+    factor on the plot (``ax.set_xlabel(f"... x {factor:g}")``).
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        What ``explain`` returned, or a row of it.
+
+    Returns
+    -------
+    scaled : shap.Explanation
+    factor : float
+
+    Examples
+    --------
+    >>> import numpy as np, shap
+    >>> from skshapsae.plotting import in_readable_units
+    >>> e = shap.Explanation(values=np.array([[4e-3, -1e-3], [2e-3, 1e-3]]),
+    ...                      base_values=np.array([1e-2, 1e-2]))
+    >>> scaled, factor = in_readable_units(e)
+    >>> factor, scaled.values[0].tolist()
+    (1000.0, [4.0, -1.0])
+    """
+    values = np.abs(np.asarray(explanation.values, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        per_column = values.mean(axis=0) if values.ndim > 1 and len(values) else values
+    finite = per_column[np.isfinite(per_column)] if np.ndim(per_column) else per_column
+    top = float(np.max(finite)) if np.size(finite) else 0.0
+    factor = 1.0 if not 0 < top < 0.1 else float(10.0 ** -np.floor(np.log10(top)))
+    return (explanation * factor if factor != 1.0 else explanation), factor
 
 
 class _Display:
