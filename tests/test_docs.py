@@ -105,3 +105,25 @@ def test_the_scaling_page_gives_dask_explain_the_shapes_explain_has():
     for call, shape in rows:
         got = eval(call, {}, names).values.shape
         assert got == eval(shape, {}, names), f"docs/scaling.rst: {call} is not {shape}"
+
+
+def _rst_python_blocks(page):
+    text = page.read_text()
+    return [
+        "\n".join(line[4:] for line in block.splitlines())
+        for block in re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
+    ]
+
+
+def test_the_front_page_snippet_runs_as_written_on_a_table():
+    """docs/index.rst's first snippet, exactly as written, without a warning."""
+    import warnings
+
+    (block,) = _rst_python_blocks(ROOT / "docs" / "index.rst")
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(block, "docs/index.rst", "exec"), namespace)
+    X, Z, ae = namespace["X"], namespace["Z"], namespace["ae"]
+    assert X.shape[1] < 256  # a table, not an image
+    assert Z.shape == (len(X), ae.n_components_) and 0 < ae.sparsity_ < 1
