@@ -666,7 +666,10 @@ class SparsityCurveDisplay(_Display):
         Standard deviation of each score (over splits or seeds), drawn as error bars.
     baseline : float or None, default=None
         A reference score (the majority class's accuracy, say), drawn as a dashed
-        horizontal line on the score axis, so that scores at or below it are seen as such.
+        horizontal line on the score axis, so that scores at or below it are seen as such;
+        one so far from the scores that the axis would be more than 4 times their range
+        (at least 0.05) is written in a corner instead, so that the scores keep their
+        resolution.
     baseline_name : str, default="majority class"
         The baseline's label in the legend.
 
@@ -677,7 +680,9 @@ class SparsityCurveDisplay(_Display):
     lines_ : list of Line2D
         The sparsity curve, then the score curve.
     baseline_line_ : Line2D or None
-        The baseline (None without ``baseline`` or ``scores``).
+        The baseline's line (None without ``baseline`` or ``scores``, or far from them).
+    baseline_text_ : Text or None
+        The baseline's note when it is far from the scores.
     """
 
     def __init__(
@@ -733,6 +738,29 @@ class SparsityCurveDisplay(_Display):
             scores = np.array([scorer(estimator.reprune(m, X=X)) for m in levels])
         return cls(levels, eta, scores, score_name).plot(ax=ax, **kwargs)
 
+    def _draw_baseline(self, ax, low, high):
+        """The baseline as a dashed line when it is near the scores (the axis then takes
+        it in); far from them, as a note in the corner, so that the scores keep their
+        resolution (digits: accuracy 0.97 against a majority class of 0.10): near means
+        that taking it in at most quadruples the axis's range (at least 0.05)."""
+        baseline, span = float(self.baseline), max(0.05, high - low)
+        if max(high, baseline) - min(low, baseline) <= 4 * span:
+            self.baseline_line_ = ax.axhline(
+                baseline, color="tab:red", linestyle="--", zorder=3, label=self.baseline_name
+            )
+            ax.legend(loc="best", fontsize="small")
+            return min(low, baseline), max(high, baseline)
+        where = "below" if baseline < low else "above"
+        self.baseline_text_ = ax.text(
+            0.02,
+            0.03 if where == "below" else 0.93,
+            f"{self.baseline_name}: {baseline:.3f} ({where} the axis)",
+            transform=ax.transAxes,
+            color="tab:red",
+            fontsize="small",
+        )
+        return low, high
+
     def plot(self, *, ax=None, line_kw=None):
         """Draw the curves.
 
@@ -754,7 +782,7 @@ class SparsityCurveDisplay(_Display):
         self.lines_ = axes[0].plot(self.levels, self.sparsities, **kw)
         axes[0].set_xlabel("importance level m")
         axes[0].set_ylabel("sparsity eta")
-        self.baseline_line_ = None
+        self.baseline_line_ = self.baseline_text_ = None
         if self.scores is not None:
             if self.score_errors is None:
                 self.lines_ += axes[1].plot(
@@ -777,15 +805,7 @@ class SparsityCurveDisplay(_Display):
             low = float(np.min(np.asarray(self.scores) - errors))
             high = float(np.max(np.asarray(self.scores) + errors))
             if self.baseline is not None:
-                self.baseline_line_ = axes[1].axhline(
-                    float(self.baseline),
-                    color="tab:red",
-                    linestyle="--",
-                    zorder=3,
-                    label=self.baseline_name,
-                )
-                axes[1].legend(loc="best", fontsize="small")
-                low, high = min(low, float(self.baseline)), max(high, float(self.baseline))
+                low, high = self._draw_baseline(axes[1], low, high)
             pad = max(0.0, 0.05 - (high - low)) / 2 + 0.005
             axes[1].set_ylim(low - pad, high + pad)
         return self

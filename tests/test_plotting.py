@@ -116,6 +116,12 @@ def test_sparsity_figure_draws_the_majority_line():
     assert list(disp.baseline_line_.get_ydata()) == [0.8, 0.8]
     low, high = disp.ax_[0, 1].get_ylim()
     assert low < 0.7 and high > 0.8  # the line is in view
+    # far below the scores (digits: 0.97 against 0.10): a note, the scores keep the axis
+    far = SparsityCurveDisplay(
+        np.array([0.5, 1.0]), np.array([0.6, 0.0]), np.array([0.96, 0.97]), baseline=0.102
+    ).plot()
+    assert far.baseline_line_ is None and "0.102 (below the axis)" in far.baseline_text_.get_text()
+    assert far.ax_[0, 1].get_ylim()[0] > 0.9
 
 
 def test_small_attributions_get_readable_units_in_shaps_plots():
