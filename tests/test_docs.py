@@ -127,3 +127,31 @@ def test_the_front_page_snippet_runs_as_written_on_a_table():
     X, Z, ae = namespace["X"], namespace["Z"], namespace["ae"]
     assert X.shape[1] < 256  # a table, not an image
     assert Z.shape == (len(X), ae.n_components_) and 0 < ae.sparsity_ < 1
+
+
+def _readme_use():
+    """README's "Use" section: its python block and the text block that follows it."""
+    text = (ROOT / "README.md").read_text()
+    use = text[text.index("## Use") :]
+    found = re.match(
+        r"## Use\n\n```python\n(.*?)```\n\n(?:(?!```).)*\n```text\n(.*?)```", use, re.S
+    )
+    assert found, "README's Use section: a python block, a line, then a text block"
+    return found.group(1), found.group(2)
+
+
+def test_the_readme_use_block_prints_what_the_readme_says(capsys):
+    """The figures a user copies from README (best level, CV accuracy, sparsity, the most
+    important pixels): the block run exactly as written prints exactly its text block,
+    with no ConvergenceWarning."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    code, printed = _readme_use()
+    capsys.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out == printed
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
