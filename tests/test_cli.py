@@ -392,3 +392,19 @@ def test_codes_beat_majority_only_beyond_the_split_noise(accuracies, expected):
         for m, (a, sd) in zip((0.5, 1.0), accuracies)
     ]
     assert _beats_majority(summary, 0.8)["codes_beat_majority"] is expected
+
+
+@pytest.mark.parametrize(
+    "terminal, quiet, verbose", [(True, False, 1), (True, True, 0), (False, False, 0)]
+)
+def test_progress_bars_only_on_a_terminal(monkeypatch, terminal, quiet, verbose):
+    import io
+    import sys
+
+    from skshapsae._cli import _autoencoder, build_parser
+
+    stream = io.StringIO()
+    stream.isatty = lambda: terminal
+    monkeypatch.setattr(sys, "stderr", stream)
+    args = build_parser().parse_args(["--quiet"] if quiet else [])
+    assert _autoencoder(args, 0).verbose == verbose
