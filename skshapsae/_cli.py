@@ -331,11 +331,15 @@ MAX_CATEGORIES = 100
 def _preprocessor(columns):
     """Fills missing values (median of a numeric column, most frequent value of a text
     column) and one-hot encodes the text columns, with the categories of all rows (so
-    every split has the same columns; a value unseen at fit time encodes as zeros)."""
+    every split has the same columns; a value unseen at fit time encodes as zeros). A
+    text cell that is NaN, ``None`` or ``pandas.NA`` is missing (:class:`MissingAsNaN`
+    before the imputer), at fit time and in the saved model's ``transform``."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
+
+    from ._missing import MissingAsNaN
 
     branches = []
     if columns["numeric"]:
@@ -347,12 +351,9 @@ def _preprocessor(columns):
             sparse_output=False,
         )
         impute = SimpleImputer(strategy="most_frequent")
+        steps = [("missingasnan", MissingAsNaN()), ("simpleimputer", impute)]
         branches.append(
-            (
-                "text",
-                Pipeline([("simpleimputer", impute), ("onehotencoder", encoder)]),
-                list(columns["text"]),
-            )
+            ("text", Pipeline([*steps, ("onehotencoder", encoder)]), list(columns["text"]))
         )
     out = list(columns["numeric"]) + [
         f"{c}_{v}" for c, values in columns["text"].items() for v in values
@@ -538,7 +539,10 @@ def run(argv=None):
         f"scored on its test rows;\n  the majority class alone scores {baseline.mean():.3f} "
         f"+/- {baseline.std():.3f}"
     )
+    signal = _beats_majority(summary, float(baseline.mean()))
     _print_table(summary, best, args.repeats)
+    if not signal["codes_beat_majority"]:
+        print(f"warning: {signal['note']}")
     print(f"chosen: level {best['importance_level']:g}, {rule}")
     _print_columns(best, dense)
     print(
@@ -549,6 +553,8 @@ def run(argv=None):
     ae = model[-1]
     hidden = ae.layer_sizes_[1 : len(ae.layer_sizes_) // 2 + 1]
     print(f"model: {' -> '.join(map(str, ae.layer_sizes_))} units (hidden {hidden})")
+    saved = _saved_sparsity(best, ae, len(y))
+    print(f"saved model: {saved['note']}")
     per_input = dict(zip(ae.get_unit_names(0), map(float, ae.feature_importances_)))
     # one importance per column of the table: the dummies of a text column together
     grouped = ae.group_importances(model[:-1]) if columns and columns["text"] else per_input
@@ -574,7 +580,10 @@ def run(argv=None):
         "scored on its test rows",
         "majority_baseline_accuracy": float(baseline.mean()),
         "majority_baseline_accuracy_sd": float(baseline.std()),
+        "codes_beat_majority": signal["codes_beat_majority"],
+        "codes_vs_majority": signal["note"],
         "chosen_importance_level": best["importance_level"],
+        "saved_model": saved,
         "choice": {
             "rule": rule,
             "column_tolerance": args.column_tolerance,
@@ -675,11 +684,22 @@ def _overrides(args):
     return {k: list(v) if isinstance(v, tuple) else v for k, v in given.items() if v is not None}
 
 
+def _progress_bars(args):
+    """Whether to draw progress bars: not with --quiet, and only on a terminal (a log
+    file or a pipe would collect every redraw of every bar)."""
+    if args.quiet:
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
 def _autoencoder(args, seed):
     from . import SHAPSparseAutoencoder
 
     return SHAPSparseAutoencoder(
-        **_overrides(args), random_state=seed, verbose=0 if args.quiet else 1
+        **_overrides(args), random_state=seed, verbose=1 if _progress_bars(args) else 0
     )
 
 
@@ -853,6 +873,40 @@ def _print_table(summary, best, repeats):
     )
 
 
+def _beats_majority(summary, majority):
+    """``{"codes_beat_majority": bool, "note": str}``: whether some level's mean accuracy
+    is above the majority class's by more than its standard deviation over the splits
+    (with one split: simply above it)."""
+    margin = [r["accuracy"] - r["accuracy_sd"] - majority for r in summary]
+    if max(margin) > 1e-12:
+        best = max(summary, key=lambda r: r["accuracy"])
+        return {
+            "codes_beat_majority": True,
+            "note": f"the codes beat the majority class ({majority:.3f}): the best level, "
+            f"{best['importance_level']:g}, scores {best['accuracy']:.3f} +/- "
+            f"{best['accuracy_sd']:.3f}",
+        }
+    return {
+        "codes_beat_majority": False,
+        "note": f"no level's accuracy is above the majority class alone ({majority:.3f}) "
+        "by more than its standard deviation over the splits: the codes carry no signal "
+        "about the target that the classifier finds, so the chosen level is chosen by "
+        "reconstruction and sparsity only, not for the target",
+    }
+
+
+def _saved_sparsity(best, ae, rows):
+    """The saved model's own sparsity beside the chosen level's mean over the splits."""
+    return {
+        "importance_level": best["importance_level"],
+        "sparsity": float(ae.sparsity_),
+        "splits_mean_sparsity": best["sparsity"],
+        "note": f"level {best['importance_level']:g} refitted on all {rows} rows has "
+        f"sparsity eta {ae.sparsity_:.3f} (the table's eta {best['sparsity']:.3f} is the "
+        "mean over the splits' models, each fitted on 75% of the rows)",
+    }
+
+
 def _print_columns(best, dense, limit=5):
     """The columns the chosen level reconstructs worst, next to the dense model."""
     chosen = best["column_relative_error"]
@@ -888,6 +942,7 @@ def _final_model(args, X, names, columns, level):
     scaled = scaler.fit_transform(encoded)
     ae = _autoencoder(args, args.seed).fit(scaled)
     model = ae.reprune(importance_level=level, X=scaled)
+    model.set_params(verbose=0)  # the saved model is quiet, whatever the run showed
     return Pipeline([*steps, ("minmaxscaler", scaler), ("shapsparseautoencoder", model)])
 
 
@@ -947,7 +1002,11 @@ def _write_figures(ae, results, names, out):
         np.array([r["accuracy"] for r in rows]),
         score_name="test accuracy (logistic regression)",
         score_errors=np.array([r["accuracy_sd"] for r in rows]),
+        baseline=results["majority_baseline_accuracy"],
+        baseline_name="majority class alone",
     ).plot()
+    if not results["codes_beat_majority"]:
+        disp.ax_[0, 1].set_title("no level beats the majority class", fontsize="medium")
     paths.append(out / "sparsity_accuracy.png")
     disp.figure_.tight_layout()
     disp.figure_.savefig(paths[-1], dpi=100)

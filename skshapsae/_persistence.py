@@ -141,7 +141,8 @@ def save(estimator, path):
     estimator : SHAPSparseAutoencoder or Pipeline
         A fitted estimator, or a fitted ``Pipeline`` of ``MinMaxScaler`` /
         ``StandardScaler`` steps ending in one (so that the loaded model works on raw
-        rows). Anything else raises ``TypeError`` (use joblib or skops for it).
+        rows). Anything else raises ``TypeError`` whose message shows how to save it
+        with skops (:data:`SKOPS_HINT`).
     path : str or path-like
         Destination file.
 
@@ -159,7 +160,10 @@ def save(estimator, path):
     """
     if not os.fspath(path):
         raise ValueError("save needs a file name, got an empty path.")
-    model, steps = _split_pipeline(estimator)
+    try:
+        model, steps = _split_pipeline(estimator)
+    except TypeError as exc:
+        raise TypeError(f"{exc}\n{SKOPS_HINT}") from None
     arrays, meta = _encode(model)
     params = {k: _json_param(k, v) for k, v in model.get_params(deep=False).items()}
     header = {
@@ -174,7 +178,10 @@ def save(estimator, path):
     if output is not None:  # set_output(transform=...) is part of what the model returns
         header["output"] = output
     if steps is not None:
-        header["pipeline"] = _encode_steps(steps, arrays)
+        try:
+            header["pipeline"] = _encode_steps(steps, arrays)
+        except TypeError as exc:  # a ColumnTransformer of another shape
+            raise TypeError(f"{exc}\n{SKOPS_HINT}") from None
     header["sha256"] = _digest(arrays, header)
     arrays[_HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     with atomic_path(path) as temporary, open(temporary, "wb") as out:
@@ -182,6 +189,20 @@ def save(estimator, path):
         out.flush()
         os.fsync(out.fileno())
 
+
+#: How to save what ``save`` refuses (any pipeline: selectors, other encoders, a final
+#: classifier), in skops' format, which also runs no code on load.
+SKOPS_HINT = (
+    "To save any other pipeline (a make_column_selector, OneHotEncoder(drop='if_binary'), "
+    "a final classifier, ...) use skops' safe format (pip install 'skshapsae[skops]'):\n"
+    "    import skops.io\n"
+    "    skops.io.dump(pipeline, 'model.skops')\n"
+    "    types = skops.io.get_untrusted_types(file='model.skops')  # read this list\n"
+    "    pipeline = skops.io.load('model.skops', trusted=types)\n"
+    "passing as trusted= only the types you expect (such as "
+    "'skshapsae._estimator.SHAPSparseAutoencoder'); never pickle or joblib for files "
+    "from others."
+)
 
 #: Steps a saved pipeline may hold before the autoencoder: class -> (array attributes,
 #: parameters). Nothing else is saved (or loaded), so a file never names other classes.
@@ -213,7 +234,13 @@ def _split_pipeline(estimator):
     )
     steps = None
     if isinstance(estimator, Pipeline):
-        *before, (last, estimator) = estimator.steps
+        *before, (last, final) = estimator.steps
+        if not isinstance(final, SHAPSparseAutoencoder):
+            raise TypeError(
+                f"{what}; this Pipeline ends in a {type(final).__name__} (step {last!r}), "
+                "not in the autoencoder."
+            )
+        estimator = final
         for i, (name, step) in enumerate(before):
             known = type(step).__name__ in SCALERS or (
                 i == 0 and type(step).__name__ == "ColumnTransformer"

@@ -10,6 +10,9 @@ Only one shape is written or read, and no class is named by the file:
   OneHotEncoder(handle_unknown="ignore", sparse_output=False))`` on text columns, stored
   as the filled value and the categories of each column: JSON strings (at most
   :data:`MAX_CATEGORY_CHARS` characters), finite numbers or booleans, one kind per column;
+  optionally with skshapsae's parameterless :class:`~skshapsae._missing.MissingAsNaN`
+  first (``None`` and ``pandas.NA`` filled as missing; what the CLI saves), stored as a
+  flag;
 * ``remainder="drop"``; columns selected by name, each branch's in the table's order.
 
 Loading rebuilds the transformer by fitting it on two synthetic rows made of the stored
@@ -27,6 +30,7 @@ import math
 
 import numpy as np
 
+from ._missing import MissingAsNaN
 from ._refusal import refuse as _refuse
 from ._refusal import set_output as _set_output
 from ._refusal import take as _take
@@ -41,7 +45,8 @@ ACCEPTED = (
     "a ColumnTransformer fitted on a DataFrame, remainder='drop', whose branches are "
     "SimpleImputer(strategy='median' or 'mean') or Pipeline(SimpleImputer("
     "strategy='most_frequent'), OneHotEncoder(handle_unknown='ignore', "
-    "sparse_output=False)) on columns named by strings"
+    "sparse_output=False)) (optionally after skshapsae's MissingAsNaN) on columns named "
+    "by strings"
 )
 
 
@@ -127,13 +132,14 @@ def encode(step, index, arrays):
                 {"name": name, "kind": "impute", "strategy": est.strategy, "columns": columns}
             )
             continue
+        missing = isinstance(est, Pipeline) and type(est.steps[0][1]) is MissingAsNaN
         if (
             isinstance(est, Pipeline)
-            and len(est.steps) == 2
-            and _is_default_imputer(est.steps[0][1], ("most_frequent",))
-            and _is_default_encoder(est.steps[1][1])
+            and len(est.steps) == 2 + missing
+            and _is_default_imputer(est.steps[-2][1], ("most_frequent",))
+            and _is_default_encoder(est.steps[-1][1])
         ):
-            imputer, encoder = est.steps[0][1], est.steps[1][1]
+            imputer, encoder = est.steps[-2][1], est.steps[-1][1]
             fills = [_value(v) for v in imputer.statistics_]
             categories = [[_value(v) for v in c] for c in encoder.categories_]
             flat = fills + [v for c in categories for v in c]
@@ -152,6 +158,7 @@ def encode(step, index, arrays):
                     "fill": fills,
                     "categories": categories,
                     "categories_param": "auto" if isinstance(param, str) else "given",
+                    **({"none_as_missing": True} if missing else {}),
                 }
             )
             continue
@@ -272,9 +279,12 @@ def _onehot_branch(branch, name, columns, where, synthetic, budget):
 
     steps, fills, categories = branch.get("steps"), branch.get("fill"), branch.get("categories")
     param = branch.get("categories_param")
+    missing = branch.get("none_as_missing", False)  # absent in files of 0.x before it
+    if missing is not True and missing is not False:
+        _refuse(f"{where}: branch {name!r} has an invalid none_as_missing flag.")
     if (
         not isinstance(steps, list)
-        or len(steps) != 2
+        or len(steps) != 2 + missing
         or not all(isinstance(s, str) for s in steps)
         or param not in ("auto", "given")
         or not isinstance(fills, list)
@@ -284,7 +294,7 @@ def _onehot_branch(branch, name, columns, where, synthetic, budget):
     ):
         _refuse(f"{where}: branch {name!r} is not an imputer and an encoder per column.")
     steps = [_name(s, f"{where}: branch {name!r} step") for s in steps]
-    if steps[0] == steps[1]:
+    if len(set(steps)) != len(steps):
         _refuse(f"{where}: branch {name!r} has two steps of one name.")
     for column, fill, values in zip(columns, fills, categories):
         _check_categories(where, column, fill, values)
@@ -295,7 +305,9 @@ def _onehot_branch(branch, name, columns, where, synthetic, budget):
         handle_unknown="ignore",
         sparse_output=False,
     )
-    return Pipeline([(steps[0], SimpleImputer(strategy="most_frequent")), (steps[1], encoder)])
+    first = [(steps[0], MissingAsNaN())] if missing else []
+    imputer = SimpleImputer(strategy="most_frequent")
+    return Pipeline([*first, (steps[-2], imputer), (steps[-1], encoder)])
 
 
 def _rebuild(step, spec, names, synthetic, branches, n_features, where):
@@ -316,14 +328,14 @@ def _rebuild(step, spec, names, synthetic, branches, n_features, where):
     fitted = [t for t in step.transformers_ if not isinstance(t[1], str)]
     for (name, est, _), (_, unfitted, _), branch in zip(fitted, step.transformers, branches):
         if branch["kind"] == "impute_onehot":
-            imputer, encoder = est.steps[0][1], est.steps[1][1]
+            imputer, encoder = est.steps[-2][1], est.steps[-1][1]
             if [_value(v) for v in imputer.statistics_] != branch["fill"] or [
                 [_value(v) for v in c] for c in encoder.categories_
             ] != branch["categories"]:
                 _refuse(f"{where}: branch {name!r} does not rebuild as stored.")
             if branch["categories_param"] == "auto":  # as it was fitted: the same state
                 encoder.set_params(categories="auto")
-                unfitted.steps[1][1].set_params(categories="auto")
+                unfitted.steps[-1][1].set_params(categories="auto")
 
 
 def _check_categories(where, column, fill, values):

@@ -22,6 +22,7 @@ __all__ = [
     "ImageMaskDisplay",
     "FeatureMaskDisplay",
     "SparsityCurveDisplay",
+    "in_readable_units",
 ]
 
 #: Feature names are written on the axis up to this many features.
@@ -38,6 +39,46 @@ def _check_matplotlib(caller):
             f"{caller} needs matplotlib, which is not installed. Install it with: "
             "pip install 'skshapsae[plot]'"
         ) from None
+
+
+def in_readable_units(explanation):
+    """``(explanation * factor, factor)``: attributions in units that shap's plots can
+    write.
+
+    shap's ``bar`` and ``waterfall`` plots write each value with two decimals
+    (``"%+0.02f"``), so attributions of a reconstruction error (often about 1e-3) are all
+    labelled ``+0``. ``factor`` is 1 when the largest mean absolute value of a column
+    (of the one row, for a single row) is at least 0.1, else the power of ten that
+    brings it into [1, 10); values and base values are multiplied by it. Name the
+    factor on the plot (``ax.set_xlabel(f"... x {factor:g}")``).
+
+    Parameters
+    ----------
+    explanation : shap.Explanation
+        What ``explain`` returned, or a row of it.
+
+    Returns
+    -------
+    scaled : shap.Explanation
+    factor : float
+
+    Examples
+    --------
+    >>> import numpy as np, shap
+    >>> from skshapsae.plotting import in_readable_units
+    >>> e = shap.Explanation(values=np.array([[4e-3, -1e-3], [2e-3, 1e-3]]),
+    ...                      base_values=np.array([1e-2, 1e-2]))
+    >>> scaled, factor = in_readable_units(e)
+    >>> factor, scaled.values[0].tolist()
+    (1000.0, [4.0, -1.0])
+    """
+    values = np.abs(np.asarray(explanation.values, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        per_column = values.mean(axis=0) if values.ndim > 1 and len(values) else values
+    finite = per_column[np.isfinite(per_column)] if np.ndim(per_column) else per_column
+    top = float(np.max(finite)) if np.size(finite) else 0.0
+    factor = 1.0 if not 0 < top < 0.1 else float(10.0 ** -np.floor(np.log10(top)))
+    return (explanation * factor if factor != 1.0 else explanation), factor
 
 
 class _Display:
@@ -623,6 +664,14 @@ class SparsityCurveDisplay(_Display):
         Label of the score axis.
     score_errors : ndarray or None, default=None
         Standard deviation of each score (over splits or seeds), drawn as error bars.
+    baseline : float or None, default=None
+        A reference score (the majority class's accuracy, say), drawn as a dashed
+        horizontal line on the score axis, so that scores at or below it are seen as such;
+        one so far from the scores that the axis would be more than 4 times their range
+        (at least 0.05) is written in a corner instead, so that the scores keep their
+        resolution.
+    baseline_name : str, default="majority class"
+        The baseline's label in the legend.
 
     Attributes
     ----------
@@ -630,14 +679,29 @@ class SparsityCurveDisplay(_Display):
     ax_ : ndarray of matplotlib Axes
     lines_ : list of Line2D
         The sparsity curve, then the score curve.
+    baseline_line_ : Line2D or None
+        The baseline's line (None without ``baseline`` or ``scores``, or far from them).
+    baseline_text_ : Text or None
+        The baseline's note when it is far from the scores.
     """
 
-    def __init__(self, levels, sparsities, scores=None, score_name="score", score_errors=None):
+    def __init__(
+        self,
+        levels,
+        sparsities,
+        scores=None,
+        score_name="score",
+        score_errors=None,
+        baseline=None,
+        baseline_name="majority class",
+    ):
         self.levels = levels
         self.sparsities = sparsities
         self.scores = scores
         self.score_name = score_name
         self.score_errors = score_errors
+        self.baseline = baseline
+        self.baseline_name = baseline_name
 
     @classmethod
     def from_estimator(
@@ -674,6 +738,29 @@ class SparsityCurveDisplay(_Display):
             scores = np.array([scorer(estimator.reprune(m, X=X)) for m in levels])
         return cls(levels, eta, scores, score_name).plot(ax=ax, **kwargs)
 
+    def _draw_baseline(self, ax, low, high):
+        """The baseline as a dashed line when it is near the scores (the axis then takes
+        it in); far from them, as a note in the corner, so that the scores keep their
+        resolution (digits: accuracy 0.97 against a majority class of 0.10): near means
+        that taking it in at most quadruples the axis's range (at least 0.05)."""
+        baseline, span = float(self.baseline), max(0.05, high - low)
+        if max(high, baseline) - min(low, baseline) <= 4 * span:
+            self.baseline_line_ = ax.axhline(
+                baseline, color="tab:red", linestyle="--", zorder=3, label=self.baseline_name
+            )
+            ax.legend(loc="best", fontsize="small")
+            return min(low, baseline), max(high, baseline)
+        where = "below" if baseline < low else "above"
+        self.baseline_text_ = ax.text(
+            0.02,
+            0.03 if where == "below" else 0.93,
+            f"{self.baseline_name}: {baseline:.3f} ({where} the axis)",
+            transform=ax.transAxes,
+            color="tab:red",
+            fontsize="small",
+        )
+        return low, high
+
     def plot(self, *, ax=None, line_kw=None):
         """Draw the curves.
 
@@ -695,6 +782,7 @@ class SparsityCurveDisplay(_Display):
         self.lines_ = axes[0].plot(self.levels, self.sparsities, **kw)
         axes[0].set_xlabel("importance level m")
         axes[0].set_ylabel("sparsity eta")
+        self.baseline_line_ = self.baseline_text_ = None
         if self.scores is not None:
             if self.score_errors is None:
                 self.lines_ += axes[1].plot(
@@ -716,6 +804,8 @@ class SparsityCurveDisplay(_Display):
             errors = 0 if self.score_errors is None else np.asarray(self.score_errors)
             low = float(np.min(np.asarray(self.scores) - errors))
             high = float(np.max(np.asarray(self.scores) + errors))
+            if self.baseline is not None:
+                low, high = self._draw_baseline(axes[1], low, high)
             pad = max(0.0, 0.05 - (high - low)) / 2 + 0.005
             axes[1].set_ylim(low - pad, high + pad)
         return self

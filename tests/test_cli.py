@@ -222,6 +222,12 @@ def test_missing_values_and_text_columns_become_steps_of_the_saved_model(tmp_pat
     assert codes.shape == (len(raw), model[-1].n_components_) and np.all(np.isfinite(codes))
     unseen = raw.assign(colour="purple")  # an unseen value encodes as zeros
     assert np.all(np.isfinite(model.transform(unseen)))
+    # a missing text cell is filled however it is spelt: NaN, None or pandas.NA
+    gaps = raw.astype({"colour": object})
+    filled = model.transform(gaps.assign(colour=np.nan))
+    for missing in (None, pd.NA):
+        spelt = gaps.assign(colour=pd.Series([missing] * len(raw), dtype=object))
+        np.testing.assert_allclose(model.transform(spelt), filled)
     # --no-preprocess refuses the same table, naming the column
     assert main([*args, "--no-preprocess", "--output", str(tmp_path / "x")]) == 2
     assert "'colour'" in capsys.readouterr().err
@@ -335,3 +341,70 @@ def test_no_faithful_level_falls_back_to_the_densest_and_says_so():
     ]
     best, rule = _choose(summary, None, 5, 0.25)
     assert best["importance_level"] == 0.9 and "densest level" in rule
+
+
+def test_logs_get_no_progress_bars_and_the_saved_model_its_own_sparsity(tmp_path, capsys):
+    # stderr is captured, not a terminal: no bars even without --quiet
+    args = ["--max-iter", "3", "--n-explain", "20", "--n-background", "20", "--repeats", "1"]
+    assert main([*args, "--levels", "0.7", "--output", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "\r" not in captured.err and "it/s" not in captured.err
+    model = load(tmp_path / "model.npz")
+    assert model[-1].verbose == 0  # the saved model is quiet too
+    results = json.loads((tmp_path / "results.json").read_text())
+    saved = results["saved_model"]
+    assert saved["sparsity"] == pytest.approx(model[-1].sparsity_)
+    assert saved["splits_mean_sparsity"] == results["levels"][0]["sparsity"]
+    # printed beside the chosen level, saying which number is which
+    assert f"sparsity eta {model[-1].sparsity_:.3f}" in captured.out
+    assert "mean over the splits' models" in captured.out
+
+
+def test_codes_without_signal_are_said_to_be_so(tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(80, 4)), columns=list("abcd"))
+    frame["label"] = (rng.uniform(size=80) < 0.2).astype(int)  # noise, 80 % one class
+    path = _csv(tmp_path, frame.to_csv(index=False), "noise.csv")
+    args = ["--data", path, "--target", "label", "--max-iter", "3", "--levels", "0.8,1.0"]
+    assert main([*args, "--repeats", "3", "--quiet", "--output", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert results["codes_beat_majority"] is False
+    assert "no signal" in results["codes_vs_majority"]
+    assert "warning: no level's accuracy is above the majority class alone" in out
+    assert (tmp_path / "o" / "sparsity_accuracy.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    "accuracies, expected",
+    [
+        ([(0.60, 0.0), (0.80, 0.0)], False),  # at the majority's 0.8: not above it
+        ([(0.85, 0.10), (0.70, 0.0)], False),  # above it by less than its sd
+        ([(0.85, 0.01), (0.70, 0.0)], True),
+    ],
+)
+def test_codes_beat_majority_only_beyond_the_split_noise(accuracies, expected):
+    from skshapsae._cli import _beats_majority
+
+    summary = [
+        {"importance_level": m, "accuracy": a, "accuracy_sd": sd}
+        for m, (a, sd) in zip((0.5, 1.0), accuracies)
+    ]
+    assert _beats_majority(summary, 0.8)["codes_beat_majority"] is expected
+
+
+@pytest.mark.parametrize(
+    "terminal, quiet, verbose", [(True, False, 1), (True, True, 0), (False, False, 0)]
+)
+def test_progress_bars_only_on_a_terminal(monkeypatch, terminal, quiet, verbose):
+    import io
+    import sys
+
+    from skshapsae._cli import _autoencoder, build_parser
+
+    stream = io.StringIO()
+    stream.isatty = lambda: terminal
+    monkeypatch.setattr(sys, "stderr", stream)
+    args = build_parser().parse_args(["--quiet"] if quiet else [])
+    assert _autoencoder(args, 0).verbose == verbose

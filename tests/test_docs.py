@@ -77,3 +77,81 @@ def test_snippets_import_the_library_names_they_use(page):
         }
         missing = (used & public) - imported - assigned
         assert not missing, f"{page.name}: a snippet uses {sorted(missing)} without importing it"
+
+
+def test_the_scaling_page_gives_dask_explain_the_shapes_explain_has():
+    """docs/scaling.rst's table of ``explain``'s shapes (the Dask values are those of
+    ``explain`` in memory, block by block: tests/test_dask.py) against ``explain``."""
+    import numpy as np
+
+    from _models import fast_model
+
+    text = (ROOT / "docs" / "scaling.rst").read_text()
+    table = text[text.index("call                                             values") :]
+    rows = re.findall(r"^``(explain\([^`]*\))``.*?``(\(n_samples[^`]*\))``", table, flags=re.M)
+    assert len(rows) == 5, rows
+    X = np.random.default_rng(0).uniform(size=(20, 5))
+    ae = fast_model((4, 2)).fit(X)
+    names = {
+        "X": X[:2],
+        "explain": ae.explain,
+        "k": 1,
+        "l": 1,
+        "n_samples": 2,
+        "n_features": 5,
+        "n_components": 2,
+        "n": lambda layer: ae.layer_sizes_[layer],
+    }
+    for call, shape in rows:
+        got = eval(call, {}, names).values.shape
+        assert got == eval(shape, {}, names), f"docs/scaling.rst: {call} is not {shape}"
+
+
+def _rst_python_blocks(page):
+    text = page.read_text()
+    return [
+        "\n".join(line[4:] for line in block.splitlines())
+        for block in re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
+    ]
+
+
+def test_the_front_page_snippet_runs_as_written_on_a_table():
+    """docs/index.rst's first snippet, exactly as written, without a warning."""
+    import warnings
+
+    (block,) = _rst_python_blocks(ROOT / "docs" / "index.rst")
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(block, "docs/index.rst", "exec"), namespace)
+    X, Z, ae = namespace["X"], namespace["Z"], namespace["ae"]
+    assert X.shape[1] < 256  # a table, not an image
+    assert Z.shape == (len(X), ae.n_components_) and 0 < ae.sparsity_ < 1
+
+
+def _readme_use():
+    """README's "Use" section: its python block and the text block that follows it."""
+    text = (ROOT / "README.md").read_text()
+    use = text[text.index("## Use") :]
+    found = re.match(
+        r"## Use\n\n```python\n(.*?)```\n\n(?:(?!```).)*\n```text\n(.*?)```", use, re.S
+    )
+    assert found, "README's Use section: a python block, a line, then a text block"
+    return found.group(1), found.group(2)
+
+
+def test_the_readme_use_block_prints_what_the_readme_says(capsys):
+    """The figures a user copies from README (best level, CV accuracy, sparsity, the most
+    important pixels): the block run exactly as written prints exactly its text block,
+    with no ConvergenceWarning."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    code, printed = _readme_use()
+    capsys.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out == printed
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]

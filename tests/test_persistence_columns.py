@@ -208,3 +208,121 @@ def test_a_resigned_pipeline_file_restores_no_memory_path(model_bytes, frame, tm
     path.write_bytes(buffer.getvalue())
     loaded = load(path)
     assert loaded[-1].memory is None and loaded.memory is None
+
+
+def _cli_pipeline():
+    """The CLI's preprocessing (None and pandas.NA in a text column are missing), a
+    scaler and the autoencoder."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    from skshapsae._cli import _preprocessor
+
+    columns = {
+        "numeric": list("abc"),
+        "text": {"colour": ["blue", "green", "red"]},
+        "missing": {},
+        "left_out": [],
+        "rows_left_out": 0,
+    }
+    scaler = MinMaxScaler(clip=True).set_output(transform="pandas")
+    return Pipeline(
+        [("columns", _preprocessor(columns)), ("scaler", scaler), ("ae", fast_model(None))]
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_model_bytes(frame, tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "model.npz"
+    save(_cli_pipeline().fit(frame), path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("spelling", ["None", "pandas.NA"])
+def test_none_and_pandas_na_in_a_text_column_are_missing_after_load(
+    frame, cli_model_bytes, tmp_path, spelling
+):
+    path = tmp_path / "m.npz"
+    path.write_bytes(cli_model_bytes)
+    loaded = load(path)
+    missing = None if spelling == "None" else pd.NA
+    rows = frame.head(6).astype({"colour": object})
+    blank = rows.assign(colour=pd.Series([missing] * 6, index=rows.index, dtype=object))
+    nan = rows.assign(colour=np.nan)
+    # filled with the most frequent colour, as NaN is: not an unseen category (zeros)
+    assert np.allclose(loaded.transform(blank), loaded.transform(nan))
+    assert np.allclose(
+        loaded[:-1].transform(blank)[["colour_blue", "colour_green", "colour_red"]].sum(axis=1), 1
+    )
+    # and at fit time: a None in the training table is filled like a NaN
+    trained = _cli_pipeline().fit(frame.astype({"colour": object}).replace({np.nan: None}))
+    assert np.allclose(trained[0].transform(frame), _cli_pipeline().fit(frame)[0].transform(frame))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s, a: _text(s).update(none_as_missing="yes"),
+        lambda s, a: _text(s).pop("none_as_missing"),  # three steps, no flag
+        lambda s, a: _text(s).update(steps=["x", "y", "x"]),
+    ],
+    ids=["flag not a boolean", "flag removed", "steps of one name"],
+)
+def test_hostile_missing_flag_is_refused(cli_model_bytes, tmp_path, edit):
+    path = tmp_path / "hostile.npz"
+    path.write_bytes(_resigned(cli_model_bytes, edit))
+    with pytest.raises(ValueError, match="Cannot load"):
+        load(path)
+
+
+def _user_pipeline(frame):
+    """An ordinary user pipeline: columns picked by dtype, binary columns one-hot encoded
+    to one dummy, the autoencoder, then a classifier."""
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+
+    text = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(drop="if_binary", handle_unknown="ignore", sparse_output=False),
+    )
+    columns = ColumnTransformer(
+        [
+            (
+                "numbers",
+                make_pipeline(SimpleImputer(), MinMaxScaler()),
+                make_column_selector(dtype_include="number"),
+            ),
+            ("text", text, make_column_selector(dtype_exclude="number")),
+        ]
+    )
+    model = make_pipeline(columns, fast_model(None), LogisticRegression())
+    return model.fit(frame, (frame["a"].fillna(0.5) > 0.5).astype(int))
+
+
+@pytest.mark.parametrize("cut", [None, -1], ids=["with a classifier", "ending in the autoencoder"])
+def test_save_refuses_ordinary_pipelines_and_says_how_to_save_them_with_skops(frame, tmp_path, cut):
+    model = _user_pipeline(frame)
+    model = model if cut is None else model[:cut]
+    with pytest.raises(TypeError) as caught:
+        save(model, tmp_path / "x.npz")
+    message = str(caught.value)
+    assert "skops.io.dump(pipeline, 'model.skops')" in message
+    assert "skops.io.load('model.skops', trusted=" in message
+    assert "skops.io.get_untrusted_types(file='model.skops')" in message
+    assert "pip install 'skshapsae[skops]'" in message
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_pipeline_with_the_autoencoder_round_trips_through_skops(frame, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    model = _user_pipeline(frame)
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    types = sio.get_untrusted_types(file=path)
+    assert "skshapsae._estimator.SHAPSparseAutoencoder" in types
+    loaded = sio.load(path, trusted=types)
+    np.testing.assert_array_equal(loaded[:-1].transform(frame), model[:-1].transform(frame))
+    np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))

@@ -106,3 +106,53 @@ def test_tabular_data_and_display_conventions(images):
     with pytest.raises(ValueError, match="image_shape"):
         FeatureMaskDisplay.from_estimator(ae, image_shape=(28, 28))
     plt.close("all")
+
+
+def test_sparsity_figure_draws_the_majority_line():
+    disp = SparsityCurveDisplay(
+        np.array([0.5, 1.0]), np.array([0.6, 0.0]), np.array([0.7, 0.72]), baseline=0.8
+    ).plot()
+    assert disp.baseline_line_ is not None
+    assert list(disp.baseline_line_.get_ydata()) == [0.8, 0.8]
+    low, high = disp.ax_[0, 1].get_ylim()
+    assert low < 0.7 and high > 0.8  # the line is in view
+    # far below the scores (digits: 0.97 against 0.10): a note, the scores keep the axis
+    far = SparsityCurveDisplay(
+        np.array([0.5, 1.0]), np.array([0.6, 0.0]), np.array([0.96, 0.97]), baseline=0.102
+    ).plot()
+    assert far.baseline_line_ is None and "0.102 (below the axis)" in far.baseline_text_.get_text()
+    assert far.ax_[0, 1].get_ylim()[0] > 0.9
+
+
+def test_small_attributions_get_readable_units_in_shaps_plots():
+    import matplotlib.pyplot as plt
+
+    shap = pytest.importorskip("shap")
+    from skshapsae.plotting import in_readable_units
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(scale=2e-3, size=(30, 5))  # a reconstruction error's attributions
+    e = shap.Explanation(values=values, base_values=np.full(30, 0.01), data=values)
+    labels = _bar_labels(shap, e)
+    assert set(labels) <= {"+0", "-0"}  # what shap writes without the units
+    scaled, factor = in_readable_units(e)
+    assert factor == 1000.0
+    np.testing.assert_allclose(scaled.values, values * 1000)
+    np.testing.assert_allclose(scaled.base_values, 10.0)
+    labels = _bar_labels(shap, scaled)
+    assert len(labels) == 5 and not set(labels) & {"+0", "-0"}
+    # one row (a waterfall) and values shap writes well as they are
+    assert in_readable_units(e[0])[1] == 10 ** -np.floor(np.log10(np.abs(values[0]).max()))
+    big = shap.Explanation(values=values * 100)
+    assert in_readable_units(big) == (big, 1.0)
+    zero = shap.Explanation(values=np.zeros((3, 2)))
+    assert in_readable_units(zero)[1] == 1.0
+    plt.close("all")
+
+
+def _bar_labels(shap, explanation):
+    import matplotlib.pyplot as plt
+
+    plt.figure()
+    shap.plots.bar(explanation, show=False)
+    return [t.get_text() for t in plt.gca().texts if t.get_text().startswith(("+", "-"))]
