@@ -10,7 +10,8 @@ def shap_importances(X, y=None, **params):
 
     Fits ``SHAPSparseAutoencoder(**params)`` on ``X`` (``y`` is ignored) and returns its
     ``feature_importances_``: each column's share of what the inputs do for the
-    reconstruction of the other columns (see the estimator's attribute). Bind parameters with ``functools.partial``.
+    reconstruction of the other columns (see the estimator's attribute). Bind parameters
+    with ``functools.partial``.
 
     Parameters
     ----------
