@@ -503,8 +503,15 @@ def _codes(X, y, k, scaler):
         sc = clone(scaler).fit(X[tr])
         Xtr, Xte = sc.transform(X[tr]), sc.transform(X[te])
         ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
+        # the previous default's loss: the dense network only (no scoring needed)
         unique = SHAPSparseAutoencoder(
-            hidden_layer_sizes=k, column_weights="unique", importance_level=1.0, random_state=0
+            hidden_layer_sizes=k,
+            column_weights="unique",
+            importance_level=1.0,
+            n_explain=20,
+            n_background=20,
+            fine_tune_iter=0,
+            random_state=0,
         ).fit(Xtr)
         reducers = {
             "PCA": PCA(k).fit(Xtr),
@@ -526,8 +533,11 @@ def _selection(X, k_sel, scaler):
     from sklearn.base import clone
 
     Xs = clone(scaler).fit_transform(X) if scaler is not None else X
+    # the model (its importances, for "importance top-k") is fitted on min-max scaled
+    # rows: L-BFGS on raw columns of variance 1e6 diverges; select_features gets the rows
+    # behind each scaler
     ae = SHAPSparseAutoencoder(hidden_layer_sizes=max(1, round(X.shape[1] / 4)), random_state=0)
-    ae.fit(Xs)
+    ae.fit(MinMaxScaler().fit_transform(X))
     _, _, piv = qr(Xs - Xs.mean(0), mode="economic", pivoting=True)
     pca = PCA(k_sel).fit(Xs)
     chosen = {
@@ -586,10 +596,9 @@ def section_tables(quick):
             rows = np.random.default_rng(seed).choice(len(Xm), int(0.8 * len(Xm)), replace=False)
             Xs = Xm[rows]
             a = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=seed).fit(Xs)
-            u = SHAPSparseAutoencoder(
-                hidden_layer_sizes=kn, column_weights="unique", random_state=seed
-            ).fit(Xs)
-            for m, v in _rankings(a, u, Xs, kn).items():
+            for m, v in _rankings(a, a, Xs, kn).items():
+                if m == "unique loss + loss game":  # not refitted here (time)
+                    continue
                 subs.setdefault(m, []).append(v)
         row["stability"] = {
             m: float(np.mean([spearmanr(a, b).statistic for a, b in itertools.combinations(v, 2)]))
@@ -646,7 +655,16 @@ def _tables_summary(out):
         ranks = [r["noise rank"][m] for r in out.values()]
         summary[f"noise bottom half [{m}]"] = float(np.mean([v >= 0.5 for v in ranks]))
         summary[f"noise bottom 10% [{m}]"] = float(np.mean([v >= 0.9 for v in ranks]))
-        summary[f"stability [{m}]"] = float(np.mean([r["stability"][m] for r in out.values()]))
+        if m in next(iter(out.values()))["stability"]:
+            summary[f"stability [{m}]"] = float(np.mean([r["stability"][m] for r in out.values()]))
+        summary[f"stability >= PCA - 0.05 [{m}]"] = float(
+            np.mean(
+                [
+                    r["stability"].get(m, np.nan) >= r["stability"]["PCA loadings"] - 0.05
+                    for r in out.values()
+                ]
+            )
+        )
     for scaler in ("standard", "minmax", "none"):
         for m in next(iter(out.values()))["selection"][scaler]:
             wins = [
