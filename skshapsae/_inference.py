@@ -151,9 +151,19 @@ def compact_plan(
 
 
 class _Plan(tuple):
-    """``(first, steps, last, fill)``, and whether the units are padded (``padded``)."""
+    """``(first, steps, last, fill)``, and whether the units are padded (``padded``).
+
+    What each call would otherwise work out again from the blocks (a few microseconds
+    of a small call): the numpy dtype, the largest block's elements, whether every
+    block is CSR."""
 
     padded = False
+
+    def __init__(self, parts):
+        steps = parts[1]
+        self.widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
+        self.all_sparse = all(isinstance(block, sp.csr_array) for block, _, _ in steps)
+        self.np_dtype = parts[3].numpy().dtype
 
 
 def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
@@ -173,14 +183,13 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
     first, steps, last, fill = plan
     if any(stride < 0 for stride in X.strides):  # torch views need non-negative strides
         X = np.ascontiguousarray(X)
-    out = np.empty((X.shape[0], len(fill)), dtype=fill.numpy().dtype)
-    widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
-    work = min(X.shape[0], batch_rows) * widest
+    out = np.empty((X.shape[0], len(fill)), dtype=plan.np_dtype)
+    work = min(X.shape[0], batch_rows) * plan.widest
     # a padded plan (a table's network) runs on one thread whatever the load: torch splits
     # an elementwise pass among its threads at element counts that need not be whole
     # vectors, and each share rounds its own tail on the scalar path (see PAD_BYTES)
     with torch_threads(work, threads=1 if getattr(plan, "padded", False) else None) as threads:
-        if not all(isinstance(block, sp.csr_array) for block, _, _ in steps):
+        if not plan.all_sparse:
             return _forward(X, out, plan, batch_rows, threads)
         # every product in the CSR kernel's threads: torch's elementwise work on one
         # thread, so that no OpenMP thread of torch spins on a core the kernel needs
@@ -216,12 +225,15 @@ def _forward(X, out, plan, batch_rows, threads):
             A, transposed = source[begin : begin + batch_rows], False
             n = A.shape[0]
             if not sparse[0]:
-                A = A.to(target.dtype) if buffers is None else buffers.cast(A, "input")
+                if buffers is not None:
+                    A = buffers.cast(A, "input")
+                elif A.dtype != target.dtype:  # (a call to .to costs 4 us even when a no-op)
+                    A = A.to(target.dtype)
                 if first is not None:
                     out_first = None if buffers is None else buffers.take("first", (n, len(first)))
                     A = torch.index_select(A, 1, first, out=out_first)
                 if padded and n < MIN_DENSE_ROWS:  # the batch runs as 16 rows (see there)
-                    A = torch.cat([A, A.new_zeros((MIN_DENSE_ROWS - n, A.shape[1]))])
+                    A = torch.nn.functional.pad(A, (0, 0, 0, MIN_DENSE_ROWS - n))  # zero rows
             for k, ((block, bias, act), is_sparse) in enumerate(zip(steps, sparse)):
                 if is_sparse:
                     rows = np.ascontiguousarray(A.numpy())
