@@ -280,8 +280,9 @@ MIN_DENSE_ROWS = 16
 #: and take a scalar path for the elements after the last full step, which rounds some
 #: values differently (sigmoid, SiLU, GELU: 2-35 % of values by one ulp, measured here
 #: on AVX2 and AVX-512), so a value's bits depended on where it fell in the batch. Two
-#: AVX-512 vectors are 128 bytes, the widest step of any CPU capability torch dispatches
-#: to (AVX2: 64 bytes, the default build: 64; ARM's SVE builds: at most 128); with rows of
+#: AVX-512 vectors are 128 bytes, the widest step of torch's x86-64 capabilities (AVX2
+#: and the default build: 64 bytes; a build that stepped wider would need this raised,
+#: and ``.ci/instruction_sets`` checks every capability the machine has); with rows of
 #: whole steps every value takes the vector path, whatever the number of rows. (Padding
 #: to 16 float32 units, 64 bytes, was enough on AVX2 only: on AVX-512 the last row of an
 #: odd-sized batch took the scalar path, and one value in a few hundred differed.) The
