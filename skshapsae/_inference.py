@@ -98,8 +98,11 @@ def compact_plan(
     padded with zero units to a multiple of :func:`pad_units` (and the next block's
     inputs with zero weights), see :data:`PAD_BYTES`; the last block's padding is cut
     off by :func:`forward_compact`, which runs a padded plan on one thread. ``gather=False``
-    (where the first block is dense): that block spans every input, unused ones with zero
-    weights, so that no gather copies the batch first (see :func:`encode_decode_plan`).
+    (dense blocks): the first block spans every input, unused ones with zero weights, so
+    that no gather copies the batch first, and the last block every output unit, removed
+    ones with zero weights, their ``fill`` values put in their place (``plan.overwrite``)
+    instead of scattering the surviving units into the output (see
+    :func:`encode_decode_plan`).
     """
     import torch
 
@@ -112,9 +115,11 @@ def compact_plan(
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
 
-    steps, padded_in, inputs = [], 0, unit_masks[0]
+    steps, padded_in, inputs, outputs = [], 0, unit_masks[0], unit_masks[-1]
+    overwrite, fill_values = None, np.asarray(fill)
     for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
+        b = np.asarray(b)
         block = sp.csr_array(W)[rows][:, cols]
         size = rows.size * cols.size
         sparse_enough = size >= csr_min_size and block.nnz <= csr_max_density * size
@@ -123,7 +128,15 @@ def compact_plan(
         is_sparse = 0 < size and (sparse_enough or (oversized and csr_max_density >= 0))
         if k == 0 and not gather and not is_sparse:  # every input, unused ones zero
             inputs = np.ones_like(unit_masks[0])
-            block = sp.csr_array(W)[rows]
+            cols = np.arange(len(inputs))
+            block = sp.csr_array(W)[rows][:, cols]
+        if k == len(weights) - 1 and not gather and not is_sparse and not outputs.all():
+            # every output unit: the removed ones get zero weights and bias, and their
+            # fill values are written over them after the activation
+            overwrite = np.flatnonzero(~outputs)
+            outputs, rows = np.ones_like(outputs), np.arange(len(outputs))
+            b = np.where(unit_masks[-1], b, 0.0)
+            block = sp.csr_array(W)[rows][:, cols]
         if is_sparse:
             block = sp.csr_array(
                 (
@@ -144,9 +157,19 @@ def compact_plan(
             block = torch.from_numpy(np.ascontiguousarray(dense, dtype=dtype))
             bias = torch.from_numpy(np.ascontiguousarray(bias))
         steps.append((block, bias, TorchActivation(act)))
+    if overwrite is not None:  # a factor (0 on removed units, else 1), then their fill
+        # values added where any is not 0 (a multiply and an add: an indexed write took
+        # 60-100 us on 4,096 x 32 values, the multiply 13)
+        width = steps[-1][0].shape[1]
+        keep = np.ones(width, dtype=dtype)
+        keep[overwrite] = 0
+        add = np.zeros(width, dtype=dtype)
+        add[overwrite] = fill_values[overwrite]
+        add = torch.from_numpy(add) if add.any() else None
+        overwrite = (torch.from_numpy(keep), add)
     fill = torch.from_numpy(np.array(fill, dtype=dtype))  # a copy: fitted arrays are read-only
-    plan = _Plan((index(inputs), steps, index(unit_masks[-1]), fill))
-    plan.padded = bool(pad)
+    plan = _Plan((index(inputs), steps, index(outputs), fill))
+    plan.padded, plan.overwrite = bool(pad), overwrite
     return plan
 
 
@@ -158,6 +181,9 @@ class _Plan(tuple):
     block is CSR."""
 
     padded = False
+    #: ``(keep, add)``: the last activation times ``keep`` (0 on removed units) plus
+    #: ``add`` (their fill values; None where all are 0), or None
+    overwrite = None
 
     def __init__(self, parts):
         steps = parts[1]
@@ -220,6 +246,7 @@ def _forward(X, out, plan, batch_rows, threads):
     width = len(fill) if last is None else len(last)
     # a padded plan (a table's network) also pads small batches (see MIN_DENSE_ROWS)
     padded = getattr(plan, "padded", False)
+    overwrite = getattr(plan, "overwrite", None)
     with torch.no_grad():
         for begin in range(0, X.shape[0], batch_rows):
             A, transposed = source[begin : begin + batch_rows], False
@@ -257,6 +284,8 @@ def _forward(X, out, plan, batch_rows, threads):
                     buf = buffers.take(k, (A.shape[0], block.shape[1]))  # padded: >= n
                     A = act.inplace(torch.addmm(bias, A, block, out=buf))
             A = A.T if transposed else A
+            if overwrite is not None:  # the removed units of a last block that spans all
+                _put_fill(A, *overwrite)
             A = A[:n, :width]  # the padding rows and units (a padded plan)
             chunk = target[begin : begin + batch_rows]
             if last is None:
@@ -265,6 +294,14 @@ def _forward(X, out, plan, batch_rows, threads):
                 chunk.copy_(fill.expand_as(chunk))
                 chunk.index_copy_(1, last, A)
     return out
+
+
+def _put_fill(A, keep, add):
+    """``A * keep + add`` in place: the removed units' fill values (``add`` None: all 0).
+    ``A`` is the last product's own tensor (or buffer)."""
+    A.mul_(keep)
+    if add is not None:
+        A.add_(add)
 
 
 #: Dense products of fewer rows than this run on a batch padded with zero rows: torch's
@@ -359,20 +396,23 @@ _PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
 #: Whether a padded plan (a table's network) gathers the used inputs before its first,
-#: dense block (True), or runs that block over every input with zero weights for the
-#: unused ones (False); ``None``: whichever :func:`_measure_gather` finds faster, once
-#: per fitted model and half, on this machine. On the narrow table of issue 38 (25
-#: columns, 24 used, 12 code units, eta 0.9) the gather made the pruned model slower
-#: than the same model at level 1.0, which reads every column (0.79-0.94x, 2-core AVX-512
-#: machine); without it the two blocks are the same size. The choice stays the same for
-#: every batch size (one measurement a model and half), so a row's bits do not depend on
-#: the batch; both variants agree to float32 rounding (bitwise where measured, tested).
+#: dense block and scatters the surviving units of its last into the output (True), or
+#: runs those blocks over every input and every output unit, zero weights for the others,
+#: and puts the removed units' fill values in their place (False); ``None``: whichever
+#: :func:`_measure_gather` finds faster, once per fitted model and half, on this machine.
+#: On the narrow table of issue 38 (25 columns, 12 code units, 2-core AVX-512 machine)
+#: the gather and the scatter made link-pruned models slower than the same model at level
+#: 1.0, which reads every column and keeps every unit: 0.79-0.94x at eta 0.9 (24 columns
+#: used), 0.72-0.96x at eta 0.95 (14 used, 11 code units), 0.81-0.94x pruned by units;
+#: spanning runs blocks of the same padded size as the model at level 1.0. The choice
+#: stays the same for every batch size (one measurement a model and half), so a row's
+#: bits do not depend on the batch; both variants agree to float32 rounding (tested).
 GATHER = None
 
 #: Rows of the calls :func:`_measure_gather` times: one small call (every call under
 #: 16 rows runs as 16) and one of many rows; best of this many interleaved repeats.
-GATHER_PROBE_ROWS = (16, 1024)
-GATHER_PROBE_REPEATS = 5
+GATHER_PROBE_ROWS = (16, 4096)
+GATHER_PROBE_REPEATS = 7
 
 
 def _measure_gather(plans, width):
@@ -447,7 +487,7 @@ def encode_decode_plan(
             )
 
         gather = True
-        if pad and not masks[0].all():
+        if pad and not (masks[0].all() and masks[-1].all()):
             gather = GATHER
             if gather is None:
                 if (part, np.dtype(dtype).num) not in cached["gather"]:

@@ -308,16 +308,20 @@ def test_unit_pruned_models_serve_their_compacted_shapes():
     np.testing.assert_allclose(back, A, rtol=1e-5, atol=1e-5)  # float32 against float64
 
 
-def test_a_tables_first_block_gathers_or_spans_by_measured_cost(monkeypatch):
-    """A table's padded plan either gathers the used inputs or runs its first block over
-    every input (zero weights for the unused ones), whichever ran faster when measured
-    once per model and half; the choice holds for every batch size, and both variants
-    give the same results (float32 rounding; bitwise where MKL adds the zeros in place)."""
+@pytest.mark.parametrize("pruning", ["layer", "units"])
+def test_a_tables_plan_gathers_or_spans_by_measured_cost(pruning, monkeypatch):
+    """A table's padded plan either gathers the used inputs and scatters the surviving
+    units, or runs its first and last blocks over every input and unit (zero weights for
+    the others, the removed units' fill values put in their place), whichever ran faster
+    when measured once per model and half; the choice holds for every batch size, and
+    both variants give the same results (float32 rounding; bitwise where measured)."""
     rng = np.random.default_rng(5)
     X = rng.uniform(size=(300, 14))
     X[:, 7:] = X[:, :7] ** 2 + 0.05 * rng.normal(size=(300, 7))
-    ae = _model(hidden_layer_sizes=(6,), target_sparsity=0.8).fit(X)
+    ae = _model(hidden_layer_sizes=(6,), target_sparsity=0.8, pruning=pruning).fit(X)
     assert not ae.active_units_[0].all()  # some inputs unused
+    if pruning == "units":
+        assert not ae.active_units_[1].all()  # and some code units removed
     got = {}
     for choice in (True, False):
         monkeypatch.setattr(_inference, "GATHER", choice)
@@ -326,8 +330,13 @@ def test_a_tables_first_block_gathers_or_spans_by_measured_cost(monkeypatch):
         assert plan.padded and (plan[0] is not None) == choice
         rows = ae.active_units_[0].sum() if choice else X.shape[1]
         assert plan[1][0][0].shape[0] == rows
-        got[choice] = model.transform(X)
-    np.testing.assert_allclose(got[True], got[False], rtol=1e-6, atol=1e-7)
+        assert (plan[2] is not None) == (choice and not ae.active_units_[1].all())
+        assert (plan.overwrite is not None) == (not choice and not ae.active_units_[1].all())
+        Z = model.transform(X)
+        got[choice] = Z, model.inverse_transform(Z)
+    for a, b in zip(got[True], got[False]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not got[False][0][:, ~ae.active_units_[1]].any()  # removed code units: 0
     monkeypatch.setattr(_inference, "GATHER", None)  # measured, once for every batch size
     model = copy.deepcopy(ae)
     full = model.transform(X)
