@@ -273,7 +273,9 @@ def test_structure_units_removes_whole_units():
 def test_unit_pruned_models_serve_their_compacted_shapes():
     """After ``pruning="units"`` the fitted weights keep the full shapes (n(l), n(l-1)),
     while the inference plan computes with the surviving units only: dense blocks of
-    (surviving inputs) x (surviving outputs), padded for a table's network; a slimmed copy
+    (surviving inputs) x (surviving outputs), padded for a table's network (whose first
+    and last blocks may span every input and unit instead, where that measured faster
+    than gathering and scattering them); a slimmed copy
     serves the same plan and the same bits, and both equal the masked dense network."""
     rng = np.random.default_rng(3)
     X = 1 / (1 + np.exp(-rng.normal(size=(200, 4)) @ rng.normal(size=(4, 30))))
@@ -289,10 +291,16 @@ def test_unit_pruned_models_serve_their_compacted_shapes():
             unit = _inference.pad_units(np.float32) if plan.padded else 1
             for k, (block, _, _) in zip(layers, plan[1]):
                 assert not isinstance(block, sp.csr_array)  # whole units: dense blocks
-                n_in = -(-active[k] // unit) * unit
-                if k == layers[0]:  # gathered, or every input (a padded plan's choice)
-                    n_in = active[k] if plan[0] is not None else sizes[k]
-                assert tuple(block.shape) == (n_in, -(-active[k + 1] // unit) * unit)
+                # a hidden layer's surviving units; the first block's inputs and the
+                # last block's outputs gathered, or all of them (a padded plan's choice)
+                n_in, n_out = active[k], active[k + 1]
+                if k == layers[0] and plan[0] is None:
+                    n_in = sizes[k]
+                if k == layers[-1] and plan[2] is None:
+                    n_out = sizes[k + 1]
+                if k > layers[0]:
+                    n_in = -(-n_in // unit) * unit
+                assert tuple(block.shape) == (n_in, -(-n_out // unit) * unit)
     slim = ae.slim()
     Z, back = ae.transform(X), ae.inverse_transform(ae.transform(X))
     np.testing.assert_array_equal(slim.transform(X), Z)
