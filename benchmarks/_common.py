@@ -34,6 +34,30 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+#: The instruction-set flags of /proc/cpuinfo that the kernels' speed and bits depend on.
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16")
+
+
+def cpu_flags():
+    """The :data:`ISA_FLAGS` this CPU has (Linux; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            line = next(line for line in f if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return []
+    have = set(line.split(":", 1)[1].split())
+    return [flag for flag in ISA_FLAGS if flag in have]
+
+
+def isa():
+    """One line: the CPU's instruction-set flags and the capability torch dispatches to
+    (``ATEN_CPU_CAPABILITY`` can narrow it), to print beside every figure."""
+    import torch
+
+    flags = "+".join(cpu_flags()) or "unknown"
+    return f"cpu flags {flags}; torch capability {torch.backends.cpu.get_cpu_capability()}"
+
+
 def machine():
     import torch
 
@@ -43,6 +67,8 @@ def machine():
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
+        "cpu_flags": cpu_flags(),
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
     }
 
 

@@ -23,7 +23,15 @@ after the default 3 epochs of fine-tuning) against the measured latency of
 and by units, and for magnitude and Wanda scores at the unit level.
 
 Ratios > 1 mean faster than the bare dense pass (or the dense ONNX export).
+
+``--table``: a narrow table instead (25 columns, 12 code units, the default 25-12-25
+network, issue 38): ``transform`` of the link-pruned model (eta 0.9; and 0.95, and one
+pruned by units at 0.6) against the same model at level 1.0 (every positive link kept),
+float32 rows, at the same batch sizes.
+
+Every figure is printed with the CPU's instruction-set flags and torch's capability.
 Run:  python benchmarks/bench_inference.py [--quick] [--dataset mnist|fashion_mnist]
+      python benchmarks/bench_inference.py --table
 """
 
 import argparse
@@ -39,7 +47,15 @@ from skshapsae import export
 from skshapsae.baselines import score_links
 from skshapsae.datasets import load_fashion_mnist, load_mnist
 
-from _common import RESULTS, data_home, machine, print_table, protocol_autoencoder, write_json
+from _common import (
+    RESULTS,
+    data_home,
+    isa,
+    machine,
+    print_table,
+    protocol_autoencoder,
+    write_json,
+)
 
 ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
 BATCHES = [1, 100, 2000, 20000]
@@ -191,6 +207,7 @@ def main(quick=False, dataset="mnist"):
     print(
         f"{dataset} 784-256-64 encoder; ratios: bare dense float32 torch time / time, and dense "
         "ONNX / pruned ONNX in onnxruntime (> 1 is faster); 'transform' includes validation"
+        f" [{isa()}]"
     )
     print_table(rows, list(rows[0]))
     print(
@@ -201,8 +218,12 @@ def main(quick=False, dataset="mnist"):
             for r in rows
             if r["rows"] == 1
         )
+        + f" [{isa()}]"
     )
-    print(f"quality against latency (2,000 rows; bare dense pass {t_bare_2000 * 1e3:.2f} ms):")
+    print(
+        f"quality against latency (2,000 rows; bare dense pass {t_bare_2000 * 1e3:.2f} ms)"
+        f" [{isa()}]:"
+    )
     print_table(quality, list(quality[0]))
     results = {
         "dataset": dataset,
@@ -252,9 +273,62 @@ def plot(results, path):
     print(f"wrote {path}")
 
 
+#: The narrow table's pruned models: (pruning, eta); the first is issue 38's.
+TABLE_MODELS = [("layer", 0.9), ("layer", 0.95), ("units", 0.6)]
+
+
+def table(repeats=15):
+    """The narrow table of issue 38: link-pruned 25-12-25 models (eta 0.9, 0.95) and a
+    unit-pruned one against the same model at level 1.0, ``transform`` of float32 rows,
+    interleaved best-of."""
+    from skshapsae import SHAPSparseAutoencoder
+
+    rng = np.random.default_rng(0)
+    factors = rng.normal(size=(4000, 6)) @ rng.normal(size=(6, 25))
+    X = (factors + 0.3 * rng.normal(size=factors.shape)).astype(np.float32)
+    X = (X - X.mean(0)) / X.std(0)
+    ae = SHAPSparseAutoencoder(
+        target_sparsity=0.9, max_iter=50, n_background=50, n_explain=50, random_state=0
+    ).fit(X[:2000])
+    level_one = ae.reprune(1.0)
+    rows = []
+    for pruning, eta in TABLE_MODELS:
+        model = ae.reprune(target_sparsity=eta, pruning=pruning)
+        sizes = "-".join(str(int(a.sum())) for a in model.active_units_)
+        for n in BATCHES:
+            batch = np.tile(X, (-(-n // len(X)), 1))[:n]
+            r = repeats if n > 100 else 40 * repeats
+            t_pruned, t_one = best_of(
+                [lambda b=batch, m=model: m.transform(b), lambda b=batch: level_one.transform(b)],
+                r,
+            )
+            rows.append(
+                {
+                    "pruning": pruning,
+                    "eta": round(model.sparsity_, 3),
+                    "units": sizes,
+                    "rows": n,
+                    "level 1.0 us": t_one * 1e6,
+                    "pruned us": t_pruned * 1e6,
+                    "pruned x": t_one / t_pruned,
+                    "isa": isa(),
+                }
+            )
+    print(
+        f"narrow table, 25-12-25 (level 1.0: eta {level_one.sparsity_:.3f}); 'pruned x' = "
+        "level-1.0 time / pruned time (> 1: the pruned model is faster)"
+    )
+    print_table(rows, list(rows[0]))
+    write_json("inference_table", {"machine": machine(), "rows": rows})
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--dataset", choices=sorted(LOADERS), default="mnist")
+    parser.add_argument("--table", action="store_true", help="the narrow table (issue 38)")
     args = parser.parse_args()
-    main(args.quick, args.dataset)
+    if args.table:
+        table()
+    else:
+        main(args.quick, args.dataset)

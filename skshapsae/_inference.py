@@ -98,8 +98,11 @@ def compact_plan(
     padded with zero units to a multiple of :func:`pad_units` (and the next block's
     inputs with zero weights), see :data:`PAD_BYTES`; the last block's padding is cut
     off by :func:`forward_compact`, which runs a padded plan on one thread. ``gather=False``
-    (where the first block is dense): that block spans every input, unused ones with zero
-    weights, so that no gather copies the batch first (see :func:`encode_decode_plan`).
+    (dense blocks): the first block spans every input, unused ones with zero weights, so
+    that no gather copies the batch first, and the last block every output unit, removed
+    ones with zero weights, their ``fill`` values put in their place (``plan.overwrite``)
+    instead of scattering the surviving units into the output (see
+    :func:`encode_decode_plan`).
     """
     import torch
 
@@ -112,9 +115,11 @@ def compact_plan(
     def index(mask):
         return None if mask.all() else torch.from_numpy(np.flatnonzero(mask))
 
-    steps, padded_in, inputs = [], 0, unit_masks[0]
+    steps, padded_in, inputs, outputs = [], 0, unit_masks[0], unit_masks[-1]
+    overwrite, fill_values = None, np.asarray(fill)
     for k, (W, b, act) in enumerate(zip(weights, biases, activations)):
         rows, cols = np.flatnonzero(unit_masks[k + 1]), np.flatnonzero(unit_masks[k])
+        b = np.asarray(b)
         block = sp.csr_array(W)[rows][:, cols]
         size = rows.size * cols.size
         sparse_enough = size >= csr_min_size and block.nnz <= csr_max_density * size
@@ -123,7 +128,15 @@ def compact_plan(
         is_sparse = 0 < size and (sparse_enough or (oversized and csr_max_density >= 0))
         if k == 0 and not gather and not is_sparse:  # every input, unused ones zero
             inputs = np.ones_like(unit_masks[0])
-            block = sp.csr_array(W)[rows]
+            cols = np.arange(len(inputs))
+            block = sp.csr_array(W)[rows][:, cols]
+        if k == len(weights) - 1 and not gather and not is_sparse and not outputs.all():
+            # every output unit: the removed ones get zero weights and bias, and their
+            # fill values are written over them after the activation
+            overwrite = np.flatnonzero(~outputs)
+            outputs, rows = np.ones_like(outputs), np.arange(len(outputs))
+            b = np.where(unit_masks[-1], b, 0.0)
+            block = sp.csr_array(W)[rows][:, cols]
         if is_sparse:
             block = sp.csr_array(
                 (
@@ -144,16 +157,39 @@ def compact_plan(
             block = torch.from_numpy(np.ascontiguousarray(dense, dtype=dtype))
             bias = torch.from_numpy(np.ascontiguousarray(bias))
         steps.append((block, bias, TorchActivation(act)))
+    if overwrite is not None:  # a factor (0 on removed units, else 1), then their fill
+        # values added where any is not 0 (a multiply and an add: an indexed write took
+        # 60-100 us on 4,096 x 32 values, the multiply 13)
+        width = steps[-1][0].shape[1]
+        keep = np.ones(width, dtype=dtype)
+        keep[overwrite] = 0
+        add = np.zeros(width, dtype=dtype)
+        add[overwrite] = fill_values[overwrite]
+        add = torch.from_numpy(add) if add.any() else None
+        overwrite = (torch.from_numpy(keep), add)
     fill = torch.from_numpy(np.array(fill, dtype=dtype))  # a copy: fitted arrays are read-only
-    plan = _Plan((index(inputs), steps, index(unit_masks[-1]), fill))
-    plan.padded = bool(pad)
+    plan = _Plan((index(inputs), steps, index(outputs), fill))
+    plan.padded, plan.overwrite = bool(pad), overwrite
     return plan
 
 
 class _Plan(tuple):
-    """``(first, steps, last, fill)``, and whether the units are padded (``padded``)."""
+    """``(first, steps, last, fill)``, and whether the units are padded (``padded``).
+
+    What each call would otherwise work out again from the blocks (a few microseconds
+    of a small call): the numpy dtype, the largest block's elements, whether every
+    block is CSR."""
 
     padded = False
+    #: ``(keep, add)``: the last activation times ``keep`` (0 on removed units) plus
+    #: ``add`` (their fill values; None where all are 0), or None
+    overwrite = None
+
+    def __init__(self, parts):
+        steps = parts[1]
+        self.widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
+        self.all_sparse = all(isinstance(block, sp.csr_array) for block, _, _ in steps)
+        self.np_dtype = parts[3].numpy().dtype
 
 
 def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
@@ -173,14 +209,13 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
     first, steps, last, fill = plan
     if any(stride < 0 for stride in X.strides):  # torch views need non-negative strides
         X = np.ascontiguousarray(X)
-    out = np.empty((X.shape[0], len(fill)), dtype=fill.numpy().dtype)
-    widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
-    work = min(X.shape[0], batch_rows) * widest
+    out = np.empty((X.shape[0], len(fill)), dtype=plan.np_dtype)
+    work = min(X.shape[0], batch_rows) * plan.widest
     # a padded plan (a table's network) runs on one thread whatever the load: torch splits
     # an elementwise pass among its threads at element counts that need not be whole
     # vectors, and each share rounds its own tail on the scalar path (see PAD_BYTES)
     with torch_threads(work, threads=1 if getattr(plan, "padded", False) else None) as threads:
-        if not all(isinstance(block, sp.csr_array) for block, _, _ in steps):
+        if not plan.all_sparse:
             return _forward(X, out, plan, batch_rows, threads)
         # every product in the CSR kernel's threads: torch's elementwise work on one
         # thread, so that no OpenMP thread of torch spins on a core the kernel needs
@@ -211,17 +246,21 @@ def _forward(X, out, plan, batch_rows, threads):
     width = len(fill) if last is None else len(last)
     # a padded plan (a table's network) also pads small batches (see MIN_DENSE_ROWS)
     padded = getattr(plan, "padded", False)
+    overwrite = getattr(plan, "overwrite", None)
     with torch.no_grad():
         for begin in range(0, X.shape[0], batch_rows):
             A, transposed = source[begin : begin + batch_rows], False
             n = A.shape[0]
             if not sparse[0]:
-                A = A.to(target.dtype) if buffers is None else buffers.cast(A, "input")
+                if buffers is not None:
+                    A = buffers.cast(A, "input")
+                elif A.dtype != target.dtype:  # (a call to .to costs 4 us even when a no-op)
+                    A = A.to(target.dtype)
                 if first is not None:
                     out_first = None if buffers is None else buffers.take("first", (n, len(first)))
                     A = torch.index_select(A, 1, first, out=out_first)
                 if padded and n < MIN_DENSE_ROWS:  # the batch runs as 16 rows (see there)
-                    A = torch.cat([A, A.new_zeros((MIN_DENSE_ROWS - n, A.shape[1]))])
+                    A = torch.nn.functional.pad(A, (0, 0, 0, MIN_DENSE_ROWS - n))  # zero rows
             for k, ((block, bias, act), is_sparse) in enumerate(zip(steps, sparse)):
                 if is_sparse:
                     rows = np.ascontiguousarray(A.numpy())
@@ -245,6 +284,8 @@ def _forward(X, out, plan, batch_rows, threads):
                     buf = buffers.take(k, (A.shape[0], block.shape[1]))  # padded: >= n
                     A = act.inplace(torch.addmm(bias, A, block, out=buf))
             A = A.T if transposed else A
+            if overwrite is not None:  # the removed units of a last block that spans all
+                _put_fill(A, *overwrite)
             A = A[:n, :width]  # the padding rows and units (a padded plan)
             chunk = target[begin : begin + batch_rows]
             if last is None:
@@ -253,6 +294,14 @@ def _forward(X, out, plan, batch_rows, threads):
                 chunk.copy_(fill.expand_as(chunk))
                 chunk.index_copy_(1, last, A)
     return out
+
+
+def _put_fill(A, keep, add):
+    """``A * keep + add`` in place: the removed units' fill values (``add`` None: all 0).
+    ``A`` is the last product's own tensor (or buffer)."""
+    A.mul_(keep)
+    if add is not None:
+        A.add_(add)
 
 
 #: Dense products of fewer rows than this run on a batch padded with zero rows: torch's
@@ -268,8 +317,9 @@ MIN_DENSE_ROWS = 16
 #: and take a scalar path for the elements after the last full step, which rounds some
 #: values differently (sigmoid, SiLU, GELU: 2-35 % of values by one ulp, measured here
 #: on AVX2 and AVX-512), so a value's bits depended on where it fell in the batch. Two
-#: AVX-512 vectors are 128 bytes, the widest step of any CPU capability torch dispatches
-#: to (AVX2: 64 bytes, the default build: 64; ARM's SVE builds: at most 128); with rows of
+#: AVX-512 vectors are 128 bytes, the widest step of torch's x86-64 capabilities (AVX2
+#: and the default build: 64 bytes; a build that stepped wider would need this raised,
+#: and ``.ci/instruction_sets`` checks every capability the machine has); with rows of
 #: whole steps every value takes the vector path, whatever the number of rows. (Padding
 #: to 16 float32 units, 64 bytes, was enough on AVX2 only: on AVX-512 the last row of an
 #: odd-sized batch took the scalar path, and one value in a few hundred differed.) The
@@ -346,20 +396,23 @@ _PLAN_CACHE = weakref.WeakKeyDictionary()
 
 
 #: Whether a padded plan (a table's network) gathers the used inputs before its first,
-#: dense block (True), or runs that block over every input with zero weights for the
-#: unused ones (False); ``None``: whichever :func:`_measure_gather` finds faster, once
-#: per fitted model and half, on this machine. On the narrow table of issue 38 (25
-#: columns, 24 used, 12 code units, eta 0.9) the gather made the pruned model slower
-#: than the same model at level 1.0, which reads every column (0.79-0.94x, 2-core AVX-512
-#: machine); without it the two blocks are the same size. The choice stays the same for
-#: every batch size (one measurement a model and half), so a row's bits do not depend on
-#: the batch; both variants agree to float32 rounding (bitwise where measured, tested).
+#: dense block and scatters the surviving units of its last into the output (True), or
+#: runs those blocks over every input and every output unit, zero weights for the others,
+#: and puts the removed units' fill values in their place (False); ``None``: whichever
+#: :func:`_measure_gather` finds faster, once per fitted model and half, on this machine.
+#: On the narrow table of issue 38 (25 columns, 12 code units, 2-core AVX-512 machine)
+#: the gather and the scatter made link-pruned models slower than the same model at level
+#: 1.0, which reads every column and keeps every unit: 0.79-0.94x at eta 0.9 (24 columns
+#: used), 0.72-0.96x at eta 0.95 (14 used, 11 code units), 0.81-0.94x pruned by units;
+#: spanning runs blocks of the same padded size as the model at level 1.0. The choice
+#: stays the same for every batch size (one measurement a model and half), so a row's
+#: bits do not depend on the batch; both variants agree to float32 rounding (tested).
 GATHER = None
 
 #: Rows of the calls :func:`_measure_gather` times: one small call (every call under
 #: 16 rows runs as 16) and one of many rows; best of this many interleaved repeats.
-GATHER_PROBE_ROWS = (16, 1024)
-GATHER_PROBE_REPEATS = 5
+GATHER_PROBE_ROWS = (16, 4096)
+GATHER_PROBE_REPEATS = 7
 
 
 def _measure_gather(plans, width):
@@ -434,7 +487,7 @@ def encode_decode_plan(
             )
 
         gather = True
-        if pad and not masks[0].all():
+        if pad and not (masks[0].all() and masks[-1].all()):
             gather = GATHER
             if gather is None:
                 if (part, np.dtype(dtype).num) not in cached["gather"]:

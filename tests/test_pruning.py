@@ -273,7 +273,9 @@ def test_structure_units_removes_whole_units():
 def test_unit_pruned_models_serve_their_compacted_shapes():
     """After ``pruning="units"`` the fitted weights keep the full shapes (n(l), n(l-1)),
     while the inference plan computes with the surviving units only: dense blocks of
-    (surviving inputs) x (surviving outputs), padded for a table's network; a slimmed copy
+    (surviving inputs) x (surviving outputs), padded for a table's network (whose first
+    and last blocks may span every input and unit instead, where that measured faster
+    than gathering and scattering them); a slimmed copy
     serves the same plan and the same bits, and both equal the masked dense network."""
     rng = np.random.default_rng(3)
     X = 1 / (1 + np.exp(-rng.normal(size=(200, 4)) @ rng.normal(size=(4, 30))))
@@ -289,10 +291,16 @@ def test_unit_pruned_models_serve_their_compacted_shapes():
             unit = _inference.pad_units(np.float32) if plan.padded else 1
             for k, (block, _, _) in zip(layers, plan[1]):
                 assert not isinstance(block, sp.csr_array)  # whole units: dense blocks
-                n_in = -(-active[k] // unit) * unit
-                if k == layers[0]:  # gathered, or every input (a padded plan's choice)
-                    n_in = active[k] if plan[0] is not None else sizes[k]
-                assert tuple(block.shape) == (n_in, -(-active[k + 1] // unit) * unit)
+                # a hidden layer's surviving units; the first block's inputs and the
+                # last block's outputs gathered, or all of them (a padded plan's choice)
+                n_in, n_out = active[k], active[k + 1]
+                if k == layers[0] and plan[0] is None:
+                    n_in = sizes[k]
+                if k == layers[-1] and plan[2] is None:
+                    n_out = sizes[k + 1]
+                if k > layers[0]:
+                    n_in = -(-n_in // unit) * unit
+                assert tuple(block.shape) == (n_in, -(-n_out // unit) * unit)
     slim = ae.slim()
     Z, back = ae.transform(X), ae.inverse_transform(ae.transform(X))
     np.testing.assert_array_equal(slim.transform(X), Z)
@@ -308,16 +316,20 @@ def test_unit_pruned_models_serve_their_compacted_shapes():
     np.testing.assert_allclose(back, A, rtol=1e-5, atol=1e-5)  # float32 against float64
 
 
-def test_a_tables_first_block_gathers_or_spans_by_measured_cost(monkeypatch):
-    """A table's padded plan either gathers the used inputs or runs its first block over
-    every input (zero weights for the unused ones), whichever ran faster when measured
-    once per model and half; the choice holds for every batch size, and both variants
-    give the same results (float32 rounding; bitwise where MKL adds the zeros in place)."""
+@pytest.mark.parametrize("pruning", ["layer", "units"])
+def test_a_tables_plan_gathers_or_spans_by_measured_cost(pruning, monkeypatch):
+    """A table's padded plan either gathers the used inputs and scatters the surviving
+    units, or runs its first and last blocks over every input and unit (zero weights for
+    the others, the removed units' fill values put in their place), whichever ran faster
+    when measured once per model and half; the choice holds for every batch size, and
+    both variants give the same results (float32 rounding; bitwise where measured)."""
     rng = np.random.default_rng(5)
     X = rng.uniform(size=(300, 14))
     X[:, 7:] = X[:, :7] ** 2 + 0.05 * rng.normal(size=(300, 7))
-    ae = _model(hidden_layer_sizes=(6,), target_sparsity=0.8).fit(X)
+    ae = _model(hidden_layer_sizes=(6,), target_sparsity=0.8, pruning=pruning).fit(X)
     assert not ae.active_units_[0].all()  # some inputs unused
+    if pruning == "units":
+        assert not ae.active_units_[1].all()  # and some code units removed
     got = {}
     for choice in (True, False):
         monkeypatch.setattr(_inference, "GATHER", choice)
@@ -326,8 +338,13 @@ def test_a_tables_first_block_gathers_or_spans_by_measured_cost(monkeypatch):
         assert plan.padded and (plan[0] is not None) == choice
         rows = ae.active_units_[0].sum() if choice else X.shape[1]
         assert plan[1][0][0].shape[0] == rows
-        got[choice] = model.transform(X)
-    np.testing.assert_allclose(got[True], got[False], rtol=1e-6, atol=1e-7)
+        assert (plan[2] is not None) == (choice and not ae.active_units_[1].all())
+        assert (plan.overwrite is not None) == (not choice and not ae.active_units_[1].all())
+        Z = model.transform(X)
+        got[choice] = Z, model.inverse_transform(Z)
+    for a, b in zip(got[True], got[False]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not got[False][0][:, ~ae.active_units_[1]].any()  # removed code units: 0
     monkeypatch.setattr(_inference, "GATHER", None)  # measured, once for every batch size
     model = copy.deepcopy(ae)
     full = model.transform(X)
