@@ -30,7 +30,7 @@ import numpy as np
 RECONSTRUCTION_MAX_EVALUATIONS = 200_000
 
 #: Values (rows x columns) pushed through the network at once by the reconstruction game.
-RECONSTRUCTION_BATCH_VALUES = 4_000_000
+RECONSTRUCTION_BATCH_VALUES = 1 << 17
 
 
 def reconstruction_game(
