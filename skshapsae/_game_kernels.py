@@ -21,7 +21,8 @@ fitted by least squares to ``tanh`` on [0, 9] and clamped there (``|tanh| = 1`` 
 beyond); its largest error is 6.3e-7 (float32 evaluation, checked on 2 million points of
 [-12, 12]). ``logistic(x) = (1 + tanh(x / 2)) / 2`` and ``silu(x) = x logistic(x)``
 (0 below -18, where the clamped logistic is a constant that ``x`` would scale without
-bound and the exact value is below 2.8e-7); the piecewise-linear activations are exact, and NaN stays NaN.
+bound and the exact value is below 2.8e-7); the piecewise-linear activations are exact,
+and NaN stays NaN.
 Others (``elu``, ``gelu``) stay on torch: :data:`FUSED` lists the ones here.
 
 Each explained point is computed by one thread in one order, so the result does not
