@@ -56,6 +56,7 @@ from bench_tables import laplacian_score, selection_error
 
 SECTIONS = [
     "tables",
+    "level_variants",
     "planted",
     "noise",
     "noise_defaults",
@@ -674,6 +675,63 @@ def _tables_summary(out):
             summary[f"selection best within 2% [{scaler}, {m}]"] = float(np.mean(wins))
     summary["fit seconds (max)"] = float(max(r["fit seconds"] for r in out.values()))
     return summary
+
+
+#: (table, scaler) cases where the default level lost most against the dense codes
+LEVEL_CASES = [
+    ("wine", "standard"),
+    ("diabetes", "standard"),
+    ("anes96", "standard"),
+    ("MASS/Melanoma", "minmax"),
+    ("MASS/Boston", "minmax"),
+    ("ISLR/Auto", "standard"),
+]
+LEVEL_VARIANTS = {
+    "default": {},
+    "fine_tune_iter=10": {"fine_tune_iter": 10},
+    "fine_tune_iter=30": {"fine_tune_iter": 30},
+    "fine_tune_iter=100": {"fine_tune_iter": 100},
+    "preactivation game": {"importance_target": "preactivation"},
+    "network game": {"importance_target": "reconstruction"},
+    "pruning='global'": {"pruning": "global"},
+    "fold_bias=False": {"fold_bias": False},
+}
+
+
+def section_level_variants(quick):
+    """The default level's codes against the dense codes under other pruning settings
+    (5-fold accuracy as in ``section_tables``), and the dense codes against PCA's with a
+    ``StandardScaler`` between codes and classifier."""
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    scalers = {"standard": StandardScaler(), "minmax": MinMaxScaler()}
+    out = {}
+    for name, scaler in LEVEL_CASES[: 2 if quick else None]:
+        X, y = _label(*_real_tables.load(name))
+        k = max(1, round(X.shape[1] / 4))
+        acc = {}
+        for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
+            sc = clone(scalers[scaler]).fit(X[tr])
+            Xtr, Xte = sc.transform(X[tr]), sc.transform(X[te])
+            models = {"PCA": PCA(k).fit(Xtr)}
+            for label, params in LEVEL_VARIANTS.items():
+                ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0, **params)
+                models[label] = ae.fit(Xtr)
+                if not params:
+                    models["dense"] = ae.reprune(importance_level=1.0, X=Xtr)
+            for label, model in models.items():
+                Ztr, Zte = model.transform(Xtr), model.transform(Xte)
+                clf = LogisticRegression(max_iter=2000)
+                acc.setdefault(label, []).append(clf.fit(Ztr, y[tr]).score(Zte, y[te]))
+                if label in ("PCA", "dense"):
+                    std = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+                    score = std.fit(Ztr, y[tr]).score(Zte, y[te])
+                    acc.setdefault(f"{label}, standardised codes", []).append(score)
+        out[f"{name} ({scaler})"] = {m: float(np.mean(v)) for m, v in acc.items()}
+        print(name, scaler, {m: round(float(np.mean(v)), 3) for m, v in acc.items()}, flush=True)
+    return out
 
 
 def section_time(quick):
