@@ -34,7 +34,15 @@ RECONSTRUCTION_BATCH_VALUES = 1 << 17
 
 
 def reconstruction_game(
-    forward, background, explained, *, n_orders=4, seed=0, output=False, dtype=np.float32
+    forward,
+    background,
+    explained,
+    *,
+    n_orders=4,
+    seed=0,
+    output=False,
+    dtype=np.float32,
+    groups=None,
 ):
     """Shapley values of the input columns in the reconstruction of every column.
 
@@ -71,12 +79,17 @@ def reconstruction_game(
         Also return the output game.
     dtype : numpy float type, default=np.float32
         Precision of the network evaluations (the sums are float64).
+    groups : ndarray of int of shape (d,) or None
+        The player of each column (``0 .. n_players - 1``): the columns of a group join
+        together (the dummies of one source column; a dummy alone, taken from another
+        row than its siblings, would give the network a row no encoder makes). None:
+        every column is a player.
 
     Returns
     -------
-    loss : ndarray of shape (d, d)
-        ``[o, j]``: mean reduction of column ``o``'s squared error owed to column ``j``.
-    output : ndarray of shape (d, d)
+    loss : ndarray of shape (d, n_players)
+        ``[o, j]``: mean reduction of column ``o``'s squared error owed to player ``j``.
+    output : ndarray of shape (d, n_players)
         Only with ``output=True``: ``[o, j]``, the mean absolute Shapley value of ``j``
         in output ``o``.
     """
@@ -84,23 +97,26 @@ def reconstruction_game(
     background = np.asarray(background, dtype=dtype)
     explained = np.asarray(explained, dtype=dtype)
     d = explained.shape[1]
+    groups = np.arange(d) if groups is None else np.asarray(groups, dtype=np.intp)
+    m = int(groups.max()) + 1  # players
     pairs = max(1, (int(n_orders) + 1) // 2)
-    walk = 2 * pairs * (d + 1)
+    walk = 2 * pairs * (m + 1)
     n_rows = max(1, min(len(explained), RECONSTRUCTION_MAX_EVALUATIONS // walk))
     explained = explained[:n_rows]
-    orders = np.argsort(rng.random((n_rows, pairs, d)), axis=2)
-    orders = np.concatenate([orders, orders[..., ::-1]], axis=1)  # (n, P, d)
+    orders = np.argsort(rng.random((n_rows, pairs, m)), axis=2)
+    orders = np.concatenate([orders, orders[..., ::-1]], axis=1)  # (n, P, m)
     rows = rng.integers(len(background), size=(n_rows, pairs))
     rows = np.concatenate([rows, rows], axis=1)
     position = np.argsort(orders, axis=2)  # position[i, p, j]: the step at which j joins
-    steps = np.arange(d + 1)
-    loss = np.zeros((d, d))
-    absolute = np.zeros((d, d))
+    steps = np.arange(m + 1)
+    loss = np.zeros((d, m))
+    absolute = np.zeros((d, m))
     chunk = max(1, RECONSTRUCTION_BATCH_VALUES // (walk * d))
     for start in range(0, n_rows, chunk):
         part = slice(start, start + chunk)
         pos, x, r = position[part], explained[part], background[rows[part]]
-        present = pos[:, :, None, :] < steps[None, None, :, None]  # (n, P, d + 1, d)
+        joins = pos[:, :, groups]  # the step at which each column joins, (n, P, d)
+        present = joins[:, :, None, :] < steps[None, None, :, None]  # (n, P, m + 1, d)
         Z = np.where(present, x[:, None, None, :], r[:, :, None, :])
         out = np.asarray(forward(Z.reshape(-1, d)), dtype=dtype).reshape(Z.shape)
         index = pos[..., None]  # the player who joined at each step
@@ -119,36 +135,29 @@ def cross_attribution(relative, groups=None):
     """Each input column's (or group's) contribution to the reconstruction of the
     *other* columns.
 
-    ``relative[o, j]``: the share of column ``o``'s variance that column ``j`` removes
-    from its reconstruction error (the loss game of :func:`reconstruction_game` divided
-    by the variance of column ``o``), summed over the columns ``o`` outside the group of
-    ``j``. A column that the code merely copies (a noise column with a unit of its own)
-    scores only on its own output, which is left out; the dummies of one source column
-    rebuild each other, which is left out when they form a group.
+    ``relative[o, j]``: the share of column ``o``'s error that player ``j`` removes (the
+    loss game of :func:`reconstruction_game` divided by the error of column ``o``
+    without information), summed over the columns ``o`` outside player ``j``. A column
+    that the code merely copies (a noise column with a unit of its own) scores only on
+    its own output, which is left out; so do the dummies of one source column, which
+    rebuild each other, when they are one player.
 
     Parameters
     ----------
-    relative : ndarray of shape (d, d)
-    groups : sequence of length d or None
-        A label per input column (None: every column its own group).
+    relative : ndarray of shape (d, n_players)
+    groups : ndarray of int of shape (d,) or None
+        The player of each column (as given to :func:`reconstruction_game`); None: every
+        column is a player.
 
     Returns
     -------
-    attribution : ndarray of shape (n_groups,)
-        In the order of the groups' first appearance.
+    attribution : ndarray of shape (n_players,)
     """
     relative = np.asarray(relative, dtype=np.float64)
-    if groups is None:
-        relative = relative.copy()
-        np.fill_diagonal(relative, 0.0)
-        return relative.sum(axis=0)
-    groups = list(groups)
-    labels = list(dict.fromkeys(groups))
-    out = np.empty(len(labels))
-    for k, label in enumerate(labels):
-        inside = np.array([g == label for g in groups])
-        out[k] = relative[np.ix_(~inside, inside)].sum()
-    return out
+    d, m = relative.shape
+    groups = np.arange(d) if groups is None else np.asarray(groups, dtype=np.intp)
+    outside = groups[:, None] != np.arange(m)[None, :]  # output o is not in player j
+    return np.where(outside, relative, 0.0).sum(axis=0)
 
 
 def source_columns(transformer):

@@ -25,7 +25,7 @@ from . import _checks as checks
 from . import _dask
 from . import _fitted as fitted
 from ._activations import ACTIVATIONS
-from ._attribution import cross_attribution, source_columns
+from ._attribution import source_columns
 from ._config import PRUNING, fit_setup, played_scoring, recorded_scoring, scoring_config
 from ._inference import as_output
 from ._inference import run as run_plan
@@ -40,6 +40,7 @@ from ._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estima
 from ._stages import (
     ResumeState,
     data_source,
+    grouped_attribution,
     importance_state,
     prune_stage,
     rescored_state,
@@ -1031,12 +1032,14 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """``feature_importances_`` per group of input columns (one per source column).
 
         Behind a one-hot encoder the dummies of one column rebuild each other (the two
-        levels of a binary column are complementary), so summing their importances
-        would credit a column for reconstructing itself. Here each group is scored as
-        ``feature_importances_`` scores a column: by how much its columns together lower
-        the reconstruction error of the columns *outside* the group
-        (``reconstruction_importances_``); the shares sum to 1. The per-column values
-        stay in ``feature_importances_``.
+        levels of a binary column are complementary), and a dummy imputed alone from
+        another row makes an input no encoder produces. Here the reconstruction game is
+        played again with the columns of a group as one player (they join a coalition
+        together), on the ``background_`` rows, and each group is scored as
+        ``feature_importances_`` scores a column: by how much it lowers the
+        reconstruction error of the columns *outside* it. The shares sum to 1; the
+        per-column values stay in ``feature_importances_``. Needs the dense network (not
+        a ``slim()`` copy).
 
         Parameters
         ----------
@@ -1073,16 +1076,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 "input columns; give one label per input column (or the fitted "
                 "transformer in front of the model)."
             )
-        relative = getattr(self, "reconstruction_importances_", None)
-        if relative is None:
-            raise AttributeError(
-                "This model has no reconstruction_importances_ (a file written by an "
-                "older version); fit it again to group its importances."
-            )
-        values = cross_attribution(relative, groups)
-        total = values.sum()
-        values = values / total if total > 0 else values
-        return dict(zip(dict.fromkeys(groups), map(float, values)))
+        labels = list(dict.fromkeys(groups))
+        codes = np.array([labels.index(g) for g in groups], dtype=np.intp)
+        values = grouped_attribution(self, codes)
+        return dict(zip(labels, map(float, values)))
 
     def get_unit_names(self, layer=0):
         """Names of the units of layer ``layer`` (as used by ``explain`` and the plots).

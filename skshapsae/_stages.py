@@ -299,6 +299,39 @@ def importance_state(importances, stderrs, estimators):
     }
 
 
+def _attribution(weights, biases, activations, background, explained, seed, groups=None):
+    """The reconstruction game's loss payoff in shares of each column's error without
+    information (twice its variance over the explained rows), float32 evaluations."""
+    weights = [np.asarray(W, dtype=np.float32) for W in weights]
+    biases = [np.asarray(b, dtype=np.float32) for b in biases]
+
+    def forward(Z):
+        return layer_outputs(Z, weights, biases, activations)[-1]
+
+    loss = reconstruction_game(forward, background, explained, n_orders=8, seed=seed, groups=groups)
+    errors = 2.0 * np.asarray(explained, dtype=np.float64).var(axis=0)
+    scale = np.divide(1.0, errors, out=np.zeros_like(errors), where=errors > 1e-300)
+    return loss * scale[:, None]
+
+
+def grouped_attribution(model, groups, seed=0):
+    """``feature_importances_`` of a fitted model's dense network with the columns of a
+    group as one player (``groups``: int codes per column), on its ``background_`` rows;
+    shares summing to 1."""
+    relative = _attribution(
+        model.dense_weights_,
+        model.dense_intercepts_,
+        model.activations_,
+        model.background_,
+        model.background_,
+        seed,
+        groups,
+    )
+    values = cross_attribution(relative, groups)
+    total = values.sum()
+    return values / total if total > 0 else values
+
+
 def attribution_state(network, background, explained, seed):
     """``feature_importances_`` and ``reconstruction_importances_`` of a dense network.
 
@@ -310,24 +343,13 @@ def attribution_state(network, background, explained, seed):
     removes; ``feature_importances_[j]`` sums it over the *other* columns ``o != j`` and
     is normalised to sum to 1 (``_attribution.cross_attribution``).
     """
-    weights, biases, activations = network.weights, network.biases, network.activations
-
-    weights = [np.asarray(W, dtype=np.float32) for W in weights]
-    biases = [np.asarray(b, dtype=np.float32) for b in biases]
-
-    def forward(Z):
-        return layer_outputs(Z, weights, biases, activations)[-1]
-
     # every scoring row is explained (the background rows too), along 8 orders each:
     # the sampling error of the importances was measured to be a large part of their
     # spread over 80 % subsamples (docs, "Attribution")
     explained = np.vstack([explained, background]).astype(np.float64)
-    loss = reconstruction_game(forward, background, explained, n_orders=8, seed=seed)
-    # the error of a guess without information (another row's reconstruction): twice
-    # the column's variance, so a column rebuilt perfectly shares out about 1
-    errors = 2.0 * explained.var(axis=0)
-    scale = np.divide(1.0, errors, out=np.zeros_like(errors), where=errors > 1e-300)
-    relative = loss * scale[:, None]
+    relative = _attribution(
+        network.weights, network.biases, network.activations, background, explained, seed
+    )
     cross = cross_attribution(relative)
     total = cross.sum()
     return {

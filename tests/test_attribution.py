@@ -170,6 +170,27 @@ def test_dummies_of_one_column_are_scored_together():
     assert grouped["x6"] < dummies
     with pytest.raises(ValueError, match="one label per input column"):
         ae.group_importances(["a", "b"])
+    with pytest.raises(ValueError, match="slim"):
+        ae.slim().group_importances(front)
+
+
+def test_two_one_hot_columns_that_agree_rebuild_each_other():
+    """Two binary text columns that agree on most rows (a player's league this year and
+    next): each one-hot pair, as one player, rebuilds the other column, so both rank
+    above independent numeric noise; dummy by dummy they would partly cancel."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(7)
+    n = 400
+    league = rng.integers(2, size=n)
+    moved = rng.random(n) < 0.1
+    new = np.where(moved, 1 - league, league)
+    text = np.column_stack([league, new]).astype(str)
+    encoder = OneHotEncoder(sparse_output=False).fit(text)
+    X = np.hstack([encoder.transform(text), rng.uniform(size=(n, 4))])
+    ae = _fit(X, hidden_layer_sizes=2)
+    grouped = ae.group_importances(["league"] * 2 + ["new"] * 2 + ["a", "b", "c", "d"])
+    assert min(grouped["league"], grouped["new"]) > max(grouped[c] for c in "abcd")
 
 
 def test_unique_variances_match_scikit_learns_factor_analysis():
