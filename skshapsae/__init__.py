@@ -1,12 +1,13 @@
 """skshapsae: lightweight, explainable autoencoders (SHAP-SAE) for scikit-learn."""
 
-from ._attribution import source_columns
 from ._estimator import SHAPSparseAutoencoder
-from ._export import export
-from ._network import TrainingDivergenceError
-from ._persistence import load, save
 from ._score_func import shap_importances
-from ._shapley_params import (
+from ._version import __version__
+from .io._export import export
+from .io._persistence import load, save
+from .network._network import TrainingDivergenceError
+from .scoring._attribution import source_columns
+from .scoring._shapley_params import (
     AutoEstimator,
     ExactEstimator,
     KernelEstimator,
@@ -14,7 +15,6 @@ from ._shapley_params import (
     PermutationEstimator,
     ShapPermutationEstimator,
 )
-from ._version import __version__
 
 __all__ = [
     "AutoEstimator",

@@ -21,32 +21,32 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _checks as checks
-from . import _dask
-from . import _fitted as fitted
-from ._activations import ACTIVATIONS
-from ._attribution import cross_attribution, source_columns
-from ._config import PRUNING, fit_setup, played_scoring, recorded_scoring, scoring_config
-from ._inference import as_output
-from ._inference import run as run_plan
-from ._memory import check_fit_memory
-from ._network import AUTO_INIT_MAX_FEATURES, resolve_device
-from ._pruning import sparsity_curve
-from ._renamed import RENAMED, check_renamed, renamed_message
-from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
-from ._selection import select_features as _select_features
-from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
-from ._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estimator_params
-from ._stages import (
+from .conductor import _checks as checks
+from .conductor import _dask
+from .conductor import _fitted as fitted
+from .conductor._config import PRUNING, fit_setup, played_scoring, recorded_scoring, scoring_config
+from .conductor._memory import check_fit_memory
+from .conductor._renamed import RENAMED, check_renamed, renamed_message
+from .conductor._stages import (
     ResumeState,
     data_source,
     importance_state,
     prune_stage,
     rescored_state,
 )
-from ._streaming import chunk_source, is_dask_array, is_stream
-from ._threads import exclusive
-from ._warnings import warn_not_converged
+from .conductor._streaming import chunk_source, is_dask_array, is_stream
+from .conductor._warnings import warn_not_converged
+from .inference._inference import as_output
+from .inference._inference import run as run_plan
+from .network._activations import ACTIVATIONS
+from .network._network import AUTO_INIT_MAX_FEATURES, resolve_device
+from .network._threads import exclusive
+from .pruning._pruning import sparsity_curve
+from .pruning._selection import select_features as _select_features
+from .scoring._attribution import cross_attribution, source_columns
+from .scoring._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
+from .scoring._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
+from .scoring._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estimator_params
 
 logger = logging.getLogger("skshapsae")
 

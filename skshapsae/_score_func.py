@@ -1,6 +1,6 @@
 """``shap_importances``: the model's feature importances as a ``SelectKBest`` score
 function. It fits an estimator, so it sits above :mod:`skshapsae._estimator`
-(:mod:`skshapsae._selection`, which the estimator uses, does not import it)."""
+(:mod:`skshapsae.pruning._selection`, which the estimator uses, does not import it)."""
 
 from ._estimator import SHAPSparseAutoencoder
 

@@ -9,7 +9,7 @@ is exact.
 
 import functools
 
-from ._shapley_params import KernelEstimator, PermutationEstimator, from_old_settings
+from ..scoring._shapley_params import KernelEstimator, PermutationEstimator, from_old_settings
 
 #: Removed parameter -> its new spelling (CHANGELOG, 0.2).
 RENAMED = {

@@ -3,7 +3,7 @@
 ``transform`` / ``inverse_transform`` run :func:`forward_compact` on the plan that
 :func:`encode_decode_plan` builds once per fitted estimator (removed units dropped, each
 remaining block dense or CSR by density) and caches outside it. The numpy forward pass
-of the dense network, used by the scoring stage, is in :mod:`skshapsae._scoring`.
+of the dense network, used by the scoring stage, is in :mod:`skshapsae.scoring._scoring`.
 """
 
 import warnings
@@ -12,8 +12,8 @@ import weakref
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import TorchActivation, numpy_activation
-from ._threads import torch_threads
+from ..network._activations import TorchActivation, numpy_activation
+from ..network._threads import torch_threads
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
@@ -553,6 +553,6 @@ def as_output(out, X, columns, estimator):
 
 
 def _finite_output(out, part):
-    from ._checks import finite_output
+    from ..conductor._checks import finite_output
 
     return finite_output(out, part)

@@ -1,9 +1,9 @@
 """A fit's memory, checked before any work: the training and scoring stages' estimates
 against this machine's physical memory."""
 
-from ._network import training_memory_bytes
-from ._scoring import scoring_memory_bytes
-from ._shapley import physical_memory_bytes
+from ..network._network import training_memory_bytes
+from ..scoring._scoring import scoring_memory_bytes
+from ..scoring._shapley import physical_memory_bytes
 
 
 def check_fit_memory(sizes, activations, scoring, n_background, n_samples, batch_size):

@@ -2,14 +2,14 @@
 
 Each raises a ``ValueError`` that says what was wrong and how to fix it, or warns (at
 the user's line) about data the network will handle poorly. No stage module is imported
-here: the memory check, which needs the stages' estimates, is in :mod:`skshapsae._memory`.
+here: the memory check, which needs the stages' estimates, is in :mod:`skshapsae.conductor._memory`.
 """
 
 from numbers import Integral
 
 import numpy as np
 
-from ._activations import OUTPUT_RANGE
+from ..network._activations import OUTPUT_RANGE
 from ._warnings import warn
 
 
@@ -250,10 +250,10 @@ def _within_float32(X):
     import math
 
     try:
-        from ._kernels import all_within
+        from ..inference._kernels import all_within
     except ImportError:  # pragma: no cover - numba comes with shap
         return math.isfinite(float(X.astype(np.float32, copy=False).sum()))
-    from ._threads import available_threads
+    from ..network._threads import available_threads
 
     return all_within(X, float(np.finfo(np.float32).max), available_threads(X.size))
 

@@ -3,7 +3,7 @@
 ``fit`` accepts, besides an array, a Dask array or an iterable of 2-d chunks; it then
 passes over the data one chunk at a time (:func:`chunk_source`), keeps a uniform sample
 of rows for the Shapley background and the explained rows (:class:`Reservoir`, Vitter's
-algorithm R), and trains with :func:`skshapsae._network.train_autoencoder` (the one loop,
+algorithm R), and trains with :func:`skshapsae.network._network.train_autoencoder` (the one loop,
 given a callable that returns the chunks). Memory holds one
 chunk (two blocks of a Dask collection: the next one is read ahead), the reservoir and
 the network.

@@ -16,9 +16,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _checks as checks
-from ._activations import layer_activations
-from ._network import (
+from ..network._activations import layer_activations
+from ..network._network import (
     AUTO_INIT_MAX_FEATURES,
     LBFGS_MAX_ROWS,
     TrainingConfig,
@@ -26,9 +25,10 @@ from ._network import (
     resolve_device,
     resolve_init,
 )
-from ._scoring import GAME_FAMILIES, ScoringConfig
-from ._shapley import ESTIMATOR_NAMES
-from ._shapley_params import as_estimator_params
+from ..scoring._scoring import GAME_FAMILIES, ScoringConfig
+from ..scoring._shapley import ESTIMATOR_NAMES
+from ..scoring._shapley_params import as_estimator_params
+from . import _checks as checks
 
 
 @dataclass(frozen=True)

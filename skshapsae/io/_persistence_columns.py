@@ -10,7 +10,7 @@ Only one shape is written or read, and no class is named by the file:
   OneHotEncoder(handle_unknown="ignore", sparse_output=False))`` on text columns, stored
   as the filled value and the categories of each column: JSON strings (at most
   :data:`MAX_CATEGORY_CHARS` characters), finite numbers or booleans, one kind per column;
-  optionally with skshapsae's parameterless :class:`~skshapsae._missing.MissingAsNaN`
+  optionally with skshapsae's parameterless :class:`~skshapsae.io._missing.MissingAsNaN`
   first (``None`` and ``pandas.NA`` filled as missing; what the CLI saves), stored as a
   flag;
 * ``remainder="drop"``; columns selected by name, each branch's in the table's order.

@@ -30,7 +30,7 @@ class MissingAsNaN(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from skshapsae._missing import MissingAsNaN
+    >>> from skshapsae.io._missing import MissingAsNaN
     >>> MissingAsNaN().fit_transform(np.array([["a"], [None]], dtype=object)).ravel().tolist()
     ['a', nan]
     """

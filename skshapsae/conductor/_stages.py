@@ -1,6 +1,6 @@
 """The method's stages composed: source -> train -> score, then prune -> tune.
 
-Every stage reads the fit's :class:`~skshapsae._config.FitSetup` and numpy arrays, and
+Every stage reads the fit's :class:`~skshapsae.conductor._config.FitSetup` and numpy arrays, and
 returns numpy (a dict of fitted attributes, names from the schema in ``_fitted``); the
 estimator validates, calls them and assigns the result at once. Nothing here reads or
 writes an estimator.
@@ -22,16 +22,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sklearn.utils.validation import check_memory
 
-from ._attribution import cross_attribution, reconstruction_game
-from ._network import (
+from ..network._network import (
     StreamState,
     TrainingConfig,
     fine_tune,
     train_autoencoder,
     unique_variance_weights,
 )
-from ._pruning import Pruner, to_csr
-from ._scoring import DenseNetwork, _progress, layer_outputs, score_network
+from ..pruning._pruning import Pruner, to_csr
+from ..scoring._attribution import cross_attribution, reconstruction_game
+from ..scoring._scoring import DenseNetwork, _progress, layer_outputs, score_network
 from ._streaming import Reservoir, chunk_source, is_stream
 
 logger = logging.getLogger("skshapsae")

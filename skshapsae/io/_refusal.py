@@ -1,6 +1,6 @@
 """A model file refused on load: the exception the readers raise (``load`` turns it into
 one ``ValueError``) and the small readers that refuse, shared by
-:mod:`skshapsae._persistence` and :mod:`skshapsae._persistence_columns` so that neither
+:mod:`skshapsae.io._persistence` and :mod:`skshapsae.io._persistence_columns` so that neither
 imports the other for them."""
 
 

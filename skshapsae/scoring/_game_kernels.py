@@ -34,8 +34,8 @@ import types
 import numba
 import numpy as np
 
-from ._activations import LEAKY_SLOPE
-from ._kernels import _pool
+from ..inference._kernels import _pool
+from ..network._activations import LEAKY_SLOPE
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on [-CLAMP, CLAMP] (see the module notes)
 _P = [

@@ -7,7 +7,7 @@ import warnings
 
 _INTERNAL = tuple(
     os.path.dirname(os.path.abspath(module.__file__)) + os.sep
-    for module in (sys.modules[__package__],)
+    for module in (sys.modules[__package__.partition(".")[0]],)  # the whole package
 )
 
 #: Python's own library (multiprocessing, concurrent.futures, threading, runpy): the
