@@ -36,7 +36,7 @@ from .conductor._stages import (
 )
 from .conductor._streaming import chunk_source, is_dask_array, is_stream
 from .conductor._warnings import warn_not_converged
-from .inference._inference import as_output
+from .inference._inference import as_output, finite_output
 from .inference._inference import run as run_plan
 from .network._activations import ACTIVATIONS
 from .network._network import AUTO_INIT_MAX_FEATURES, resolve_device
@@ -936,9 +936,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         # rows so large that the float32 network overflows (the layer's inputs or its
         # attributions beyond float32's range): the error transform and explain() raise
         flat = np.hstack([values.reshape(len(values), -1), np.reshape(points, (len(values), -1))])
-        checks.finite_output(
-            np.where(np.abs(flat) <= np.finfo(np.float32).max, flat, np.inf), "encode"
-        )
+        finite_output(np.where(np.abs(flat) <= np.finfo(np.float32).max, flat, np.inf), "encode")
         if output != "units":
             values = values[:, :, output]
             base = base[:, output] if base.ndim == 2 else base

@@ -435,10 +435,11 @@ def test_the_kernel_pool_survives_concurrent_growth(monkeypatch):
     import scipy.sparse as sp
 
     from skshapsae.inference import _kernels as k
+    from skshapsae.network import _threads as threads
 
     monkeypatch.setattr(k, "parallel_safe", lambda: False)
     monkeypatch.setattr(k, "MIN_THREAD_WORK", 1)
-    monkeypatch.setitem(k._POOL, "pid", None)
+    monkeypatch.setitem(threads._POOL, "pid", None)
     W = sp.random(6, 8, density=0.5, format="csr", dtype=np.float32, random_state=0)
     W = sp.csr_array((W.data, W.indices.astype(np.int64), W.indptr.astype(np.int64)), shape=W.shape)
     A = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)

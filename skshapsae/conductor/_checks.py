@@ -280,16 +280,3 @@ def unit_layer(layer, n_layers):
             f"{n_layers}: the reconstruction; negative indices are not accepted), got {layer}."
         )
     return int(layer)
-
-
-def finite_output(out, part):
-    """``out`` itself when every value is finite, else a ValueError saying why."""
-    if not np.isfinite(out).all():
-        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
-        what = "X" if part == "encode" else "the codes"
-        raise ValueError(
-            f"The network's output is not finite for {rows.size} row(s) ({rows[:10].tolist()}"
-            f"{', ...' if rows.size > 10 else ''}): {what} hold values so large that the "
-            "float32 computation overflowed. Pass rows on the scale of the training data."
-        )
-    return out

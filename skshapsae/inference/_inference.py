@@ -525,7 +525,7 @@ def run(estimator, part, X, dtype=None):
     import sklearn
 
     if not sklearn.get_config()["assume_finite"]:
-        _finite_output(out, part)
+        finite_output(out, part)
     return out if out.dtype == dtype else out.astype(dtype)
 
 
@@ -552,7 +552,14 @@ def as_output(out, X, columns, estimator):
     )
 
 
-def _finite_output(out, part):
-    from ..conductor._checks import finite_output
-
-    return finite_output(out, part)
+def finite_output(out, part):
+    """``out`` itself when every value is finite, else a ValueError saying why."""
+    if not np.isfinite(out).all():
+        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        what = "X" if part == "encode" else "the codes"
+        raise ValueError(
+            f"The network's output is not finite for {rows.size} row(s) ({rows[:10].tolist()}"
+            f"{', ...' if rows.size > 10 else ''}): {what} hold values so large that the "
+            "float32 computation overflowed. Pass rows on the scale of the training data."
+        )
+    return out
