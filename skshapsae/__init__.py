@@ -1,7 +1,6 @@
 """skshapsae: lightweight, explainable autoencoders (SHAP-SAE) for scikit-learn."""
 
-from ._estimator import SHAPSparseAutoencoder
-from ._score_func import shap_importances
+from ._estimator import SHAPSparseAutoencoder, shap_importances
 from ._version import __version__
 from .io._export import export
 from .io._persistence import load, save

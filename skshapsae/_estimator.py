@@ -24,9 +24,18 @@ from sklearn.utils.validation import (
 from .conductor import _checks as checks
 from .conductor import _dask
 from .conductor import _fitted as fitted
-from .conductor._config import PRUNING, fit_setup, played_scoring, recorded_scoring, scoring_config
-from .conductor._memory import check_fit_memory
-from .conductor._renamed import RENAMED, check_renamed, renamed_message
+from .conductor._checks import warn_not_converged
+from .conductor._config import (
+    PRUNING,
+    RENAMED,
+    check_fit_memory,
+    check_renamed,
+    fit_setup,
+    played_scoring,
+    recorded_scoring,
+    renamed_message,
+    scoring_config,
+)
 from .conductor._stages import (
     ResumeState,
     data_source,
@@ -35,7 +44,6 @@ from .conductor._stages import (
     rescored_state,
 )
 from .conductor._streaming import chunk_source, is_dask_array, is_stream
-from .conductor._warnings import warn_not_converged
 from .inference._inference import as_output, finite_output
 from .inference._inference import run as run_plan
 from .network._activations import ACTIVATIONS
@@ -1266,3 +1274,44 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 # scikit-learn's set_output wrapper, which would compute it into pandas (see _dask)
 SHAPSparseAutoencoder.transform = _dask.lazy_on_dask(SHAPSparseAutoencoder.transform)
 SHAPSparseAutoencoder.fit_transform = _dask.lazy_on_dask(SHAPSparseAutoencoder.fit_transform)
+
+
+# -- shap_importances: the model's feature importances as a SelectKBest score function.
+# It fits an estimator, so it sits below the class, never imported by the stages.
+
+
+def shap_importances(X, y=None, **params):
+    """Unsupervised feature scores for ``SelectKBest``: a fitted model's input importance.
+
+    Fits ``SHAPSparseAutoencoder(**params)`` on ``X`` (``y`` is ignored) and returns its
+    ``feature_importances_``: each column's share of what the inputs do for the
+    reconstruction of the other columns (see the estimator's attribute). Bind parameters
+    with ``functools.partial``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data, scaled (``MinMaxScaler`` or ``StandardScaler``).
+    y : Ignored
+        Not used; ``SelectKBest(...).fit(X)`` passes ``None``.
+    **params
+        Parameters of :class:`SHAPSparseAutoencoder` (for example ``hidden_layer_sizes``;
+        ``n_components`` was removed in 0.2).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_features,)
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> from sklearn.datasets import load_wine
+    >>> from sklearn.feature_selection import SelectKBest
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skshapsae import shap_importances
+    >>> X = MinMaxScaler().fit_transform(load_wine().data)
+    >>> score = partial(shap_importances, hidden_layer_sizes=3, random_state=0)
+    >>> SelectKBest(score, k=4).fit(X).transform(X).shape
+    (178, 4)
+    """
+    return SHAPSparseAutoencoder(**params).fit(X).feature_importances_

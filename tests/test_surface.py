@@ -15,7 +15,7 @@ from skshapsae import (
     load,
     save,
 )
-from skshapsae.conductor._renamed import RENAMED
+from skshapsae.conductor._config import RENAMED
 from skshapsae.scoring._shapley import ESTIMATORS
 from skshapsae.scoring._shapley_params import ESTIMATOR_PARAMS
 

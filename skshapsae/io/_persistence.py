@@ -31,11 +31,11 @@ import scipy.sparse as sp
 
 from .._version import __version__
 from ..conductor._fitted import BY_NAME, FIELDS, check_value, freeze, names
+from ._files import Refused as _Refused
 from ._files import atomic_path
-from ._refusal import Refused as _Refused
-from ._refusal import refuse as _refuse
-from ._refusal import set_output as _set_output
-from ._refusal import take as _take
+from ._files import refuse as _refuse
+from ._files import set_output as _set_output
+from ._files import take as _take
 
 FORMAT = "skshapsae-model"
 FORMAT_VERSION = 1
@@ -68,7 +68,7 @@ def _json_param(name, value):
         json.dumps(value)
         return value
     except TypeError:
-        from ..conductor._warnings import warn
+        from ..conductor._checks import warn
 
         warn(
             f"Parameter {name}={value!r} cannot be stored in a model file (it is not JSON); "
@@ -619,14 +619,14 @@ def _estimator_from_params(cls, params, where="its"):
 
 def _upgraded(params, where):
     """Parameters of a file written before 0.2 in the new spelling (``_renamed``)."""
-    from ..conductor._renamed import upgrade_params
+    from ..conductor._config import upgrade_params
 
     try:
         params, dropped = upgrade_params(params)
     except (TypeError, ValueError, KeyError) as exc:
         _refuse(f"{where} parameters from before 0.2 cannot be read: {exc!r}")
     if dropped:
-        from ..conductor._warnings import warn
+        from ..conductor._checks import warn
 
         warn(
             f"The model was saved with {dropped} (a trained baseline's training settings, "
@@ -677,7 +677,7 @@ def _available_device(params):
 
     if torch.cuda.is_available():
         return params
-    from ..conductor._warnings import warn
+    from ..conductor._checks import warn
 
     warn(
         f"The model was saved with device={device!r}, which this machine does not have; "
