@@ -38,20 +38,22 @@ from .conductor._config import (
 )
 from .conductor._stages import (
     ResumeState,
+    chunk_source,
     data_source,
     importance_state,
+    is_dask_array,
+    is_stream,
     prune_stage,
     rescored_state,
 )
-from .conductor._streaming import chunk_source, is_dask_array, is_stream
 from .inference._inference import as_output, finite_output
 from .inference._inference import run as run_plan
 from .network._activations import ACTIVATIONS
 from .network._network import AUTO_INIT_MAX_FEATURES, resolve_device
 from .network._threads import exclusive
 from .pruning._pruning import sparsity_curve
-from .pruning._selection import select_features as _select_features
 from .scoring._attribution import cross_attribution, source_columns
+from .scoring._attribution import select_features as _select_features
 from .scoring._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
 from .scoring._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
 from .scoring._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estimator_params
