@@ -156,3 +156,33 @@ def test_each_stage_imports_only_the_stages_below_it():
 
 def _folder(name):
     return name.split(".")[1] if name.count(".") == 2 else None
+
+
+def test_pickles_made_before_the_folders_still_load():
+    import pickle
+
+    from skshapsae import _MOVED
+    from skshapsae.io._persistence_columns import MissingAsNaN
+
+    # every flat private module of 0.1 before the move, and nothing else
+    assert set(_MOVED) == {
+        *("_activations _attribution _checks _config _dask _export _files _fitted".split()),
+        *("_game_kernels _inference _kernels _memory _missing _network _persistence".split()),
+        *("_persistence_columns _pruning _refusal _renamed _score_func _scoring".split()),
+        *("_selection _shapley _shapley_params _stages _streaming _threads _warnings".split()),
+    }
+    assert all(f"skshapsae.{new}" in MODULES for new in _MOVED.values())
+    for old, name, obj in [
+        ("_shapley_params", "PermutationEstimator", skshapsae.PermutationEstimator),
+        ("_score_func", "shap_importances", skshapsae.shap_importances),
+        ("_missing", "MissingAsNaN", MissingAsNaN),
+        ("_network", "TrainingDivergenceError", skshapsae.TrainingDivergenceError),
+        ("_estimator", "SHAPSparseAutoencoder", skshapsae.SHAPSparseAutoencoder),
+    ]:
+        assert pickle.loads(f"cskshapsae.{old}\n{name}\n.".encode()) is obj
+    # the old path is the same module object, whose own name and spec are kept
+    import skshapsae._threads as old
+
+    import skshapsae.network._threads as new
+
+    assert old is new and new.__spec__.name == new.__name__ == "skshapsae.network._threads"

@@ -618,7 +618,7 @@ def _estimator_from_params(cls, params, where="its"):
 
 
 def _upgraded(params, where):
-    """Parameters of a file written before 0.2 in the new spelling (``_renamed``)."""
+    """Parameters of a file written before 0.2 in the new spelling (``upgrade_params``)."""
     from ..conductor._config import upgrade_params
 
     try:
