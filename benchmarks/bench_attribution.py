@@ -469,8 +469,8 @@ def _label(X, y):
 def _output_game(ae, X, seed=0):
     """The reconstruction game's output payoff (mean |phi|, in standard units), summed over
     the other columns: the alternative to the default's loss payoff (same walks)."""
-    from skshapsae._attribution import cross_attribution, reconstruction_game
-    from skshapsae._scoring import layer_outputs
+    from skshapsae.scoring._attribution import cross_attribution, reconstruction_game
+    from skshapsae.scoring._scoring import layer_outputs
 
     def forward(Z):
         return layer_outputs(Z, ae.dense_weights_, ae.dense_intercepts_, ae.activations_)[-1]

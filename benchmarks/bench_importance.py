@@ -19,7 +19,7 @@ from _common import Timer, data_home, machine, peak_rss_mb, print_table, write_j
 
 
 def _run_estimator(kind, options, W, b, background, points, queue):
-    from skshapsae._shapley import LayerGame, make_estimator
+    from skshapsae.scoring._shapley import LayerGame, make_estimator
 
     game = LayerGame(W, b, options.pop("activation", "logistic"), background)
     base = peak_rss_mb()
@@ -165,8 +165,8 @@ def main(quick=False):
         li_by_bg[label] = np.abs(phi).mean(axis=0)
         bg_rows.append({"background": label, "s/sample": sec})
     # background_rows=100: every explained point draws its own 100 rows of the 1000
-    from skshapsae._scoring import ScoringConfig, _score_task
-    from skshapsae._shapley import LayerGame
+    from skshapsae.scoring._scoring import ScoringConfig, _score_task
+    from skshapsae.scoring._shapley import LayerGame
 
     config = ScoringConfig(estimator="permutation", seed=0, background_rows=100)
     game = LayerGame(W, b, "logistic", big)

@@ -1,8 +1,8 @@
 """Calibration of the inference kernels: dense against CSR by density and batch size.
 
 For a compacted block of ``n_out x n_in`` at each density, the time of torch's dense
-``addmm`` against the library's CSR kernel (``skshapsae._kernels.csr_product``), both as
-``skshapsae._inference`` runs them, in the two places a block sits:
+``addmm`` against the library's CSR kernel (``skshapsae.inference._kernels.csr_product``), both as
+``skshapsae.inference._inference`` runs them, in the two places a block sits:
 
 * inside the network, on transposed activations (``transposed=True``), and
 * as the first layer, on the rows of the input with a third of its columns unused: the
@@ -14,7 +14,7 @@ and 4,096 rows (``transform`` runs batches of at most 4,096), float32, one after
 other in one process. Blocks: those of a pruned 784-256-64 encoder (256 x 400, 64 x 256)
 and those of a table's network (15 x 30, 8 x 64, 32 x 64). For each batch size it prints
 the highest density at which CSR is at least as fast in both places on both image
-blocks: the calibration table ``skshapsae._inference.CSR_MAX_DENSITY_BY_ROWS``. Then,
+blocks: the calibration table ``skshapsae.inference._inference.CSR_MAX_DENSITY_BY_ROWS``. Then,
 for blocks below ``CSR_MIN_BLOCK``, what decides there: ``transform`` of default fits on
 breast cancer, digits and a 300-column ``make_classification`` table with every block
 forced to CSR against every block dense.
@@ -30,8 +30,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from skshapsae._kernels import csr_product
-from skshapsae._threads import available_threads
+from skshapsae.inference._kernels import csr_product
+from skshapsae.network._threads import available_threads
 
 from _common import machine, write_json
 

@@ -173,7 +173,7 @@ def cluster_one(task, n_rows, address, folder):
     elif task == "fit IncrementalPCA":
         from sklearn.decomposition import IncrementalPCA
 
-        from skshapsae._streaming import chunk_source
+        from skshapsae.conductor._stages import chunk_source
 
         pca = IncrementalPCA(n_components=10)
         for chunk in chunk_source(X, lambda chunk, reset: chunk)():  # read ahead, as fit

@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 
 from skshapsae import SHAPSparseAutoencoder
-from skshapsae._scoring import DenseNetwork, ScoringConfig, score_network
+from skshapsae.scoring._scoring import DenseNetwork, ScoringConfig, score_network
 
 from _common import data_home, machine, print_table, write_json
 

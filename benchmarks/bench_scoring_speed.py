@@ -4,7 +4,7 @@ The setting of the target: 3,000 MNIST rows, one training epoch, the default sco
 (layer game, 200 explained and 100 background rows), on the library's default network
 (SiLU hidden units, identity output) and on the paper's (sigmoid hidden and output
 units). Each is scored with the permutation estimator's fused CPU kernel (the default,
-``skshapsae._game_kernels``) and with its torch path, alternately in one process, with
+``skshapsae.scoring._game_kernels``) and with its torch path, alternately in one process, with
 the same trained network (same seed); printed: the scoring seconds (``fit_times_``)
 and the ratio.
 
@@ -17,7 +17,7 @@ from unittest import mock
 
 import numpy as np
 
-import skshapsae._shapley as shapley
+import skshapsae.scoring._shapley as shapley
 from skshapsae import SHAPSparseAutoencoder
 
 from _common import data_home, machine, print_table, write_json

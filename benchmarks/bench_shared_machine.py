@@ -4,7 +4,7 @@ Times one ``GridSearchCV`` over 10 importance levels with 3 folds and ``memory=`
 (``bench_search.py``'s search, no refit) alone, then while three other processes each
 run 2-thread torch matrix products on the same cores. On 2 cores a fair share is 4x the
 time alone (4 processes). Run twice under load: with the library's thread sizing
-(``skshapsae._threads``), and with it switched off (torch's default pool, as before).
+(``skshapsae.network._threads``), and with it switched off (torch's default pool, as before).
 Target: at most 5x.
 
 Run:  python benchmarks/bench_shared_machine.py
@@ -19,7 +19,7 @@ import numpy as np
 from bench_search import grid_search
 from sklearn.datasets import load_digits
 
-import skshapsae._threads as threads_module
+import skshapsae.network._threads as threads_module
 
 from _common import machine, print_table, write_json
 

@@ -10,8 +10,8 @@ Run:  python benchmarks/bench_training.py
 import numpy as np
 import torch
 
-from skshapsae._network import TrainingConfig, train_autoencoder
 from skshapsae.datasets import load_fashion_mnist
+from skshapsae.network._network import TrainingConfig, train_autoencoder
 
 from _common import Timer, data_home, machine, print_table, write_json
 

@@ -43,11 +43,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from skshapsae._estimator import fit_with_training
-
-# rescoring the current pruned network needs the scoring stage itself (no public entry)
-from skshapsae._scoring import DenseNetwork, ScoringConfig, score_network
 from skshapsae.baselines import prune_with_scores, score_links
 from skshapsae.datasets import load_fashion_mnist, load_mnist
+
+# rescoring the current pruned network needs the scoring stage itself (no public entry)
+from skshapsae.scoring._scoring import DenseNetwork, ScoringConfig, score_network
 
 from _common import data_home, machine, protocol_autoencoder, write_json
 

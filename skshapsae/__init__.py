@@ -1,12 +1,14 @@
 """skshapsae: lightweight, explainable autoencoders (SHAP-SAE) for scikit-learn."""
 
-from ._attribution import source_columns
-from ._estimator import SHAPSparseAutoencoder
-from ._export import export
-from ._network import TrainingDivergenceError
-from ._persistence import load, save
-from ._score_func import shap_importances
-from ._shapley_params import (
+import sys as _sys
+
+from ._estimator import SHAPSparseAutoencoder, shap_importances
+from ._version import __version__
+from .io._export import export
+from .io._persistence import load, save
+from .network._network import TrainingDivergenceError
+from .scoring._attribution import source_columns
+from .scoring._shapley_params import (
     AutoEstimator,
     ExactEstimator,
     KernelEstimator,
@@ -14,7 +16,6 @@ from ._shapley_params import (
     PermutationEstimator,
     ShapPermutationEstimator,
 )
-from ._version import __version__
 
 __all__ = [
     "AutoEstimator",
@@ -32,3 +33,69 @@ __all__ = [
     "source_columns",
     "__version__",
 ]
+
+#: the private modules' paths before the stage folders -> where their names are now. A
+#: pickle names the module of each class and function in it (a ``shapley_estimator``
+#: object, ``shap_importances`` in a ``SelectKBest``, ``MissingAsNaN``): importing an old
+#: path gives the module its names live in, so pickles made before the move still load.
+#: Model files written by ``save`` name no module and need none of this.
+_MOVED = {
+    "_activations": "network._activations",
+    "_network": "network._network",
+    "_threads": "network._threads",
+    "_attribution": "scoring._attribution",
+    "_game_kernels": "scoring._game_kernels",
+    "_scoring": "scoring._scoring",
+    "_selection": "scoring._attribution",
+    "_shapley": "scoring._shapley",
+    "_shapley_params": "scoring._shapley_params",
+    "_pruning": "pruning._pruning",
+    "_inference": "inference._inference",
+    "_kernels": "inference._kernels",
+    "_checks": "conductor._checks",
+    "_config": "conductor._config",
+    "_dask": "conductor._dask",
+    "_fitted": "conductor._fitted",
+    "_memory": "conductor._config",
+    "_renamed": "conductor._config",
+    "_stages": "conductor._stages",
+    "_streaming": "conductor._stages",
+    "_warnings": "conductor._checks",
+    "_export": "io._export",
+    "_files": "io._files",
+    "_missing": "io._persistence_columns",
+    "_persistence": "io._persistence",
+    "_persistence_columns": "io._persistence_columns",
+    "_refusal": "io._files",
+    "_score_func": "_estimator",
+}
+
+
+class _MovedLoader:
+    """Imports ``skshapsae._<old>`` as the module its names moved to (the same object:
+    its ``__spec__``, which the import system sets on it, is put back)."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        package, _, old = fullname.partition(".")
+        if package != __name__ or old not in _MOVED:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(fullname, _MovedLoader)
+
+    @staticmethod
+    def create_module(spec):
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{_MOVED[spec.name.partition('.')[2]]}")
+        spec.loader_state = module.__spec__
+        return module
+
+    @staticmethod
+    def exec_module(module):
+        module.__spec__ = module.__spec__.loader_state
+
+
+if _MovedLoader not in _sys.meta_path:
+    _sys.meta_path.append(_MovedLoader)

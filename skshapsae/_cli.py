@@ -339,7 +339,7 @@ def _preprocessor(columns):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from ._missing import MissingAsNaN
+    from .io._persistence_columns import MissingAsNaN
 
     branches = []
     if columns["numeric"]:

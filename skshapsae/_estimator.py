@@ -21,33 +21,43 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _checks as checks
-from . import _dask
-from . import _fitted as fitted
-from ._activations import ACTIVATIONS
-from ._attribution import source_columns
-from ._config import PRUNING, fit_setup, played_scoring, recorded_scoring, scoring_config
-from ._inference import as_output
-from ._inference import run as run_plan
-from ._memory import check_fit_memory
-from ._network import AUTO_INIT_MAX_FEATURES, resolve_device
-from ._pruning import sparsity_curve
-from ._renamed import RENAMED, check_renamed, renamed_message
-from ._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
-from ._selection import select_features as _select_features
-from ._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
-from ._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estimator_params
-from ._stages import (
+from .conductor import _checks as checks
+from .conductor import _dask
+from .conductor import _fitted as fitted
+from .conductor._checks import warn_not_converged
+from .conductor._config import (
+    PRUNING,
+    RENAMED,
+    check_fit_memory,
+    check_renamed,
+    fit_setup,
+    played_scoring,
+    recorded_scoring,
+    renamed_message,
+    scoring_config,
+)
+from .conductor._stages import (
     ResumeState,
+    chunk_source,
     data_source,
     grouped_attribution,
     importance_state,
+    is_dask_array,
+    is_stream,
     prune_stage,
     rescored_state,
 )
-from ._streaming import chunk_source, is_dask_array, is_stream
-from ._threads import exclusive
-from ._warnings import warn_not_converged
+from .inference._inference import as_output, finite_output
+from .inference._inference import run as run_plan
+from .network._activations import ACTIVATIONS
+from .network._network import AUTO_INIT_MAX_FEATURES, resolve_device
+from .network._threads import exclusive
+from .pruning._pruning import sparsity_curve
+from .scoring._attribution import select_features as _select_features
+from .scoring._attribution import source_columns
+from .scoring._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
+from .scoring._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
+from .scoring._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estimator_params
 
 logger = logging.getLogger("skshapsae")
 
@@ -937,9 +947,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         # rows so large that the float32 network overflows (the layer's inputs or its
         # attributions beyond float32's range): the error transform and explain() raise
         flat = np.hstack([values.reshape(len(values), -1), np.reshape(points, (len(values), -1))])
-        checks.finite_output(
-            np.where(np.abs(flat) <= np.finfo(np.float32).max, flat, np.inf), "encode"
-        )
+        finite_output(np.where(np.abs(flat) <= np.finfo(np.float32).max, flat, np.inf), "encode")
         if output != "units":
             values = values[:, :, output]
             base = base[:, output] if base.ndim == 2 else base
@@ -1265,3 +1273,44 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 # scikit-learn's set_output wrapper, which would compute it into pandas (see _dask)
 SHAPSparseAutoencoder.transform = _dask.lazy_on_dask(SHAPSparseAutoencoder.transform)
 SHAPSparseAutoencoder.fit_transform = _dask.lazy_on_dask(SHAPSparseAutoencoder.fit_transform)
+
+
+# -- shap_importances: the model's feature importances as a SelectKBest score function.
+# It fits an estimator, so it sits below the class, never imported by the stages.
+
+
+def shap_importances(X, y=None, **params):
+    """Unsupervised feature scores for ``SelectKBest``: a fitted model's input importance.
+
+    Fits ``SHAPSparseAutoencoder(**params)`` on ``X`` (``y`` is ignored) and returns its
+    ``feature_importances_``: each column's share of what the inputs do for the
+    reconstruction of the other columns (see the estimator's attribute). Bind parameters
+    with ``functools.partial``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data, scaled (``MinMaxScaler`` or ``StandardScaler``).
+    y : Ignored
+        Not used; ``SelectKBest(...).fit(X)`` passes ``None``.
+    **params
+        Parameters of :class:`SHAPSparseAutoencoder` (for example ``hidden_layer_sizes``;
+        ``n_components`` was removed in 0.2).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_features,)
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> from sklearn.datasets import load_wine
+    >>> from sklearn.feature_selection import SelectKBest
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skshapsae import shap_importances
+    >>> X = MinMaxScaler().fit_transform(load_wine().data)
+    >>> score = partial(shap_importances, hidden_layer_sizes=3, random_state=0)
+    >>> SelectKBest(score, k=4).fit(X).transform(X).shape
+    (178, 4)
+    """
+    return SHAPSparseAutoencoder(**params).fit(X).feature_importances_

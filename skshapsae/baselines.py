@@ -38,7 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._estimator import fit_with_training
-from ._scoring import layer_outputs
+from .scoring._scoring import layer_outputs
 
 
 def _inputs(estimator, X, name):

@@ -120,7 +120,7 @@ def _exact_shapley(value, d):
 def test_the_reconstruction_game_is_exact_on_a_linear_network():
     """An order and its reverse give the exact Shapley values of a quadratic game (the
     squared error of a linear network) and of a linear one (its output)."""
-    from skshapsae._attribution import reconstruction_game
+    from skshapsae.scoring._attribution import reconstruction_game
 
     rng = np.random.default_rng(0)
     d = 4
@@ -196,7 +196,7 @@ def test_two_one_hot_columns_that_agree_rebuild_each_other():
 def test_unique_variances_match_scikit_learns_factor_analysis():
     from sklearn.decomposition import FactorAnalysis
 
-    from skshapsae._network import unique_variances
+    from skshapsae.network._network import unique_variances
 
     X = _table(4)
     fa = FactorAnalysis(2, svd_method="lapack", tol=1e-10, max_iter=5000).fit(X)
@@ -241,7 +241,8 @@ def test_a_tables_rows_get_the_same_code_whatever_the_threads(monkeypatch):
     table's plan runs on one thread, and its rows are whole 128-byte steps."""
     import torch
 
-    from skshapsae import _inference, _threads
+    from skshapsae.inference import _inference
+    from skshapsae.network import _threads
 
     X = _table(6, n=4099)
     ae = _fit(X, hidden_layer_sizes=(7, 3), activation="logistic")

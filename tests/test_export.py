@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from skshapsae import _inference, export
+from skshapsae import export
+from skshapsae.inference import _inference
 
 from _models import fast_model
 

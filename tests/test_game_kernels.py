@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-import skshapsae._shapley as shapley
-from skshapsae._game_kernels import FUSED, _logistic, _silu, _tanh
-from skshapsae._shapley import LayerGame, PermutationEstimator
-from skshapsae._threads import torch_threads
+import skshapsae.scoring._shapley as shapley
+from skshapsae.network._threads import torch_threads
+from skshapsae.scoring._game_kernels import FUSED, _logistic, _silu, _tanh
+from skshapsae.scoring._shapley import LayerGame, PermutationEstimator
 
 
 def test_rational_activations_are_float32_accurate():
@@ -72,7 +72,7 @@ def test_silu_and_relu_at_extreme_and_nan_inputs():
     """silu was x times a clamped logistic (~1.5e-8): -150 at -1e10; relu turned NaN into 0."""
     import torch
 
-    from skshapsae._game_kernels import _leaky_relu, _relu
+    from skshapsae.scoring._game_kernels import _leaky_relu, _relu
 
     x = np.array([-1e30, -1e10, -1e4, -100, -30, -18.5, -18, -17.5, 0, 5, 1e10], np.float32)
     silu = np.array([_silu(v) for v in x])

@@ -27,7 +27,7 @@ def model(X):
 
 def _rewrite(path, edit_header=None, edit_arrays=None):
     """Rewrite a model file with an edited header or arrays, re-signed (a valid checksum)."""
-    from skshapsae._persistence import _HEADER_KEY, _digest
+    from skshapsae.io._persistence import _HEADER_KEY, _digest
 
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
@@ -97,7 +97,7 @@ def test_load_refuses_non_finite_settings_and_huge_integers(model, tmp_path):
     with pytest.raises(ValueError, match="Cannot load.*_training_config_"):
         load(path)
     save(model, path)
-    from skshapsae._persistence import _HEADER_KEY, _digest
+    from skshapsae.io._persistence import _HEADER_KEY, _digest
 
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
@@ -161,7 +161,7 @@ def test_save_refuses_what_load_cannot_read(X, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["torch.export", "torchscript"])
 def test_failed_export_keeps_the_previous_file(model, tmp_path, monkeypatch, fmt):
-    import skshapsae._export as export_module
+    import skshapsae.io._export as export_module
 
     path = tmp_path / "enc.bin"
     export(model, path, format=fmt)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from skshapsae import SHAPSparseAutoencoder, export, load, save
 from skshapsae._estimator import fit_with_training
-from skshapsae._fitted import FIELDS
-from skshapsae._network import TrainingDivergenceError
+from skshapsae.conductor._fitted import FIELDS
+from skshapsae.network._network import TrainingDivergenceError
 
 from _models import fast_model
 
@@ -41,7 +41,7 @@ def model_file(model, tmp_path_factory):
 
 def _rewrite(source, path, edit_header=None, edit_arrays=None):
     """A copy of a model file with an edited header or arrays, re-signed."""
-    from skshapsae._persistence import _HEADER_KEY, _digest
+    from skshapsae.io._persistence import _HEADER_KEY, _digest
 
     with np.load(source) as data:
         arrays = {k: data[k] for k in data.files}
@@ -252,7 +252,7 @@ def test_inference_memory_is_bounded_by_the_links(tmp_path):
 
 
 def _plans(est):
-    from skshapsae._inference import _PLAN_CACHE
+    from skshapsae.inference._inference import _PLAN_CACHE
 
     return [_PLAN_CACHE[est]["plans"].values()]
 
@@ -401,7 +401,7 @@ def test_no_jit_falls_back_to_the_serial_kernel():
 
     code = (
         "import numpy as np, scipy.sparse as sp\n"
-        "from skshapsae import _kernels as k\n"
+        "from skshapsae.inference import _kernels as k\n"
         "k.MIN_THREAD_WORK = 1\n"
         "assert not k.parallel_safe()\n"
         "W = sp.random(5, 7, density=0.4, format='csr', dtype=np.float32, random_state=0)\n"
@@ -434,11 +434,12 @@ def test_the_kernel_pool_survives_concurrent_growth(monkeypatch):
 
     import scipy.sparse as sp
 
-    from skshapsae import _kernels as k
+    from skshapsae.inference import _kernels as k
+    from skshapsae.network import _threads as threads
 
     monkeypatch.setattr(k, "parallel_safe", lambda: False)
     monkeypatch.setattr(k, "MIN_THREAD_WORK", 1)
-    monkeypatch.setitem(k._POOL, "pid", None)
+    monkeypatch.setitem(threads._POOL, "pid", None)
     W = sp.random(6, 8, density=0.5, format="csr", dtype=np.float32, random_state=0)
     W = sp.csr_array((W.data, W.indices.astype(np.int64), W.indptr.astype(np.int64)), shape=W.shape)
     A = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)

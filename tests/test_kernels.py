@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skshapsae import _inference, _kernels
+from skshapsae.inference import _inference, _kernels
 
 from _models import fast_model
 

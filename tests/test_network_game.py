@@ -9,7 +9,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from skshapsae import AutoEstimator, SHAPSparseAutoencoder
-from skshapsae._scoring import (
+from skshapsae.scoring._scoring import (
     DenseNetwork,
     NetworkGame,
     ScoringConfig,

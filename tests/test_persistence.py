@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import skshapsae._persistence as persistence
+import skshapsae.io._persistence as persistence
 from skshapsae import load, save
 
 from _models import fast_model

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-import skshapsae._persistence as persistence
+import skshapsae.io._persistence as persistence
 from skshapsae import load, save
 
 from _models import fast_model

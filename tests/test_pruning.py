@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from skshapsae import SHAPSparseAutoencoder, _inference, _scoring
-from skshapsae._pruning import Pruner, cascade, sparsity
+from skshapsae.pruning._pruning import Pruner, cascade, sparsity
 
 from _models import fast_model
 
@@ -305,7 +305,7 @@ def test_unit_pruned_models_serve_their_compacted_shapes():
     Z, back = ae.transform(X), ae.inverse_transform(ae.transform(X))
     np.testing.assert_array_equal(slim.transform(X), Z)
     np.testing.assert_array_equal(slim.inverse_transform(Z), back)
-    from skshapsae._activations import numpy_activation
+    from skshapsae.network._activations import numpy_activation
 
     A = X
     for k in range(4):  # the full-shaped network, removed units masked

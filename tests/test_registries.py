@@ -10,10 +10,10 @@ import pytest
 
 import skshapsae
 from skshapsae import SHAPSparseAutoencoder, baselines, export, load, plotting, save
-from skshapsae._export import FORMATS
-from skshapsae._fitted import BY_NAME, FIELDS, names
-from skshapsae._scoring import GAME_FAMILIES
-from skshapsae._shapley import ESTIMATORS, LayerGame, make_estimator
+from skshapsae.conductor._fitted import BY_NAME, FIELDS, names
+from skshapsae.io._export import FORMATS
+from skshapsae.scoring._scoring import GAME_FAMILIES
+from skshapsae.scoring._shapley import ESTIMATORS, LayerGame, make_estimator
 
 from _models import fast_model
 

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.exceptions import NotFittedError
 
-import skshapsae._stages as stages_module
+import skshapsae.conductor._stages as stages_module
 from skshapsae import (
     KernelEstimator,
     PermutationEstimator,

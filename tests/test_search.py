@@ -5,7 +5,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-import skshapsae._stages as stages_module
+import skshapsae.conductor._stages as stages_module
 
 from _models import fast_model
 

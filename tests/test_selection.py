@@ -7,7 +7,7 @@ import pytest
 from sklearn.feature_selection import SelectFromModel, SelectKBest
 
 from skshapsae import SHAPSparseAutoencoder, shap_importances
-from skshapsae._selection import select_features
+from skshapsae.scoring._attribution import select_features
 
 
 def test_select_features_skips_redundant_columns():

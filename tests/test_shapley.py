@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from skshapsae import KernelEstimator, SHAPSparseAutoencoder
-from skshapsae._shapley import (
+from skshapsae.scoring._shapley import (
     ExactEstimator,
     KernelShapEstimator,
     LayerGame,
@@ -22,7 +22,7 @@ from _models import fast_model
 
 _erf = np.vectorize(math.erf)
 
-# written out here, independently of skshapsae._activations
+# written out here, independently of skshapsae.network._activations
 ACTS = {
     "identity": lambda x: x,
     "relu": lambda x: np.maximum(x, 0),
@@ -159,7 +159,7 @@ def test_preactivation_target_is_closed_form(small_data):
 
 @pytest.mark.parametrize("act", NONLINEAR)
 def test_shap_permutation_option_matches_brute_force(act):
-    from skshapsae._shapley import ShapPermutationEstimator
+    from skshapsae.scoring._shapley import ShapPermutationEstimator
 
     game, points, reference = _game(act)
     # shap samples permutations (no enumeration): agreement within sampling error

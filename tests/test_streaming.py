@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from skshapsae import SHAPSparseAutoencoder, load, save
-from skshapsae._streaming import Reservoir
+from skshapsae.conductor._stages import Reservoir
 
 from _models import digits_model, fast_model
 

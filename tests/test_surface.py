@@ -15,9 +15,9 @@ from skshapsae import (
     load,
     save,
 )
-from skshapsae._renamed import RENAMED
-from skshapsae._shapley import ESTIMATORS
-from skshapsae._shapley_params import ESTIMATOR_PARAMS
+from skshapsae.conductor._config import RENAMED
+from skshapsae.scoring._shapley import ESTIMATORS
+from skshapsae.scoring._shapley_params import ESTIMATOR_PARAMS
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_an_estimator_object_survives_save_and_load(X, tmp_path):
 
 def _as_old_file(path, params):
     """Rewrite a model file's parameters as a version before 0.2 wrote them."""
-    from skshapsae._persistence import _HEADER_KEY, _digest
+    from skshapsae.io._persistence import _HEADER_KEY, _digest
 
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}

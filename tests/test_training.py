@@ -11,7 +11,7 @@ from sklearn.decomposition import PCA
 
 from skshapsae import TrainingDivergenceError
 from skshapsae._estimator import fit_with_training
-from skshapsae._network import default_batch_size
+from skshapsae.network._network import default_batch_size
 
 from _models import fast_model
 

@@ -1,4 +1,8 @@
-"""Draw docs/_static/architecture.png: the stages of skshapsae and the data between them.
+"""Draw docs/_static/architecture.png: the folders of skshapsae, one floor per stage.
+
+The floors are stacked in the order of the imports: a floor imports only the floors
+below it (``tests/test_architecture.py`` checks it), and a fit's data climbs the
+stages from the bottom up.
 
 Run: python docs/_static/architecture.py
 """
@@ -11,88 +15,119 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
-W, H = 2.2, 1.1  # box size
-STAGES = [
-    # (x, y, title, module, what it does)
-    (0.3, 4.0, "schema", "_fitted.py", "FIELDS: each fitted attribute\nonce (kind, group, shape)"),
+FLOORS = [
+    # (folder, its modules, what it does, fill), bottom first
     (
-        2.8,
-        4.0,
-        "train",
-        "_network.py",
-        "a loop per solver (Adam, L-BFGS),\nvarimax start, fine_tune",
+        "network/",
+        "_network.py  _activations.py  _threads.py",
+        "train: the torch autoencoder (a loop per solver, PCA / varimax start, fine_tune);\n"
+        "the activation tables (numpy, torch); the threads torch and numba may use",
+        "#eef3fb",
     ),
-    (5.3, 4.0, "score", "_scoring.py", "GAME_FAMILIES: layer and\nnetwork games, explain"),
     (
-        7.8,
-        4.0,
-        "estimate",
-        "_shapley.py",
-        "ESTIMATORS: linear, exact,\npermutation (numba kernel:\n_game_kernels.py), kernel, ...",
+        "scoring/",
+        "_scoring.py  _shapley.py  _shapley_params.py  _game_kernels.py  _attribution.py",
+        "score: GAME_FAMILIES (layer, network games), ESTIMATORS (linear, exact, permutation\n"
+        "with its numba kernel, kernel, ...); the reconstruction game, select_features",
+        "#eef3fb",
     ),
-    (0.3, 1.6, "conduct", "_estimator.py", "_fit: setup, source, train,\nscore, prune, assign"),
-    (2.8, 1.6, "compose", "_stages.py", "sources: array, stream,\nincrement; prune_stage"),
-    (5.3, 1.6, "prune", "_pruning.py", "support sets (eq. 8), cascade,\nfolding, target sparsity"),
-    (7.8, 1.6, "infer", "_inference.py", "compact plan, dense or CSR\n(_kernels.py, numba) blocks"),
+    (
+        "pruning/",
+        "_pruning.py",
+        "prune (pure numpy): support sets (eq. 8), dead-unit cascade, folding,\n"
+        "target sparsity, the sparsity curve, CSR weights",
+        "#eef3fb",
+    ),
+    (
+        "inference/",
+        "_inference.py  _kernels.py",
+        "infer: the compact plan, dense or CSR blocks (numba kernel), its cache,\n"
+        "the forward pass of transform / inverse_transform",
+        "#eef3fb",
+    ),
+    (
+        "conductor/",
+        "_config.py  _stages.py  _fitted.py  _checks.py  _dask.py",
+        "parameters -> FitSetup (and the RAM check, the removed parameters); the stages\n"
+        "composed (sources: array, stream, increment); FIELDS; checks; Dask collections",
+        "#f3f0e6",
+    ),
+    (
+        "_estimator.py",
+        "SHAPSparseAutoencoder, shap_importances",
+        "validates, then conducts one fit path: setup -> source -> train -> score ->\n"
+        "prune -> assign; reprune re-enters at pruning (old pickles name this path)",
+        "#fbeeee",
+    ),
+    (
+        "io/",
+        "_persistence.py  _persistence_columns.py  _files.py  _export.py",
+        "files that build and read fitted estimators: save / load against the schema,\n"
+        "the preprocessing columns, atomic writes, export (FORMATS -> writer)",
+        "#f3f0e6",
+    ),
+    (
+        "skshapsae/",
+        "__init__.py  _cli.py  baselines.py  datasets.py  plotting.py  _version.py",
+        "the public names (__all__), the CLI, baselines (SCORES, TRAINED), datasets,\n"
+        "plotting (Displays); _version.py is a leaf that model files and the build read",
+        "#eaf4e4",
+    ),
 ]
-ARROWS = [
-    ((2.5, 2.3), (2.8, 2.3), "FitSetup"),
-    ((2.8, 1.9), (2.5, 1.9), "state"),
-    ((3.9, 2.75), (3.9, 3.95), "X, TrainingConfig"),
-    ((5.0, 4.5), (5.3, 4.5), "network"),
-    ((7.5, 4.5), (7.8, 4.5), "games"),
-    ((7.8, 4.2), (7.5, 4.2), "phi"),
-    ((5.5, 3.95), (4.8, 2.75), "importances"),
-    ((5.0, 2.2), (5.3, 2.2), "level"),
-    ((5.3, 1.8), (5.0, 1.8), "masks"),
-    ((1.4, 3.95), (1.4, 2.75), "names(group=)"),
-    ((7.5, 2.0), (7.8, 2.0), "weights_"),
-]
+DATA = ["weights, history", "importances", "masks, weights_", "codes, outputs"]
+
+X0, WIDTH, FLOOR_H, GAP = 0.3, 8.4, 0.9, 0.22
 
 
 def main(path=None):
     path = path or Path(__file__).with_suffix(".png")
-    fig, ax = plt.subplots(figsize=(11.5, 5.8))
-    for x, y, title, module, what in STAGES:
+    fig, ax = plt.subplots(figsize=(11.5, 8.6))
+    for i, (folder, modules, what, fill) in enumerate(FLOORS):
+        y = 0.3 + i * (FLOOR_H + GAP)
         ax.add_patch(
             FancyBboxPatch(
-                (x, y), W, H, boxstyle="round,pad=0.05", fc="#eef3fb", ec="#3465a4", lw=1.5
+                (X0, y), WIDTH, FLOOR_H, boxstyle="round,pad=0.04", fc=fill, ec="#3465a4", lw=1.4
             )
         )
-        ax.text(x + W / 2, y + 0.85, f"{title}  ({module})", ha="center", fontsize=9, weight="bold")
-        ax.text(x + W / 2, y + 0.38, what, ha="center", va="center", fontsize=8)
-    for start, end, label in ARROWS:
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, lw=1.3))
-        mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
-        vertical = start[0] == end[0]
-        diagonal = not vertical and start[1] != end[1]
-        backward = not vertical and not diagonal and end[0] < start[0]  # below its arrow
+        ax.text(X0 + 0.12, y + FLOOR_H - 0.2, folder, fontsize=10.5, weight="bold", va="center")
         ax.text(
-            mx + (0.08 if vertical or diagonal else 0),
-            my + (0 if vertical or diagonal else (-0.08 if backward else 0.08)),
-            label,
-            fontsize=8,
-            ha="left" if vertical or diagonal else "center",
-            va="center" if vertical or diagonal else ("top" if backward else "bottom"),
-            color="#204a87",
+            X0 + 1.75, y + FLOOR_H - 0.2, modules, fontsize=8.5, va="center", family="monospace"
         )
+        ax.text(X0 + 0.12, y + 0.3, what, fontsize=8.3, va="center")
+    # the data a fit passes up the stages (network -> scoring -> pruning -> inference)
+    for i, label in enumerate(DATA):
+        y0 = 0.3 + i * (FLOOR_H + GAP) + FLOOR_H
+        ax.add_patch(
+            FancyArrowPatch(
+                (WIDTH + 0.55, y0 - 0.3),
+                (WIDTH + 0.55, y0 + GAP + 0.3),
+                arrowstyle="-|>",
+                mutation_scale=14,
+                lw=1.4,
+                color="#204a87",
+            )
+        )
+        ax.text(WIDTH + 0.7, y0 + GAP / 2, label, fontsize=8.3, va="center", color="#204a87")
+    top = 0.3 + len(FLOORS) * (FLOOR_H + GAP)
     ax.text(
-        0.5,
-        0.75,
-        "X (numpy) enters at fit; _config.py reads the parameters once into FitSetup (every "
-        "stage reads it); the fitted state is numpy / scipy only,\ndeclared in _fitted.py. "
-        "Outside the stages, through "
-        "public names and registries: baselines.py (SCORES -> reprune(scores=, "
-        "keep_counts=); TRAINED -> training settings),\nplotting.py (_Display), _export.py "
-        "(FORMATS -> writer), _persistence.py (save / load against the schema; _renamed.py "
-        "maps old files), _cli.py, datasets.py.",
+        WIDTH + 0.45,
+        0.3 + 4 * (FLOOR_H + GAP) + 0.62,
+        "a fit's data\nclimbs the\nstages",
         fontsize=8.5,
+        color="#204a87",
         va="center",
     )
-    ax.set_xlim(0.1, 10.2)
-    ax.set_ylim(0.4, 5.4)
+    ax.text(
+        X0,
+        top + 0.12,
+        "Each floor imports only the floors below it (tests/test_architecture.py); "
+        "numpy in and out at every boundary.",
+        fontsize=9,
+    )
+    ax.set_xlim(0.1, WIDTH + 2.2)
+    ax.set_ylim(0.1, top + 0.6)
     ax.axis("off")
-    ax.set_title("skshapsae: stages and the data between them", fontsize=12)
+    ax.set_title("skshapsae: the folders, one floor per stage", fontsize=12)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"wrote {path}")

@@ -1,16 +1,82 @@
 """Checks the estimator runs before and around the stages: widths, scaling, arguments, scores.
 
 Each raises a ``ValueError`` that says what was wrong and how to fix it, or warns (at
-the user's line) about data the network will handle poorly. No stage module is imported
-here: the memory check, which needs the stages' estimates, is in :mod:`skshapsae._memory`.
+the user's line: :func:`warn`, first below, which every warning of the library goes
+through) about data the network will handle poorly. No stage module is imported here:
+the memory check, which needs the stages' estimates, is in
+:mod:`skshapsae.conductor._config` (:func:`~skshapsae.conductor._config.check_fit_memory`).
 """
 
+import os
+import sys
+import sysconfig
+import warnings
 from numbers import Integral
 
 import numpy as np
 
-from ._activations import OUTPUT_RANGE
-from ._warnings import warn
+from ..network._activations import OUTPUT_RANGE
+
+# -- Warnings that point at the user's line, not at the library's.
+
+_INTERNAL = tuple(
+    os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+    for module in (sys.modules[__package__.partition(".")[0]],)  # the whole package
+)
+
+#: Python's own library (multiprocessing, concurrent.futures, threading, runpy): the
+#: frames a joblib worker or ``python -m`` runs the call from.
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
+
+_REGISTRY = {}
+
+
+def _internal_prefixes():
+    """skshapsae, and the libraries that call it on the user's behalf (searches, caching,
+    parallel workers)."""
+    import joblib
+    import sklearn
+
+    return (
+        *_INTERNAL,
+        *(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (sklearn, joblib)),
+        _STDLIB,
+    )
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` at the first caller outside skshapsae, scikit-learn and joblib.
+
+    In a joblib worker the user's line is in another process: the warning then names
+    the worker (``<joblib worker>``) instead of a line of ``multiprocessing``.
+    """
+    prefixes = _internal_prefixes()
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith("<frozen ")  # runpy, importlib
+        or os.path.abspath(frame.f_code.co_filename).startswith(prefixes)
+    ):
+        frame, level = frame.f_back, level + 1
+    if frame is not None:
+        warnings.warn(message, category, stacklevel=level + 1)
+        return
+    import multiprocessing
+
+    where = "<joblib worker>" if multiprocessing.parent_process() is not None else "<skshapsae>"
+    warnings.warn_explicit(message, category, where, 0, module="skshapsae", registry=_REGISTRY)
+
+
+def warn_not_converged(max_iter, solver, tol):
+    """sklearn's ``ConvergenceWarning`` when the training budget ended first."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warn(
+        f"Training stopped at max_iter={max_iter} "
+        f"{'L-BFGS iterations' if solver == 'lbfgs' else 'epochs'} "
+        f"(solver={solver!r}) before the loss converged (tol={tol:g}); the "
+        "model is usable but may improve with a larger max_iter.",
+        ConvergenceWarning,
+    )
 
 
 def default_hidden_sizes(n_features, n_components=None):
@@ -250,10 +316,10 @@ def _within_float32(X):
     import math
 
     try:
-        from ._kernels import all_within
+        from ..inference._kernels import all_within
     except ImportError:  # pragma: no cover - numba comes with shap
         return math.isfinite(float(X.astype(np.float32, copy=False).sum()))
-    from ._threads import available_threads
+    from ..network._threads import available_threads
 
     return all_within(X, float(np.finfo(np.float32).max), available_threads(X.size))
 
@@ -280,16 +346,3 @@ def unit_layer(layer, n_layers):
             f"{n_layers}: the reconstruction; negative indices are not accepted), got {layer}."
         )
     return int(layer)
-
-
-def finite_output(out, part):
-    """``out`` itself when every value is finite, else a ValueError saying why."""
-    if not np.isfinite(out).all():
-        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
-        what = "X" if part == "encode" else "the codes"
-        raise ValueError(
-            f"The network's output is not finite for {rows.size} row(s) ({rows[:10].tolist()}"
-            f"{', ...' if rows.size > 10 else ''}): {what} hold values so large that the "
-            "float32 computation overflowed. Pass rows on the scale of the training data."
-        )
-    return out

@@ -11,7 +11,7 @@ Estimators
 ----------
 Every estimator returns ``phi[n, i, j]`` for a batch of explained points;
 :func:`partial_sums` / :func:`combine_sums` aggregate ``mean_n |phi[n, i, j]|`` in
-bounded memory (the scoring stage, :mod:`skshapsae._scoring`, drives them).
+bounded memory (the scoring stage, :mod:`skshapsae.scoring._scoring`, drives them).
 
 ``"linear"``
     Closed form ``phi_ij = W_ij (a_j - mean_B a_j)``; exact for the identity
@@ -21,7 +21,7 @@ bounded memory (the scoring stage, :mod:`skshapsae._scoring`, drives them).
 ``"permutation"``
     The library's estimator: antithetic permutation sampling of the
     single-row games: one pass along each order updates every output unit.
-    On the CPU a fused numba kernel (:mod:`skshapsae._game_kernels`) runs it for
+    On the CPU a fused numba kernel (:mod:`skshapsae.scoring._game_kernels`) runs it for
     the identity, ReLU, leaky ReLU, logistic, tanh and SiLU activations; on CUDA
     and for ``elu`` / ``gelu``, one cumulative sum per permutation in torch.
     Unbiased; its standard error is estimated from independent permutation
@@ -38,9 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._activations import numpy_activation, torch_activation
+from ..network._activations import numpy_activation, torch_activation
+from ..network._threads import torch_threads
 from ._game_kernels import add_orders, fused_available
-from ._threads import torch_threads
 
 #: Working-memory budget of one estimator step, in bytes. Small steps stay in the CPU's
 #: caches: on a 784 -> 256 layer (Fashion-MNIST, 100 background rows) a point took
@@ -216,7 +216,7 @@ class PermutationEstimator(ShapleyEstimator):
     The estimate is unbiased. Its variance is estimated from the spread of the
     ``n_permutations`` independent groups (``None`` when there is one group).
 
-    On the CPU, for the activations of :data:`skshapsae._game_kernels.FUSED`, the
+    On the CPU, for the activations of :data:`skshapsae.scoring._game_kernels.FUSED`, the
     walk along each order runs in one fused kernel (4-6x faster than the torch
     path, ``benchmarks/bench_scoring_speed.py``); its orders come from a
     counter-based generator seeded from this estimator's stream, so its values
@@ -247,7 +247,7 @@ class PermutationEstimator(ShapleyEstimator):
         return int(max(1, min(len(game.background), self.memory_budget // per_row)))
 
     def _fused(self, game):
-        from ._network import resolve_device
+        from ..network._network import resolve_device
 
         return fused_available(game.activation, resolve_device(self.device))
 
@@ -274,7 +274,7 @@ class PermutationEstimator(ShapleyEstimator):
     def shapley_values(self, game, A):
         import torch
 
-        from ._network import resolve_device
+        from ..network._network import resolve_device
 
         dev = resolve_device(self.device)
         if getattr(self, "_generator", None) is None:
@@ -327,7 +327,7 @@ class PermutationEstimator(ShapleyEstimator):
 
     def _fused_values(self, game, A, gen):
         """The estimate of :meth:`shapley_values` by the fused CPU kernel
-        (:mod:`skshapsae._game_kernels`), in batches of :meth:`points_per_batch` points."""
+        (:mod:`skshapsae.scoring._game_kernels`), in batches of :meth:`points_per_batch` points."""
         n_out, n_in = np.shape(game.W)
         K = self.n_permutations
         phi = np.zeros((len(A), n_out, n_in))

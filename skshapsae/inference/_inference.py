@@ -3,7 +3,7 @@
 ``transform`` / ``inverse_transform`` run :func:`forward_compact` on the plan that
 :func:`encode_decode_plan` builds once per fitted estimator (removed units dropped, each
 remaining block dense or CSR by density) and caches outside it. The numpy forward pass
-of the dense network, used by the scoring stage, is in :mod:`skshapsae._scoring`.
+of the dense network, used by the scoring stage, is in :mod:`skshapsae.scoring._scoring`.
 """
 
 import warnings
@@ -12,8 +12,8 @@ import weakref
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import TorchActivation, numpy_activation
-from ._threads import torch_threads
+from ..network._activations import TorchActivation, numpy_activation
+from ..network._threads import torch_threads
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
@@ -525,7 +525,7 @@ def run(estimator, part, X, dtype=None):
     import sklearn
 
     if not sklearn.get_config()["assume_finite"]:
-        _finite_output(out, part)
+        finite_output(out, part)
     return out if out.dtype == dtype else out.astype(dtype)
 
 
@@ -552,7 +552,14 @@ def as_output(out, X, columns, estimator):
     )
 
 
-def _finite_output(out, part):
-    from ._checks import finite_output
-
-    return finite_output(out, part)
+def finite_output(out, part):
+    """``out`` itself when every value is finite, else a ValueError saying why."""
+    if not np.isfinite(out).all():
+        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        what = "X" if part == "encode" else "the codes"
+        raise ValueError(
+            f"The network's output is not finite for {rows.size} row(s) ({rows[:10].tolist()}"
+            f"{', ...' if rows.size > 10 else ''}): {what} hold values so large that the "
+            "float32 computation overflowed. Pass rows on the scale of the training data."
+        )
+    return out

@@ -7,8 +7,14 @@ data's shape: the layer sizes and activations (``_checks``), the seeds, the trai
 configuration (``_network.TrainingConfig``, with ``solver``, ``init`` and ``batch_size``
 resolved) and the column weighting. Pure: the same parameters and shape give the same
 setup.
+
+Below it, the two other readings of the parameters: :func:`check_fit_memory` (a fit's
+RAM, the training and scoring estimates against this machine's physical memory, checked
+before any work) and :data:`RENAMED` / :func:`upgrade_params` (the parameters removed
+in 0.2 and what replaced them).
 """
 
+import functools
 from dataclasses import dataclass, replace
 from numbers import Integral
 
@@ -16,19 +22,25 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _checks as checks
-from ._activations import layer_activations
-from ._network import (
+from ..network._activations import layer_activations
+from ..network._network import (
     AUTO_INIT_MAX_FEATURES,
     LBFGS_MAX_ROWS,
     TrainingConfig,
     default_batch_size,
     resolve_device,
     resolve_init,
+    training_memory_bytes,
 )
-from ._scoring import GAME_FAMILIES, ScoringConfig
-from ._shapley import ESTIMATOR_NAMES
-from ._shapley_params import as_estimator_params
+from ..scoring._scoring import GAME_FAMILIES, ScoringConfig, scoring_memory_bytes
+from ..scoring._shapley import ESTIMATOR_NAMES, physical_memory_bytes
+from ..scoring._shapley_params import (
+    KernelEstimator,
+    PermutationEstimator,
+    as_estimator_params,
+    from_old_settings,
+)
+from . import _checks as checks
 
 
 @dataclass(frozen=True)
@@ -239,3 +251,144 @@ def fit_setup(params, *, training=None, scoring=None):
         n_jobs=params["n_jobs"],
         verbose=bool(params["verbose"]),
     )
+
+
+# -- A fit's RAM, checked before any work: the training and scoring stages' estimates
+# against this machine's physical memory.
+
+
+def check_fit_memory(sizes, activations, scoring, n_background, n_samples, batch_size):
+    """Fail before any work when training or scoring needs more memory than exists."""
+    available = physical_memory_bytes()
+    if available is None:
+        return
+    training = training_memory_bytes(sizes, n_samples, batch_size)
+    scoring_need, layer = scoring_memory_bytes(sizes, activations, scoring, n_background)
+    if max(training, scoring_need) > available:
+        gib = 2.0**30
+        raise ValueError(
+            f"This fit needs about {training / gib:.1f} GiB of memory to train the "
+            f"{'-'.join(map(str, sizes))} network and {scoring_need / gib:.1f} GiB to "
+            f"score layer {layer + 1} with shapley_estimator={scoring.estimator!r} "
+            f"(n_permutations={scoring.n_permutations}, n_background={n_background}), more "
+            f"than this machine's {available / gib:.1f} GiB. Use smaller hidden_layer_sizes, "
+            "fewer rows or n_background, a smaller budget (n_permutations, "
+            "background_rows of the shapley_estimator), or shapley_estimator='permutation'."
+        )
+
+
+# -- The parameters removed in 0.2 and what replaced them.
+# :data:`RENAMED` (old name -> new spelling) gives a clear error when an old spelling is
+# passed to the constructor (``TypeError``, as Python's own for an unknown keyword) or to
+# ``set_params`` (``ValueError``, as scikit-learn's). :func:`upgrade_params` maps the
+# parameters stored in a model file written before 0.2 to the new ones where the mapping
+# is exact.
+
+#: Removed parameter -> its new spelling (CHANGELOG, 0.2).
+RENAMED = {
+    "n_components": "hidden_layer_sizes=k (an int is one layer of k units; or the last "
+    "width of hidden_layer_sizes)",
+    "allocation": "pruning='layer' | 'global' | 'units'",
+    "structure": "pruning='units' (structure='links' is pruning='layer' or 'global')",
+    "n_permutations": "shapley_estimator=PermutationEstimator(n_permutations=...) (or "
+    "AutoEstimator(n_permutations=...) with 'auto')",
+    "kernel_nsamples": "shapley_estimator=KernelEstimator(n_samples=...)",
+    "background_pool": "n_background=<pool size> with shapley_estimator=<estimator>("
+    "background_rows=<rows per explained row>), e.g. AutoEstimator(background_rows=100)",
+    "dropout": "skshapsae.baselines.fit_trained_baseline('dropout', estimator, X, dropout=...)",
+    "code_top_k": "skshapsae.baselines.fit_trained_baseline('ksparse', estimator, X, k=...)",
+}
+
+
+def renamed_message(names, cls_name):
+    lines = [f"  {name} -> {RENAMED[name]}" for name in names]
+    return (
+        f"{cls_name} no longer takes {', '.join(map(repr, names))} (removed in 0.2; "
+        "see the CHANGELOG):\n" + "\n".join(lines)
+    )
+
+
+def check_renamed(init):
+    """Wrap ``__init__`` so that an old spelling raises a ``TypeError`` naming the new
+    one. The signature seen by scikit-learn (``get_params``, ``clone``) is ``init``'s."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        old = [name for name in kwargs if name in RENAMED]
+        if old:
+            raise TypeError(renamed_message(old, type(self).__name__))
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def upgrade_params(params):
+    """Stored parameters of a file written before 0.2, in the new spelling.
+
+    Exact: ``n_components``, ``allocation`` / ``structure``, ``n_permutations``,
+    ``kernel_nsamples`` and ``background_pool``. ``dropout`` and ``code_top_k`` (only
+    the trained baselines set them) are dropped: the fitted state does not depend on
+    them (the training settings the model ran are in ``_training_config_``), a refit
+    from the loaded parameters trains a plain autoencoder; returned as ``dropped``.
+
+    Every old value is checked as its new spelling is (``ValueError`` otherwise): a
+    ``structure`` other than "links" / "units", an ``allocation`` other than "layer" /
+    "global", an ``n_permutations`` or ``kernel_nsamples`` that the estimator objects
+    refuse, even where the chosen estimator would not use it.
+    """
+    params = dict(params)
+    _check_old_values(params)
+    dropped = {}
+    for name, default in (("dropout", 0.0), ("code_top_k", None)):
+        if name in params:
+            value = params.pop(name)
+            if value != default:
+                dropped[name] = value
+    if "n_components" in params:
+        k = params.pop("n_components")
+        if params.get("hidden_layer_sizes") is None and k is not None:
+            params["hidden_layer_sizes"] = k
+    if "structure" in params or "allocation" in params:
+        structure = params.pop("structure", "links")
+        allocation = params.pop("allocation", "layer")
+        params["pruning"] = "units" if structure == "units" else allocation
+    old_scoring = ("n_permutations", "kernel_nsamples", "background_pool")
+    if any(name in params for name in old_scoring) and isinstance(
+        params.get("shapley_estimator", "auto"), str
+    ):
+        pool = params.pop("background_pool", None)
+        n_background = params.get("n_background", 100)
+        rows = None
+        if isinstance(pool, int) and isinstance(n_background, int) and pool > n_background:
+            params["n_background"], rows = pool, n_background
+        params["shapley_estimator"] = from_old_settings(
+            params.get("shapley_estimator", "auto"),
+            n_permutations=params.pop("n_permutations", 1),
+            kernel_nsamples=params.pop("kernel_nsamples", "auto"),
+            background_rows=rows,
+        )
+    return params, dropped
+
+
+def _check_old_values(params):
+    """Raise ``ValueError`` for an old parameter whose value its new spelling refuses."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    choices = {"structure": ("links", "units"), "allocation": ("layer", "global")}
+    for name, allowed in choices.items():
+        if name in params and params[name] not in allowed:
+            raise ValueError(f"{name}={params[name]!r} is not one of {allowed}.")
+    checks = (
+        ("n_permutations", PermutationEstimator, "n_permutations"),
+        ("kernel_nsamples", KernelEstimator, "n_samples"),
+    )
+    for old, cls, new in checks:
+        if old not in params:
+            continue
+        try:
+            cls(**{new: params[old]})._validate_params()
+        except (InvalidParameterError, ValueError, TypeError) as exc:
+            raise ValueError(f"{old}={params[old]!r} is invalid: {exc}") from None
+    pool = params.get("background_pool")
+    if pool is not None and (not isinstance(pool, int) or isinstance(pool, bool) or pool < 1):
+        raise ValueError(f"background_pool={pool!r} is not a positive int or None.")

@@ -13,7 +13,7 @@ The model travels once per worker: a copy of the fitted estimator (``slim()`` fo
 is wrapped in ``dask.delayed(..., pure=True)``, so it is one key of the graph that every
 block's task depends on, not an argument pickled into every task. A worker receives it
 once, keeps it while the graph runs, and builds its inference plan once (the plan cache
-of :mod:`skshapsae._inference` is keyed on that object).
+of :mod:`skshapsae.inference._inference` is keyed on that object).
 
 Nothing here imports Dask unless a Dask collection comes in (:func:`is_dask_collection`
 looks at ``sys.modules`` first).

@@ -10,7 +10,7 @@ Only one shape is written or read, and no class is named by the file:
   OneHotEncoder(handle_unknown="ignore", sparse_output=False))`` on text columns, stored
   as the filled value and the categories of each column: JSON strings (at most
   :data:`MAX_CATEGORY_CHARS` characters), finite numbers or booleans, one kind per column;
-  optionally with skshapsae's parameterless :class:`~skshapsae._missing.MissingAsNaN`
+  optionally with skshapsae's parameterless :class:`MissingAsNaN` (defined below)
   first (``None`` and ``pandas.NA`` filled as missing; what the CLI saves), stored as a
   flag;
 * ``remainder="drop"``; columns selected by name, each branch's in the table's order.
@@ -29,11 +29,12 @@ the load allocate more than its header already holds.
 import math
 
 import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
-from ._missing import MissingAsNaN
-from ._refusal import refuse as _refuse
-from ._refusal import set_output as _set_output
-from ._refusal import take as _take
+from ._files import refuse as _refuse
+from ._files import set_output as _set_output
+from ._files import take as _take
 
 #: The longest category string accepted in a file.
 MAX_CATEGORY_CHARS = 1000
@@ -354,3 +355,66 @@ def _check_categories(where, column, fill, values):
         _refuse(f"{where}: column {column!r} repeats a category.")
     if fill not in values:
         _refuse(f"{where}: column {column!r} fills a value that is not a category.")
+
+
+# -- Missing values of text columns in every spelling: ``None`` and ``pandas.NA`` become NaN.
+# ``SimpleImputer(missing_values=np.nan)`` fills NaN only: on an object column a ``None``
+# is kept as a value (the one-hot encoder then sees an unseen category and writes zeros)
+# and ``pandas.NA`` makes it fail ("boolean value of NA is ambiguous"). The CLI puts
+# :class:`MissingAsNaN` before the imputer of its text columns, so that a cell left empty
+# is filled however the table spells it.
+
+
+def _is_missing(value):
+    """``None``, ``pandas.NA``, ``pandas.NaT`` or a float NaN."""
+    if value is None or (isinstance(value, float) and value != value):
+        return True
+    return type(value).__name__ in ("NAType", "NaTType") and type(value).__module__.startswith(
+        "pandas"
+    )
+
+
+class MissingAsNaN(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Replace ``None``, ``pandas.NA`` and ``NaT`` by ``np.nan`` (as an object column).
+
+    A stateless step with no parameters: it learns only the number and names of its
+    input columns. Its output has the input's columns, as ``object`` values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skshapsae.io._persistence_columns import MissingAsNaN
+    >>> MissingAsNaN().fit_transform(np.array([["a"], [None]], dtype=object)).ravel().tolist()
+    ['a', nan]
+    """
+
+    def fit(self, X, y=None):
+        columns = getattr(X, "columns", None)
+        shape = np.shape(X)
+        if len(shape) != 2:
+            raise ValueError(f"MissingAsNaN takes a 2-d table; got shape {shape}.")
+        self.n_features_in_ = shape[1]
+        if columns is not None and all(isinstance(c, str) for c in columns):
+            self.feature_names_in_ = np.asarray(list(columns), dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        values = np.array(X, dtype=object, copy=True)  # a DataFrame's cells, in order
+        if values.ndim != 2 or values.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"MissingAsNaN was fitted on {self.n_features_in_} column(s); got shape "
+                f"{values.shape}."
+            )
+        mask = np.array([_is_missing(v) for v in values.ravel()], dtype=bool)
+        values[mask.reshape(values.shape)] = np.nan
+        return values
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags

@@ -34,8 +34,8 @@ import types
 import numba
 import numpy as np
 
-from ._activations import LEAKY_SLOPE
-from ._kernels import _pool
+from ..network._activations import LEAKY_SLOPE
+from ..network._threads import kernel_pool
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on [-CLAMP, CLAMP] (see the module notes)
 _P = [
@@ -202,7 +202,7 @@ def add_orders(activation, WT, gap, z_a, c, seed, acc, row_splits):
     """
     kernel = _kernel(activation)
     args = (WT, gap, z_a, c, np.uint64(seed), acc)
-    pool = _pool(len(row_splits) - 1) if len(row_splits) > 1 else None
+    pool = kernel_pool(len(row_splits) - 1) if len(row_splits) > 1 else None
     futures = [pool.submit(kernel, *args, *split) for split in row_splits[1:]]
     kernel(*args, *row_splits[0])  # the calling thread's share
     for future in futures:

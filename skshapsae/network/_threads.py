@@ -21,6 +21,7 @@ import os
 import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 #: Below this many multiply-adds per kernel, one thread is faster than a pool.
@@ -117,3 +118,22 @@ def exclusive(obj):
         lock = _LOCKS.setdefault(obj, threading.RLock())
     with lock:
         yield
+
+
+_POOL = {"pid": None, "pool": None, "size": 0}
+_POOL_LOCK = threading.Lock()
+
+
+def kernel_pool(threads):
+    """A thread pool of at least ``threads`` workers, new in a forked child: the one pool
+    the numba kernels (``inference._kernels``, ``scoring._game_kernels``) share out work on."""
+    with _POOL_LOCK:
+        if _POOL["pid"] != os.getpid() or _POOL["size"] < threads:
+            # a bigger one replaces it, without shutdown: another thread may be submitting
+            # to the old one (its workers end when the last user lets go of it)
+            _POOL.update(
+                pid=os.getpid(),
+                size=threads,
+                pool=ThreadPoolExecutor(threads, thread_name_prefix="skshapsae-kernel"),
+            )
+        return _POOL["pool"]

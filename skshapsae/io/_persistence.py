@@ -29,13 +29,13 @@ from dataclasses import fields
 import numpy as np
 import scipy.sparse as sp
 
+from .._version import __version__
+from ..conductor._fitted import BY_NAME, FIELDS, check_value, freeze, names
+from ._files import Refused as _Refused
 from ._files import atomic_path
-from ._fitted import BY_NAME, FIELDS, check_value, freeze, names
-from ._refusal import Refused as _Refused
-from ._refusal import refuse as _refuse
-from ._refusal import set_output as _set_output
-from ._refusal import take as _take
-from ._version import __version__
+from ._files import refuse as _refuse
+from ._files import set_output as _set_output
+from ._files import take as _take
 
 FORMAT = "skshapsae-model"
 FORMAT_VERSION = 1
@@ -58,7 +58,7 @@ _NOT_RESTORED = ("memory",)
 
 # ----------------------------------------------------------------------------- save
 def _json_param(name, value):
-    from ._shapley_params import ShapleyEstimatorParams
+    from ..scoring._shapley_params import ShapleyEstimatorParams
 
     if name in _NOT_RESTORED:
         return None
@@ -68,7 +68,7 @@ def _json_param(name, value):
         json.dumps(value)
         return value
     except TypeError:
-        from ._warnings import warn
+        from ..conductor._checks import warn
 
         warn(
             f"Parameter {name}={value!r} cannot be stored in a model file (it is not JSON); "
@@ -224,7 +224,7 @@ def _split_pipeline(estimator):
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
-    from ._estimator import SHAPSparseAutoencoder
+    from .._estimator import SHAPSparseAutoencoder
 
     what = (
         "save writes a fitted SHAPSparseAutoencoder, or a fitted Pipeline of MinMaxScaler / "
@@ -512,7 +512,7 @@ def load(path):
 
 
 def _build(arrays):
-    from ._estimator import SHAPSparseAutoencoder
+    from .._estimator import SHAPSparseAutoencoder
 
     if _HEADER_KEY not in arrays:
         _refuse("it has no skshapsae header (was it written by skshapsae.save?).")
@@ -618,15 +618,15 @@ def _estimator_from_params(cls, params, where="its"):
 
 
 def _upgraded(params, where):
-    """Parameters of a file written before 0.2 in the new spelling (``_renamed``)."""
-    from ._renamed import upgrade_params
+    """Parameters of a file written before 0.2 in the new spelling (``upgrade_params``)."""
+    from ..conductor._config import upgrade_params
 
     try:
         params, dropped = upgrade_params(params)
     except (TypeError, ValueError, KeyError) as exc:
         _refuse(f"{where} parameters from before 0.2 cannot be read: {exc!r}")
     if dropped:
-        from ._warnings import warn
+        from ..conductor._checks import warn
 
         warn(
             f"The model was saved with {dropped} (a trained baseline's training settings, "
@@ -640,7 +640,7 @@ def _upgraded(params, where):
 
 def _shapley_estimator(value, where):
     """A stored ``shapley_estimator``: a name, or ``{"estimator": name, "params": {...}}``."""
-    from ._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams
+    from ..scoring._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams
 
     if isinstance(value, ShapleyEstimatorParams):  # mapped from a file before 0.2
         value = {"estimator": value.name, "params": value.get_params()}
@@ -677,7 +677,7 @@ def _available_device(params):
 
     if torch.cuda.is_available():
         return params
-    from ._warnings import warn
+    from ..conductor._checks import warn
 
     warn(
         f"The model was saved with device={device!r}, which this machine does not have; "
@@ -780,7 +780,7 @@ def _is_int_list(value, length=None):
 
 def _check_state(state):
     """Shapes, dtypes and values consistent with each other and with the layer sizes."""
-    from ._activations import ACTIVATIONS
+    from ..network._activations import ACTIVATIONS
 
     sizes = state["layer_sizes_"]
     if not _is_int_list(sizes) or len(sizes) < 3 or len(sizes) % 2 == 0:
@@ -821,7 +821,7 @@ def _check_scoring_config(config):
     """The game the links were scored by: the parameters' names and valid values."""
     from sklearn.utils._param_validation import validate_parameter_constraints
 
-    from ._config import SCORING_RECORD
+    from ..conductor._config import SCORING_RECORD
 
     if not isinstance(config, dict) or set(config) != set(SCORING_RECORD):
         _refuse(f"_scoring_config_ does not hold the scoring settings {tuple(SCORING_RECORD)}.")
@@ -843,8 +843,8 @@ def _check_training_config(config, code):
     every number within float32's range (torch trains in float32)."""
     from sklearn.utils._param_validation import validate_parameter_constraints
 
-    from ._estimator import SHAPSparseAutoencoder
-    from ._network import TrainingConfig
+    from .._estimator import SHAPSparseAutoencoder
+    from ..network._network import TrainingConfig
 
     defaults = {f.name: f.default for f in fields(TrainingConfig)}
     # files written before the solver existed trained with Adam ("solver" optional)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._activations import numpy_activation
+from ..network._activations import numpy_activation
 
 
 @dataclass

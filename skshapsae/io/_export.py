@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..inference._inference import encode_decode_plan
 from ._files import atomic_path
-from ._inference import encode_decode_plan
 
 
 def _module(plan):
@@ -111,7 +111,7 @@ def export(estimator, path, *, part="encoder", format="torch.export"):
     """
     import torch
 
-    from ._estimator import SHAPSparseAutoencoder
+    from .._estimator import SHAPSparseAutoencoder
 
     if not isinstance(estimator, SHAPSparseAutoencoder):
         raise TypeError(
@@ -143,7 +143,7 @@ MIN_EXPORT_ELEMENTS = 2**22
 
 
 def _check_dense_size(estimator, part):
-    from ._inference import dense_elements
+    from ..inference._inference import dense_elements
 
     elements, links = dense_elements(estimator, part)
     if elements > max(MIN_EXPORT_ELEMENTS, MAX_EXPORT_EXPANSION * links):

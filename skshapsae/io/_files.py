@@ -1,4 +1,6 @@
-"""Atomic file writes: a complete new file, or the old one untouched.
+"""Model files on disk: atomic writes, and the refusal of a file on load (last below).
+
+Atomic file writes: a complete new file, or the old one untouched.
 
 :func:`atomic_path` gives a temporary path in the destination's folder (a short name,
 so that any legal destination name works), and renames it over the destination when
@@ -71,3 +73,35 @@ def atomic_path(path):
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# -- A model file refused on load: the exception the readers raise (``load`` turns it into
+# one ``ValueError``) and the small readers that refuse, shared by ``_persistence`` and
+# ``_persistence_columns`` so that neither imports the other for them.
+
+
+class Refused(Exception):
+    pass
+
+
+def refuse(why):
+    raise Refused(why)
+
+
+def take(arrays, key, used):
+    """``arrays[key]``, marked as used; a missing array refuses the file."""
+    if key not in arrays:
+        refuse(f"array {key!r} is missing.")
+    used.add(key)
+    return arrays[key]
+
+
+def set_output(estimator, output, where):
+    """Apply a stored ``set_output`` container, refusing unknown ones."""
+    if output not in (None, "pandas", "polars"):
+        refuse(f"{where} has an unknown output container {output!r}.")
+    if output is not None:  # set_output(transform=...) as saved
+        try:
+            estimator.set_output(transform=output)
+        except Exception as exc:  # the container's library is not installed here
+            refuse(f"{where} outputs {output}, which cannot be used here ({exc}).")

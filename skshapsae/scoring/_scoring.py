@@ -5,7 +5,7 @@ game plugs in at one place: a :class:`GameFamily` turns a network and background
 into one cooperative game per weight layer (players: the links of that layer, grouped
 by their input unit; outputs: the layer's units), and :func:`score_network` estimates
 every game's Shapley values at the explained rows with the estimator the
-:class:`ScoringConfig` names (see :mod:`skshapsae._shapley`), in fixed-size chunks
+:class:`ScoringConfig` names (see :mod:`skshapsae.scoring._shapley`), in fixed-size chunks
 that joblib (or a Dask backend) may run in parallel.
 
 ``link_importances[l][i, j]`` is the mean over the explained rows of ``|phi_ij|``, with
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
-from ._activations import numpy_activation
+from ..network._activations import numpy_activation
+from ..network._threads import SMALL_WORK, available_threads, torch_threads
 from ._shapley import (
     GameShape,
     LayerGame,
@@ -29,7 +30,6 @@ from ._shapley import (
     partial_sums,
     resolve_estimator,
 )
-from ._threads import SMALL_WORK, available_threads, torch_threads
 
 logger = logging.getLogger("skshapsae")
 
@@ -124,7 +124,7 @@ class LayerGames(GameFamily):
     absent inputs take the background rows' values (``v_i(J) = mean_r h_i(a_J, r_notJ)``).
     With ``target="preactivation"`` the game is ``W a + b`` and its values are closed form.
     A link's importance is the mean over the explained rows of ``|phi_ij|``; the games are
-    evaluated by the estimators of :mod:`skshapsae._shapley`, in chunks of
+    evaluated by the estimators of :mod:`skshapsae.scoring._shapley`, in chunks of
     ``POINTS_PER_TASK`` rows that joblib (or a Dask backend) may run in parallel.
     """
 
@@ -325,8 +325,8 @@ def _network_task(network, means, X, strata, n_strata, seed, device, threads):
     """
     import torch
 
-    from ._activations import torch_activation
-    from ._network import resolve_device
+    from ..network._activations import torch_activation
+    from ..network._network import resolve_device
 
     with torch_threads(threads=threads):
         dev = resolve_device(device)

@@ -39,12 +39,13 @@ once per process.
 import os
 import threading
 import types
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numba
 import numpy as np
 from numba import njit, prange
+
+from ..network._threads import kernel_pool
 
 #: Rows per tile: the tile of a 400-input block (0.8 MB in float32) stays in a core's L2
 #: cache. Measured on the 379 x 242 block at 2,000 / 20,000 rows: 64 rows 1.37 / 18.3
@@ -198,24 +199,6 @@ def _numba_threads(threads):
         numba.set_num_threads(previous)
 
 
-_POOL = {"pid": None, "pool": None, "size": 0}
-_POOL_LOCK = threading.Lock()
-
-
-def _pool(threads):
-    """A thread pool of at least ``threads`` workers, new in a forked child."""
-    with _POOL_LOCK:
-        if _POOL["pid"] != os.getpid() or _POOL["size"] < threads:
-            # a bigger one replaces it, without shutdown: another thread may be submitting
-            # to the old one (its workers end when the last user lets go of it)
-            _POOL.update(
-                pid=os.getpid(),
-                size=threads,
-                pool=ThreadPoolExecutor(threads, thread_name_prefix="skshapsae-kernel"),
-            )
-        return _POOL["pool"]
-
-
 def csr_product(A, block, bias, *, cols=None, transposed=False, threads=1):
     """``block @ A[:, cols].T + bias[:, None]`` (or ``block @ A + bias[:, None]`` when
     ``transposed``) as a new C-contiguous array, units x rows.
@@ -249,7 +232,7 @@ def csr_product(A, block, bias, *, cols=None, transposed=False, threads=1):
         return out
     ranges = [(begin, min(rows, begin + per_thread)) for begin in range(0, rows, per_thread)]
     kernel = SERIAL[name]
-    pool = _pool(threads - 1) if len(ranges) > 1 else None  # one pool for every share
+    pool = kernel_pool(threads - 1) if len(ranges) > 1 else None  # one pool for every share
     futures = [pool.submit(kernel, *args, *r, tile) for r in ranges[1:]]
     kernel(*args, *ranges[0], tile)  # the calling thread's share
     for future in futures:
