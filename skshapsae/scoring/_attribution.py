@@ -28,9 +28,14 @@ unit-free).
 import numpy as np
 
 #: Network evaluations (rows through the dense network) the reconstruction game may
-#: spend: ``n_rows x n_orders x (n_features + 1)``. A table of 56 columns with 200
-#: explained rows and 4 orders needs 45,600; wider data (images) explain fewer rows.
+#: spend: ``n_rows x n_orders x (n_players + 1)``. A table of 56 columns with 300
+#: explained rows and 8 orders needs 136,800; wider data explain fewer rows.
 RECONSTRUCTION_MAX_EVALUATIONS = 200_000
+
+#: ... and multiply-adds: 2e10 is about half a second of float32 on two cores. A
+#: 784-256-64 network (434,000 per evaluation) plays 46,000 evaluations, a table's
+#: network the 200,000 above.
+RECONSTRUCTION_MAX_MULTIPLY_ADDS = 2e10
 
 #: Values (rows x columns) pushed through the network at once by the reconstruction game.
 RECONSTRUCTION_BATCH_VALUES = 1 << 17
@@ -46,6 +51,7 @@ def reconstruction_game(
     output=False,
     dtype=np.float32,
     groups=None,
+    max_evaluations=RECONSTRUCTION_MAX_EVALUATIONS,
 ):
     """Shapley values of the input columns in the reconstruction of every column.
 
@@ -74,7 +80,7 @@ def reconstruction_game(
     background : ndarray of shape (n_background, d)
     explained : ndarray of shape (n_explain, d)
         Rows at which the values are averaged; when ``n_explain x n_orders x (d + 1)``
-        exceeds ``RECONSTRUCTION_MAX_EVALUATIONS`` only the first rows that fit are used.
+        exceeds ``max_evaluations`` only the first rows that fit are used (at least one).
     n_orders : int, default=4
         Sampled orders per explained row (rounded up to an even number).
     seed : int
@@ -87,6 +93,8 @@ def reconstruction_game(
         together (the dummies of one source column; a dummy alone, taken from another
         row than its siblings, would give the network a row no encoder makes). None:
         every column is a player.
+    max_evaluations : int, default=RECONSTRUCTION_MAX_EVALUATIONS
+        Network evaluations the game may spend.
 
     Returns
     -------
@@ -104,7 +112,7 @@ def reconstruction_game(
     m = int(groups.max()) + 1  # players
     pairs = max(1, (int(n_orders) + 1) // 2)
     walk = 2 * pairs * (m + 1)
-    n_rows = max(1, min(len(explained), RECONSTRUCTION_MAX_EVALUATIONS // walk))
+    n_rows = max(1, min(len(explained), int(max_evaluations) // walk))
     explained = explained[:n_rows]
     orders = np.argsort(rng.random((n_rows, pairs, m)), axis=2)
     orders = np.concatenate([orders, orders[..., ::-1]], axis=1)  # (n, P, m)
