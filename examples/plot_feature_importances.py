@@ -9,13 +9,14 @@ much the column lowers their squared error). It is **unsupervised** and
 columns share, never how much it predicts a target. Two consequences shown here:
 
 1. On a table where 5 columns share a 2-dimensional latent factor and 25 are independent
-   noise, an autoencoder with a code of size 2 ranks the 5 structured columns first:
-   they are what a 2-unit code can reconstruct. A random forest trained on a target
+   noise, an autoencoder with a code of size 2 ranks the structured columns at the top:
+   they are what a 2-unit code can rebuild from each other. A random forest trained on a target
    driven by a *noise* column ranks that column first instead; mutual information too.
    Neither view is wrong; they answer different questions.
-2. Shapley credit is **shared among redundant columns**: duplicating a column splits
-   its importance between the two copies (a random forest splits it too; mutual
-   information, which scores columns one at a time, does not).
+2. Shapley credit is **shared among redundant columns**: a duplicated column's copies
+   each get less than the column had alone (a random forest splits it too; mutual
+   information, which scores columns one at a time, does not), though together more:
+   each copy also helps to rebuild the other.
 """
 
 import os
@@ -68,7 +69,8 @@ print("random forest top column:", int(np.argmax(forest.feature_importances_)) +
 # Redundant columns share credit
 # ------------------------------
 # Append an exact copy of column 1: the autoencoder's importance of column 1 is now
-# shared with its copy (the two get about the same score, each less than before).
+# shared with its copy (the two get about the same score, each less than before; together
+# more, since each copy also rebuilds the other).
 X_dup = np.hstack([X, X[:, [0]]])
 ae_dup = SHAPSparseAutoencoder((2,), init="pca", random_state=0).fit(X_dup)
 before = ae.feature_importances_[0] / ae.feature_importances_.sum()
