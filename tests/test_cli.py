@@ -1,9 +1,12 @@
 """The command-line main job on the bundled data and on a user's CSV / npz."""
 
 import json
+import os
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from skshapsae import load
 from skshapsae._cli import main, run
@@ -408,3 +411,110 @@ def test_progress_bars_only_on_a_terminal(monkeypatch, terminal, quiet, verbose)
     monkeypatch.setattr(sys, "stderr", stream)
     args = build_parser().parse_args(["--quiet"] if quiet else [])
     assert _autoencoder(args, 0).verbose == verbose
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+def _cli(tmp_path, *args):
+    return main([*args, "--output", str(tmp_path / "out"), "--quiet", "--max-iter", "2"])
+
+
+def _gz(path):
+    path = path.with_suffix(".csv.gz")
+    path.write_bytes(b"\x1f\x8b garbage, not gzip data")
+    return str(path)
+
+
+def _write_csv(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: _gz(p), "readable"),
+        (lambda p: _write_csv(p, "a,b,target\n1,inf,0\n2,3,1\n3,4,0\n4,5,1\n5,6,0\n"), "infinite"),
+        (lambda p: _write_csv(p, "a,b,target\n"), "no data rows"),
+    ],
+    ids=["corrupt gzip", "inf", "header only"],
+)
+def test_cli_reports_bad_files_in_one_line(tmp_path, capsys, make, message):
+    path = make(tmp_path / "data.csv")
+    assert _cli(tmp_path, "--data", path) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skshapsae: error:") and message in err and "Traceback" not in err
+
+
+def test_cli_npz_problems_and_seed(tmp_path, capsys):
+    good = tmp_path / "good.npz"
+    np.savez(good, X=np.random.default_rng(0).uniform(size=(20, 4)), y=np.arange(20) % 2)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:100])
+    scalar = tmp_path / "scalar.npz"
+    np.savez(scalar, X=np.zeros((20, 4)), y=np.array(1))
+    for path in (truncated, scalar):
+        assert _cli(tmp_path, "--data", str(path)) == 2
+    with pytest.raises(SystemExit) as exit_info:  # argparse's usage error: status 2
+        _cli(tmp_path, "--data", str(good), "--seed", "-1")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("skshapsae: error:") == 3 and "Traceback" not in err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_cli_checks_the_output_folder_before_training(tmp_path, capsys, monkeypatch):
+    import skshapsae._estimator as estimator_module
+
+    monkeypatch.setattr(estimator_module.SHAPSparseAutoencoder, "fit", pytest.fail)
+    # /proc refuses new folders, even to root
+    code = main(["--output", "/proc/skshapsae-out", "--quiet", "--max-iter", "2"])
+    assert code == 2 and "cannot be written" in capsys.readouterr().err
+
+
+def _table(tmp_path, n_rows, n_classes, extra=None, name="t.csv"):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(size=(n_rows, 3)), columns=["a", "b", "c"])
+    frame["y"] = np.arange(n_rows) % n_classes
+    for column, values in (extra or {}).items():
+        frame[column] = values
+    frame.to_csv(tmp_path / name, index=False)
+    return str(tmp_path / name)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(n_classes=st.integers(2, 15), per_class=st.integers(2, 5))
+def test_cli_tables_too_small_for_the_split_are_one_line(tmp_path_factory, n_classes, per_class):
+    from skshapsae._cli import _check_data
+
+    n_rows = n_classes * per_class
+    y = np.arange(n_rows) % n_classes
+    X = np.random.default_rng(0).uniform(size=(n_rows, 3))
+    try:
+        _check_data(X.shape, y, [2])
+    except Exception as exc:
+        assert type(exc).__name__ == "UsageError" and "split" in str(exc)
+        return
+    from sklearn.model_selection import train_test_split
+
+    train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)  # must not fail
+
+
+def test_cli_refusals_create_no_folders_and_list_every_column(tmp_path, capsys):
+    from skshapsae._cli import main as cli_main
+
+    out = tmp_path / "deep" / "er" / "out"
+    small = _table(tmp_path, 4, 2)
+    assert cli_main(["--data", small, "--target", "y", "--output", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("skshapsae: error:") == 1 and "split" in err
+    assert not (tmp_path / "deep").exists()
+    nan = {f"n{j}": [np.nan] + [0.5] * 39 for j in range(12)}
+    text = {"city": ["x"] * 40}
+    for extra, message in ((nan, "and 2 more"), (text, "--drop city")):
+        path = _table(tmp_path, 40, 2, extra, name="bad.csv")
+        args = ["--data", path, "--target", "y", "--output", str(out), "--quiet"]
+        assert cli_main([*args, "--no-preprocess"]) == 2  # by default: filled, one-hot
+        err = capsys.readouterr().err
+        assert err.count("skshapsae: error:") == 1 and message in err, err
+    assert not (tmp_path / "deep").exists()

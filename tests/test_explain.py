@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from _models import fast_model
+from _models import fast_model, fit_fast
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +125,11 @@ def test_explain_refuses_rows_that_overflow_at_every_layer(layer):
     with pytest.raises(ValueError, match="not finite"):
         ae.explain(X[:3] * 3e38, layer=layer)
     assert np.all(np.isfinite(ae.explain(X[:3], layer=layer).values))
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+def test_explain_plays_the_fitted_game(logistic_X):
+    est = fit_fast(logistic_X, importance_target="preactivation")
+    before = est.explain(logistic_X[:3], layer=0).values
+    est.set_params(importance_target="reconstruction")
+    np.testing.assert_allclose(est.explain(logistic_X[:3], layer=0).values, before)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from skshapsae import export
+from skshapsae import SHAPSparseAutoencoder, export
 from skshapsae.inference import _inference
 
-from _models import fast_model
+from _models import fast_model, fit_fast
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +80,64 @@ def test_torchscript_export_still_works(data, tmp_path):
         encoder = torch.jit.load(path)
     X32 = torch.tensor(data[:5], dtype=torch.float32)
     np.testing.assert_allclose(encoder(X32).numpy(), ae.transform(data[:5]), atol=1e-5)
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+@pytest.mark.parametrize("fmt", ["torch.export", "torchscript"])
+def test_failed_export_keeps_the_previous_file(logistic_model, tmp_path, monkeypatch, fmt):
+    import skshapsae.io._export as export_module
+
+    path = tmp_path / "enc.bin"
+    export(logistic_model, path, format=fmt)
+    before = path.read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setitem(export_module.FORMATS, fmt, full_disk)
+    with pytest.raises(OSError, match="No space"):
+        export(logistic_model, path, format=fmt)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["enc.bin"]
+
+
+def test_export_of_a_pipeline_is_a_type_error(logistic_X, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    pipe = make_pipeline(MinMaxScaler(), SHAPSparseAutoencoder(max_iter=2, random_state=0)).fit(
+        logistic_X
+    )
+    with pytest.raises(TypeError, match=r"SHAPSparseAutoencoder.*pipeline\[-1\]"):
+        export(pipe, tmp_path / "p.pt2")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "X_const, params",
+    [
+        (np.tile(np.linspace(0.2, 0.7, 5), (40, 1)), {}),
+        (np.full((40, 5), 0.1), {"solver": "adam"}),
+        (np.full((40, 5), 0.1), {}),
+    ],
+)
+def test_all_constant_data_warn_prune_everything_and_export(X_const, params, tmp_path):
+    import torch
+
+    with pytest.warns(UserWarning, match="Constant feature"):
+        est = fit_fast(X_const, max_iter=5, **params)
+    assert est.sparsity_ == 1.0
+    out = est.inverse_transform(est.transform(X_const))
+    assert np.isfinite(out).all()
+    for part, rows in (("encoder", X_const), ("decoder", est.transform(X_const))):
+        path = export(est, tmp_path / f"{part}.pt2", part=part)
+        module = torch.export.load(path).module()
+        got = module(torch.tensor(rows, dtype=torch.float32)).numpy()
+        want = est.transform(X_const) if part == "encoder" else out
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_torchscript_export_under_deprecation_errors(logistic_model, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        export(logistic_model, tmp_path / "m.pt", format="torchscript")

@@ -2,6 +2,7 @@
 
 import copy
 import multiprocessing
+import os
 import sys
 import threading
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from skshapsae import SHAPSparseAutoencoder, export
 from skshapsae.inference import _inference, _kernels
 
 from _models import fast_model
@@ -202,3 +204,97 @@ def test_a_larger_networks_rows_agree_to_float32_rounding_in_any_batch():
         np.testing.assert_allclose(
             ae.inverse_transform(full[rows]), back[rows], rtol=1e-5, atol=1e-6 * np.abs(back).max()
         )
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+def _one_link_per_unit(n):
+    """A slim model whose n x n layers hold one link per unit (as a hostile file can)."""
+    import scipy.sparse as sp
+
+    est = SHAPSparseAutoencoder(hidden_layer_sizes=(n,), activation="identity")
+    eye = sp.csr_array(sp.eye(n, dtype=np.float32, format="csr"))
+    ones = np.ones(n, dtype=bool)
+    vars(est).update(
+        n_features_in_=n,
+        n_components_=n,
+        layer_sizes_=[n, n, n],
+        activations_=["identity", "identity"],
+        weights_=[eye, eye],
+        intercepts_=[np.zeros(n), np.zeros(n)],
+        active_units_=[ones, ones, ones],
+    )
+    return est
+
+
+def _plans(est):
+    from skshapsae.inference._inference import _PLAN_CACHE
+
+    return [_PLAN_CACHE[est]["plans"].values()]
+
+
+def test_inference_memory_is_bounded_by_the_links(tmp_path):
+    n = 4096  # dense: 64 MiB per block; as CSR: 4,096 links
+    est = _one_link_per_unit(n)
+    row = np.random.default_rng(0).normal(size=(1, n)).astype(np.float32)
+    np.testing.assert_allclose(est.transform(row), row)
+    np.testing.assert_allclose(est.inverse_transform(row), row)
+    plans = [p for cached in _plans(est) for p in cached]
+    assert plans and all(type(block).__name__ == "csr_array" for p in plans for block, *_ in p[1])
+    with pytest.raises(ValueError, match="dense"):
+        export(est, tmp_path / "refused.pt2")
+    assert not (tmp_path / "refused.pt2").exists()
+
+
+def test_no_jit_falls_back_to_the_serial_kernel():
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, scipy.sparse as sp\n"
+        "from skshapsae.inference import _kernels as k\n"
+        "k.MIN_THREAD_WORK = 1\n"
+        "assert not k.parallel_safe()\n"
+        "W = sp.random(5, 7, density=0.4, format='csr', dtype=np.float32, random_state=0)\n"
+        "W = sp.csr_array((W.data, W.indices.astype(np.int64), W.indptr.astype(np.int64)),"
+        " shape=W.shape)\n"
+        "A = np.random.default_rng(0).normal(size=(9, 7)).astype(np.float32)\n"
+        "out = k.csr_product(A, W, np.zeros(5, np.float32), threads=4)\n"
+        "assert np.allclose(out, (W @ A.T), atol=1e-5)\n"
+        "assert k.all_within(A, 10.0, threads=4)\n"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_kernel_pool_survives_concurrent_growth(monkeypatch):
+    import threading
+
+    import scipy.sparse as sp
+
+    from skshapsae.inference import _kernels as k
+    from skshapsae.network import _threads as threads
+
+    monkeypatch.setattr(k, "parallel_safe", lambda: False)
+    monkeypatch.setattr(k, "MIN_THREAD_WORK", 1)
+    monkeypatch.setitem(threads._POOL, "pid", None)
+    W = sp.random(6, 8, density=0.5, format="csr", dtype=np.float32, random_state=0)
+    W = sp.csr_array((W.data, W.indices.astype(np.int64), W.indptr.astype(np.int64)), shape=W.shape)
+    A = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
+    want = W @ A.T
+    errors = []
+
+    def work(threads):
+        try:
+            for _ in range(20):
+                out = k.csr_product(A, W, np.zeros(6, np.float32), threads=threads)
+                np.testing.assert_allclose(out, want, atol=1e-5)
+        except Exception as exc:  # noqa: BLE001 - collected for the main thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(2, 10)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors, errors[:1]

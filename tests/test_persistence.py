@@ -2,7 +2,10 @@
 
 import io
 import json
+import os
+import stat
 import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -11,7 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import skshapsae.io._persistence as persistence
-from skshapsae import load, save
+from skshapsae import SHAPSparseAutoencoder, export, load, save
+from skshapsae.conductor._fitted import FIELDS
+from skshapsae.network._network import TrainingDivergenceError
 
 from _models import fast_model
 
@@ -351,3 +356,363 @@ def test_a_file_from_before_0_2_with_valid_old_values_loads(model, model_bytes, 
     back = load(_write(tmp_path, _resigned(model_bytes, _as_before_0_2(old))))
     assert back.pruning == "global" and back.shapley_estimator.n_permutations == 2
     np.testing.assert_array_equal(back.transform(X), model.transform(X))
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+@pytest.fixture(scope="module")
+def model_file(logistic_model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.npz"
+    save(logistic_model, path)
+    return path
+
+
+def _rewrite(source, path, edit_header=None, edit_arrays=None):
+    """A copy of a model file with an edited header or arrays, re-signed."""
+    from skshapsae.io._persistence import _HEADER_KEY, _digest
+
+    with np.load(source) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(arrays.pop(_HEADER_KEY).tobytes().decode())
+    header.pop("sha256")
+    if edit_arrays:
+        edit_arrays(arrays)
+    if edit_header:
+        edit_header(header)
+    header["sha256"] = _digest(arrays, header)
+    arrays[_HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    return path
+
+
+def _rewrite_in_place(path, edit_header=None, edit_arrays=None):
+    """Rewrite a model file with an edited header or arrays, re-signed (a valid checksum)."""
+    from skshapsae.io._persistence import _HEADER_KEY, _digest
+
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(arrays.pop(_HEADER_KEY).tobytes().decode())
+    header.pop("sha256")
+    if edit_arrays:
+        edit_arrays(arrays)
+    if edit_header:
+        edit_header(header)
+    header["sha256"] = _digest(arrays, header)
+    text = json.dumps(header) if not isinstance(header, str) else header
+    arrays[_HEADER_KEY] = np.frombuffer(text.encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+
+
+def _serves(estimator, X):
+    """Every method a loaded model offers runs (or says clearly that slim() dropped it)."""
+    estimator.inverse_transform(estimator.transform(X))
+    estimator.score(X)
+    for method in (
+        lambda e: e.reprune(0.5),
+        lambda e: e.reprune(0.5, X=X),
+        lambda e: e.explain(X[:2], layer=0),
+        lambda e: e.select_features(2),
+        lambda e: e.partial_fit(X),
+    ):
+        try:
+            method(estimator)
+        except ValueError as exc:
+            assert "slim" in str(exc)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_load_refuses_what_is_not_a_regular_file(tmp_path):
+    link = tmp_path / "zero.npz"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match="not a regular file"):
+        load(link)
+    with pytest.raises(ValueError, match="not a regular file"):
+        load(tmp_path)
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "pipe.npz"
+        os.mkfifo(fifo)
+        with pytest.raises(ValueError, match="not a regular file"):
+            load(fifo)  # must not block
+
+
+def test_load_of_a_file_object_is_a_type_error(logistic_model, tmp_path):
+    save(logistic_model, tmp_path / "m.npz")
+    with pytest.raises(TypeError, match="path"):
+        load(io.BytesIO((tmp_path / "m.npz").read_bytes()))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda a: a.update({"weights_/0/data": a["weights_/0/data"].astype(np.float16)}),
+        lambda a: a.__setitem__(
+            "feature_importances_", np.full_like(a["feature_importances_"], np.nan)
+        ),
+        lambda a: a.__setitem__("background_", np.full_like(a["background_"], np.inf)),
+        lambda a: a.__setitem__("layer_sparsity_", np.full_like(a["layer_sparsity_"], np.nan)),
+    ],
+    ids=["float16", "nan importances", "inf background", "nan sparsity"],
+)
+def test_load_refuses_arrays_of_the_wrong_kind(logistic_model, tmp_path, edit):
+    path = tmp_path / "m.npz"
+    save(logistic_model, path)
+    _rewrite_in_place(path, edit_arrays=edit)
+    with pytest.raises(ValueError, match="Cannot load"):
+        load(path)
+
+
+def test_load_refuses_non_finite_settings_and_huge_integers(logistic_model, tmp_path):
+    path = tmp_path / "m.npz"
+    save(logistic_model, path)
+    _rewrite_in_place(
+        path,
+        edit_header=lambda h: h["attributes"]["_training_config_"]["value"].update(
+            learning_rate_init=float("nan")
+        ),
+    )
+    with pytest.raises(ValueError, match="Cannot load.*_training_config_"):
+        load(path)
+    save(logistic_model, path)
+    from skshapsae.io._persistence import _HEADER_KEY, _digest
+
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(arrays.pop(_HEADER_KEY).tobytes().decode())
+    header.pop("sha256")
+    header["sha256"] = _digest(arrays, header)
+    text = json.dumps(header).replace('"n_iter_": {"kind": "json", "value": 3}', "")
+    text = text.replace('"format_version": 1', '"format_version": ' + "9" * 5000)
+    arrays[_HEADER_KEY] = np.frombuffer(text.encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="Cannot load") as info:
+        load(path)
+    assert "set_int_max_str_digits" not in str(info.value)
+
+
+def test_stored_device_is_a_preference(logistic_model, tmp_path, monkeypatch):
+    path = tmp_path / "m.npz"
+    save(logistic_model, path)
+
+    def on_cuda(header):
+        header["params"]["device"] = "cuda"
+        header["attributes"]["_training_config_"]["value"]["device"] = "cuda"
+
+    _rewrite_in_place(path, edit_header=on_cuda)
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: the stored device is available")
+    with pytest.warns(UserWarning, match="cuda"):
+        loaded = load(path)
+    assert loaded.device == "cpu"
+    loaded.reprune(0.5, X=logistic_model.background_)  # fine-tuning runs on the CPU
+
+
+@pytest.mark.parametrize("name", [f.name for f in FIELDS if f.name != "feature_names_in_"])
+def test_a_file_without_an_attribute_is_refused_or_serves(model_file, tmp_path, logistic_X, name):
+    def drop(header):
+        header["attributes"].pop(name, None)
+
+    def drop_arrays(arrays):
+        for key in [k for k in arrays if k == name or k.startswith(name + "/")]:
+            del arrays[key]
+
+    path = _rewrite(model_file, tmp_path / "m.npz", drop, drop_arrays)
+    try:
+        loaded = load(path)
+    except ValueError as exc:
+        assert name in str(exc)
+        return
+    _serves(loaded, logistic_X)
+
+
+_SETTINGS = st.sampled_from(
+    [
+        "max_iter",
+        "solver",
+        "batch_size",
+        "learning_rate_init",
+        "learning_rate",
+        "tol",
+        "n_iter_no_change",
+        "early_stopping",
+        "validation_fraction",
+        "init",
+        "seed",
+        "device",
+        "dropout",
+        "code_top_k",
+    ]
+)
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["adam", "lbfgs", "auto", "random", "pca", "cpu", "", "constant"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(key=_SETTINGS, value=_VALUES)
+def test_stored_training_settings_are_refused_or_serve(
+    model_file, tmp_path, logistic_X, key, value
+):
+    def edit(header):
+        header["attributes"]["_training_config_"]["value"][key] = value
+
+    path = _rewrite(model_file, tmp_path / "s.npz", edit)
+    try:
+        loaded = load(path)
+    except ValueError as exc:
+        assert "_training_config_" in str(exc)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:  # a valid but large step may diverge, as it would in fit: a clear error
+            loaded.reprune(0.5, X=logistic_X)
+            loaded.partial_fit(logistic_X)
+        except TrainingDivergenceError:
+            return
+    assert np.isfinite(loaded.transform(logistic_X)).all()
+
+
+_JSON_FIELDS = [f.name for f in FIELDS if f.kind == "json" and f.name != "_training_config_"]
+
+
+_JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**60), 2**60),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=5),
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(name=st.sampled_from(_JSON_FIELDS), value=_JSON_VALUES)
+def test_stored_json_attributes_are_refused_or_serve(model_file, tmp_path, logistic_X, name, value):
+    def edit(header):
+        header["attributes"][name]["value"] = value
+
+    path = _rewrite(model_file, tmp_path / "j.npz", edit)
+    try:
+        loaded = load(path)
+    except ValueError as exc:
+        assert "Cannot load" in str(exc)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _serves(loaded, logistic_X)
+
+
+def test_big_endian_arrays_load_as_native(model_file, tmp_path, logistic_X, logistic_model):
+    def swap(arrays):
+        for key, value in arrays.items():
+            if value.dtype.kind == "f":
+                arrays[key] = value.astype(value.dtype.newbyteorder(">"))
+
+    loaded = load(_rewrite(model_file, tmp_path / "be.npz", edit_arrays=swap))
+    np.testing.assert_allclose(loaded.transform(logistic_X), logistic_model.transform(logistic_X))
+    assert loaded.weights_[0].dtype.isnative
+
+
+def test_save_long_name_mode_and_empty_path(logistic_model, tmp_path):
+    name = "m" * 250 + ".npz"  # 254 characters: legal on Linux
+    save(logistic_model, tmp_path / name)
+    assert load(tmp_path / name).n_features_in_ == logistic_model.n_features_in_
+    old = os.umask(0o022)
+    try:
+        save(logistic_model, tmp_path / "new.npz")
+        assert stat.S_IMODE(os.stat(tmp_path / "new.npz").st_mode) == 0o644
+        os.chmod(tmp_path / "new.npz", 0o640)
+        save(logistic_model, tmp_path / "new.npz")
+        assert stat.S_IMODE(os.stat(tmp_path / "new.npz").st_mode) == 0o640
+    finally:
+        os.umask(old)
+    with pytest.raises(ValueError, match="file name"):
+        save(logistic_model, "")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_save_refuses_what_load_cannot_read(logistic_X, tmp_path):
+    from sklearn.decomposition import PCA
+
+    with pytest.raises(TypeError, match="SHAPSparseAutoencoder"):
+        save(PCA(2).fit(logistic_X), tmp_path / "pca.npz")
+    assert not (tmp_path / "pca.npz").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("fmt", [None, "torchscript"])
+def test_save_and_export_write_only_over_regular_files(logistic_model, tmp_path, fmt):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "null"
+    link.symlink_to(os.devnull)
+    for target in (fifo, link, os.devnull):
+        with pytest.raises(ValueError, match="not a regular file"):
+            save(logistic_model, target) if fmt is None else export(
+                logistic_model, target, format=fmt
+            )
+    assert os.path.islink(link) and not os.path.isfile(os.devnull)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "pipe"]
+
+
+@pytest.mark.parametrize("scaler", ["minmax", "standard", "standard-no-mean"])
+def test_a_pipeline_of_scalers_and_the_model_round_trips(logistic_X, tmp_path, scaler):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    first = {
+        "minmax": MinMaxScaler(feature_range=(0, 2)),
+        "standard": StandardScaler(),
+        "standard-no-mean": StandardScaler(with_mean=False),
+    }[scaler]
+    raw = logistic_X * 50 + 7
+    pipe = make_pipeline(
+        first,
+        fast_model(device="auto"),
+    ).fit(raw)
+    save(pipe, tmp_path / "pipe.npz")
+    loaded = load(tmp_path / "pipe.npz")
+    assert [name for name, _ in loaded.steps] == [name for name, _ in pipe.steps]
+    np.testing.assert_allclose(loaded.transform(raw), pipe.transform(raw))
+    np.testing.assert_allclose(
+        loaded.inverse_transform(loaded.transform(raw)), pipe.inverse_transform(pipe.transform(raw))
+    )
+
+
+def test_save_refuses_other_pipeline_steps(logistic_X, tmp_path):
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+
+    pipe = make_pipeline(PCA(3), SHAPSparseAutoencoder((2,), max_iter=2)).fit(logistic_X)
+    with pytest.raises(TypeError, match="step 'pca' is a PCA"):
+        save(pipe, tmp_path / "p.npz")
+
+
+def test_pipeline_with_weighted_scaler_and_pandas_output_round_trips(logistic_X, tmp_path):
+    pd = pytest.importorskip("pandas")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    frame = pd.DataFrame(logistic_X, columns=[f"c{j}" for j in range(logistic_X.shape[1])])
+    pipe = make_pipeline(
+        StandardScaler(), SHAPSparseAutoencoder(max_iter=3, n_background=10, random_state=0)
+    ).set_output(transform="pandas")
+    pipe.fit(frame, standardscaler__sample_weight=np.linspace(0.1, 2.0, len(logistic_X)))
+    save(pipe, tmp_path / "p.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        loaded = load(tmp_path / "p.npz")
+        codes = loaded.transform(frame)
+    assert isinstance(codes, pd.DataFrame)
+    pd.testing.assert_frame_equal(codes, pipe.transform(frame))
+    ae = load(tmp_path / "p.npz")[-1]
+    assert isinstance(ae.inverse_transform(codes), pd.DataFrame)

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
 import skshapsae.conductor._stages as stages_module
@@ -371,3 +373,60 @@ def test_explain_arguments_are_validated(fitted, X, kwargs, message):
 def test_sparsity_curve_levels_are_validated(fitted, levels):
     with pytest.raises(ValueError, match=r"levels .*\(0, 1\]"):
         fitted.sparsity_curve(levels)
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+def test_negative_strides_and_grad_tensors(logistic_X):
+    ae = fast_model(max_iter=2, device="auto")
+    ae.partial_fit(logistic_X[::-1])
+    ae.partial_fit(logistic_X[:, ::-1][:, ::-1][::-1])
+    fast_model(max_iter=2, device="auto", random_state=None).fit(
+        [logistic_X[::-1][:30], logistic_X[30:][:, ::-1][:, ::-1]]
+    )
+    assert ae.transform(logistic_X[::-1]).shape == (len(logistic_X), 2)
+    import torch
+
+    tensor = torch.tensor(logistic_X, requires_grad=True)
+    np.testing.assert_allclose(ae.transform(tensor), ae.transform(logistic_X))
+
+
+def test_fast_inference_path_keeps_the_checks(logistic_model, logistic_X):
+    import sklearn
+
+    wide = np.full((2, logistic_X.shape[1]), 1e39)
+    with pytest.raises(ValueError, match="float32 range"):
+        logistic_model.transform(wide)
+    bad = logistic_X[:3].copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        logistic_model.transform(bad)
+    with pytest.raises(ValueError, match="NaN"):
+        logistic_model.transform(bad.astype(np.float32))
+    with sklearn.config_context(assume_finite=True):  # float32: the check is skipped
+        assert logistic_model.transform(bad.astype(np.float32)).shape == (3, 2)
+    np.testing.assert_allclose(
+        logistic_model.transform(logistic_X),
+        logistic_model.transform(logistic_X.astype(np.float32)),
+        rtol=1e-6,
+        atol=1e-7,
+    )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(scale=st.floats(1e30, 3.4e38), dtype=st.sampled_from([np.float32, np.float64]))
+def test_overflowing_inference_is_an_error_not_inf(logistic_model, logistic_X, scale, dtype):
+    rows = (logistic_X[:3] * scale).astype(dtype)
+    try:
+        out = logistic_model.transform(rows)
+    except ValueError as exc:
+        assert "overflow" in str(exc) or "float32" in str(exc)
+    else:
+        assert np.isfinite(out).all()
+    codes = np.full((2, logistic_model.n_components_), scale, dtype=dtype)
+    codes[1] = 1e308 if dtype == np.float64 else scale
+    try:
+        out = logistic_model.inverse_transform(codes)
+    except ValueError as exc:
+        assert "overflow" in str(exc)
+    else:
+        assert np.isfinite(out).all()

@@ -227,3 +227,37 @@ def test_partial_fit_on_chunks_after_fit_is_no_worse_on_the_rows_seen(table):
             assert _mse(ae, table) <= fitted_mse * (1 + 1e-9)
     # the dense network went on training all along (reprune starts from it)
     assert ae.n_iter_ == n_iter + 8
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+def test_fit_transform_of_chunks_fails_before_training(logistic_X):
+    est = SHAPSparseAutoencoder(max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="transform each chunk"):
+        est.fit_transform([logistic_X[:30], logistic_X[30:]])
+    assert not hasattr(est, "n_features_in_") and not hasattr(est, "weights_")
+
+
+def test_an_iterable_sharing_one_iterator_is_refused(logistic_X):
+    class Shared:
+        def __init__(self, chunks):
+            self.it = iter(chunks)
+
+        def __iter__(self):
+            return self.it
+
+    class Once:  # a new iterator, but empty after the first pass
+        def __init__(self, chunks):
+            self.chunks, self.used = chunks, False
+
+        def __iter__(self):
+            chunks, self.used = ([] if self.used else self.chunks), True
+            return iter(chunks)
+
+    for data in (
+        Shared([logistic_X[:30], logistic_X[30:]]),
+        Once([logistic_X[:30], logistic_X[30:]]),
+    ):
+        est = SHAPSparseAutoencoder(max_iter=2, random_state=0)
+        with pytest.raises(ValueError, match="__iter__"):
+            est.fit(data)
+        assert not hasattr(est, "weights_")

@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
@@ -176,3 +178,23 @@ def test_select_features_refuses_an_array_of_weights_clearly():
         ValueError, match=r"'uniform' or 'importance', got an array of shape \(6,\)"
     ):
         ae.select_features(2, weights=np.ones(6))
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    layer=st.one_of(
+        st.integers(-10, 10), st.floats(allow_nan=True), st.booleans(), st.none(), st.text()
+    )
+)
+def test_get_unit_names_validates_the_layer(logistic_model, layer):
+    n_layers = len(logistic_model.layer_sizes_) - 1
+    if isinstance(layer, int) and not isinstance(layer, bool) and 0 <= layer <= n_layers:
+        names = logistic_model.get_unit_names(layer)
+        assert len(names) == logistic_model.layer_sizes_[layer] and "-" not in "".join(names)
+    elif isinstance(layer, int) and not isinstance(layer, bool):
+        with pytest.raises(ValueError, match=r"layer must be in \[0, 4\]"):
+            logistic_model.get_unit_names(layer)
+    else:
+        with pytest.raises(TypeError, match="layer must be an integer"):
+            logistic_model.get_unit_names(layer)

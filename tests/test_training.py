@@ -6,14 +6,16 @@ from functools import partial
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
-from skshapsae import TrainingDivergenceError
+from skshapsae import SHAPSparseAutoencoder, TrainingDivergenceError
 from skshapsae._estimator import fit_with_training
 from skshapsae.network._network import default_batch_size
 
-from _models import fast_model
+from _models import fast_model, fit_fast
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +164,36 @@ def test_varimax_start_spans_pcas_subspace(digits):
 def test_lbfgs_is_refused_with_dropout(digits):
     with pytest.raises(ValueError, match="dropout"):
         fit_with_training(_dense(hidden_layer_sizes=2, solver="lbfgs"), digits, dropout=0.2)
+
+
+# -------------------------------------------------------- hostile conditions (issues 22, 32)
+def test_divergence_advice_follows_the_solver(logistic_X):
+    for solver, advice, not_advice in (("lbfgs", "solver='adam'", "solver='lbfgs'"),):
+        with pytest.raises(TrainingDivergenceError) as info:
+            fit_fast(logistic_X * 1e30, solver=solver)
+        assert not_advice not in str(info.value)
+        assert advice in str(info.value)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(code=st.integers(1, 4), k=st.integers(1, 6))
+def test_code_top_k_wider_than_the_code_is_refused_at_fit(logistic_X, code, k):
+    est = SHAPSparseAutoencoder(code, max_iter=1, random_state=0)
+    if k > code:
+        with pytest.raises(ValueError, match="code_top_k"):
+            fit_with_training(est, logistic_X, code_top_k=k)
+        assert not hasattr(est, "n_features_in_")
+    else:
+        fit_with_training(est.set_params(n_background=5, n_explain=5), logistic_X, code_top_k=k)
+
+
+def test_training_and_the_network_game_inside_no_grad(logistic_X):
+    import torch
+
+    with torch.no_grad():
+        est = fit_fast(logistic_X, solver="adam", importance_target="reconstruction")
+        est.partial_fit(logistic_X)
+        est.reprune(0.5, X=logistic_X)
+        est.explain(logistic_X[:2], layer=0)
+        fit_fast(logistic_X, solver="lbfgs")
+    assert np.isfinite(est.transform(logistic_X)).all()
