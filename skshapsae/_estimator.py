@@ -331,11 +331,15 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         (docs, "User guide"). A column that shares nothing with the others scores about
         0 however large its spread; unlike eq. 4 (``unit_importances_[0]``), which
         follows variance. Per group of columns (the dummies of a one-hot encoded
-        column): :meth:`group_importances`.
+        column): :meth:`group_importances`. Data of more than 300 columns (images):
+        the relevance passed down by the link importances (see
+        ``reconstruction_importances_``).
     reconstruction_importances_ : ndarray of shape (n_features, n_features)
         ``[o, j]``: the share of column ``o``'s error without information (twice its
         variance over the explained rows) that column ``j`` removes, the mean Shapley
-        value of the reconstruction game.
+        value of the reconstruction game. Tables only (at most 300 columns): wider data
+        (images) get ``feature_importances_`` from the link importances instead (the
+        relevance passed down by them; docs, "User guide").
     column_weights_ : ndarray of shape (n_features,)
         Weight of each column's squared error in the training loss (all ones with
         ``column_weights="uniform"``).

@@ -117,6 +117,18 @@ def _exact_shapley(value, d):
     return phi
 
 
+def test_wide_data_keep_the_relevance_of_the_link_importances():
+    """Images (more than 300 columns) cannot afford the reconstruction game: their
+    feature_importances_ are the relevance passed down by the link importances."""
+    from skshapsae.scoring._attribution import input_relevance
+
+    wide = np.random.default_rng(0).uniform(size=(40, 301))
+    ae = _fit(wide, max_iter=2, n_background=5, n_explain=5)
+    assert not hasattr(ae, "reconstruction_importances_")
+    relevance = input_relevance(ae.link_importances_, ae.column_weights_)
+    np.testing.assert_allclose(ae.feature_importances_, relevance / relevance.sum())
+
+
 def test_the_reconstruction_game_is_exact_on_a_linear_network():
     """An order and its reverse give the exact Shapley values of a quadratic game (the
     squared error of a linear network) and of a linear one (its output)."""

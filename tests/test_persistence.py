@@ -367,7 +367,8 @@ def model_file(logistic_model, tmp_path_factory):
 
 
 def _rewrite(source, path, edit_header=None, edit_arrays=None):
-    """A copy of a model file with an edited header or arrays, re-signed."""
+    """A copy of a model file (``path`` may be ``source``) with an edited header or
+    arrays, re-signed."""
     from skshapsae.io._persistence import _HEADER_KEY, _digest
 
     with np.load(source) as data:
@@ -382,24 +383,6 @@ def _rewrite(source, path, edit_header=None, edit_arrays=None):
     arrays[_HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     np.savez(path, **arrays)
     return path
-
-
-def _rewrite_in_place(path, edit_header=None, edit_arrays=None):
-    """Rewrite a model file with an edited header or arrays, re-signed (a valid checksum)."""
-    from skshapsae.io._persistence import _HEADER_KEY, _digest
-
-    with np.load(path) as data:
-        arrays = {k: data[k] for k in data.files}
-    header = json.loads(arrays.pop(_HEADER_KEY).tobytes().decode())
-    header.pop("sha256")
-    if edit_arrays:
-        edit_arrays(arrays)
-    if edit_header:
-        edit_header(header)
-    header["sha256"] = _digest(arrays, header)
-    text = json.dumps(header) if not isinstance(header, str) else header
-    arrays[_HEADER_KEY] = np.frombuffer(text.encode(), dtype=np.uint8)
-    np.savez(path, **arrays)
 
 
 def _serves(estimator, X):
@@ -455,7 +438,7 @@ def test_load_of_a_file_object_is_a_type_error(logistic_model, tmp_path):
 def test_load_refuses_arrays_of_the_wrong_kind(logistic_model, tmp_path, edit):
     path = tmp_path / "m.npz"
     save(logistic_model, path)
-    _rewrite_in_place(path, edit_arrays=edit)
+    _rewrite(path, path, edit_arrays=edit)
     with pytest.raises(ValueError, match="Cannot load"):
         load(path)
 
@@ -463,7 +446,8 @@ def test_load_refuses_arrays_of_the_wrong_kind(logistic_model, tmp_path, edit):
 def test_load_refuses_non_finite_settings_and_huge_integers(logistic_model, tmp_path):
     path = tmp_path / "m.npz"
     save(logistic_model, path)
-    _rewrite_in_place(
+    _rewrite(
+        path,
         path,
         edit_header=lambda h: h["attributes"]["_training_config_"]["value"].update(
             learning_rate_init=float("nan")
@@ -496,7 +480,7 @@ def test_stored_device_is_a_preference(logistic_model, tmp_path, monkeypatch):
         header["params"]["device"] = "cuda"
         header["attributes"]["_training_config_"]["value"]["device"] = "cuda"
 
-    _rewrite_in_place(path, edit_header=on_cuda)
+    _rewrite(path, path, edit_header=on_cuda)
     import torch
 
     if torch.cuda.is_available():

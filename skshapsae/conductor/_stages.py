@@ -41,6 +41,7 @@ from ..scoring._attribution import (
     RECONSTRUCTION_MAX_EVALUATIONS,
     RECONSTRUCTION_MAX_MULTIPLY_ADDS,
     cross_attribution,
+    input_relevance,
     reconstruction_game,
 )
 from ..scoring._scoring import DenseNetwork, _progress, layer_outputs, score_network
@@ -410,7 +411,9 @@ def scored_state(trained, background, explained, activations, scoring, n_jobs=No
         ),
         "column_weights_": np.asarray(weights, dtype=np.float64),
         **importance_state(scores.importances, scores.stderrs, scores.estimators),
-        **attribution_state(network, background, explained, scoring.seed),
+        **attribution_state(
+            network, background, explained, scoring.seed, scores.importances, weights
+        ),
         "layer_input_means_": scores.layer_input_means,
         "background_": background,
         "fit_times_": {"training": trained.seconds, "scoring": scores.seconds},
@@ -440,7 +443,14 @@ def rescored_state(model, X, scoring, n_explain, n_jobs=None):
         "dense_weights_": weights,
         "dense_intercepts_": biases,
         **state,
-        **attribution_state(network, model.background_, explained, scoring.seed),
+        **attribution_state(
+            network,
+            model.background_,
+            explained,
+            scoring.seed,
+            importances,
+            model.column_weights_,
+        ),
         "layer_input_means_": scores.layer_input_means,
         "fit_times_": {**model.fit_times_, "scoring": scores.seconds},
     }
@@ -496,22 +506,34 @@ def grouped_attribution(model, groups, seed=0):
         seed,
         groups,
     )
-    values = cross_attribution(relative, groups)
+    return _shares(cross_attribution(relative, groups))
+
+
+def _shares(values):
+    """``values`` normalised to sum to 1 (as they are when they do not sum above 0)."""
     total = values.sum()
     return values / total if total > 0 else values
 
 
-def attribution_state(network, background, explained, seed):
-    """``feature_importances_`` and ``reconstruction_importances_`` of a dense network.
+def attribution_state(network, background, explained, seed, link_importances, weights=None):
+    """``feature_importances_`` (and ``reconstruction_importances_``) of a dense network.
 
-    The reconstruction game (``_attribution.reconstruction_game``, the loss payoff) on
-    the whole network at the ``explained`` and ``background`` rows (8 orders each)
-    against the ``background`` rows:
-    ``reconstruction_importances_[o, j]`` is the share of column ``o``'s error without
-    information (twice its variance over the explained rows) that column ``j``
-    removes; ``feature_importances_[j]`` sums it over the *other* columns ``o != j`` and
-    is normalised to sum to 1 (``_attribution.cross_attribution``).
+    Tables (at most ``AUTO_INIT_MAX_FEATURES`` columns): the reconstruction game
+    (``_attribution.reconstruction_game``, the loss payoff) on the whole network at the
+    ``explained`` and ``background`` rows (8 orders each) against the ``background``
+    rows: ``reconstruction_importances_[o, j]`` is the share of column ``o``'s error
+    without information (twice its variance over the explained rows) that column ``j``
+    removes; ``feature_importances_[j]`` sums it over the *other* columns ``o != j``,
+    normalised to sum to 1 (``_attribution.cross_attribution``).
+
+    Wider data (images): a game of hundreds of players cannot be estimated within a
+    fit's budget (784 pixels: 29 rows along 2 orders gave a speckled map, 30 % of the
+    pixels below 0), so ``feature_importances_`` is the relevance passed down by the
+    ``link_importances`` (``_attribution.input_relevance``, the loss ``weights`` at
+    the outputs), as before, and there is no ``reconstruction_importances_``.
     """
+    if np.shape(background)[1] > AUTO_INIT_MAX_FEATURES:
+        return {"feature_importances_": _shares(input_relevance(link_importances, weights))}
     # every scoring row is explained (the background rows too), along 8 orders each:
     # the sampling error of the importances was measured to be a large part of their
     # spread over 80 % subsamples (docs, "Attribution")
@@ -519,11 +541,9 @@ def attribution_state(network, background, explained, seed):
     relative = _attribution(
         network.weights, network.biases, network.activations, background, explained, seed
     )
-    cross = cross_attribution(relative)
-    total = cross.sum()
     return {
         "reconstruction_importances_": relative,
-        "feature_importances_": cross / total if total > 0 else cross,
+        "feature_importances_": _shares(cross_attribution(relative)),
     }
 
 

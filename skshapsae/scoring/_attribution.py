@@ -142,6 +142,39 @@ def reconstruction_game(
     return (loss, absolute / n_rows) if output else loss
 
 
+def input_relevance(link_importances, output_weights=None):
+    """Relevance of each input column for the (weighted) reconstruction, passed down by
+    the link importances: ``feature_importances_`` of data too wide for the
+    reconstruction game (more than 300 columns: images).
+
+    Each reconstructed column starts with its total link importance in the last layer
+    (times ``sqrt(w_o)``, its loss weight's square root); every layer, from the last to
+    the first, passes a unit's relevance to its inputs in proportion to their link
+    importances (layer-wise relevance propagation with the Shapley importances as the
+    shares).
+
+    Parameters
+    ----------
+    link_importances : list of ndarray
+        ``[l]`` of shape ``(n(l+1), n(l))``, non-negative (``link_importances_``).
+    output_weights : ndarray of shape (n(2L),) or None
+        Loss weights of the reconstructed columns (``column_weights_``); None is 1.
+
+    Returns
+    -------
+    relevance : ndarray of shape (n(0),)
+    """
+    relevance = np.asarray(link_importances[-1], dtype=np.float64).sum(axis=1)
+    if output_weights is not None:
+        relevance = relevance * np.sqrt(np.asarray(output_weights, dtype=np.float64))
+    for imp in reversed(link_importances):
+        imp = np.asarray(imp, dtype=np.float64)
+        totals = imp.sum(axis=1, keepdims=True)
+        shares = np.divide(imp, totals, out=np.zeros_like(imp), where=totals > 0)
+        relevance = relevance @ shares
+    return relevance
+
+
 def cross_attribution(relative, groups=None):
     """Each input column's (or group's) contribution to the reconstruction of the
     *other* columns.
