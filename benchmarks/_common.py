@@ -1,9 +1,19 @@
-"""Helpers shared by the benchmarks: data paths, timing, JSON output."""
+"""The benchmarks' harness: arguments, timing, the model factory, results files.
 
+Every script parses its command line with :func:`parser` (``--quick``, ``--output`` and,
+where it has them, ``--only``, ``--seeds``, ``--datasets``), times with :func:`timed` /
+:func:`best_of` / :class:`Timer`, builds the paper's network with :func:`autoencoder` and
+writes with :func:`write_json`, which puts the machine (CPU model and instruction-set
+flags, torch's capability) beside every result. Quick runs write ``<name>_quick.json``
+(ignored by git), never the committed full-run files.
+"""
+
+import argparse
 import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +22,23 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+#: The instruction-set flags that the kernels' speed and bits depend on.
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16")
+
+
+def parser(doc, *, only=None, seeds=None, datasets=None):
+    """The common command line: ``--quick`` and ``--output`` always; ``--only`` (choices
+    ``only``), ``--seeds`` (default ``seeds``) and ``--datasets`` where given."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny run (seconds), *_quick.json")
+    p.add_argument("--output", type=Path, default=RESULTS, help="results folder")
+    if only is not None:
+        p.add_argument("--only", nargs="+", choices=only, default=None)
+    if seeds is not None:
+        p.add_argument("--seeds", type=int, nargs="+", default=seeds)
+    if datasets is not None:
+        p.add_argument("--datasets", nargs="+", default=datasets)
+    return p
 
 
 def data_home():
@@ -19,12 +46,56 @@ def data_home():
     return Path(os.environ.get("SKSHAPSAE_DATA", ROOT.parent / "shared" / "data"))
 
 
-def peak_rss_mb():
-    """Peak resident memory of this process so far, in MiB.
+def images(name, n_rows=None, home=None):
+    """``(X, y)`` of ``"mnist"`` or ``"fashion_mnist"`` (pixels / 255), at most ``n_rows``
+    rows drawn stratified with seed 0."""
+    from sklearn.model_selection import train_test_split
 
-    Read from ``VmHWM`` (reset by exec, unlike ``ru_maxrss``, which a spawned
-    child inherits from its parent's peak).
-    """
+    from skshapsae import datasets
+
+    X, y = getattr(datasets, f"load_{name}")(data_home=home or data_home(), return_X_y=True)
+    if n_rows is not None and len(X) > n_rows:
+        X, _, y, _ = train_test_split(X, y, train_size=n_rows, stratify=y, random_state=0)
+    return X, y
+
+
+# ----------------------------------------------------------------------------- timing
+class Timer:
+    """``with Timer() as t: ...``; then ``t.seconds``."""
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def timed(fn, repeats=1, warm_up=False):
+    """``(best seconds of repeats, last result)`` of ``fn()``."""
+    if warm_up:
+        fn()
+    best, out = np.inf, None
+    for _ in range(repeats):
+        with Timer() as t:
+            out = fn()
+        best = min(best, t.seconds)
+    return best, out
+
+
+def best_of(fns, repeats):
+    """Best time of each function, interleaved (noise hits all alike), after a warm-up."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            ts.append(timed(fn)[0])
+    return [min(ts) for ts in times]
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far (``VmHWM``: reset by exec), in MiB."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -34,10 +105,7 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-#: The instruction-set flags of /proc/cpuinfo that the kernels' speed and bits depend on.
-ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16")
-
-
+# ----------------------------------------------------------------------------- machine
 def cpu_flags():
     """The :data:`ISA_FLAGS` this CPU has (Linux; empty elsewhere)."""
     try:
@@ -49,9 +117,19 @@ def cpu_flags():
     return [flag for flag in ISA_FLAGS if flag in have]
 
 
+def cpu_model():
+    """``lscpu``'s model name (None without lscpu)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return next(
+        (line.split(":", 1)[1].strip() for line in out.splitlines() if "Model name" in line), None
+    )
+
+
 def isa():
-    """One line: the CPU's instruction-set flags and the capability torch dispatches to
-    (``ATEN_CPU_CAPABILITY`` can narrow it), to print beside every figure."""
+    """One line: the CPU's flags and the capability torch dispatches to, beside every figure."""
     import torch
 
     flags = "+".join(cpu_flags()) or "unknown"
@@ -67,26 +145,24 @@ def machine():
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
+        "cpu_model": cpu_model(),
         "cpu_flags": cpu_flags(),
         "torch_capability": torch.backends.cpu.get_cpu_capability(),
     }
 
 
-class Timer:
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start
-
-
-def write_json(name, payload, folder=None):
-    folder = Path(folder) if folder is not None else RESULTS
+# ----------------------------------------------------------------------------- output
+def write_json(name, payload, args=None, folder=None):
+    """``<folder>/<name>[_quick].json`` with the machine beside the payload; ``args``: the
+    parsed command line (its ``output`` folder and ``quick``)."""
+    quick = bool(getattr(args, "quick", False))
+    folder = Path(folder or getattr(args, "output", None) or RESULTS)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
+    path = folder / f"{name}{'_quick' if quick else ''}.json"
+    payload = {"machine": machine(), "isa": isa(), **payload}
     path.write_text(json.dumps(payload, indent=2, default=_default))
     print(f"wrote {path}")
+    return path
 
 
 def _default(obj):
@@ -94,10 +170,13 @@ def _default(obj):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
     raise TypeError(type(obj))
 
 
-def print_table(rows, columns):
+def print_table(rows, columns=None):
+    columns = columns or list(rows[0])
     widths = [max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns]
     print("  ".join(c.rjust(w) for c, w in zip(columns, widths)))
     print("  ".join("-" * w for w in widths))
@@ -108,19 +187,33 @@ def print_table(rows, columns):
 def _fmt(v):
     if v is None:
         return "-"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def protocol_autoencoder(quick=False, seed=0, **overrides):
-    """The experiments' autoencoder (784-256-64-256-784 protocol), tiny in quick mode.
+def figure(path, fig):
+    """Save and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
 
-    The paper's network (sigmoid hidden and output units) trained with the library's
-    defaults, which on 784-pixel images with more than 5,000 rows resolve to the random
-    start and Adam 1e-3 (``init="auto"``, ``solver="auto"``), ``batch_size="auto"``, stop
-    on convergence, at most ``max_iter`` epochs.
-    """
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# ----------------------------------------------------------------------------- models
+def autoencoder(quick=False, seed=0, **overrides):
+    """The experiments' autoencoder (784-256-64-256-784, the paper's sigmoid hidden and
+    output units), tiny in quick mode, every other parameter at the library's default."""
     from skshapsae import SHAPSparseAutoencoder
 
     params = dict(

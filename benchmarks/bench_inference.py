@@ -53,7 +53,7 @@ from _common import (
     isa,
     machine,
     print_table,
-    protocol_autoencoder,
+    autoencoder,
     write_json,
 )
 
@@ -126,8 +126,8 @@ def main(quick=False, dataset="mnist"):
     X_test = X[-2000:]
     X_inf = np.tile(X_test, (10, 1)).astype(np.float32)  # 20,000 rows
     params = {} if quick else dict(hidden_layer_sizes=(256, 64))
-    base = protocol_autoencoder(quick, **params).fit(X_fit)
-    network = protocol_autoencoder(quick, importance_target="reconstruction", **params).fit(X_fit)
+    base = autoencoder(quick, **params).fit(X_fit)
+    network = autoencoder(quick, importance_target="reconstruction", **params).fit(X_fit)
     dense_model = base.reprune(1.0, scores=[np.ones_like(w) for w in base.dense_weights_])
     bare = bare_dense(base)
     np.testing.assert_allclose(bare(X_inf[:50]), dense_model.transform(X_inf[:50]), atol=1e-5)
