@@ -1,59 +1,40 @@
-"""Pruned inference against a bare dense forward pass (MNIST or Fashion-MNIST, 784-256-64).
+"""Pruned inference against a bare dense forward pass, and the kernels' calibration.
 
-What a user would otherwise run: the same trained network as a bare float32 torch
-forward pass (``addmm`` + sigmoid twice, from a numpy array to a numpy array, no
-validation; float64 input is cast to float32 first, as a float32 model needs) -- the
-fastest dense baseline -- and, deployed, the dense network exported to ONNX and run by
-onnxruntime. Against them, in one process, best of several interleaved repeats, at
-batch sizes 1, 100, 2,000 and 20,000 rows:
+``main`` (MNIST or Fashion-MNIST, 784-256-64): ``transform`` of the network pruned by
+links and by units against the same trained network as a bare float32 torch pass and
+as a dense ONNX export, at 1 / 100 / 2,000 / 20,000 rows, interleaved best-of; and test
+MSE against latency (the figure). ``table``: a narrow 25-12-25 table's link- and
+unit-pruned models against the same model at level 1.0 (issue 38). ``kernels``: torch's
+dense ``addmm`` against the library's CSR kernel by density and batch size (the
+calibration table ``CSR_MAX_DENSITY_BY_ROWS``) and, for small blocks, ``transform`` of
+default fits with every block forced to CSR or dense. Docs: "Benchmarks", Inference.
+Every timing is printed and written with the CPU's flags and torch's capability.
 
-* ``transform`` of the network pruned by links (``pruning="layer"``, CSR or dense
-  compacted blocks) and by whole units (``pruning="units"``, a smaller dense
-  network), at the same sparsity eta (share of removed multiply-adds), for float32 and
-  float64 input (validation included);
-* their ONNX exports in onnxruntime, against the dense ONNX export;
-* ``PCA(64).transform`` for one row;
-* the bare pass and float32 ``transform`` again, each alone in its own block of calls
-  ("f32 alone x"): interleaved, each call starts while the previous one's thread pool
-  (torch's OpenMP pool, or numba's) still spins on the cores for a few milliseconds.
-
-Quality against latency (the figure): test reconstruction MSE (2,000 held-out rows,
-after the default 3 epochs of fine-tuning) against the measured latency of
-``transform`` on 2,000 float32 rows, for the layer game and the network game, by links
-and by units, and for magnitude and Wanda scores at the unit level.
-
-Ratios > 1 mean faster than the bare dense pass (or the dense ONNX export).
-
-``--table``: a narrow table instead (25 columns, 12 code units, the default 25-12-25
-network, issue 38): ``transform`` of the link-pruned model (eta 0.9; and 0.95, and one
-pruned by units at 0.6) against the same model at level 1.0 (every positive link kept),
-float32 rows, at the same batch sizes.
-
-Every figure is printed with the CPU's instruction-set flags and torch's capability.
-Run:  python benchmarks/bench_inference.py [--quick] [--dataset mnist|fashion_mnist]
-      python benchmarks/bench_inference.py --table
+Run:  python benchmarks/bench_inference.py [--quick] [--dataset fashion_mnist]
+      python benchmarks/bench_inference.py --only table      (or --only kernels)
 """
 
-import argparse
+import copy
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
 
-from skshapsae import export
+from skshapsae import SHAPSparseAutoencoder, export
 from skshapsae.baselines import score_links
-from skshapsae.datasets import load_fashion_mnist, load_mnist
 
 from _common import (
-    RESULTS,
-    data_home,
-    isa,
-    machine,
-    print_table,
     autoencoder,
+    best_of,
+    figure,
+    images,
+    isa,
+    parser,
+    print_table,
+    pyplot,
+    timed,
     write_json,
 )
 
@@ -61,19 +42,6 @@ ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
 BATCHES = [1, 100, 2000, 20000]
 #: What each kind of pruning measured here is, as the ``pruning`` parameter says it.
 PRUNING = {"links": "layer", "units": "units"}
-
-
-def best_of(fns, repeats):
-    """Minimum time of each function, the functions interleaved so noise hits all alike."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, ts in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - start)
-    return [min(ts) for ts in times]
 
 
 def bare_dense(model):
@@ -115,13 +83,9 @@ def test_mse(model, X_test):
     return float(np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2))
 
 
-LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
-
-
-def main(quick=False, dataset="mnist"):
-    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-    X, _ = LOADERS[dataset](data_home=data_home(), return_X_y=True)
-    X = X[:10000]
+def main(args):
+    quick, dataset = args.quick, args.dataset
+    X = images(dataset)[0][:10000]
     X_fit = X[:2000] if quick else X[:8000]
     X_test = X[-2000:]
     X_inf = np.tile(X_test, (10, 1)).astype(np.float32)  # 20,000 rows
@@ -227,25 +191,19 @@ def main(quick=False, dataset="mnist"):
     print_table(quality, list(quality[0]))
     results = {
         "dataset": dataset,
-        "machine": machine(),
         "rows": rows,
         "quality": quality,
         "pca_one_row_s": t_pca,
         "dense_transform_one_row_s": t_dense_one,
         "bare_dense_2000_s": t_bare_2000,
     }
-    suffix = ("" if dataset == "mnist" else f"_{dataset}") + ("_quick" if quick else "")
-    write_json("inference" + suffix, results)
-    plot(results, RESULTS / f"bench_inference{suffix}.png")
+    suffix = "" if dataset == "mnist" else f"_{dataset}"
+    write_json("inference" + suffix, results, args)
+    plot(results, args.output / f"bench_inference{suffix}{'_quick' if quick else ''}.png")
 
 
 def plot(results, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = pyplot().subplots(figsize=(6.5, 4.2))
     styles = {"links": "-", "units": "--"}
     for name in dict.fromkeys(q["scores"] for q in results["quality"]):
         for structure in ("links", "units"):
@@ -267,22 +225,17 @@ def plot(results, path):
     label = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}[results["dataset"]]
     ax.set_title(f"{label}, 784-256-64 encoder: quality against measured latency", fontsize=10)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"wrote {path}")
+    figure(path, fig)
 
 
 #: The narrow table's pruned models: (pruning, eta); the first is issue 38's.
 TABLE_MODELS = [("layer", 0.9), ("layer", 0.95), ("units", 0.6)]
 
 
-def table(repeats=15):
+def table(args, repeats=15):
     """The narrow table of issue 38: link-pruned 25-12-25 models (eta 0.9, 0.95) and a
     unit-pruned one against the same model at level 1.0, ``transform`` of float32 rows,
     interleaved best-of."""
-    from skshapsae import SHAPSparseAutoencoder
-
     rng = np.random.default_rng(0)
     factors = rng.normal(size=(4000, 6)) @ rng.normal(size=(6, 25))
     X = (factors + 0.3 * rng.normal(size=factors.shape)).astype(np.float32)
@@ -319,16 +272,158 @@ def table(repeats=15):
         "level-1.0 time / pruned time (> 1: the pruned model is faster)"
     )
     print_table(rows, list(rows[0]))
-    write_json("inference_table", {"machine": machine(), "rows": rows})
+    write_json("inference_table", {"rows": rows}, args)
+
+
+SHAPES = [(256, 400), (64, 256)]
+#: the blocks of a table's network: measured and printed, left out of the density table
+#: (``CSR_MIN_BLOCK`` keeps them dense; see ``end_to_end``)
+SMALL_SHAPES = [(15, 30), (8, 64), (32, 64)]
+DENSITIES = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
+ROWS = [1, 16, 100, 500, 2000, 4096]  # transform runs batches of at most 4,096 rows
+
+
+def best(fn, repeats):
+    return timed(fn, repeats, warm_up=True)[0]
+
+
+def kernels(args):
+    """Dense against CSR, one block at a time (the private kernel itself: a calibration
+    of ``skshapsae.inference``'s constants, which no public entry reaches)."""
+    import scipy.sparse as sp
+    import torch
+
+    from skshapsae.inference._kernels import csr_product
+    from skshapsae.network._threads import available_threads
+
+    quick = args.quick
+    rng = np.random.default_rng(0)
+    results, table = [], {}
+    for n_out, n_in in SHAPES + SMALL_SHAPES:
+        for rows in ROWS[:3] if quick else ROWS:
+            A = torch.from_numpy(rng.uniform(size=(rows, n_in)).astype(np.float32))
+            At = A.T.contiguous()
+            # the first layer: the rows of an input of which the block uses two thirds
+            full = rng.uniform(size=(rows, n_in * 3 // 2)).astype(np.float32)
+            cols = np.sort(rng.choice(full.shape[1], n_in, replace=False)).astype(np.int64)
+            full_t, cols_t = torch.from_numpy(full), torch.from_numpy(cols)
+            for density in DENSITIES:
+                W = rng.normal(size=(n_out, n_in)) * (rng.uniform(size=(n_out, n_in)) < density)
+                dense = torch.from_numpy(W.T.astype(np.float32).copy())
+                torch_csr = torch.from_numpy(W.astype(np.float32)).to_sparse_csr()
+                csr = sp.csr_array(W.astype(np.float32))
+                csr.indices, csr.indptr = csr.indices.astype(np.int64), csr.indptr.astype(np.int64)
+                bias = torch.zeros(n_out)
+                threads = available_threads(rows * n_out * n_in)
+                repeats = 5 if rows >= 2000 else 200
+                with torch.no_grad():
+                    t_dense = best(lambda b=bias, a=A, w=dense: torch.addmm(b, a, w), repeats)
+                    b_np, At_np = bias.numpy(), At.numpy()
+                    t_csr = best(
+                        lambda b=b_np, a=At_np, w=csr, t=threads: csr_product(
+                            a, w, b, transposed=True, threads=t
+                        ),
+                        repeats,
+                    )
+                    t_torch = best(
+                        lambda b=bias, a=At, w=torch_csr: (w @ a).add_(b[:, None]), repeats
+                    )
+                    t_dense_first = best(
+                        lambda b=bias, w=dense, x=full_t, c=cols_t: torch.addmm(
+                            b, x.index_select(1, c), w
+                        ),
+                        repeats,
+                    )
+                    t_csr_first = best(
+                        lambda b=b_np, w=csr, x=full, c=cols, t=threads: csr_product(
+                            x, w, b, cols=c, threads=t
+                        ),
+                        repeats,
+                    )
+                results.append(
+                    {
+                        "shape": f"{n_out}x{n_in}",
+                        "work": rows * n_out * n_in,
+                        "rows": rows,
+                        "density": density,
+                        "dense_us": t_dense * 1e6,
+                        "csr_us": t_csr * 1e6,
+                        "csr_speedup": t_dense / t_csr,
+                        "torch_csr_us": t_torch * 1e6,
+                        "first_speedup": t_dense_first / t_csr_first,
+                    }
+                )
+                print(
+                    f"{n_out}x{n_in} rows {rows:6d} density {density:.2f}: dense "
+                    f"{t_dense * 1e6:9.1f} us  CSR {t_csr * 1e6:9.1f} us  ({t_dense / t_csr:.2f}x; "
+                    f"torch CSR {t_dense / t_torch:.2f}x); first layer: CSR "
+                    f"{t_dense_first / t_csr_first:.2f}x",
+                    flush=True,
+                )
+    large = [r for r in results if tuple(map(int, r["shape"].split("x"))) in SHAPES]
+    for rows in ROWS[:3] if quick else ROWS:
+        here = [r for r in large if r["rows"] == rows]
+        # the highest density up to which CSR wins in both places on both image blocks
+        ok = [
+            d
+            for d in DENSITIES
+            if all(
+                min(r["csr_speedup"], r["first_speedup"]) >= 1.0 for r in here if r["density"] <= d
+            )
+        ]
+        table[rows] = max(ok) if ok else 0.0
+        print(f"rows {rows}: CSR at least as fast up to density {table[rows]}")
+    tables = end_to_end(quick)
+    write_json("kernels", {"results": results, "table": table, "end_to_end": tables}, args)
+
+
+def end_to_end(quick=False):
+    """``transform`` of default fits on tables, every block CSR against every block dense."""
+    from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+    from sklearn.preprocessing import MinMaxScaler
+
+    from skshapsae.inference import _inference
+
+    data = {
+        "breast cancer": load_breast_cancer(return_X_y=True)[0],
+        "digits": load_digits(return_X_y=True)[0],
+        "make_classification 300": make_classification(
+            20000, 300, n_informative=30, random_state=0
+        )[0],
+    }
+    out = []
+    for name, X in data.items():
+        X = MinMaxScaler().fit_transform(X).astype(np.float32)
+        ae = SHAPSparseAutoencoder(random_state=0).fit(X[:3000])
+        a = ae.active_units_
+        half = len(a) // 2
+        blocks = [f"{a[k + 1].sum()}x{a[k].sum()}" for k in range(half)]
+        dens = [ae.weights_[k].nnz / max(1, a[k + 1].sum() * a[k].sum()) for k in range(half)]
+        rows_all = np.tile(X, (20000 // len(X) + 1, 1))[:20000]
+        for rows in (100, 2000) if quick else (100, 500, 2000, 20000):
+            batch = rows_all[:rows]
+            times = []
+            for forced in (-1.0, 1.0):  # every block dense, every block CSR
+                model = copy.deepcopy(ae)
+                _inference.CSR_MAX_DENSITY = forced
+                times.append(
+                    best(lambda m=model, b=batch: m.transform(b), 10 if rows > 500 else 100)
+                )
+            _inference.CSR_MAX_DENSITY = None
+            row = {"table": name, "blocks": blocks, "densities": dens, "rows": rows}
+            row["csr_speedup"] = times[0] / times[1]
+            out.append(row)
+            print(
+                f"{name}: blocks {blocks}, densities {[round(d, 2) for d in dens]}, "
+                f"{rows} rows: every block CSR {row['csr_speedup']:.2f}x every block dense"
+            )
+    return out
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--dataset", choices=sorted(LOADERS), default="mnist")
-    parser.add_argument("--table", action="store_true", help="the narrow table (issue 38)")
-    args = parser.parse_args()
-    if args.table:
-        table()
-    else:
-        main(args.quick, args.dataset)
+    p = parser(__doc__, only=["main", "table", "kernels"])
+    p.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
+    args = p.parse_args()
+    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+    for section in args.only or ["main"]:
+        {"main": main, "table": table, "kernels": kernels}[section](args)
