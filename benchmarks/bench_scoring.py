@@ -1,0 +1,115 @@
+"""Scoring cost: the games against training, and the fused kernel against torch.
+
+``cost`` (Fashion-MNIST, 10,000 rows, (256, 64), every other parameter at its default):
+training and scoring seconds of the layer game and of the network game (a second fit
+with the same seed: the same dense network, checked); for the network game the
+link-importance error of 100 against 1,000 background rows (two fits: the same
+training) and its sampling error between two seeds (from ``link_importance_stderr_``:
+the expected relative L2 distance of two independent runs, sqrt(2) x the standard
+error). ``speed`` (issue 30's target, at most 10 s): whole-model scoring of 784-256-64
+on 3,000 MNIST rows after one epoch, default and paper units, with the permutation
+estimator's fused CPU kernel and with its torch path, alternately, best of
+``--repeats``. Docs: "Benchmarks" and "Experiments".
+
+Run:  python benchmarks/bench_scoring.py [--quick] [--only cost speed] [--repeats 2]
+"""
+
+import tempfile
+from unittest import mock
+
+import numpy as np
+
+from skshapsae import SHAPSparseAutoencoder
+
+from _common import images, parser, print_table, write_json
+
+NETWORKS = {
+    "default (silu / identity)": dict(activation="silu", out_activation="identity"),
+    "paper (logistic / logistic)": dict(activation="logistic", out_activation="logistic"),
+}
+
+
+def rel_l2(a, b):
+    a, b = np.concatenate([x.ravel() for x in a]), np.concatenate([x.ravel() for x in b])
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def cost(args):
+    X = images("fashion_mnist")[0]
+    X = X[np.random.default_rng(0).choice(len(X), 2000 if args.quick else 10000, replace=False)]
+    params = dict(hidden_layer_sizes=(64, 16) if args.quick else (256, 64), random_state=0)
+    params.update(max_iter=3) if args.quick else None
+    # warm-up (torch's first calls), so that neither timed fit pays for it
+    SHAPSparseAutoencoder((8,), max_iter=1, n_explain=5, n_background=5).fit(X[:200])
+    layer = SHAPSparseAutoencoder(**params).fit(X)
+    with tempfile.TemporaryDirectory() as cache:  # the network game's fits share a training
+        net = dict(params, importance_target="reconstruction", memory=cache)
+        network = SHAPSparseAutoencoder(**net).fit(X)
+        big = SHAPSparseAutoencoder(**net, n_background=1000).fit(X)
+    same = all(np.array_equal(a, b) for a, b in zip(layer.dense_weights_, network.dense_weights_))
+    rows = [
+        {"game": name, "training s": m.fit_times_["training"], "scoring s": m.fit_times_["scoring"]}
+        for name, m in (("layer (default)", layer), ("network", network))
+    ]
+    for r in rows:
+        r["scoring / training"] = r["scoring s"] / r["training s"]
+    stderr = np.sqrt(2 * sum(np.sum(e**2) for e in big.link_importance_stderr_))
+    errors = {
+        "network game, 100 vs 1000 background rows": rel_l2(
+            network.link_importances_, big.link_importances_
+        ),
+        "network game, two seeds (2 x stderr)": float(
+            stderr / np.linalg.norm(np.concatenate([i.ravel() for i in big.link_importances_]))
+        ),
+    }
+    print(f"Fashion-MNIST {len(X)} rows, {params['hidden_layer_sizes']}; same network: {same}")
+    print_table(rows)
+    for k, v in errors.items():
+        print(f"LI rel L2, {k}: {v:.4f}")
+    write_json("scoring_cost", {"rows": rows, "errors": errors, "same_dense_network": same}, args)
+
+
+def speed(args):
+    # the torch path is reached by switching the fused kernel off (a private switch: the
+    # comparison is of two implementations of one estimator, which no parameter selects)
+    import skshapsae.scoring._shapley as shapley
+
+    X = images("mnist")[0][: 600 if args.quick else 3000]
+    sizes = (32, 8) if args.quick else (256, 64)
+    for params in NETWORKS.values():  # warm-up: torch and the kernels' compilation
+        SHAPSparseAutoencoder((16,), max_iter=1, n_explain=5, n_background=5, **params).fit(X[:200])
+    rows = []
+    for name, params in NETWORKS.items():
+        times = {True: [], False: []}
+        for _ in range(args.repeats):
+            for fused in (True, False):
+                model = SHAPSparseAutoencoder(sizes, max_iter=1, random_state=0, **params)
+                with mock.patch.object(
+                    shapley,
+                    "fused_available",
+                    shapley.fused_available if fused else lambda *a: False,
+                ):
+                    model.fit(X)
+                times[fused].append(model.fit_times_["scoring"])
+                print(f"{name} fused={fused}: {times[fused][-1]:.2f}s")
+        best = {k: min(v) for k, v in times.items()}
+        rows.append(
+            {
+                "network": name,
+                "fused s (best)": best[True],
+                "torch s (best)": best[False],
+                "torch / fused": best[False] / best[True],
+                "all fused s": times[True],
+                "all torch s": times[False],
+            }
+        )
+    print_table(rows, ["network", "fused s (best)", "torch s (best)", "torch / fused"])
+    write_json("scoring_speed", {"rows": rows}, args)
+
+
+if __name__ == "__main__":
+    p = parser(__doc__, only=["cost", "speed"])
+    p.add_argument("--repeats", type=int, default=2)
+    args = p.parse_args()
+    for section in args.only or ["cost", "speed"]:
+        {"cost": cost, "speed": speed}[section](args)
