@@ -58,11 +58,11 @@ _NOT_RESTORED = ("memory",)
 
 # ----------------------------------------------------------------------------- save
 def _json_param(name, value):
-    from ..scoring._shapley_params import ShapleyEstimatorParams
+    from ..scoring._shapley import ShapleyEstimator
 
     if name in _NOT_RESTORED:
         return None
-    if isinstance(value, ShapleyEstimatorParams):  # a class of our own, by name
+    if isinstance(value, ShapleyEstimator):  # a class of our own, by name
         return {"estimator": value.name, "params": value.get_params()}
     try:
         json.dumps(value)
@@ -640,15 +640,15 @@ def _upgraded(params, where):
 
 def _shapley_estimator(value, where):
     """A stored ``shapley_estimator``: a name, or ``{"estimator": name, "params": {...}}``."""
-    from ..scoring._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams
+    from ..scoring._shapley import ESTIMATORS, ShapleyEstimator
 
-    if isinstance(value, ShapleyEstimatorParams):  # mapped from a file before 0.2
+    if isinstance(value, ShapleyEstimator):  # mapped from a file before 0.2
         value = {"estimator": value.name, "params": value.get_params()}
     if not isinstance(value, dict):
         return value  # a name (checked by the constraints)
     name, params = value.get("estimator"), value.get("params")
     if (
-        name not in ESTIMATOR_PARAMS
+        name not in ESTIMATORS
         or not isinstance(params, dict)
         or set(value)
         != {
@@ -657,7 +657,7 @@ def _shapley_estimator(value, where):
         }
     ):
         _refuse(f"{where} shapley_estimator {value!r} is not a known estimator.")
-    cls = ESTIMATOR_PARAMS[name]
+    cls = ESTIMATORS[name]
     if set(params) - set(cls().get_params()):
         _refuse(f"{where} shapley_estimator has unknown parameters {sorted(params)}.")
     estimator = cls(**params)
