@@ -2,6 +2,7 @@
 
 import sys as _sys
 
+from . import baselines as _baselines  # noqa: F401 - its estimators load from model files
 from ._estimator import SHAPSparseAutoencoder, shap_importances
 from ._version import __version__
 from .io._export import export

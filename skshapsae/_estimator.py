@@ -82,7 +82,12 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
 
 def fit_with_training(estimator, X, **training):
     """Fit ``estimator`` on the array ``X`` with training settings that are no parameters
-    (``dropout``, ``code_top_k``: the trained baselines of :mod:`skshapsae.baselines`)."""
+    (``dropout``, ``code_top_k``), scored and pruned as its parameters say.
+
+    The trained baselines no longer need it (``baselines.DropoutAutoencoder`` and
+    ``KSparseAutoencoder`` take their setting as a parameter); kept for
+    ``benchmarks/figure3_approaches.py``, whose "robust" start is a dropout-trained
+    network scored by the layer game."""
     estimator._validate_params()
     return estimator._fit(X, incremental=False, training=training)
 

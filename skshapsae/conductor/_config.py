@@ -305,8 +305,8 @@ RENAMED = {
     "kernel_nsamples": "shapley_estimator=KernelEstimator(n_samples=...)",
     "background_pool": "n_background=<pool size> with shapley_estimator=<estimator>("
     "background_rows=<rows per explained row>), e.g. AutoEstimator(background_rows=100)",
-    "dropout": "skshapsae.baselines.fit_trained_baseline('dropout', estimator, X, dropout=...)",
-    "code_top_k": "skshapsae.baselines.fit_trained_baseline('ksparse', estimator, X, k=...)",
+    "dropout": "skshapsae.baselines.DropoutAutoencoder(dropout=...)",
+    "code_top_k": "skshapsae.baselines.KSparseAutoencoder(k=...)",
 }
 
 
