@@ -205,8 +205,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         :class:`~skshapsae.PermutationEstimator` (``n_permutations``),
         :class:`~skshapsae.KernelEstimator` (``n_samples``),
         :class:`~skshapsae.ExactEstimator`, :class:`~skshapsae.LinearEstimator` or
-        :class:`~skshapsae.ShapPermutationEstimator`; a search tunes the budget as
-        ``shapley_estimator__n_permutations``. "auto" uses the closed form for linear
+        :class:`~skshapsae.ShapPermutationEstimator`; a search tunes the budget of an
+        object as ``shapley_estimator__n_permutations`` (a name stays a name, and has no
+        budget to set). "auto" uses the closed form for linear
         games, exact enumeration for layers with at most 7 inputs and "permutation"
         (antithetic permutation sampling in torch, one pair per explained and
         background row) otherwise. "kernel" is the paper's ``shap.KernelExplainer``
