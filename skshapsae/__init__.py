@@ -2,13 +2,14 @@
 
 import sys as _sys
 
+from . import baselines as _baselines  # noqa: F401 - its estimators load from model files
 from ._estimator import SHAPSparseAutoencoder, shap_importances
 from ._version import __version__
 from .io._export import export
 from .io._persistence import load, save
 from .network._network import TrainingDivergenceError
 from .scoring._attribution import source_columns
-from .scoring._shapley_params import (
+from .scoring._shapley import (
     AutoEstimator,
     ExactEstimator,
     KernelEstimator,
@@ -48,7 +49,7 @@ _MOVED = {
     "_scoring": "scoring._scoring",
     "_selection": "scoring._attribution",
     "_shapley": "scoring._shapley",
-    "_shapley_params": "scoring._shapley_params",
+    "_shapley_params": "scoring._shapley",
     "_pruning": "pruning._pruning",
     "_inference": "inference._inference",
     "_kernels": "inference._kernels",

@@ -56,8 +56,7 @@ from .pruning._pruning import sparsity_curve
 from .scoring._attribution import select_features as _select_features
 from .scoring._attribution import source_columns
 from .scoring._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
-from .scoring._shapley import ESTIMATOR_NAMES, numpy_global_state_kept
-from .scoring._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams, as_estimator_params
+from .scoring._shapley import ESTIMATOR_NAMES, ShapleyEstimator, numpy_global_state_kept
 
 logger = logging.getLogger("skshapsae")
 
@@ -83,7 +82,12 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
 
 def fit_with_training(estimator, X, **training):
     """Fit ``estimator`` on the array ``X`` with training settings that are no parameters
-    (``dropout``, ``code_top_k``: the trained baselines of :mod:`skshapsae.baselines`)."""
+    (``dropout``, ``code_top_k``), scored and pruned as its parameters say.
+
+    The trained baselines no longer need it (``baselines.DropoutAutoencoder`` and
+    ``KSparseAutoencoder`` take their setting as a parameter); kept for
+    ``benchmarks/figure3_approaches.py``, whose "robust" start is a dropout-trained
+    network scored by the layer game."""
     estimator._validate_params()
     return estimator._fit(X, incremental=False, training=training)
 
@@ -201,8 +205,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         :class:`~skshapsae.PermutationEstimator` (``n_permutations``),
         :class:`~skshapsae.KernelEstimator` (``n_samples``),
         :class:`~skshapsae.ExactEstimator`, :class:`~skshapsae.LinearEstimator` or
-        :class:`~skshapsae.ShapPermutationEstimator`; a search tunes the budget as
-        ``shapley_estimator__n_permutations``. "auto" uses the closed form for linear
+        :class:`~skshapsae.ShapPermutationEstimator`; a search tunes the budget of an
+        object as ``shapley_estimator__n_permutations`` (a name stays a name, and has no
+        budget to set). "auto" uses the closed form for linear
         games, exact enumeration for layers with at most 7 inputs and "permutation"
         (antithetic permutation sampling in torch, one pair per explained and
         background row) otherwise. "kernel" is the paper's ``shap.KernelExplainer``
@@ -429,7 +434,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
         "pruning": [StrOptions(set(PRUNING))],
         "importance_target": [StrOptions(set(GAME_FAMILIES))],
-        "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES)), ShapleyEstimatorParams],
+        "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES)), ShapleyEstimator],
         "n_background": [Interval(Integral, 1, None, closed="left")],
         "n_explain": [Interval(Integral, 1, None, closed="left")],
         "fold_bias": ["boolean"],
@@ -519,22 +524,24 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.verbose = verbose
 
     def set_params(self, **params):
-        """Set the parameters (scikit-learn's ``set_params``); a parameter removed in 0.2
-        raises a ``ValueError`` that names its new spelling."""
-        old = [name for name in params if name in RENAMED]
+        """Set the parameters (scikit-learn's ``set_params``: what is passed is kept, a
+        name stays a name); a parameter removed in 0.2 raises a ``ValueError`` that names
+        its new spelling, and a budget (``shapley_estimator__<name>``) set on an estimator
+        given by name one that says to pass the estimator object."""
+        old = [
+            name for name in params if name in RENAMED and name not in self.get_params(deep=False)
+        ]
         if old:
             raise ValueError(renamed_message(old, type(self).__name__))
-        nested = any(name.startswith("shapley_estimator__") for name in params)
+        nested = sorted(name for name in params if name.startswith("shapley_estimator__"))
         current = params.get("shapley_estimator", self.shapley_estimator)
         if nested and isinstance(current, str):
-            if current not in ESTIMATOR_PARAMS:
-                raise ValueError(
-                    f"shapley_estimator={current!r} is not a known Shapley estimator, so it "
-                    "has no shapley_estimator__ parameters; choose one of "
-                    f"{sorted(ESTIMATOR_PARAMS)} (or pass an estimator object)."
-                )
-            # a name is its estimator at the default budget: the object takes the budget
-            params = {**params, "shapley_estimator": as_estimator_params(current)}
+            raise ValueError(
+                f"shapley_estimator={current!r} is a name, which has no parameters to set "
+                f"({', '.join(nested)}): pass the estimator object with its budget, e.g. "
+                "shapley_estimator=PermutationEstimator(n_permutations=3) or "
+                "AutoEstimator(n_permutations=3) (from skshapsae)."
+            )
         return super().set_params(**params)
 
     # ------------------------------------------------------------------ validation

@@ -21,12 +21,15 @@ Scores of the links of a trained dense network (same shapes as ``link_importance
     minimum-spanning-tree estimator). MINT's retraining is the masked fine-tuning that
     every method gets (``X`` in :func:`prune_with_scores`).
 
-Trained-model baselines (:func:`fit_trained_baseline`): the k-sparse autoencoder
-(Makhzani & Frey, 2014: only the ``k`` largest code activations pass during training)
-and the dropout autoencoder (Srivastava et al., 2014); their links are then pruned by
-magnitude at the same keep counts.
+Trained-model baselines, estimators whose training setting is a parameter (so that
+``get_params`` and ``clone`` keep it): :class:`KSparseAutoencoder` (Makhzani & Frey,
+2014: only the ``k`` largest code activations pass during training) and
+:class:`DropoutAutoencoder` (Srivastava et al., 2014); their links are pruned by magnitude
+at the keep counts of the layer game. :func:`fit_trained_baseline` makes either from a
+template.
 """
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -37,7 +40,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._estimator import fit_with_training
+from ._estimator import SHAPSparseAutoencoder
 from .scoring._scoring import layer_outputs
 
 
@@ -229,68 +232,209 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
     return estimator.reprune(scores=scores, keep_counts=keep_counts, X=X)
 
 
-def _ksparse(model, X, *, k, dropout):
-    sizes = model.hidden_layer_sizes or max(1, np.shape(X)[1] // 2)
-    sizes = (sizes,) if np.isscalar(sizes) else sizes
-    code = int(sizes[-1])
-    if k is None:
-        return {"code_top_k": max(1, code // 4)}
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral) or not 1 <= k <= code:
-        raise ValueError(
-            f"fit_trained_baseline('ksparse') keeps the k largest of the {code} code units: "
-            f"k must be an int from 1 to {code} (or None for a quarter of the code); got {k!r}."
+class _TrainedBaseline(SHAPSparseAutoencoder):
+    """A baseline that trains differently: :class:`SHAPSparseAutoencoder`'s parameters,
+    those in :attr:`_own` (its training setting), and two other defaults:
+    ``importance_target="preactivation"`` (the keep counts come from the closed-form
+    layer game) and ``fine_tune_iter=0``. ``fit`` trains with the setting, then prunes by
+    magnitude at the keep counts the parameters give."""
+
+    #: The baseline's own parameters: name -> default.
+    _own: dict = {}
+    #: Defaults that differ from SHAPSparseAutoencoder's.
+    _defaults = {"importance_target": "preactivation", "fine_tune_iter": 0}
+
+    _parameter_constraints: dict = {**SHAPSparseAutoencoder._parameter_constraints}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._parameter_constraints = {
+            **SHAPSparseAutoencoder._parameter_constraints,
+            **dict.fromkeys(cls._own, "no_validation"),  # checked in fit, with the data
+        }
+
+        def __init__(self, *args, **params):
+            own = {name: params.pop(name, default) for name, default in cls._own.items()}
+            for name, default in cls._defaults.items():
+                params.setdefault(name, default)
+            SHAPSparseAutoencoder.__init__(self, *args, **params)
+            for name, value in own.items():
+                setattr(self, name, value)
+
+        # the signature scikit-learn reads (get_params, clone): the parent's, with the
+        # baseline's defaults and its own parameters after hidden_layer_sizes
+        parent = inspect.signature(SHAPSparseAutoencoder.__init__)
+        params = [
+            p.replace(default=cls._defaults.get(p.name, p.default))
+            for p in parent.parameters.values()
+        ]
+        own = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+            for name, default in cls._own.items()
+        ]
+        __init__.__signature__ = parent.replace(parameters=[*params[:2], *own, *params[2:]])
+        __init__.__doc__ = SHAPSparseAutoencoder.__init__.__doc__
+        cls.__init__ = __init__
+
+    def fit(self, X, y=None):
+        """Train with the baseline's setting, then prune by magnitude (``|W|``) at the keep
+        counts of the layer game; see :meth:`SHAPSparseAutoencoder.fit`.
+
+        Returns
+        -------
+        self : object
+            Fitted; ``link_importances_`` are ``|W|``.
+        """
+        self._validate_params()
+        self._fit(X, incremental=False, training=self._training(X))
+        pruned = prune_with_scores(self, score_links("magnitude", self), self.keep_counts_, X)
+        params = self.get_params(deep=False)
+        self.__dict__.update({k: v for k, v in vars(pruned).items() if k not in params})
+        return self
+
+    def partial_fit(self, X, y=None):
+        """Not available: a trained baseline is fitted at once (:meth:`fit`)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} trains with fit only; partial_fit would continue "
+            "without its training setting and its magnitude pruning."
         )
-    return {"code_top_k": int(k)}
+
+    def _training(self, X):  # pragma: no cover - interface
+        """The dense training's setting: ``TrainingConfig`` fields -> values."""
+        raise NotImplementedError
 
 
-def _dropout(model, X, *, k, dropout):
-    if (
-        isinstance(dropout, (bool, np.bool_))
-        or not isinstance(dropout, Real)
-        or not 0 <= dropout < 1  # NaN fails too
-    ):
-        raise ValueError(
-            "fit_trained_baseline('dropout') drops each hidden unit with probability "
-            f"dropout: a number in [0, 1); got {dropout!r}."
-        )
-    return {"dropout": float(dropout)}
+class KSparseAutoencoder(_TrainedBaseline):
+    """k-sparse autoencoder (Makhzani & Frey, 2014), pruned by magnitude.
+
+    Only the ``k`` largest code activations pass, in training and in the evaluations that
+    judge the epochs; the links of the trained network are then pruned by ``|W|`` at the
+    keep counts of the layer game (a baseline for SHAP-SAE at equal per-layer counts).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int, tuple of int or None, default=None
+        As :class:`~skshapsae.SHAPSparseAutoencoder`'s.
+    k : int or None, default=None
+        Active code units, from 1 to the code size (None: a quarter of the code, at least
+        1); anything else raises ``ValueError`` at fit.
+    **params
+        Every other parameter of :class:`~skshapsae.SHAPSparseAutoencoder`, with two
+        other defaults: ``importance_target="preactivation"`` (the keep counts come
+        from the closed-form layer game) and ``fine_tune_iter=0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import clone
+    >>> from skshapsae.baselines import KSparseAutoencoder
+    >>> X = np.random.default_rng(0).random((100, 8))
+    >>> model = KSparseAutoencoder(4, k=2, max_iter=5, random_state=0).fit(X)
+    >>> clone(model).get_params()["k"]
+    2
+    >>> bool(np.array_equal(model.link_importances_[0], np.abs(model.dense_weights_[0])))
+    True
+    """
+
+    _own = {"k": None}
+
+    def _training(self, X):
+        sizes = self.hidden_layer_sizes or max(1, np.shape(X)[1] // 2)
+        sizes = (sizes,) if np.isscalar(sizes) else sizes
+        code, k = int(sizes[-1]), self.k
+        if k is None:
+            return {"code_top_k": max(1, code // 4)}
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, Integral) or not 1 <= k <= code:
+            raise ValueError(
+                f"KSparseAutoencoder keeps the k largest of the {code} code units: k must "
+                f"be an int from 1 to {code} (or None for a quarter of the code); got {k!r}."
+            )
+        return {"code_top_k": int(k)}
 
 
-#: Trained-baseline name -> the training settings it passes to the dense training
-#: (``dropout``, ``code_top_k``: fields of ``TrainingConfig``, no estimator parameters).
-TRAINED = {"ksparse": _ksparse, "dropout": _dropout}
+class DropoutAutoencoder(_TrainedBaseline):
+    """Dropout autoencoder (Srivastava et al., 2014), pruned by magnitude.
+
+    Each hidden unit is dropped with probability ``dropout`` in training; the last epoch
+    is kept (the untrained start always has the lower loss without dropout). The links
+    of the trained network are then pruned by ``|W|`` at the keep counts of the layer
+    game (a baseline for SHAP-SAE at equal per-layer counts).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int, tuple of int or None, default=None
+        As :class:`~skshapsae.SHAPSparseAutoencoder`'s.
+    dropout : float, default=0.5
+        Dropout rate on the hidden layers, in [0, 1) (else ``ValueError`` at fit).
+        ``solver="lbfgs"`` is refused with dropout; "auto" picks Adam.
+    **params
+        Every other parameter of :class:`~skshapsae.SHAPSparseAutoencoder`, with two
+        other defaults: ``importance_target="preactivation"`` (the keep counts come
+        from the closed-form layer game) and ``fine_tune_iter=0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import clone
+    >>> from skshapsae.baselines import DropoutAutoencoder
+    >>> X = np.random.default_rng(0).random((100, 8))
+    >>> model = DropoutAutoencoder(4, dropout=0.2, max_iter=5, random_state=0).fit(X)
+    >>> clone(model).dropout
+    0.2
+    """
+
+    _own = {"dropout": 0.5}
+
+    def _training(self, X):
+        dropout = self.dropout
+        if (
+            isinstance(dropout, (bool, np.bool_))
+            or not isinstance(dropout, Real)
+            or not 0 <= dropout < 1  # NaN fails too
+        ):
+            raise ValueError(
+                "DropoutAutoencoder drops each hidden unit with probability dropout: a "
+                f"number in [0, 1); got {dropout!r}."
+            )
+        return {"dropout": float(dropout)}
+
+
+#: Trained-baseline name -> its estimator class.
+TRAINED = {"ksparse": KSparseAutoencoder, "dropout": DropoutAutoencoder}
 
 
 def fit_trained_baseline(kind, estimator, X, *, k=None, dropout=0.5):
     """Train a k-sparse or dropout autoencoder with ``estimator``'s settings; score by magnitude.
+
+    A shortcut for :class:`KSparseAutoencoder` / :class:`DropoutAutoencoder` with the
+    template's parameters (and ``memory=None``).
 
     Parameters
     ----------
     kind : {"ksparse", "dropout"}
         The trained-model baseline.
     estimator : SHAPSparseAutoencoder
-        Template: architecture, training settings and seed (it is not modified).
+        Template: architecture, training settings and seed (it is not modified; its
+        ``importance_target`` and ``fine_tune_iter`` are the baselines' defaults,
+        "preactivation" and 0).
     X : array-like of shape (n_samples, n_features)
         Training data.
     k : int, default=None
-        Active code units for ``"ksparse"``, from 1 to the code size (default: a
-        quarter of the code, at least 1); the k-sparse code is applied in training and
-        in the evaluations that judge the epochs. Anything else raises ``ValueError``.
+        Active code units for ``"ksparse"`` (:class:`KSparseAutoencoder`'s ``k``).
     dropout : float, default=0.5
-        Dropout rate on the hidden layers for ``"dropout"``, in [0, 1) (else
-        ``ValueError``); the last epoch is kept (the untrained start always has the
-        lower loss without dropout).
+        Dropout rate for ``"dropout"`` (:class:`DropoutAutoencoder`'s ``dropout``).
 
     Returns
     -------
-    estimator : SHAPSparseAutoencoder
+    estimator : KSparseAutoencoder or DropoutAutoencoder
         Fitted; ``link_importances_`` are ``|W|``; prune it at given keep counts with
         :func:`prune_with_scores`.
     """
     if kind not in TRAINED:
         raise ValueError(f"Unknown trained baseline {kind!r}; choose one of {tuple(TRAINED)}.")
-    model = clone(estimator).set_params(
-        importance_target="preactivation", memory=None, fine_tune_iter=0
-    )
-    fit_with_training(model, X, **TRAINED[kind](model, X, k=k, dropout=dropout))
-    return prune_with_scores(model, score_links("magnitude", model), model.keep_counts_, X)
+    cls = TRAINED[kind]
+    shared = SHAPSparseAutoencoder._get_param_names()
+    params = {k_: v for k_, v in clone(estimator).get_params(deep=False).items() if k_ in shared}
+    params.update(memory=None, **_TrainedBaseline._defaults)
+    own = {"k": k} if cls is KSparseAutoencoder else {"dropout": dropout}
+    return cls(**params, **own).fit(X)

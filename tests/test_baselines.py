@@ -144,3 +144,74 @@ def test_trained_baselines_train_away_from_the_start(X):
 def test_trained_baselines_refuse_invalid_settings(X, kind, options, match):
     with pytest.raises(ValueError, match=match):
         fit_trained_baseline(kind, fast_model((4,)), X, **options)
+
+
+# ------------------------------------------------------------------ the baselines' classes
+def _baseline_classes():
+    from skshapsae.baselines import DropoutAutoencoder, KSparseAutoencoder
+
+    return [(KSparseAutoencoder, "k", 3), (DropoutAutoencoder, "dropout", 0.2)]
+
+
+@pytest.mark.parametrize("cls, name, value", _baseline_classes())
+def test_a_baseline_keeps_its_training_setting_through_clone(cls, name, value):
+    from sklearn.base import clone
+
+    from skshapsae import SHAPSparseAutoencoder
+
+    model = cls(4, max_iter=7, **{name: value})
+    params = model.get_params()
+    assert params[name] == value and params["max_iter"] == 7
+    # every parameter of the autoencoder, the setting, and the baselines' two defaults
+    assert set(params) == set(SHAPSparseAutoencoder().get_params()) | {name}
+    assert params["importance_target"] == "preactivation" and params["fine_tune_iter"] == 0
+    copy = clone(model)
+    assert type(copy) is cls and copy.get_params() == params
+    assert clone(model.set_params(**{name: None if name == "k" else 0.1})).get_params()[name] == (
+        None if name == "k" else 0.1
+    )
+
+
+@pytest.mark.parametrize("cls, name, value", _baseline_classes())
+def test_a_baseline_passes_scikit_learns_parameter_checks(cls, name, value):
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_set_params,
+    )
+
+    for check in (
+        check_parameters_default_constructible,
+        check_no_attributes_set_in_init,
+        check_get_params_invariance,
+        check_set_params,
+    ):
+        check(cls.__name__, cls(**{name: value}))
+
+
+@pytest.mark.parametrize("kind, setting", [("ksparse", {"k": 1}), ("dropout", {"dropout": 0.2})])
+def test_a_baseline_class_is_the_trained_baseline(X, tmp_path, kind, setting):
+    from skshapsae import load, save
+    from skshapsae.baselines import TRAINED
+
+    template = fast_model((4,), max_iter=5)
+    made = fit_trained_baseline(kind, template, X, **setting)
+    cls = TRAINED[kind]
+    params = {**template.get_params(), "importance_target": "preactivation", "fine_tune_iter": 0}
+    fitted = cls(**params, **setting).fit(X)
+    assert type(made) is cls and made.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(made.transform(X), fitted.transform(X))
+    for a, b in zip(made.link_masks_, fitted.link_masks_):
+        np.testing.assert_array_equal(a, b)
+    assert all(
+        np.array_equal(s, np.abs(w))
+        for s, w in zip(fitted.link_importances_, fitted.dense_weights_)
+    )
+    # a model file keeps the class and its setting
+    save(fitted, tmp_path / "m.npz")
+    back = load(tmp_path / "m.npz")
+    assert type(back) is cls and back.get_params() == fitted.get_params()
+    np.testing.assert_array_equal(back.transform(X), fitted.transform(X))
+    with pytest.raises(NotImplementedError, match="fit only"):
+        fitted.partial_fit(X)

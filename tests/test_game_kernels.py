@@ -36,11 +36,10 @@ def _wide_game(act, seed=0):
 @pytest.mark.parametrize("act", sorted(FUSED - {"identity"}))
 def test_fused_kernel_agrees_with_the_torch_path(act, monkeypatch):
     game, points = _wide_game(act)
-    fused, fused_var = PermutationEstimator(n_permutations=16, seed=0).shapley_values(game, points)
+    estimator = PermutationEstimator(n_permutations=16)
+    fused, fused_var = estimator.for_game(game, seed=0).shapley_values(game, points)
     monkeypatch.setattr(shapley, "fused_available", lambda *args: False)
-    torch_phi, torch_var = PermutationEstimator(n_permutations=16, seed=1).shapley_values(
-        game, points
-    )
+    torch_phi, torch_var = estimator.for_game(game, seed=1).shapley_values(game, points)
     # two unbiased estimates of the same values: within their joint sampling error
     stderr = np.sqrt(fused_var + torch_var)
     assert np.all(np.abs(fused - torch_phi) <= 6 * stderr + 1e-6)
@@ -52,15 +51,16 @@ def test_fused_kernel_agrees_with_the_torch_path(act, monkeypatch):
 def test_fused_values_do_not_depend_on_the_threads():
     game, points = _wide_game("logistic")
     with torch_threads(threads=1):
-        one, _ = PermutationEstimator(seed=3).shapley_values(game, points)
+        one, _ = PermutationEstimator().for_game(game, seed=3).shapley_values(game, points)
     with torch_threads(threads=2):
-        two, _ = PermutationEstimator(seed=3).shapley_values(game, points)
+        two, _ = PermutationEstimator().for_game(game, seed=3).shapley_values(game, points)
     np.testing.assert_array_equal(one, two)
 
 
 def test_no_points_and_many_points_in_batches():
     game, points = _wide_game("silu")
-    estimator = PermutationEstimator(n_permutations=2, seed=0, memory_budget=1)
+    estimator = PermutationEstimator(n_permutations=2).for_game(game, seed=0)
+    estimator.memory_budget = 1
     phi, var = estimator.shapley_values(game, points[:0])
     assert phi.shape == var.shape == (0, 20, 30)
     # a budget of one point per batch gives every point its estimate, with its variance
@@ -92,5 +92,5 @@ def test_fused_silu_game_at_large_negative_inputs_gives_the_exact_values():
     background = np.zeros((5, 4))
     game = LayerGame(W, np.zeros(3), "silu", background)
     points = -1e10 * (1 + np.random.default_rng(0).random((2, 4)))
-    phi, _ = PermutationEstimator(seed=0).shapley_values(game, points)
+    phi, _ = PermutationEstimator().for_game(game).shapley_values(game, points)
     assert np.all(np.abs(phi) < 1e-6)

@@ -85,7 +85,7 @@ def test_owen_gradient_matches_brute_force(seed, activations):
     X, background = rng.normal(size=(30, 3)), rng.normal(size=(20, 3))
     means = [a.mean(axis=0) for a in network.layer_outputs(background)[:-1]]
     exact, values = _brute_force(network, means, X)
-    config = ScoringConfig(target="reconstruction", n_permutations=4, seed=seed)
+    config = ScoringConfig(AutoEstimator(4), "reconstruction", seed=seed)
     phis, stderrs = NetworkGame().values(network, background, X, config)
     estimate = np.concatenate([p.ravel() for p in phis])
     error = np.linalg.norm(estimate - exact) / np.linalg.norm(exact)
@@ -107,7 +107,7 @@ def test_owen_gradient_matches_permutation_sampling(activations):
     X, background = rng.normal(size=(30, 8)), rng.normal(size=(20, 8))
     means = [a.mean(axis=0) for a in network.layer_outputs(background)[:-1]]
     reference = _permutation_reference(network, means, X, 300, rng)
-    config = ScoringConfig(target="reconstruction", n_permutations=4, seed=0)
+    config = ScoringConfig(AutoEstimator(4), "reconstruction", seed=0)
     phis, _ = NetworkGame().values(network, background, X, config)
     estimate = np.concatenate([p.ravel() for p in phis])
     assert np.linalg.norm(estimate - reference) / np.linalg.norm(reference) < STATED_ERROR
@@ -121,7 +121,7 @@ def test_identity_network_is_exact():
     X, background = rng.normal(size=(25, 3)), rng.normal(size=(15, 3))
     means = [background.mean(axis=0)]
     exact, _ = _brute_force(network, means, X)
-    config = ScoringConfig(target="reconstruction", n_permutations=8, seed=0)
+    config = ScoringConfig(AutoEstimator(8), "reconstruction", seed=0)
     phis, _ = NetworkGame().values(network, background, X, config)
     # quadratic loss of a linear function of the masks: the error is the sampling error
     np.testing.assert_allclose(phis[0].ravel(), exact, rtol=0.1, atol=1e-3 * np.abs(exact).max())

@@ -13,7 +13,7 @@ from skshapsae import SHAPSparseAutoencoder, baselines, export, load, plotting, 
 from skshapsae.conductor._fitted import BY_NAME, FIELDS, names
 from skshapsae.io._export import FORMATS
 from skshapsae.scoring._scoring import GAME_FAMILIES
-from skshapsae.scoring._shapley import ESTIMATORS, LayerGame, make_estimator
+from skshapsae.scoring._shapley import ESTIMATORS, LayerGame
 
 from _models import fast_model
 
@@ -141,8 +141,10 @@ def test_shapley_estimator_is_built_from_the_config_and_is_efficient(name):
     game = LayerGame(
         rng.normal(size=(2, 4)), rng.normal(size=2), activation, rng.normal(size=(6, 4))
     )
-    estimator = make_estimator(name, game, n_permutations=50, kernel_nsamples=200, seed=0)
-    assert isinstance(estimator, ESTIMATORS[name]) and estimator.name == name
+    budget = {"permutation": {"n_permutations": 50}, "kernel": {"n_samples": 200}}
+    estimator = ESTIMATORS[name](**budget.get(name, {})).for_game(game, seed=0)
+    picked = {"auto": "exact"}.get(name, name)  # 4 inputs: "auto" enumerates
+    assert isinstance(estimator, ESTIMATORS[picked]) and estimator.name == picked
     points = rng.normal(size=(3, 4))
     phi, _ = estimator.shapley_values(game, points)
     assert phi.shape == (3, 2, 4)

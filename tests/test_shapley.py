@@ -6,17 +6,16 @@ import math
 import numpy as np
 import pytest
 
-from skshapsae import KernelEstimator, SHAPSparseAutoencoder
-from skshapsae.scoring._shapley import (
+from skshapsae import (
+    AutoEstimator,
     ExactEstimator,
-    KernelShapEstimator,
-    LayerGame,
+    KernelEstimator,
     LinearEstimator,
     PermutationEstimator,
-    combine_sums,
-    make_estimator,
-    partial_sums,
+    ShapPermutationEstimator,
+    SHAPSparseAutoencoder,
 )
+from skshapsae.scoring._shapley import LayerGame, combine_sums, partial_sums
 
 from _models import fast_model
 
@@ -84,14 +83,14 @@ def test_exact_estimator_matches_brute_force(act):
 def test_kernel_shap_matches_brute_force(act):
     # with 5 players Kernel SHAP's budget covers all 30 coalitions: exact up to solver error
     game, points, reference = _game(act)
-    phi, _ = KernelShapEstimator(nsamples=100, seed=0).shapley_values(game, points)
+    phi, _ = KernelEstimator(n_samples=100).for_game(game).shapley_values(game, points)
     np.testing.assert_allclose(phi, reference, atol=1e-4)
 
 
 @pytest.mark.parametrize("act", list(ACTS))
 def test_permutation_estimator_within_its_error_bars(act):
     game, points, reference = _game(act)
-    phi, var = PermutationEstimator(n_permutations=64, seed=0).shapley_values(game, points)
+    phi, var = PermutationEstimator(64).for_game(game, seed=0).shapley_values(game, points)
     stderr = np.sqrt(var)
     # unbiased, and the reported standard error describes the error
     assert np.all(np.abs(phi - reference) <= 5 * stderr + 1e-6)
@@ -112,12 +111,16 @@ def test_linear_estimator_is_the_closed_form():
 
 def test_auto_picks_exact_paths():
     game, _, _ = _game("logistic")
-    assert make_estimator("auto", game).name == "exact"
-    assert make_estimator("auto", LayerGame(game.W, game.b, "identity", game.background)).name == (
-        "linear"
-    )
+    auto = AutoEstimator(n_permutations=4, background_rows=2)
+    assert isinstance(auto.for_game(game), ExactEstimator)
+    linear = auto.for_game(LayerGame(game.W, game.b, "identity", game.background))
+    assert linear.name == "linear" and linear.background_rows == 2
     big = LayerGame(np.ones((2, 30)), np.zeros(2), "logistic", np.zeros((3, 30)))
-    assert make_estimator("auto", big).name == "permutation"
+    picked = auto.for_game(big, seed=5)
+    assert isinstance(picked, PermutationEstimator) and picked.get_params() == {
+        "n_permutations": 4,
+        "background_rows": 2,
+    }
 
 
 def test_link_importances_aggregate_mean_absolute_value():
@@ -159,11 +162,11 @@ def test_preactivation_target_is_closed_form(small_data):
 
 @pytest.mark.parametrize("act", NONLINEAR)
 def test_shap_permutation_option_matches_brute_force(act):
-    from skshapsae.scoring._shapley import ShapPermutationEstimator
-
     game, points, reference = _game(act)
     # shap samples permutations (no enumeration): agreement within sampling error
-    phi, _ = ShapPermutationEstimator(max_evals=4000, seed=0).shapley_values(game, points)
+    estimator = ShapPermutationEstimator().for_game(game, seed=0)
+    estimator.max_evals = 4000
+    phi, _ = estimator.shapley_values(game, points)
     np.testing.assert_allclose(phi, reference, atol=0.03)
     np.testing.assert_allclose(phi.sum(axis=2), reference.sum(axis=2), atol=1e-6)
 
@@ -175,7 +178,8 @@ def test_default_estimator_converges_on_a_wider_layer(act):
     W = rng.normal(size=(8, 40)) / np.sqrt(40)
     game = LayerGame(W, rng.normal(size=8) * 0.1, act, rng.uniform(size=(30, 40)))
     points = rng.uniform(size=(20, 40))
-    ref, ref_err = link_importances(game, points, PermutationEstimator(n_permutations=64, seed=1))
-    est, _ = link_importances(game, points, make_estimator("auto", game, seed=2))
-    assert make_estimator("auto", game).name == "permutation"
+    reference = PermutationEstimator(n_permutations=64).for_game(game, seed=1)
+    ref, ref_err = link_importances(game, points, reference)
+    est, _ = link_importances(game, points, AutoEstimator().for_game(game, seed=2))
+    assert AutoEstimator().for_game(game).name == "permutation"
     assert np.linalg.norm(est - ref) / np.linalg.norm(ref) < 0.03

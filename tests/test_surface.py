@@ -18,8 +18,7 @@ from skshapsae import (
     save,
 )
 from skshapsae.conductor._config import RENAMED
-from skshapsae.scoring._shapley import ESTIMATORS
-from skshapsae.scoring._shapley_params import ESTIMATOR_PARAMS
+from skshapsae.scoring._shapley import ESTIMATORS, ShapleyEstimator
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +49,38 @@ def test_a_removed_parameter_names_its_new_spelling(old):
     assert RENAMED[old] in str(info.value)
 
 
-def test_every_registered_estimator_has_its_object():
-    assert set(ESTIMATOR_PARAMS) == {"auto", *ESTIMATORS}
-    for name, cls in ESTIMATOR_PARAMS.items():
-        assert cls.name == name and cls().scoring_options()["estimator"] == name
+def test_every_registered_estimator_is_one_public_class():
+    import skshapsae
+
+    for name, cls in ESTIMATORS.items():
+        assert cls.name == name and issubclass(cls, ShapleyEstimator)
+        assert getattr(skshapsae, cls.__name__) is cls
+        # the budget lives on the shared base: every one takes background_rows
+        assert cls().get_params()["background_rows"] is None
+    assert set(ESTIMATORS) == {
+        "auto",
+        "linear",
+        "exact",
+        "permutation",
+        "kernel",
+        "shap-permutation",
+    }
+
+
+def test_no_two_classes_of_the_package_share_a_name():
+    import ast
+    from collections import Counter
+    from pathlib import Path
+
+    import skshapsae
+
+    names = Counter(
+        node.name
+        for path in Path(skshapsae.__file__).parent.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+    )
+    assert [name for name, count in names.items() if count > 1] == []
 
 
 def test_the_estimator_budget_is_a_nested_parameter(X):
@@ -73,13 +100,21 @@ def test_the_estimator_budget_is_a_nested_parameter(X):
     assert search.best_params_["shapley_estimator__n_permutations"] in (1, 2)
 
 
-def test_a_budget_set_on_a_name_makes_it_its_object():
-    ae = SHAPSparseAutoencoder().set_params(shapley_estimator__n_permutations=3)
-    assert ae.shapley_estimator.get_params() == {"n_permutations": 3, "background_rows": None}
+def test_a_name_stays_a_name():
     named = SHAPSparseAutoencoder(shapley_estimator="permutation")
-    named.set_params(shapley_estimator__n_permutations=2)
-    assert isinstance(named.shapley_estimator, PermutationEstimator)
-    assert named.shapley_estimator.n_permutations == 2
+    assert named.get_params()["shapley_estimator"] == "permutation"
+    assert clone(named).set_params(shapley_estimator="exact").shapley_estimator == "exact"
+    # a budget needs the object: a clear error, and nothing changed
+    for ae in (SHAPSparseAutoencoder(), named):
+        before = ae.shapley_estimator
+        with pytest.raises(ValueError, match=r"is a name.*PermutationEstimator\(n_permutations"):
+            ae.set_params(shapley_estimator__n_permutations=3)
+        assert ae.shapley_estimator == before
+    # a name and a budget together: the budget goes on the object passed with it
+    both = named.set_params(
+        shapley_estimator=PermutationEstimator(), shapley_estimator__n_permutations=2
+    )
+    assert both.shapley_estimator.get_params() == {"n_permutations": 2, "background_rows": None}
 
 
 def test_a_name_is_its_object_at_the_default_budget(X):
@@ -167,7 +202,7 @@ def test_nested_budget_of_an_unknown_estimator_name_is_a_clear_error():
     from skshapsae import SHAPSparseAutoencoder
 
     ae = SHAPSparseAutoencoder(shapley_estimator="bogus")
-    with pytest.raises(ValueError, match="'bogus' is not a known Shapley estimator"):
+    with pytest.raises(ValueError, match="'bogus' is a name"):
         ae.set_params(shapley_estimator__n_permutations=3)
 
 

@@ -26,9 +26,9 @@ FLOORS = [
     ),
     (
         "scoring/",
-        "_scoring.py  _shapley.py  _shapley_params.py  _game_kernels.py  _attribution.py",
-        "score: GAME_FAMILIES (layer, network games), ESTIMATORS (linear, exact, permutation\n"
-        "with its numba kernel, kernel, ...); the reconstruction game, select_features",
+        "_scoring.py  _shapley.py  _game_kernels.py  _attribution.py",
+        "score: GAME_FAMILIES (layer, network games), ESTIMATORS (one public class each:\n"
+        "auto, linear, exact, permutation + numba kernel, kernel, ...); select_features",
         "#eef3fb",
     ),
     (
@@ -69,7 +69,7 @@ FLOORS = [
     (
         "skshapsae/",
         "__init__.py  _cli.py  baselines.py  datasets.py  plotting.py  _version.py",
-        "the public names (__all__), the CLI, baselines (SCORES, TRAINED), datasets,\n"
+        "the public names (__all__), the CLI, baselines (SCORES, TRAINED classes), datasets,\n"
         "plotting (Displays); _version.py is a leaf that model files and the build read",
         "#eaf4e4",
     ),

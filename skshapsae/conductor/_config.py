@@ -33,12 +33,14 @@ from ..network._network import (
     training_memory_bytes,
 )
 from ..scoring._scoring import GAME_FAMILIES, ScoringConfig, scoring_memory_bytes
-from ..scoring._shapley import ESTIMATOR_NAMES, physical_memory_bytes
-from ..scoring._shapley_params import (
+from ..scoring._shapley import (
+    ESTIMATOR_NAMES,
+    ESTIMATORS,
     KernelEstimator,
     PermutationEstimator,
-    as_estimator_params,
+    as_estimator,
     from_old_settings,
+    physical_memory_bytes,
 )
 from . import _checks as checks
 
@@ -163,39 +165,47 @@ SCORING_RECORD = {
 
 def scoring_config(target, shapley_estimator, seed=0, device="cpu"):
     """The link scoring's :class:`ScoringConfig` for ``importance_target`` and
-    ``shapley_estimator`` (a name or a ``ShapleyEstimatorParams``)."""
-    options = as_estimator_params(shapley_estimator).scoring_options()
+    ``shapley_estimator``: a name becomes its estimator at the default budget here (the
+    parameter keeps what the user passed), an object is validated and used as it is."""
+    estimator = as_estimator(shapley_estimator)
+    estimator._validate_params()
     family = GAME_FAMILIES[target]
-    if family.own_estimator is not None and options["estimator"] != "auto":
+    if family.own_estimator is not None and estimator.name != "auto":
         raise ValueError(
             f"importance_target={target!r} ({family.name} game) has its own estimator "
             f"({family.own_estimator}); got shapley_estimator={shapley_estimator!r}. Leave "
             "shapley_estimator='auto' (or AutoEstimator(n_permutations=...) for its "
             "budget), or use importance_target='activation'."
         )
-    return ScoringConfig(target=target, seed=int(seed), device=str(device), **options)
+    return ScoringConfig(
+        estimator=estimator,
+        target=target,
+        seed=int(seed),
+        device=str(device),
+        background_rows=estimator.background_rows,
+    )
 
 
 def recorded_scoring(config):
-    """The record of a fit's :class:`ScoringConfig` (``_scoring_config_``)."""
+    """The record of a fit's :class:`ScoringConfig` (``_scoring_config_``): the game, the
+    estimator's name and its budget."""
     return {
         "importance_target": config.target,
-        "shapley_estimator": config.estimator,
+        "shapley_estimator": config.estimator.name,
         "n_permutations": config.n_permutations,
-        "kernel_nsamples": config.kernel_nsamples,
+        "kernel_nsamples": getattr(config.estimator, "n_samples", "auto"),
     }
 
 
 def played_scoring(record, seed, device):
     """The :class:`ScoringConfig` of a recorded game (every explained row against the
     whole background)."""
+    cls = ESTIMATORS[record["shapley_estimator"]]
+    budget = {"n_permutations": record["n_permutations"], "n_samples": record["kernel_nsamples"]}
+    takes = cls().get_params()
+    estimator = cls(**{name: value for name, value in budget.items() if name in takes})
     return ScoringConfig(
-        estimator=record["shapley_estimator"],
-        target=record["importance_target"],
-        n_permutations=record["n_permutations"],
-        kernel_nsamples=record["kernel_nsamples"],
-        seed=int(seed),
-        device=str(device),
+        estimator=estimator, target=record["importance_target"], seed=int(seed), device=str(device)
     )
 
 
@@ -295,8 +305,8 @@ RENAMED = {
     "kernel_nsamples": "shapley_estimator=KernelEstimator(n_samples=...)",
     "background_pool": "n_background=<pool size> with shapley_estimator=<estimator>("
     "background_rows=<rows per explained row>), e.g. AutoEstimator(background_rows=100)",
-    "dropout": "skshapsae.baselines.fit_trained_baseline('dropout', estimator, X, dropout=...)",
-    "code_top_k": "skshapsae.baselines.fit_trained_baseline('ksparse', estimator, X, k=...)",
+    "dropout": "skshapsae.baselines.DropoutAutoencoder(dropout=...)",
+    "code_top_k": "skshapsae.baselines.KSparseAutoencoder(k=...)",
 }
 
 

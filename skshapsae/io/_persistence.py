@@ -58,11 +58,11 @@ _NOT_RESTORED = ("memory",)
 
 # ----------------------------------------------------------------------------- save
 def _json_param(name, value):
-    from ..scoring._shapley_params import ShapleyEstimatorParams
+    from ..scoring._shapley import ShapleyEstimator
 
     if name in _NOT_RESTORED:
         return None
-    if isinstance(value, ShapleyEstimatorParams):  # a class of our own, by name
+    if isinstance(value, ShapleyEstimator):  # a class of our own, by name
         return {"estimator": value.name, "params": value.get_params()}
     try:
         json.dumps(value)
@@ -511,9 +511,22 @@ def load(path):
         raise ValueError(f"Cannot load {str(path)!r} as a skshapsae model: {refused}") from None
 
 
-def _build(arrays):
+def _model_classes():
+    """The classes a model file may hold, by name: ``SHAPSparseAutoencoder`` and the
+    package's public subclasses of it (the trained baselines of ``skshapsae.baselines``,
+    which the package imports)."""
     from .._estimator import SHAPSparseAutoencoder
 
+    found, todo = {}, [SHAPSparseAutoencoder]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("skshapsae.") and not cls.__name__.startswith("_"):
+            found[cls.__name__] = cls
+    return found
+
+
+def _build(arrays):
     if _HEADER_KEY not in arrays:
         _refuse("it has no skshapsae header (was it written by skshapsae.save?).")
     raw = arrays.pop(_HEADER_KEY)
@@ -532,7 +545,8 @@ def _build(arrays):
             f"format version {header.get('format_version')!r} is not supported "
             f"(this skshapsae reads version {FORMAT_VERSION})."
         )
-    if header.get("class") != "SHAPSparseAutoencoder":
+    cls = _model_classes().get(header.get("class"))
+    if cls is None:
         _refuse(f"it holds an unknown class {header.get('class')!r}.")
     digest = header.pop("sha256", None)
     if digest != _digest(arrays, header):
@@ -542,7 +556,7 @@ def _build(arrays):
     params, meta = header.get("params"), header.get("attributes")
     if not isinstance(params, dict) or not isinstance(meta, dict):
         _refuse("its header has no parameter or attribute table.")
-    estimator = _estimator_from_params(SHAPSparseAutoencoder, params)
+    estimator = _estimator_from_params(cls, params)
     used = set()
     steps = None
     if "pipeline" in header:
@@ -632,7 +646,8 @@ def _upgraded(params, where):
             f"The model was saved with {dropped} (a trained baseline's training settings, "
             "which are no parameters since 0.2): the loaded model is the one fitted, but "
             "refitting it trains a plain autoencoder; use "
-            "skshapsae.baselines.fit_trained_baseline to train the baseline again.",
+            "skshapsae.baselines.DropoutAutoencoder or KSparseAutoencoder (or "
+            "fit_trained_baseline) to train the baseline again.",
             UserWarning,
         )
     return params
@@ -640,15 +655,15 @@ def _upgraded(params, where):
 
 def _shapley_estimator(value, where):
     """A stored ``shapley_estimator``: a name, or ``{"estimator": name, "params": {...}}``."""
-    from ..scoring._shapley_params import ESTIMATOR_PARAMS, ShapleyEstimatorParams
+    from ..scoring._shapley import ESTIMATORS, ShapleyEstimator
 
-    if isinstance(value, ShapleyEstimatorParams):  # mapped from a file before 0.2
+    if isinstance(value, ShapleyEstimator):  # mapped from a file before 0.2
         value = {"estimator": value.name, "params": value.get_params()}
     if not isinstance(value, dict):
         return value  # a name (checked by the constraints)
     name, params = value.get("estimator"), value.get("params")
     if (
-        name not in ESTIMATOR_PARAMS
+        name not in ESTIMATORS
         or not isinstance(params, dict)
         or set(value)
         != {
@@ -657,7 +672,7 @@ def _shapley_estimator(value, where):
         }
     ):
         _refuse(f"{where} shapley_estimator {value!r} is not a known estimator.")
-    cls = ESTIMATOR_PARAMS[name]
+    cls = ESTIMATORS[name]
     if set(params) - set(cls().get_params()):
         _refuse(f"{where} shapley_estimator has unknown parameters {sorted(params)}.")
     estimator = cls(**params)

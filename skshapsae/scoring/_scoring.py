@@ -24,11 +24,11 @@ from ..network._threads import SMALL_WORK, available_threads, torch_threads
 from ._shapley import (
     GameShape,
     LayerGame,
+    ShapleyEstimator,
+    as_estimator,
     combine_sums,
-    make_estimator,
     numpy_global_state_kept,
     partial_sums,
-    resolve_estimator,
 )
 
 logger = logging.getLogger("skshapsae")
@@ -48,20 +48,29 @@ NETWORK_PAIRS_PER_PERMUTATION = 64
 
 @dataclass(frozen=True)
 class ScoringConfig:
-    """Settings of the scoring stage (the estimator's parameters of the same names).
+    """Settings of the scoring stage.
 
-    ``target`` picks the game: ``"activation"`` / ``"preactivation"`` (the paper's layer
-    game) or ``"reconstruction"`` (the network game).
+    ``estimator`` is the Shapley estimator, with its budget (a
+    :class:`~skshapsae.scoring._shapley.ShapleyEstimator`; a name is its object at the
+    default budget); ``target`` picks the game: ``"activation"`` / ``"preactivation"``
+    (the paper's layer game) or ``"reconstruction"`` (the network game).
     """
 
-    estimator: str = "auto"
+    estimator: ShapleyEstimator | str = "auto"
     target: str = "activation"
-    n_permutations: int = 1
-    kernel_nsamples: object = "auto"
     seed: int = 0
     device: str = "cpu"
-    #: With a background pool: rows each explained point draws from it (None: all rows).
+    #: With a background pool: rows each explained point draws from it (None: all rows;
+    #: ``conductor._config.scoring_config`` takes the estimator's ``background_rows``).
     background_rows: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "estimator", as_estimator(self.estimator))
+
+    @property
+    def n_permutations(self):
+        """The estimator's permutation budget (1 for those without one)."""
+        return int(getattr(self.estimator, "n_permutations", 1))
 
 
 @dataclass
@@ -176,7 +185,7 @@ class LayerGames(GameFamily):
             imp, err = combine_sums(parts, n_points)
             importances.append(imp)
             stderrs.append(err)
-        return importances, stderrs, [resolve_estimator(config.estimator, g) for g in games]
+        return importances, stderrs, [config.estimator.for_game(g).name for g in games]
 
     def memory_bytes(self, sizes, activations, config, n_background, n_explain):
         worst, worst_layer = 0.0, 0
@@ -403,14 +412,8 @@ def _threads_per_job(n_jobs):
 
 
 def _estimator(config, game, seed):
-    return make_estimator(
-        config.estimator,
-        game,
-        n_permutations=config.n_permutations,
-        kernel_nsamples=config.kernel_nsamples,
-        seed=seed,
-        device=config.device,
-    )
+    """The configured estimator, ready to play ``game`` with the stream ``seed``."""
+    return config.estimator.for_game(game, seed=seed, device=config.device)
 
 
 def _score_task(game, points, config, seed, threads):

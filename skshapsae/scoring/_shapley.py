@@ -9,16 +9,30 @@ game is linear in the background rows, its Shapley values are the mean over
 
 Estimators
 ----------
-Every estimator returns ``phi[n, i, j]`` for a batch of explained points;
+One class per estimator, each the public object ``shapley_estimator`` takes
+(``SHAPSparseAutoencoder(shapley_estimator=...)`` takes a name, the estimator at its
+default budget, or one of these objects). Each holds its budget as scikit-learn
+parameters (``get_params`` / ``set_params`` / ``clone``, so that a search tunes it as a
+nested parameter::
+
+    GridSearchCV(SHAPSparseAutoencoder(shapley_estimator=PermutationEstimator()),
+                 {"shapley_estimator__n_permutations": [1, 3]})
+
+) and computes: :meth:`ShapleyEstimator.for_game` gives the scoring stage a seeded copy,
+whose ``shapley_values`` returns ``phi[n, i, j]`` for a batch of explained points;
 :func:`partial_sums` / :func:`combine_sums` aggregate ``mean_n |phi[n, i, j]|`` in
 bounded memory (the scoring stage, :mod:`skshapsae.scoring._scoring`, drives them).
+Every one takes ``background_rows`` (on the base class, :class:`ShapleyEstimator`).
 
-``"linear"``
+``"auto"`` (:class:`AutoEstimator`)
+    Picks per layer: the closed form for a linear game, exact enumeration up to
+    :data:`AUTO_EXACT_MAX_PLAYERS` inputs, permutation sampling otherwise.
+``"linear"`` (:class:`LinearEstimator`)
     Closed form ``phi_ij = W_ij (a_j - mean_B a_j)``; exact for the identity
     activation and for the pre-activation game.
-``"exact"``
+``"exact"`` (:class:`ExactEstimator`)
     Enumerates all ``2**n_in`` coalitions; exact, for small fan-in.
-``"permutation"``
+``"permutation"`` (:class:`PermutationEstimator`)
     The library's estimator: antithetic permutation sampling of the
     single-row games: one pass along each order updates every output unit.
     On the CPU a fused numba kernel (:mod:`skshapsae.scoring._game_kernels`) runs it for
@@ -26,17 +40,20 @@ bounded memory (the scoring stage, :mod:`skshapsae.scoring._scoring`, drives the
     and for ``elu`` / ``gelu``, one cumulative sum per permutation in torch.
     Unbiased; its standard error is estimated from independent permutation
     groups.
-``"kernel"``
+``"kernel"`` (:class:`KernelEstimator`)
     ``shap.KernelExplainer`` on the layer function, as in the paper.
-``"shap-permutation"``
+``"shap-permutation"`` (:class:`ShapPermutationEstimator`)
     ``shap.PermutationExplainer`` on the layer function (model-agnostic sampling).
 """
 
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..network._activations import numpy_activation, torch_activation
 from ..network._threads import torch_threads
@@ -58,6 +75,9 @@ AUTO_EXACT_MAX_PLAYERS = 7
 #: Fan-in up to which the ``"exact"`` estimator enumerates when asked for explicitly
 #: (``2**20`` coalitions per output and background row); above it, it refuses.
 EXACT_MAX_PLAYERS = 20
+
+_ROWS = [Interval(Integral, 1, None, closed="left"), None]
+_COUNT = [Interval(Integral, 1, None, closed="left")]
 
 
 @dataclass
@@ -102,24 +122,48 @@ class GameShape:
     background: range
 
 
-class ShapleyEstimator:
-    """Interface: Shapley values of a :class:`LayerGame` at a batch of points.
+class ShapleyEstimator(BaseEstimator):
+    """Base class of the Shapley estimators: the budget every one takes, and the
+    interface the scoring stage calls.
 
-    Subclasses implement :meth:`shapley_values`, returning ``(phi, var)``:
-    ``phi`` of shape ``(n_points, n_outputs, n_players)`` and ``var``, the
-    estimated variance of each entry of ``phi`` (``None`` for exact methods).
-    ``points_per_batch`` tells the driver how many points to pass at once.
+    Parameters
+    ----------
+    background_rows : int or None, default=None
+        Background rows each explained row plays against. ``None``: the whole background
+        (``n_background`` rows, the paper's setting). An int ``k`` below it: each
+        explained row plays against its own random ``k`` of them, so the cost stays that
+        of ``k`` rows while the averaged importances approach those of the whole
+        background (what ``background_pool`` did: ``n_background=1000`` with
+        ``background_rows=100`` is the former ``n_background=100, background_pool=1000``).
+
+    Notes
+    -----
+    The parameters are the budget (``get_params`` / ``set_params`` / ``clone``, so that
+    a search tunes it as ``shapley_estimator__<name>``). The scoring stage plays each
+    game with :meth:`for_game`, a fresh copy that draws from its own seeded stream, whose
+    :meth:`shapley_values` returns ``(phi, var)``: ``phi`` of shape
+    ``(n_points, n_outputs, n_players)`` and ``var``, the estimated variance of each
+    entry of ``phi`` (``None`` for exact methods); :meth:`points_per_batch` says how many
+    points to pass at once and :meth:`memory_bytes` what one step needs.
     """
 
+    #: The name ``shapley_estimator`` takes for this estimator at its default budget.
     name = "base"
-    #: Constructor argument -> the scoring option it takes (``make_estimator``'s keywords):
-    #: how the registry builds every estimator from the configuration.
-    options = {}
+    #: The stream a copy made by :meth:`for_game` draws from, and its torch device.
+    _seed = 0
+    _device = "cpu"
 
-    @classmethod
-    def from_options(cls, **options):
-        """The estimator built from the scoring options it declares in :attr:`options`."""
-        return cls(**{arg: options[key] for arg, key in cls.options.items() if key in options})
+    _parameter_constraints: dict = {"background_rows": _ROWS}
+
+    def __init__(self, background_rows=None):
+        self.background_rows = background_rows
+
+    def for_game(self, game, *, seed=0, device="cpu"):
+        """A fresh copy at this budget that plays ``game``, seeded with ``seed``, on
+        ``device`` (``"auto"``: the estimator it picks for ``game``)."""
+        estimator = clone(self)
+        estimator._seed, estimator._device = seed, device
+        return estimator
 
     def points_per_batch(self, game):
         return 1
@@ -132,8 +176,68 @@ class ShapleyEstimator:
         raise NotImplementedError
 
 
+class AutoEstimator(ShapleyEstimator):
+    """``"auto"``: the closed form for a linear layer, exact enumeration for a layer of
+    at most 7 inputs, antithetic permutation sampling otherwise.
+
+    Parameters
+    ----------
+    n_permutations : int, default=1
+        Antithetic permutation pairs per (explained row, background row) on the layers
+        that are sampled; with ``importance_target="reconstruction"``, the network
+        game's Owen sampling draws ``n_permutations`` x 64 antithetic pairs.
+    background_rows : int or None, default=None
+        Background rows each explained row plays against (None: all of them; see
+        :class:`ShapleyEstimator`).
+
+    Examples
+    --------
+    >>> from skshapsae import AutoEstimator, SHAPSparseAutoencoder
+    >>> ae = SHAPSparseAutoencoder(shapley_estimator=AutoEstimator(n_permutations=2))
+    >>> ae.get_params()["shapley_estimator__n_permutations"]
+    2
+    """
+
+    name = "auto"
+    _parameter_constraints: dict = {"n_permutations": _COUNT, "background_rows": _ROWS}
+
+    def __init__(self, n_permutations=1, background_rows=None):
+        self.n_permutations = n_permutations
+        self.background_rows = background_rows
+
+    def picked(self, game):
+        """The estimator ``"auto"`` plays ``game`` with, at this budget: the closed form
+        for a linear game, exact enumeration up to :data:`AUTO_EXACT_MAX_PLAYERS` inputs
+        (where it is cheaper than sampling), permutation sampling otherwise."""
+        if game.activation == "identity":
+            return LinearEstimator(background_rows=self.background_rows)
+        if game.n_players <= AUTO_EXACT_MAX_PLAYERS:
+            return ExactEstimator(background_rows=self.background_rows)
+        return PermutationEstimator(self.n_permutations, background_rows=self.background_rows)
+
+    def for_game(self, game, *, seed=0, device="cpu"):
+        return self.picked(game).for_game(game, seed=seed, device=device)
+
+
 class LinearEstimator(ShapleyEstimator):
-    """Closed form for a linear game: ``phi_ij(a) = W_ij (a_j - mean_B a_j)``."""
+    """``"linear"``: the closed form of a linear game, ``W_ij (a_j - mean_B a_j)``.
+
+    Exact for the identity activation and for the pre-activation game; refuses others.
+
+    Parameters
+    ----------
+    background_rows : int or None, default=None
+        Background rows each explained row plays against (None: all of them; see
+        :class:`ShapleyEstimator`).
+
+    Examples
+    --------
+    >>> from skshapsae import LinearEstimator, SHAPSparseAutoencoder
+    >>> ae = SHAPSparseAutoencoder(importance_target="preactivation",
+    ...                            shapley_estimator=LinearEstimator())
+    >>> ae.shapley_estimator
+    LinearEstimator()
+    """
 
     name = "linear"
 
@@ -166,12 +270,25 @@ def _shapley_weight_matrix(n):
 
 
 class ExactEstimator(ShapleyEstimator):
-    """Exact Shapley values by enumerating all coalitions of the layer's inputs."""
+    """``"exact"``: enumeration of all coalitions of a layer's inputs (small fan-in only:
+    it refuses a layer of more than :data:`EXACT_MAX_PLAYERS` inputs).
+
+    Parameters
+    ----------
+    background_rows : int or None, default=None
+        Background rows each explained row plays against (None: all of them; see
+        :class:`ShapleyEstimator`).
+
+    Examples
+    --------
+    >>> from skshapsae import ExactEstimator
+    >>> ExactEstimator(background_rows=50).get_params()
+    {'background_rows': 50}
+    """
 
     name = "exact"
-
-    def __init__(self, max_players=EXACT_MAX_PLAYERS):
-        self.max_players = max_players
+    #: The widest layer it enumerates.
+    max_players = EXACT_MAX_PLAYERS
 
     def memory_bytes(self, game):
         return 24.0 * len(game.background) * game.n_outputs * 2.0**game.n_players
@@ -201,7 +318,8 @@ class ExactEstimator(ShapleyEstimator):
 
 
 class PermutationEstimator(ShapleyEstimator):
-    """Antithetic permutation sampling of the single-row games (numba on the CPU, torch).
+    """``"permutation"``: antithetic permutation sampling on every layer (a fused numba
+    kernel on the CPU, torch on CUDA).
 
     For every explained point ``a`` and every background row ``r`` the
     estimator draws ``n_permutations`` random orders of the players and uses
@@ -222,17 +340,33 @@ class PermutationEstimator(ShapleyEstimator):
     counter-based generator seeded from this estimator's stream, so its values
     differ from the torch path's by sampling error, and do not depend on the
     number of threads.
+
+    Parameters
+    ----------
+    n_permutations : int, default=1
+        Antithetic permutation pairs per (explained row, background row).
+    background_rows : int or None, default=None
+        Background rows each explained row plays against (None: all of them; see
+        :class:`ShapleyEstimator`).
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skshapsae import PermutationEstimator, SHAPSparseAutoencoder
+    >>> ae = SHAPSparseAutoencoder(shapley_estimator=PermutationEstimator())
+    >>> search = GridSearchCV(ae, {"shapley_estimator__n_permutations": [1, 3]})
+    >>> ae.set_params(shapley_estimator__n_permutations=3).shapley_estimator
+    PermutationEstimator(n_permutations=3)
     """
 
     name = "permutation"
+    _parameter_constraints: dict = {"n_permutations": _COUNT, "background_rows": _ROWS}
+    #: Working memory of one step, in bytes.
+    memory_budget = DEFAULT_MEMORY_BYTES
 
-    options = {"n_permutations": "n_permutations", "seed": "seed", "device": "device"}
-
-    def __init__(self, n_permutations=1, seed=0, device="cpu", memory_budget=None):
+    def __init__(self, n_permutations=1, background_rows=None):
         self.n_permutations = n_permutations
-        self.seed = seed
-        self.device = device
-        self.memory_budget = memory_budget or DEFAULT_MEMORY_BYTES
+        self.background_rows = background_rows
 
     def memory_bytes(self, game):
         if self._fused(game):
@@ -249,7 +383,7 @@ class PermutationEstimator(ShapleyEstimator):
     def _fused(self, game):
         from ..network._network import resolve_device
 
-        return fused_available(game.activation, resolve_device(self.device))
+        return fused_available(game.activation, resolve_device(self._device))
 
     def _fused_point_bytes(self, game):
         # per point: the float32 accumulators of the K groups; phi and var in float64
@@ -276,11 +410,11 @@ class PermutationEstimator(ShapleyEstimator):
 
         from ..network._network import resolve_device
 
-        dev = resolve_device(self.device)
+        dev = resolve_device(self._device)
         if getattr(self, "_generator", None) is None:
             # one stream per estimator: successive batches get fresh orders
             self._generator = torch.Generator(device="cpu")
-            self._generator.manual_seed(int(self.seed))
+            self._generator.manual_seed(int(self._seed))
         gen = self._generator
         if self._fused(game):
             return self._fused_values(game, np.asarray(A), gen)
@@ -435,25 +569,42 @@ def _add_orders(acc, gap, c, mirror, null, n_active, offset, WT, act, gen):
     acc.index_add_(0, (offset + perm).reshape(-1), marg.reshape(-1, c.shape[1]))
 
 
-class KernelShapEstimator(ShapleyEstimator):
-    """``shap.KernelExplainer`` on the layer function (the paper's method).
+class KernelEstimator(ShapleyEstimator):
+    """``"kernel"``: ``shap.KernelExplainer`` on each layer, as in the paper (slow).
 
     ``l1_reg`` is off so no link is silently zeroed; the sampling is seeded
     through numpy's global generator, whose state is restored afterwards.
     Points are explained one at a time to bound the memory of the
-    ``nsamples * n_background`` model evaluations.
+    ``n_samples * n_background`` model evaluations.
+
+    Parameters
+    ----------
+    n_samples : int or "auto", default="auto"
+        Coalitions per explained row (shap's ``nsamples``).
+    background_rows : int or None, default=None
+        Background rows each explained row plays against (None: all of them; see
+        :class:`ShapleyEstimator`).
+
+    Examples
+    --------
+    >>> from skshapsae import KernelEstimator, SHAPSparseAutoencoder
+    >>> ae = SHAPSparseAutoencoder(shapley_estimator=KernelEstimator(n_samples=100))
+    >>> ae.get_params()["shapley_estimator__n_samples"]
+    100
     """
 
     name = "kernel"
+    _parameter_constraints: dict = {
+        "n_samples": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "background_rows": _ROWS,
+    }
 
-    options = {"nsamples": "kernel_nsamples", "seed": "seed"}
-
-    def __init__(self, nsamples="auto", seed=0):
-        self.nsamples = nsamples
-        self.seed = seed
+    def __init__(self, n_samples="auto", background_rows=None):
+        self.n_samples = n_samples
+        self.background_rows = background_rows
 
     def memory_bytes(self, game):
-        n = 2 * game.n_players + 2**11 if self.nsamples == "auto" else self.nsamples
+        n = 2 * game.n_players + 2**11 if self.n_samples == "auto" else self.n_samples
         n = min(n, 2**game.n_players - 2) if game.n_players < 30 else n
         # shap's synthetic data and model outputs: nsamples * n_background rows
         rows = max(n, 1) * len(game.background)
@@ -464,11 +615,11 @@ class KernelShapEstimator(ShapleyEstimator):
             import shap
 
             explainer = shap.KernelExplainer(game, game.background)
-            np.random.seed(self.seed)  # noqa: NPY002
+            np.random.seed(self._seed)  # noqa: NPY002
             phi = np.empty((len(A), game.n_outputs, game.n_players))
             for k, a in enumerate(A):
                 values = explainer.shap_values(
-                    a[None, :], nsamples=self.nsamples, l1_reg=False, silent=True
+                    a[None, :], nsamples=self.n_samples, l1_reg=False, silent=True
                 )
                 values = np.asarray(values)
                 if values.ndim == 3 and values.shape[0] == 1:  # (1, n_in, n_out)
@@ -479,20 +630,30 @@ class KernelShapEstimator(ShapleyEstimator):
 
 
 class ShapPermutationEstimator(ShapleyEstimator):
-    """``shap.PermutationExplainer`` with an independent masker over the background.
+    """``"shap-permutation"``: ``shap.PermutationExplainer`` (model-agnostic sampling),
+    with an independent masker over the background.
 
-    shap's own antithetic permutation sampling, model-agnostic (it does not use the
-    layer's structure); ``max_evals`` model evaluations per point, each over every
-    background row.
+    shap's own antithetic permutation sampling, which does not use the layer's
+    structure; ``2 * n_inputs + 1`` model evaluations per point (one antithetic
+    permutation), each over every background row.
+
+    Parameters
+    ----------
+    background_rows : int or None, default=None
+        Background rows each explained row plays against (None: all of them; see
+        :class:`ShapleyEstimator`).
+
+    Examples
+    --------
+    >>> from skshapsae import SHAPSparseAutoencoder, ShapPermutationEstimator
+    >>> ae = SHAPSparseAutoencoder(shapley_estimator=ShapPermutationEstimator())
+    >>> ae.shapley_estimator.name
+    'shap-permutation'
     """
 
     name = "shap-permutation"
-
-    options = {"seed": "seed"}
-
-    def __init__(self, max_evals="auto", seed=0):
-        self.max_evals = max_evals
-        self.seed = seed
+    #: Model evaluations per point ("auto": one antithetic permutation).
+    max_evals = "auto"
 
     def memory_bytes(self, game):
         return 8 * len(game.background) * (2 * game.n_players + 1) * game.n_outputs
@@ -502,52 +663,49 @@ class ShapPermutationEstimator(ShapleyEstimator):
             import shap
 
             masker = shap.maskers.Independent(game.background, max_samples=len(game.background))
-            explainer = shap.PermutationExplainer(game, masker, seed=self.seed)
+            explainer = shap.PermutationExplainer(game, masker, seed=self._seed)
             evals = 2 * game.n_players + 1 if self.max_evals == "auto" else self.max_evals
             values = explainer(A, max_evals=evals, silent=True).values  # (n, in, out)
         return np.transpose(values, (0, 2, 1)), None
 
 
-#: Estimator name -> class: the one registry of the ``shapley_estimator`` choices.
+#: Name -> class: the one registry of the ``shapley_estimator`` choices.
 ESTIMATORS = {
     cls.name: cls
     for cls in (
+        AutoEstimator,
         LinearEstimator,
         ExactEstimator,
         PermutationEstimator,
-        KernelShapEstimator,
+        KernelEstimator,
         ShapPermutationEstimator,
     )
 }
 
-#: The names ``shapley_estimator`` accepts: ``"auto"`` and the registry's.
-ESTIMATOR_NAMES = ("auto", *ESTIMATORS)
+#: The names ``shapley_estimator`` accepts.
+ESTIMATOR_NAMES = tuple(ESTIMATORS)
 
 
-def resolve_estimator(name, game):
-    """The concrete estimator ``name`` means for ``game`` (``"auto"`` picks per layer).
-
-    ``"auto"``: the closed form for a linear game, exact enumeration up to
-    :data:`AUTO_EXACT_MAX_PLAYERS` inputs (where it is cheaper than sampling), the
-    permutation estimator otherwise.
-    """
-    if name != "auto":
-        return name
-    if game.activation == "identity":
-        return "linear"
-    if game.n_players <= AUTO_EXACT_MAX_PLAYERS:
-        return "exact"
-    return "permutation"
+def as_estimator(value):
+    """``shapley_estimator`` as an object: a name is its class at the default budget."""
+    if isinstance(value, ShapleyEstimator):
+        return value
+    if value not in ESTIMATORS:
+        raise ValueError(f"Unknown Shapley estimator {value!r}; choose one of {ESTIMATOR_NAMES}.")
+    return ESTIMATORS[value]()
 
 
-def make_estimator(name, game, *, n_permutations=1, kernel_nsamples="auto", seed=0, device="cpu"):
-    """Build the estimator ``name`` for ``game`` (see :func:`resolve_estimator`)."""
-    name = resolve_estimator(name, game)
-    if name not in ESTIMATORS:
-        raise ValueError(f"Unknown Shapley estimator {name!r}; choose one of {ESTIMATOR_NAMES}.")
-    return ESTIMATORS[name].from_options(
-        n_permutations=n_permutations, kernel_nsamples=kernel_nsamples, seed=seed, device=device
-    )
+def from_old_settings(name, n_permutations=1, kernel_nsamples="auto", background_rows=None):
+    """The ``shapley_estimator`` value equal to the settings of the parameters removed in
+    0.2: the name when every budget is at its default, else the object."""
+    options = {}
+    if name in ("auto", "permutation") and n_permutations != 1:
+        options["n_permutations"] = n_permutations
+    if name == "kernel" and kernel_nsamples != "auto":
+        options["n_samples"] = kernel_nsamples
+    if background_rows is not None:
+        options["background_rows"] = background_rows
+    return ESTIMATORS[name](**options) if options else name
 
 
 def partial_sums(game, A_explain, estimator):
