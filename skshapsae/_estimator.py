@@ -2,7 +2,6 @@
 
 import logging
 from dataclasses import asdict, replace
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -79,6 +78,26 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
     if keep_float32 and X.dtype == np.float32:
         return X  # finite float32 values are in range by construction
     return checks.float32_range(np.asarray(X, dtype=np.float64))
+
+
+def row_validator(estimator):
+    """``validate(X, columns) -> (X, columns)``: rows validated as ``estimator``
+    validates them (:func:`validate_rows`), against ``columns`` (its input attributes,
+    ``n_features_in_`` and ``feature_names_in_``, as a dict), or with ``columns=None`` as
+    a new model's first rows, whose input attributes it returns. Nothing is written on
+    ``estimator``: scikit-learn's checks read and set the attributes on an unfitted copy,
+    which names the estimator's class in their messages."""
+    probe = clone(estimator)
+    inputs = fitted.names(group="input")
+
+    def validate(X, columns):
+        for name in inputs:
+            vars(probe).pop(name, None)
+        vars(probe).update(columns or {})
+        X = validate_rows(probe, X, reset=columns is None)
+        return X, {name: vars(probe)[name] for name in inputs if name in vars(probe)}
+
+    return validate
 
 
 def fit_with_training(estimator, X, **training):
@@ -608,16 +627,21 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``baselines.TRAINED``). Concurrent calls on one object run one after the other; a
         failure anywhere leaves the estimator as it was.
         """
-        # validate_data(reset=True) sets the input attributes at once: restored if the
-        # fit fails, so no mix of old and new state remains
-        with exclusive(self), fitted.restored_on_failure(self, fitted.names(group="input")):
+        with exclusive(self):
             setup = fit_setup(self.get_params(), training=training)
             resume = self._resume_state(setup) if incremental else None
-            validate = partial(validate_rows, self)
-            source = data_source(X, validate, setup, incremental=incremental, resume=resume)
+            columns = None if resume is None else self._input_state()
+            source = data_source(
+                X,
+                row_validator(self),
+                setup,
+                incremental=incremental,
+                resume=resume,
+                columns=columns,
+            )
             setup = source.for_data(setup)
             if source.fresh:
-                names = getattr(self, "feature_names_in_", None)
+                names = source.columns.get("feature_names_in_")
                 checks.warn_constant_features(source.sample(), names)
                 checks.warn_scaling(source.sample(), setup.out_activation)
             check_fit_memory(
@@ -640,7 +664,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 state.update(prune_stage(state, source.tuning_data, setup))
                 if previous is not None:
                     state = self._better_on_seen(state, previous, source)
-            # every fitted attribute appears at once: an interrupted fit leaves none
+            # every fitted attribute appears at once: an interrupted fit leaves none (the
+            # validation's input attributes too, which it returned instead of setting)
+            state.update(source.columns)
+            for name in fitted.names(group="input"):
+                vars(self).pop(name, None)
             self.__dict__.update(fitted.freeze(state))
             if incremental:
                 self._partial_fit_state = source.resume
@@ -718,7 +746,13 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 "network)."
             )
         X = validate_rows(self, X, reset=False)
-        return rescored_state(self, X, setup.scoring, setup.n_explain, self.n_jobs)
+        return rescored_state(self._fitted_state(), X, setup.scoring, setup.n_explain, self.n_jobs)
+
+    def _input_state(self):
+        """The input attributes (``n_features_in_``, ``feature_names_in_``) as a dict."""
+        return {
+            name: vars(self)[name] for name in fitted.names(group="input") if name in vars(self)
+        }
 
     def _fitted_state(self, exclude=()):
         """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
@@ -822,8 +856,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if keep_counts is not None:
             keep_counts = checks.keep_counts(keep_counts, [W.size for W in self.dense_weights_])
         if X is not None:
-            validate = partial(validate_rows, self)
-            X = chunk_source(X, validate) if is_stream(X) else validate(X, reset=False)
+            X = (
+                chunk_source(X, row_validator(self), self._input_state())
+                if is_stream(X)
+                else validate_rows(self, X, reset=False)
+            )
         allowed = self.link_masks_ if rescore else None  # a subset, whatever the pruning
         state.update(prune_stage(state, X, setup, keep_counts, allowed=allowed))
         new.__dict__.update(fitted.freeze(state))
@@ -1090,7 +1127,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             )
         labels = list(dict.fromkeys(groups))
         codes = np.array([labels.index(g) for g in groups], dtype=np.intp)
-        values = grouped_attribution(self, codes)
+        values = grouped_attribution(self._fitted_state(), codes)
         return dict(zip(labels, map(float, values)))
 
     def get_unit_names(self, layer=0):
@@ -1307,8 +1344,7 @@ def shap_importances(X, y=None, **params):
 
     Examples
     --------
-    >>> from functools import partial
-    >>> from sklearn.datasets import load_wine
+    >>>     >>> from sklearn.datasets import load_wine
     >>> from sklearn.feature_selection import SelectKBest
     >>> from sklearn.preprocessing import MinMaxScaler
     >>> from skshapsae import shap_importances

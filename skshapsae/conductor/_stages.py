@@ -3,7 +3,9 @@
 Every stage reads the fit's :class:`~skshapsae.conductor._config.FitSetup` and numpy arrays, and
 returns numpy (a dict of fitted attributes, names from the schema in ``_fitted``); the
 estimator validates, calls them and assigns the result at once. Nothing here reads or
-writes an estimator.
+writes an estimator: a model's fitted attributes come in as a dict, and the validation
+of the rows is a function the estimator passes, which returns the rows and the input
+attributes it found (``columns``) instead of setting them.
 
 * :func:`data_source`: the training data as a source, one of :class:`ArraySource` (an
   array in memory), :class:`StreamSource` (a Dask array or re-iterable chunks) and
@@ -87,13 +89,16 @@ _SHARED = (
 )
 
 
-def chunk_source(X, validate, reset=False):
+def chunk_source(X, validate, columns=None):
     """A callable returning a fresh iterator over the validated chunks of ``X``.
 
-    ``validate(chunk, reset=...)`` validates one chunk; ``reset`` is passed for the very
-    first chunk of the first pass only (it sets the input's shape and names of a new
-    model). A one-shot iterator (a generator) can be read once only: it is refused,
-    since training passes over the data several times.
+    ``validate(chunk, columns) -> (chunk, columns)`` validates one chunk against
+    ``columns`` (the input attributes, ``n_features_in_`` and ``feature_names_in_``, as a
+    dict) and returns them; ``columns=None``: the chunk is a new model's first data,
+    whose columns it returns. The first chunk is validated against ``columns``, every
+    later one against what the first returned, kept as the callable's ``columns``. A
+    one-shot iterator (a generator) can be read once only: it is refused, since training
+    passes over the data several times.
     """
     if isinstance(X, Iterator):
         raise ValueError(
@@ -136,13 +141,14 @@ def chunk_source(X, validate, reset=False):
         for chunk in read():
             if np.shape(chunk)[:1] == (0,):  # empty partitions happen (Dask): skip them
                 continue
-            chunk = validate(chunk, reset=reset and state["first"])
+            chunk, chunks.columns = validate(chunk, chunks.columns)
             state["first"] = False
             rows += len(chunk)
             yield chunk
         if rows == 0 and not state["first"]:  # a later pass found nothing: not re-iterable
             raise ValueError(_SHARED)
 
+    chunks.columns = columns
     return chunks
 
 
@@ -250,16 +256,18 @@ def cached(setup, function):
     return check_memory(setup.memory).cache(function, ignore=ignore)
 
 
-def data_source(X, validate, setup, *, incremental=False, resume=None):
-    """The fit's data as a source. ``validate(X, reset=...)`` validates an array or a
-    chunk (``reset``: it is a new model's first data); ``resume``: where ``partial_fit``
-    continues (None: a new stream)."""
+def data_source(X, validate, setup, *, incremental=False, resume=None, columns=None):
+    """The fit's data as a source. ``validate(X, columns) -> (X, columns)`` validates an
+    array or a chunk against ``columns``, the input attributes the data must match
+    (None: a new model's first data, whose attributes it returns; see
+    :func:`chunk_source`); the source keeps them as ``columns``. ``resume``: where
+    ``partial_fit`` continues (None: a new stream)."""
     if incremental:
-        return IncrementSource(validate(X, reset=resume is None), resume)
+        return IncrementSource(*validate(X, columns), resume)
     if is_stream(X):
-        chunks = chunk_source(X, validate, reset=True)
+        chunks = chunk_source(X, validate, columns)
         return StreamSource(chunks, setup.reservoir_rows, setup.seed())
-    return ArraySource(validate(X, reset=True))
+    return ArraySource(*validate(X, columns))
 
 
 class ArraySource:
@@ -267,8 +275,9 @@ class ArraySource:
 
     fresh = True  # a new model: the data are checked for constant or unscaled columns
 
-    def __init__(self, X):
+    def __init__(self, X, columns):
         self.X = X
+        self.columns = columns  # the input attributes found by the validation
         self.n_samples = len(X)
         self.tuning_data = X  # what the pruned network is fine-tuned on
 
@@ -315,6 +324,7 @@ class StreamSource:
             raise ValueError("X holds no rows: every chunk is empty.")
         self.n_samples = self.reservoir.seen
         self.rows = self.reservoir.sample()
+        self.columns = chunks.columns
 
     def sample(self):
         return self.rows
@@ -345,8 +355,9 @@ class StreamSource:
 class IncrementSource:
     """One chunk of ``partial_fit``, continuing ``resume`` (None: a new stream)."""
 
-    def __init__(self, X, resume):
+    def __init__(self, X, columns, resume):
         self.X = self.tuning_data = X
+        self.columns = columns
         self.resume = resume
         self.fresh = resume is None
         self.n_samples = len(X)
@@ -420,39 +431,35 @@ def scored_state(trained, background, explained, activations, scoring, n_jobs=No
     }
 
 
-def rescored_state(model, X, scoring, n_explain, n_jobs=None):
-    """A pruned model as a new dense stage (``reprune(rescore=True)``).
+def rescored_state(state, X, scoring, n_explain, n_jobs=None):
+    """A pruned model as a new dense stage (``reprune(rescore=True)``); ``state``: the
+    model's fitted attributes.
 
     Its pruned network (folded, fine-tuned; weight 0 at every removed link) becomes the
     dense network, whose links are scored again by ``scoring`` on the model's
     ``background_`` and ``n_explain`` rows of ``X`` drawn with the scoring seed. A
     removed link then scores exactly 0, so pruning the result keeps a subset of the links.
     """
-    weights = [np.asarray(w.toarray(), dtype=np.float64) for w in model.weights_]
-    biases = [np.asarray(b, dtype=np.float64) for b in model.intercepts_]
+    weights = [np.asarray(w.toarray(), dtype=np.float64) for w in state["weights_"]]
+    biases = [np.asarray(b, dtype=np.float64) for b in state["intercepts_"]]
     rows = sample_rows(len(X), n_explain, np.random.RandomState(scoring.seed))
-    network = DenseNetwork(weights, biases, list(model.activations_))
-    scores = score_network(network, model.background_, X[rows], scoring, n_jobs=n_jobs)
+    network = DenseNetwork(weights, biases, list(state["activations_"]))
+    background = state["background_"]
+    scores = score_network(network, background, X[rows], scoring, n_jobs=n_jobs)
     # a removed link scores 0 under an exact or sampled permutation game, not always
     # under a regression estimator (KernelSHAP's noise): 0 wherever the weight is
     importances = [np.where(W == 0, 0.0, imp) for W, imp in zip(weights, scores.importances)]
     stderrs = [np.where(W == 0, 0.0, err) for W, err in zip(weights, scores.stderrs)]
-    state = importance_state(importances, stderrs, scores.estimators)
     explained = X[rows]
     return {
         "dense_weights_": weights,
         "dense_intercepts_": biases,
-        **state,
+        **importance_state(importances, stderrs, scores.estimators),
         **attribution_state(
-            network,
-            model.background_,
-            explained,
-            scoring.seed,
-            importances,
-            model.column_weights_,
+            network, background, explained, scoring.seed, importances, state["column_weights_"]
         ),
         "layer_input_means_": scores.layer_input_means,
-        "fit_times_": {**model.fit_times_, "scoring": scores.seconds},
+        "fit_times_": {**state["fit_times_"], "scoring": scores.seconds},
     }
 
 
@@ -493,16 +500,17 @@ def _attribution(weights, biases, activations, background, explained, seed, grou
     return loss * scale[:, None]
 
 
-def grouped_attribution(model, groups, seed=0):
-    """``feature_importances_`` of a fitted model's dense network with the columns of a
-    group as one player (``groups``: int codes per column), on its ``background_`` rows;
-    shares summing to 1."""
+def grouped_attribution(state, groups, seed=0):
+    """``feature_importances_`` of a fitted model's dense network (``state``: its fitted
+    attributes) with the columns of a group as one player (``groups``: int codes per
+    column), on its ``background_`` rows; shares summing to 1."""
+    background = state["background_"]
     relative = _attribution(
-        model.dense_weights_,
-        model.dense_intercepts_,
-        model.activations_,
-        model.background_,
-        model.background_,
+        state["dense_weights_"],
+        state["dense_intercepts_"],
+        state["activations_"],
+        background,
+        background,
         seed,
         groups,
     )
