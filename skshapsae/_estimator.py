@@ -49,7 +49,7 @@ from .conductor._stages import (
 from .inference._inference import as_output, finite_output
 from .inference._inference import run as run_plan
 from .network._activations import ACTIVATIONS
-from .network._network import AUTO_INIT_MAX_FEATURES, resolve_device
+from .network._network import AUTO_INIT_MAX_FEATURES, fine_tuning_rate, resolve_device
 from .network._threads import exclusive
 from .pruning._pruning import sparsity_curve
 from .scoring._attribution import select_features as _select_features
@@ -110,11 +110,8 @@ def fit_with_training(estimator, X, **training):
 def fitted_network(state, setup, n_samples):
     """The architecture and the recorded training and scoring settings of a fit."""
     sizes = setup.sizes
-    # fine-tuning continues at the step size the dense training ended with, but at
-    # least a tenth of the initial one (measured on digits: restarting at the initial
-    # step raised the loss of a converged network, the schedule's last step barely moved)
-    # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
-    rate = max(state.pop("_final_learning_rate_"), setup.train.learning_rate_init / 10)
+    # fine-tuning's step size, recorded as a plain dict (a saved model is fine-tuned alike)
+    rate = fine_tuning_rate(state.pop("_final_learning_rate_"), setup.train.learning_rate_init)
     return {
         "n_components_": sizes[len(sizes) // 2],
         "layer_sizes_": sizes,
@@ -628,22 +625,24 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         failure anywhere leaves the estimator as it was.
         """
         with exclusive(self):
-            setup = fit_setup(self.get_params(), training=training)
+            params = self.get_params()
+            setup = fit_setup(params, training=training)
             resume = self._resume_state(setup) if incremental else None
             columns = None if resume is None else self._input_state()
             source = data_source(
                 X,
                 row_validator(self),
                 setup,
+                self.random_state,
                 incremental=incremental,
                 resume=resume,
                 columns=columns,
             )
-            setup = source.for_data(setup)
+            setup = source.for_data(setup, params)
             if source.fresh:
                 names = source.columns.get("feature_names_in_")
                 checks.warn_constant_features(source.sample(), names)
-                checks.warn_scaling(source.sample(), setup.out_activation)
+                checks.warn_scaling(source.sample(), setup.activations[-1])
             check_fit_memory(
                 setup.sizes,
                 setup.activations,
@@ -720,7 +719,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if not self.__sklearn_is_fitted__():
             return None
         self._check_full("partial_fit")
-        return ResumeState.from_model(self._fitted_state(), setup.reservoir_rows, setup.seed())
+        return ResumeState.from_model(self._fitted_state(), setup.reservoir_rows, self._seed())
 
     def _played_scoring(self):
         """The game the links were scored by, whatever set_params changed since (files

@@ -47,6 +47,7 @@ from ..scoring._attribution import (
     reconstruction_game,
 )
 from ..scoring._scoring import DenseNetwork, _progress, layer_outputs, score_network
+from ._config import draw_seed, sample_rows
 
 # -- Data that does not fit in memory: chunk sources and the reservoir of scoring rows.
 # ``fit`` accepts, besides an array, a Dask array or an iterable of 2-d chunks; it then
@@ -201,14 +202,6 @@ class Reservoir:
 logger = logging.getLogger("skshapsae")
 
 
-def sample_rows(n_samples, wanted, rng):
-    """``wanted`` sorted row indices drawn without replacement; all rows of a small table
-    (documented, no warning)."""
-    if wanted >= n_samples:
-        return np.arange(n_samples)
-    return np.sort(rng.choice(n_samples, size=wanted, replace=False))
-
-
 def column_weights(kind, rows, sizes, seed):
     """The loss weights of the columns: ``"unique"`` (one over the unique variance, with
     as many factors as the code has units; see ``unique_variance_weights``) or ``"uniform"``
@@ -256,17 +249,18 @@ def cached(setup, function):
     return check_memory(setup.memory).cache(function, ignore=ignore)
 
 
-def data_source(X, validate, setup, *, incremental=False, resume=None, columns=None):
+def data_source(X, validate, setup, random_state, *, incremental=False, resume=None, columns=None):
     """The fit's data as a source. ``validate(X, columns) -> (X, columns)`` validates an
     array or a chunk against ``columns``, the input attributes the data must match
     (None: a new model's first data, whose attributes it returns; see
-    :func:`chunk_source`); the source keeps them as ``columns``. ``resume``: where
-    ``partial_fit`` continues (None: a new stream)."""
+    :func:`chunk_source`); the source keeps them as ``columns``. ``random_state``: the
+    parameter, which a stream's reservoir seed is drawn from; ``resume``: where
+    ``partial_fit`` continues (None: a new stream, seeded from ``random_state``)."""
     if incremental:
-        return IncrementSource(*validate(X, columns), resume)
+        return IncrementSource(*validate(X, columns), resume, random_state)
     if is_stream(X):
         chunks = chunk_source(X, validate, columns)
-        return StreamSource(chunks, setup.reservoir_rows, setup.seed())
+        return StreamSource(chunks, setup.reservoir_rows, draw_seed(random_state))
     return ArraySource(*validate(X, columns))
 
 
@@ -285,8 +279,8 @@ class ArraySource:
         """The rows the data checks look at (all of them)."""
         return self.X
 
-    def for_data(self, setup):
-        return setup.for_data(self.n_samples, self.X.shape[1])
+    def for_data(self, setup, params):
+        return setup.for_data(params, self.n_samples, self.X.shape[1])
 
     def memory_rows(self, setup):
         """Rows of the Shapley background and of the training, for the memory check."""
@@ -298,14 +292,9 @@ class ArraySource:
             self.X, setup.sizes, setup.activations, setup.train, setup.weighting, setup.verbose
         )
 
-    def scoring_rows(self, setup):
-        """The background and the explained rows, drawn (sorted) by the setup's generator."""
-        background = sample_rows(self.n_samples, setup.n_background, setup.rng)
-        explained = sample_rows(self.n_samples, setup.n_explain, setup.rng)
-        return self.X[background], self.X[explained]
-
     def score(self, trained, setup):
-        return score_stage(trained, *self.scoring_rows(setup), setup, cache=True)
+        background, explained = setup.scoring_rows  # drawn by ``for_data``
+        return score_stage(trained, self.X[background], self.X[explained], setup, cache=True)
 
 
 class StreamSource:
@@ -329,8 +318,8 @@ class StreamSource:
     def sample(self):
         return self.rows
 
-    def for_data(self, setup):
-        return setup.for_data(self.n_samples, self.rows.shape[1], in_memory=False)
+    def for_data(self, setup, params):
+        return setup.for_data(params, self.n_samples, self.rows.shape[1], in_memory=False)
 
     def memory_rows(self, setup):
         return min(len(self.rows), setup.n_background), len(self.rows)
@@ -355,18 +344,19 @@ class StreamSource:
 class IncrementSource:
     """One chunk of ``partial_fit``, continuing ``resume`` (None: a new stream)."""
 
-    def __init__(self, X, columns, resume):
+    def __init__(self, X, columns, resume, random_state):
         self.X = self.tuning_data = X
         self.columns = columns
         self.resume = resume
+        self.random_state = random_state  # seeds a new stream's reservoir
         self.fresh = resume is None
         self.n_samples = len(X)
 
     def sample(self):
         return self.X
 
-    def for_data(self, setup):
-        return setup.for_data(self.n_samples, self.X.shape[1], incremental=True)
+    def for_data(self, setup, params):
+        return setup.for_data(params, self.n_samples, self.X.shape[1], incremental=True)
 
     def memory_rows(self, setup):
         filled = 0 if self.resume is None else self.resume.reservoir.filled
@@ -375,7 +365,7 @@ class IncrementSource:
 
     def train(self, setup):
         """One pass over the chunk; ``self.resume`` becomes the stream's new state."""
-        resume = self.resume or ResumeState.new(setup.reservoir_rows, setup.seed())
+        resume = self.resume or ResumeState.new(setup.reservoir_rows, draw_seed(self.random_state))
         trained, self.resume = train_increment(self.X, setup, resume)
         self.n_samples = self.resume.reservoir.seen  # every row of the stream so far
         return trained
