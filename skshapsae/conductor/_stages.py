@@ -25,7 +25,7 @@ import copy
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from sklearn.utils.validation import check_memory
@@ -35,6 +35,7 @@ from ..network._network import (
     StreamState,
     TrainingConfig,
     fine_tune,
+    fine_tuning_rate,
     train_autoencoder,
     unique_variance_weights,
 )
@@ -47,7 +48,7 @@ from ..scoring._attribution import (
     reconstruction_game,
 )
 from ..scoring._scoring import DenseNetwork, _progress, layer_outputs, score_network
-from ._config import draw_seed, sample_rows
+from ._config import draw_seed, recorded_scoring, sample_rows
 
 # -- Data that does not fit in memory: chunk sources and the reservoir of scoring rows.
 # ``fit`` accepts, besides an array, a Dask array or an iterable of 2-d chunks; it then
@@ -542,6 +543,47 @@ def attribution_state(network, background, explained, seed, link_importances, we
     return {
         "reconstruction_importances_": relative,
         "feature_importances_": _shares(cross_attribution(relative)),
+    }
+
+
+def fitted_network(state, setup, n_samples):
+    """The architecture and the recorded training and scoring settings of a fit."""
+    sizes = setup.sizes
+    # fine-tuning's step size, recorded as a plain dict (a saved model is fine-tuned alike)
+    rate = fine_tuning_rate(state.pop("_final_learning_rate_"), setup.train.learning_rate_init)
+    return {
+        "n_components_": sizes[len(sizes) // 2],
+        "layer_sizes_": sizes,
+        "activations_": setup.activations,
+        "n_samples_seen_": int(n_samples),
+        "_scoring_config_": recorded_scoring(setup.scoring),
+        "_training_config_": asdict(replace(setup.train, learning_rate_init=rate)),
+    }
+
+
+def same_network(trained, previous):
+    """Whether a training result holds the fitted dense network, bitwise."""
+    return all(
+        np.array_equal(a, b)
+        for new, old in (
+            (trained.weights, previous["dense_weights_"]),
+            (trained.biases, previous["dense_intercepts_"]),
+        )
+        for a, b in zip(new, old, strict=True)
+    )
+
+
+def continued_state(previous, trained, n_samples):
+    """The fitted state ``previous`` (scores, masks, pruned network) with a
+    ``partial_fit`` call's training record: epochs, loss curves, rows seen, seconds."""
+    tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
+    return {
+        **previous,
+        "dense_loss_curve_": list(trained.loss_curve),
+        "loss_curve_": list(trained.loss_curve) + list(tuning),
+        "n_iter_": int(trained.n_iter),
+        "n_samples_seen_": int(n_samples),
+        "fit_times_": {**previous["fit_times_"], "training": trained.seconds},
     }
 
 
