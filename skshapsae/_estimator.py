@@ -19,10 +19,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .conductor import _checks as checks
 from .conductor import _dask
 from .conductor import _fitted as fitted
-from .conductor._checks import warn_not_converged
 from .conductor._config import (
     PRUNING,
     RENAMED,
@@ -42,8 +40,11 @@ from .conductor._stages import (
     is_stream,
     prune_stage,
     same_network,
+    warn_constant_features,
+    warn_not_converged,
+    warn_scaling,
 )
-from .inference._inference import as_output
+from .inference._inference import as_output, float32_range, inference_rows, untracked
 from .inference._inference import run as run_plan
 from .network._activations import ACTIVATIONS
 from .network._network import resolve_device
@@ -61,7 +62,7 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
     ``keep_float32`` (inference)."""
     X = validate_data(
         estimator,
-        checks.untracked(X),
+        untracked(X),
         reset=reset,
         dtype=[np.float64, np.float32],
         accept_sparse=False,
@@ -71,7 +72,7 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
         X = np.ascontiguousarray(X)
     if keep_float32 and X.dtype == np.float32:
         return X  # finite float32 values are in range by construction
-    return checks.float32_range(np.asarray(X, dtype=np.float64))
+    return float32_range(np.asarray(X, dtype=np.float64))
 
 
 def row_validator(estimator):
@@ -594,8 +595,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             setup = source.for_data(setup, params)
             if source.fresh:
                 names = source.columns.get("feature_names_in_")
-                checks.warn_constant_features(source.sample(), names)
-                checks.warn_scaling(source.sample(), setup.activations[-1])
+                warn_constant_features(source.sample(), names)
+                warn_scaling(source.sample(), setup.activations[-1])
             check_fit_memory(
                 setup.sizes,
                 setup.activations,
@@ -1002,7 +1003,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         names : list of str
         """
         check_is_fitted(self)
-        layer = checks.unit_layer(layer, len(self.layer_sizes_) - 1)
+        layer = fitted.unit_layer(layer, len(self.layer_sizes_) - 1)
         if layer == 0:
             return [str(name) for name in _check_feature_names_in(self, None)]
         if layer == len(self.layer_sizes_) // 2:
@@ -1078,7 +1079,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             float32; results agree with float64 arithmetic to about 1e-6 relative).
         """
         check_is_fitted(self)
-        plain = checks.inference_rows(X, self)  # a plain float array: checked at numpy speed
+        plain = inference_rows(X, self)  # a plain float array: checked at numpy speed
         if plain is not None:
             return run_plan(self, "encode", *plain)
         return self._encode(self._validate_X(X, reset=False, keep_float32=True))

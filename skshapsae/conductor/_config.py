@@ -40,7 +40,6 @@ from ..scoring._shapley_params import (
     as_estimator_params,
     from_old_settings,
 )
-from . import _checks as checks
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,8 @@ class FitSetup:
                 "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
                 "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
             )
-        sizes = checks.layer_sizes(params["hidden_layer_sizes"], n_features)
-        checks.code_top_k(self.train.code_top_k, sizes[len(sizes) // 2])
+        sizes = layer_sizes(params["hidden_layer_sizes"], n_features)
+        code_top_k(self.train.code_top_k, sizes[len(sizes) // 2])
         rng = check_random_state(params["random_state"])
         train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         batch = params["batch_size"]
@@ -164,6 +163,88 @@ def _resolve_weighting(kind, out, n_features):
         return kind
     small = out == "identity" and n_features <= AUTO_INIT_MAX_FEATURES
     return "unique" if small else "uniform"
+
+
+# -- Checks of the parameters against the data's shape and each other.
+
+
+def default_hidden_sizes(n_features, n_components=None):
+    """``hidden_layer_sizes=None``: the encoder's widths derived from the table's width.
+
+    Without ``n_components``: one layer of ``max(1, n_features // 2)`` units. With a code
+    size ``k`` (as ``PCA(n_components=k)``): the code layer alone, ``(k,)``.
+    """
+    if n_components is None:
+        return (max(1, n_features // 2),)
+    return (int(n_components),)
+
+
+def layer_sizes(hidden_layer_sizes, n_features, n_components=None):
+    """Widths ``n(0), ..., n(2L)`` of the mirrored network, validated."""
+    sizes = hidden_layer_sizes
+    if sizes is None:
+        if n_components is not None and n_components > n_features:
+            raise ValueError(
+                f"n_components={n_components} is larger than the number of features "
+                f"({n_features}); the code must not be wider than the input."
+            )
+        sizes = default_hidden_sizes(n_features, n_components)
+    elif isinstance(sizes, Integral):
+        sizes = (sizes,)
+    sizes = list(sizes)
+    if len(sizes) == 0:
+        raise ValueError(
+            "hidden_layer_sizes is empty; give at least one layer width, e.g. (32, 8)."
+        )
+    for pos, width in enumerate(sizes):
+        if not isinstance(width, Integral) or isinstance(width, bool) or width < 1:
+            raise ValueError(
+                f"hidden_layer_sizes[{pos}] = {width!r} is not a positive integer; "
+                "every layer width must be an integer >= 1."
+            )
+    if sizes[0] > n_features:
+        raise ValueError(
+            f"hidden_layer_sizes[0] = {sizes[0]} is wider than the input "
+            f"(n_features = {n_features}); an encoder's widths must not exceed "
+            "the number of features."
+        )
+    for pos in range(1, len(sizes)):
+        if sizes[pos] > sizes[pos - 1]:
+            raise ValueError(
+                f"hidden_layer_sizes[{pos}] = {sizes[pos]} is larger than "
+                f"hidden_layer_sizes[{pos - 1}] = {sizes[pos - 1]}; the encoder's "
+                "widths must be non-increasing (the decoder mirrors them)."
+            )
+    sizes = [int(s) for s in sizes]
+    if n_components is not None and hidden_layer_sizes is not None and sizes[-1] != n_components:
+        raise ValueError(
+            f"n_components={n_components} disagrees with hidden_layer_sizes={sizes}, whose "
+            f"last width ({sizes[-1]}) is the code size. Give one of them, or make them agree."
+        )
+    return [n_features, *sizes, *sizes[-2::-1], n_features]
+
+
+def code_top_k(k, code):
+    """``code_top_k`` must leave a choice among the code's ``code`` units."""
+    if k is not None and k > code:
+        raise ValueError(
+            f"code_top_k={k} is wider than the code ({code} units, the last of "
+            "hidden_layer_sizes); use at most the code size, or None."
+        )
+
+
+def prune_args(structure, allocation, keep_counts=None):
+    """Check that the pruning options go together."""
+    if structure == "units" and allocation != "layer":
+        raise ValueError(
+            "pruning='units' keeps a share of each layer's unit importance; "
+            "allocation='global' ranks links."
+        )
+    if structure == "units" and keep_counts is not None:
+        raise ValueError(
+            "keep_counts fixes the number of links per layer, which whole units cannot "
+            "match; use importance_level or target_sparsity with pruning='units'."
+        )
 
 
 #: ``pruning`` -> (how the kept links are shared among the layers, what is pruned).

@@ -24,6 +24,7 @@ Groups:
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,8 +37,7 @@ from ..scoring._attribution import select_features as _select_features
 from ..scoring._attribution import source_columns
 from ..scoring._scoring import DenseNetwork, explain_codes, explain_layer
 from ..scoring._shapley import numpy_global_state_kept
-from . import _checks as checks
-from ._config import PRUNING
+from ._config import PRUNING, prune_args
 from ._stages import (
     chunk_source,
     grouped_attribution,
@@ -292,17 +292,17 @@ def repruned_state(state, setup, validate, X=None, *, scores=None, keep_counts=N
     stage, scored again on rows of ``X``) and ``n_jobs``.
     """
     rescore = how.get("rescore", False)
-    checks.prune_args(setup.structure, setup.allocation, keep_counts)
+    prune_args(setup.structure, setup.allocation, keep_counts)
     new = {name: value for name, value in state.items() if name not in names(group="pruning")}
     if rescore:
         new.update(_rescored(state, X, scores, setup, validate, how.get("n_jobs")))
     shapes = [W.shape for W in state["dense_weights_"]]
     if scores is not None:
-        scores = checks.given_scores(scores, shapes)
+        scores = _given_scores(scores, shapes)
         errors = [np.zeros_like(score) for score in scores]
         new.update(importance_state(scores, errors, ["given"] * len(scores)))
     if keep_counts is not None:
-        keep_counts = checks.keep_counts(keep_counts, [W.size for W in state["dense_weights_"]])
+        keep_counts = _keep_counts(keep_counts, [W.size for W in state["dense_weights_"]])
     if X is not None:
         columns = _columns(state)
         X = chunk_source(X, validate, columns) if is_stream(X) else validate(X, columns)[0]
@@ -343,7 +343,7 @@ def explanation(state, X, validate, *, layer, output, max_evals, display_data, m
         import shap
 
     X = validate(X, _columns(state))[0]
-    evals = checks.explain_args(layer, max_evals, len(state["dense_weights_"]), X.shape[1])
+    evals = explain_args(layer, max_evals, len(state["dense_weights_"]), X.shape[1])
     shown = None
     if display_data is not None:
         shown = check_array(display_data, dtype=None, ensure_all_finite=False)
@@ -358,7 +358,7 @@ def explanation(state, X, validate, *, layer, output, max_evals, display_data, m
         layer is not None and output == "error"
     ):
         sizes = state["layer_sizes_"]
-        checks.output_unit(output, sizes[len(sizes) // 2 if layer is None else layer + 1])
+        output_unit(output, sizes[len(sizes) // 2 if layer is None else layer + 1])
     background = state["background_"]
     if layer is None:
         unit_names = model["unit_names"](0)
@@ -409,7 +409,7 @@ def explanation(state, X, validate, *, layer, output, max_evals, display_data, m
 def selected_features(state, n_features, X, validate, *, weights, units):
     """``select_features``: column indices chosen on ``X`` (None: ``background_``)."""
     n_in = state["n_features_in_"]
-    n_features = checks.n_selected(n_features, n_in)
+    n_features = n_selected(n_features, n_in)
     if not (isinstance(weights, str) and weights in ("uniform", "importance")):
         shown = f"an array of shape {np.shape(weights)}" if np.ndim(weights) else repr(weights)
         raise ValueError(
@@ -463,3 +463,88 @@ def sparsity_levels(state, levels, pruning):
         state["activations_"],
         *PRUNING[pruning],
     )
+
+
+# -- The arguments of what is played again, checked.
+
+
+def _given_scores(scores, shapes):
+    """Link scores passed to ``reprune``: one finite, non-negative array per layer."""
+    if len(scores) != len(shapes):
+        raise ValueError(
+            f"scores must hold one array per layer ({len(shapes)}), got {len(scores)}."
+        )
+    scores = [np.asarray(s, dtype=np.float64) for s in scores]
+    for layer, (score, shape) in enumerate(zip(scores, shapes)):
+        if score.shape != shape or not np.all(np.isfinite(score)) or (score < 0).any():
+            raise ValueError(
+                f"scores[{layer}] must be a finite, non-negative array of shape {shape} "
+                f"(the shape of dense_weights_[{layer}]); got shape {score.shape}."
+            )
+    return scores
+
+
+def _keep_counts(counts, sizes):
+    """Links to keep per layer: one integer in ``[0, n_links]`` per layer."""
+    counts = list(counts)
+    if len(counts) != len(sizes) or not all(
+        isinstance(c, Integral) and 0 <= c <= n for c, n in zip(counts, sizes)
+    ):
+        raise ValueError(
+            f"keep_counts must hold one integer per layer, between 0 and the layer's "
+            f"number of links {sizes}; got {counts}."
+        )
+    return [int(c) for c in counts]
+
+
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def explain_args(layer, max_evals, n_layers, n_features):
+    """Check ``explain``'s arguments; returns the model evaluations per row."""
+    if layer is not None and not (_is_int(layer) and 0 <= layer < n_layers):
+        raise ValueError(
+            f"layer must be None (code attributions) or an integer in [0, {n_layers - 1}] "
+            f"(a layer of the dense network), got {layer!r}."
+        )
+    least = 2 * n_features + 1
+    if max_evals != "auto" and not (_is_int(max_evals) and max_evals >= least):
+        raise ValueError(
+            f"max_evals must be 'auto' or an integer >= 2 * n_features + 1 = {least} "
+            f"(one antithetic permutation), got {max_evals!r}."
+        )
+    return least if max_evals == "auto" else max_evals
+
+
+def n_selected(n_features, n_features_in):
+    """Check ``select_features``'s count."""
+    if not (_is_int(n_features) and 1 <= n_features <= n_features_in):
+        raise ValueError(
+            f"n_features must be an integer in [1, {n_features_in}] (the number "
+            f"of input columns), got {n_features!r}."
+        )
+    return n_features
+
+
+def output_unit(output, width):
+    """Check ``explain``'s ``output``: None or a unit of a layer of ``width`` units."""
+    if output is not None and not (_is_int(output) and 0 <= output < width):
+        raise ValueError(
+            f"output must be None or an output unit in [0, {width - 1}], got {output!r}."
+        )
+
+
+def unit_layer(layer, n_layers):
+    """Check ``get_unit_names``' layer: an int in ``[0, n_layers]``; returns it."""
+    if not _is_int(layer):
+        raise TypeError(
+            f"layer must be an integer in [0, {n_layers}] (0: the inputs, {n_layers // 2}: "
+            f"the code), got {type(layer).__name__} {layer!r}."
+        )
+    if not 0 <= layer <= n_layers:
+        raise ValueError(
+            f"layer must be in [0, {n_layers}] (0: the inputs, {n_layers // 2}: the code, "
+            f"{n_layers}: the reconstruction; negative indices are not accepted), got {layer}."
+        )
+    return int(layer)

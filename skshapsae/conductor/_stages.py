@@ -16,13 +16,18 @@ attributes it found (``columns``) instead of setting them.
 * :func:`prune_stage`: masks at a level, a target sparsity or given counts, the
   dead-unit cascade, mean folding, then masked fine-tuning.
 
-First below, data that does not fit in memory: :func:`chunk_source` (a Dask array or an
+First below, :func:`warn` (every warning of the library goes through it) and the fit's
+warnings; then data that does not fit in memory: :func:`chunk_source` (a Dask array or an
 iterable of chunks, read one chunk at a time) and :class:`Reservoir` (the uniform sample
 of rows the scoring stage reads).
 """
 
 import copy
 import logging
+import os
+import sys
+import sysconfig
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -30,6 +35,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 from sklearn.utils.validation import check_memory
 
+from ..network._activations import OUTPUT_RANGE
 from ..network._network import (
     AUTO_INIT_MAX_FEATURES,
     StreamState,
@@ -49,6 +55,106 @@ from ..scoring._attribution import (
 )
 from ..scoring._scoring import DenseNetwork, _progress, layer_outputs, score_network
 from ._config import draw_seed, recorded_scoring, sample_rows
+
+# -- Warnings that point at the user's line, not at the library's: :func:`warn`, which
+# every warning of the library goes through, and those of the fit (data the network
+# will handle poorly, training that did not converge).
+
+_INTERNAL = tuple(
+    os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+    for module in (sys.modules[__package__.partition(".")[0]],)  # the whole package
+)
+
+#: Python's own library (multiprocessing, concurrent.futures, threading, runpy): the
+#: frames a joblib worker or ``python -m`` runs the call from.
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
+
+_REGISTRY = {}
+
+
+def _internal_prefixes():
+    """skshapsae, and the libraries that call it on the user's behalf (searches, caching,
+    parallel workers)."""
+    import joblib
+    import sklearn
+
+    return (
+        *_INTERNAL,
+        *(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (sklearn, joblib)),
+        _STDLIB,
+    )
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` at the first caller outside skshapsae, scikit-learn and joblib.
+
+    In a joblib worker the user's line is in another process: the warning then names
+    the worker (``<joblib worker>``) instead of a line of ``multiprocessing``.
+    """
+    prefixes = _internal_prefixes()
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith("<frozen ")  # runpy, importlib
+        or os.path.abspath(frame.f_code.co_filename).startswith(prefixes)
+    ):
+        frame, level = frame.f_back, level + 1
+    if frame is not None:
+        warnings.warn(message, category, stacklevel=level + 1)
+        return
+    import multiprocessing
+
+    where = "<joblib worker>" if multiprocessing.parent_process() is not None else "<skshapsae>"
+    warnings.warn_explicit(message, category, where, 0, module="skshapsae", registry=_REGISTRY)
+
+
+def warn_not_converged(max_iter, solver, tol):
+    """sklearn's ``ConvergenceWarning`` when the training budget ended first."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warn(
+        f"Training stopped at max_iter={max_iter} "
+        f"{'L-BFGS iterations' if solver == 'lbfgs' else 'epochs'} "
+        f"(solver={solver!r}) before the loss converged (tol={tol:g}); the "
+        "model is usable but may improve with a larger max_iter.",
+        ConvergenceWarning,
+    )
+
+
+def warn_scaling(X, out_activation):
+    """Warn when X lies outside what ``out_activation`` can produce, or far from unit scale."""
+    lo, hi = OUTPUT_RANGE[out_activation]
+    x_min, x_max = float(X.min()), float(X.max())
+    if x_min < lo - 1e-9 or x_max > hi + 1e-9:
+        warn(
+            f"out_activation={out_activation!r} outputs values in [{lo:g}, {hi:g}] "
+            f"but X has values in [{x_min:.4g}, {x_max:.4g}], which the network cannot "
+            "reconstruct. Scale X into that range (for example with MinMaxScaler) or use "
+            "out_activation='identity'."
+        )
+    elif max(abs(x_min), abs(x_max)) > 1e3:
+        warn(
+            f"X has values up to {max(abs(x_min), abs(x_max)):.4g}; the network trains "
+            "best on data of unit scale. Scale X first (StandardScaler, or MinMaxScaler "
+            "for a bounded output activation)."
+        )
+
+
+def warn_constant_features(X, names=None):
+    """Warn when every column is constant: nothing can be learned.
+
+    Some constant columns are normal (the border pixels of digits, a column constant in
+    one fold of a search) and handled: their links get exactly zero importance and are
+    pruned. Warning about them made one small search over the level on digits raise 36
+    warnings, so only the case where nothing is left is reported.
+    """
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    if X.shape[0] > 1 and constant.size == X.shape[1]:
+        labels = names[constant] if names is not None else constant
+        warn(
+            f"Constant feature(s) {labels[:10].tolist()} carry no information; their "
+            "links get zero importance and are pruned."
+        )
+
 
 # -- Data that does not fit in memory: chunk sources and the reservoir of scoring rows.
 # ``fit`` accepts, besides an array, a Dask array or an iterable of 2-d chunks; it then
