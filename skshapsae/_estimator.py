@@ -1186,7 +1186,8 @@ def shap_importances(X, y=None, **params):
 
     Examples
     --------
-    >>>     >>> from sklearn.datasets import load_wine
+    >>> from functools import partial
+    >>> from sklearn.datasets import load_wine
     >>> from sklearn.feature_selection import SelectKBest
     >>> from sklearn.preprocessing import MinMaxScaler
     >>> from skshapsae import shap_importances
