@@ -176,7 +176,8 @@ def cluster_one(task, n_rows, address, folder):
         from skshapsae.conductor._stages import chunk_source
 
         pca = IncrementalPCA(n_components=10)
-        for chunk in chunk_source(X, lambda chunk, reset: chunk)():  # read ahead, as fit
+        unchecked = lambda chunk, columns: (chunk, columns)  # noqa: E731
+        for chunk in chunk_source(X, unchecked)():  # read ahead, as fit
             pca.partial_fit(chunk)
         row["seconds"] = time.perf_counter() - start
     elif task == "fit dask-ml PCA":

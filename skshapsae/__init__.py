@@ -35,7 +35,8 @@ __all__ = [
     "__version__",
 ]
 
-#: the private modules' paths before the stage folders -> where their names are now. A
+#: the private modules' paths before the stage folders (and those merged since) -> where
+#: their names are now. A
 #: pickle names the module of each class and function in it (a ``shapley_estimator``
 #: object, ``shap_importances`` in a ``SelectKBest``, ``MissingAsNaN``): importing an old
 #: path gives the module its names live in, so pickles made before the move still load.
@@ -53,7 +54,7 @@ _MOVED = {
     "_pruning": "pruning._pruning",
     "_inference": "inference._inference",
     "_kernels": "inference._kernels",
-    "_checks": "conductor._checks",
+    "_checks": "conductor._stages",
     "_config": "conductor._config",
     "_dask": "conductor._dask",
     "_fitted": "conductor._fitted",
@@ -61,14 +62,19 @@ _MOVED = {
     "_renamed": "conductor._config",
     "_stages": "conductor._stages",
     "_streaming": "conductor._stages",
-    "_warnings": "conductor._checks",
+    "_warnings": "conductor._stages",
     "_export": "io._export",
-    "_files": "io._files",
-    "_missing": "io._persistence_columns",
+    "_files": "io._persistence",
+    "_missing": "io._persistence",
     "_persistence": "io._persistence",
-    "_persistence_columns": "io._persistence_columns",
-    "_refusal": "io._files",
+    "_persistence_columns": "io._persistence",
+    "_refusal": "io._persistence",
     "_score_func": "_estimator",
+    # modules of the stage folders merged since (0.2 development)
+    "conductor._checks": "conductor._stages",
+    "io._files": "io._persistence",
+    "io._persistence_columns": "io._persistence",
+    "scoring._shapley_params": "scoring._shapley",
 }
 
 

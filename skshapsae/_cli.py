@@ -339,7 +339,7 @@ def _preprocessor(columns):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from .io._persistence_columns import MissingAsNaN
+    from .io._persistence import MissingAsNaN
 
     branches = []
     if columns["numeric"]:

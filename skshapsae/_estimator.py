@@ -1,8 +1,6 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
 import logging
-from dataclasses import asdict, replace
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,10 +19,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .conductor import _checks as checks
 from .conductor import _dask
 from .conductor import _fitted as fitted
-from .conductor._checks import warn_not_converged
 from .conductor._config import (
     PRUNING,
     RENAMED,
@@ -32,31 +28,29 @@ from .conductor._config import (
     check_renamed,
     fit_setup,
     played_scoring,
-    recorded_scoring,
     renamed_message,
     scoring_config,
 )
 from .conductor._stages import (
     ResumeState,
-    chunk_source,
+    continued_state,
     data_source,
-    grouped_attribution,
-    importance_state,
+    fitted_network,
     is_dask_array,
     is_stream,
     prune_stage,
-    rescored_state,
+    same_network,
+    warn_constant_features,
+    warn_not_converged,
+    warn_scaling,
 )
-from .inference._inference import as_output, finite_output
+from .inference._inference import as_output, float32_range, inference_rows, untracked
 from .inference._inference import run as run_plan
 from .network._activations import ACTIVATIONS
-from .network._network import AUTO_INIT_MAX_FEATURES, resolve_device
+from .network._network import resolve_device
 from .network._threads import exclusive
-from .pruning._pruning import sparsity_curve
-from .scoring._attribution import select_features as _select_features
-from .scoring._attribution import source_columns
-from .scoring._scoring import GAME_FAMILIES, DenseNetwork, explain_codes, explain_layer
-from .scoring._shapley import ESTIMATOR_NAMES, ShapleyEstimator, numpy_global_state_kept
+from .scoring._scoring import GAME_FAMILIES
+from .scoring._shapley import ESTIMATOR_NAMES, ShapleyEstimator
 
 logger = logging.getLogger("skshapsae")
 
@@ -67,7 +61,7 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
     ``keep_float32`` (inference)."""
     X = validate_data(
         estimator,
-        checks.untracked(X),
+        untracked(X),
         reset=reset,
         dtype=[np.float64, np.float32],
         accept_sparse=False,
@@ -77,7 +71,27 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
         X = np.ascontiguousarray(X)
     if keep_float32 and X.dtype == np.float32:
         return X  # finite float32 values are in range by construction
-    return checks.float32_range(np.asarray(X, dtype=np.float64))
+    return float32_range(np.asarray(X, dtype=np.float64))
+
+
+def row_validator(estimator):
+    """``validate(X, columns) -> (X, columns)``: rows validated as ``estimator``
+    validates them (:func:`validate_rows`), against ``columns`` (its input attributes,
+    ``n_features_in_`` and ``feature_names_in_``, as a dict), or with ``columns=None`` as
+    a new model's first rows, whose input attributes it returns. Nothing is written on
+    ``estimator``: scikit-learn's checks read and set the attributes on an unfitted copy,
+    which names the estimator's class in their messages."""
+    probe = clone(estimator)
+    inputs = fitted.names(group="input")
+
+    def validate(X, columns):
+        for name in inputs:
+            vars(probe).pop(name, None)
+        vars(probe).update(columns or {})
+        X = validate_rows(probe, X, reset=columns is None)
+        return X, {name: vars(probe)[name] for name in inputs if name in vars(probe)}
+
+    return validate
 
 
 def fit_with_training(estimator, X, **training):
@@ -90,50 +104,6 @@ def fit_with_training(estimator, X, **training):
     network scored by the layer game."""
     estimator._validate_params()
     return estimator._fit(X, incremental=False, training=training)
-
-
-def fitted_network(state, setup, n_samples):
-    """The architecture and the recorded training and scoring settings of a fit."""
-    sizes = setup.sizes
-    # fine-tuning continues at the step size the dense training ended with, but at
-    # least a tenth of the initial one (measured on digits: restarting at the initial
-    # step raised the loss of a converged network, the schedule's last step barely moved)
-    # (stored as a plain dict, so that a saved model can still be fine-tuned after load)
-    rate = max(state.pop("_final_learning_rate_"), setup.train.learning_rate_init / 10)
-    return {
-        "n_components_": sizes[len(sizes) // 2],
-        "layer_sizes_": sizes,
-        "activations_": setup.activations,
-        "n_samples_seen_": int(n_samples),
-        "_scoring_config_": recorded_scoring(setup.scoring),
-        "_training_config_": asdict(replace(setup.train, learning_rate_init=rate)),
-    }
-
-
-def _same_network(trained, previous):
-    """Whether a training result holds the fitted dense network, bitwise."""
-    return all(
-        np.array_equal(a, b)
-        for new, old in (
-            (trained.weights, previous["dense_weights_"]),
-            (trained.biases, previous["dense_intercepts_"]),
-        )
-        for a, b in zip(new, old, strict=True)
-    )
-
-
-def _continued(previous, trained, n_samples):
-    """The fitted state ``previous`` (scores, masks, pruned network) with a
-    ``partial_fit`` call's training record: epochs, loss curves, rows seen, seconds."""
-    tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
-    return {
-        **previous,
-        "dense_loss_curve_": list(trained.loss_curve),
-        "loss_curve_": list(trained.loss_curve) + list(tuning),
-        "n_iter_": int(trained.n_iter),
-        "n_samples_seen_": int(n_samples),
-        "fit_times_": {**previous["fit_times_"], "training": trained.seconds},
-    }
 
 
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -615,18 +585,25 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``baselines.TRAINED``). Concurrent calls on one object run one after the other; a
         failure anywhere leaves the estimator as it was.
         """
-        # validate_data(reset=True) sets the input attributes at once: restored if the
-        # fit fails, so no mix of old and new state remains
-        with exclusive(self), fitted.restored_on_failure(self, fitted.names(group="input")):
-            setup = fit_setup(self.get_params(), training=training)
+        with exclusive(self):
+            params = self.get_params()
+            setup = fit_setup(params, training=training)
             resume = self._resume_state(setup) if incremental else None
-            validate = partial(validate_rows, self)
-            source = data_source(X, validate, setup, incremental=incremental, resume=resume)
-            setup = source.for_data(setup)
+            columns = None if resume is None else self._input_state()
+            source = data_source(
+                X,
+                row_validator(self),
+                setup,
+                self.random_state,
+                incremental=incremental,
+                resume=resume,
+                columns=columns,
+            )
+            setup = source.for_data(setup, params)
             if source.fresh:
-                names = getattr(self, "feature_names_in_", None)
-                checks.warn_constant_features(source.sample(), names)
-                checks.warn_scaling(source.sample(), setup.out_activation)
+                names = source.columns.get("feature_names_in_")
+                warn_constant_features(source.sample(), names)
+                warn_scaling(source.sample(), setup.activations[-1])
             check_fit_memory(
                 setup.sizes,
                 setup.activations,
@@ -636,9 +613,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             )
             previous = self._fitted_state() if incremental and "weights_" in vars(self) else None
             trained = source.train(setup)
-            if previous is not None and _same_network(trained, previous):
+            if previous is not None and same_network(trained, previous):
                 # nothing dense changed: the scores and the masks stay (no new draws)
-                state = _continued(previous, trained, source.n_samples)
+                state = continued_state(previous, trained, source.n_samples)
             else:
                 state = source.score(trained, setup)
                 if not state.pop("_converged_") and not incremental:
@@ -647,7 +624,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 state.update(prune_stage(state, source.tuning_data, setup))
                 if previous is not None:
                     state = self._better_on_seen(state, previous, source)
-            # every fitted attribute appears at once: an interrupted fit leaves none
+            # every fitted attribute appears at once: an interrupted fit leaves none (the
+            # validation's input attributes too, which it returned instead of setting)
+            state.update(source.columns)
+            for name in fitted.names(group="input"):
+                vars(self).pop(name, None)
             self.__dict__.update(fitted.freeze(state))
             if incremental:
                 self._partial_fit_state = source.resume
@@ -699,7 +680,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if not self.__sklearn_is_fitted__():
             return None
         self._check_full("partial_fit")
-        return ResumeState.from_model(self._fitted_state(), setup.reservoir_rows, setup.seed())
+        return ResumeState.from_model(self._fitted_state(), setup.reservoir_rows, self._seed())
 
     def _played_scoring(self):
         """The game the links were scored by, whatever set_params changed since (files
@@ -709,23 +690,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             return played_scoring(self._scoring_config_, seed, device)
         return scoring_config(self.importance_target, self.shapley_estimator, seed, device)
 
-    def _rescored(self, X, scores, setup):
-        """``reprune(rescore=True)``: this model's pruned network as a new dense stage."""
-        if X is None or is_stream(X) or scores is not None:
-            raise ValueError(
-                "reprune(rescore=True) scores this model's pruned network again on rows of "
-                "X and fine-tunes on X: pass X as an array, and no scores (rescore=True "
-                "uses the fitted game's)."
-            )
-        if setup.target_sparsity is not None and setup.target_sparsity < self.sparsity_:
-            raise ValueError(
-                f"reprune(rescore=True) prunes this model further; its sparsity is "
-                f"{self.sparsity_:.3f}, above target_sparsity={setup.target_sparsity}. "
-                "Pass a higher target, or reprune without rescore=True (from the dense "
-                "network)."
-            )
-        X = validate_rows(self, X, reset=False)
-        return rescored_state(self, X, setup.scoring, setup.n_explain, self.n_jobs)
+    def _input_state(self):
+        """The input attributes (``n_features_in_``, ``feature_names_in_``) as a dict."""
+        return {
+            name: vars(self)[name] for name in fitted.names(group="input") if name in vars(self)
+        }
 
     def _fitted_state(self, exclude=()):
         """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
@@ -818,21 +787,16 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         new = clone(self).set_params(**params)
         new._validate_params()
         setup = fit_setup(new.get_params(), scoring=self._played_scoring())
-        checks.prune_args(setup.structure, setup.allocation, keep_counts)
-        state = self._fitted_state(exclude=fitted.names(group="pruning"))
-        if rescore:
-            state.update(self._rescored(X, scores, setup))
-        if scores is not None:
-            scores = checks.given_scores(scores, [W.shape for W in self.dense_weights_])
-            errors = [np.zeros_like(score) for score in scores]
-            state.update(importance_state(scores, errors, ["given"] * len(scores)))
-        if keep_counts is not None:
-            keep_counts = checks.keep_counts(keep_counts, [W.size for W in self.dense_weights_])
-        if X is not None:
-            validate = partial(validate_rows, self)
-            X = chunk_source(X, validate) if is_stream(X) else validate(X, reset=False)
-        allowed = self.link_masks_ if rescore else None  # a subset, whatever the pruning
-        state.update(prune_stage(state, X, setup, keep_counts, allowed=allowed))
+        state = fitted.repruned_state(
+            self._fitted_state(),
+            setup,
+            row_validator(self),
+            X,
+            scores=scores,
+            keep_counts=keep_counts,
+            rescore=rescore,
+            n_jobs=self.n_jobs,
+        )
         new.__dict__.update(fitted.freeze(state))
         return new
 
@@ -902,72 +866,26 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         >>> bool(np.allclose(e0.values.sum(axis=1) + e0.base_values, ae.transform(X[:10])[:, 0]))
         True
         """
-        with numpy_global_state_kept():  # importing shap may draw from numpy's generator
-            import shap
-
         self._check_full("explain")
         # a Dask collection: a lazy Dask array of the values (docs, "Inference on a Dask cluster")
         if _dask.is_dask_collection(X):
             return _dask.lazy_explain(self, X, layer, output, max_evals)
-        X = self._validate_X(X, reset=False)
-        evals = checks.explain_args(layer, max_evals, len(self.dense_weights_), X.shape[1])
-        shown = None
-        if display_data is not None:
-            shown = check_array(display_data, dtype=None, ensure_all_finite=False)
-            if shown.shape != X.shape:
-                raise ValueError(
-                    f"display_data must have the shape of X {X.shape} (the same rows as "
-                    f"the user knows them), got {shown.shape}."
-                )
-        if output is None:
-            output = "error" if layer is None else "units"
-        if not (isinstance(output, str) and output in ("error", "units")) or (
-            layer is not None and output == "error"
-        ):
-            checks.output_unit(
-                output,
-                self.layer_sizes_[len(self.layer_sizes_) // 2 if layer is None else layer + 1],
-            )
-        if layer is None:
-            names = self.get_unit_names(0)
-            if output == "error":
-                weights = getattr(self, "column_weights_", np.ones(X.shape[1]))
-
-                def error(rows):
-                    recon = self._decode(self._encode(rows))
-                    return np.mean(weights * (rows - recon) ** 2, axis=1)
-
-                explained = explain_codes(error, self.background_, X, names, self._seed(), evals)
-            else:
-                reads = np.asarray(self.active_units_[0], bool)
-                explained = explain_codes(
-                    self._encode, self.background_, X, names, self._seed(), evals, players=reads
-                )
-                if output != "units":
-                    explained = explained[:, :, output]
-            if shown is not None:
-                explained.data = shown
-                explained.display_data = shown
-            return explained
-        # the fitted game, whatever set_params changed since (files without the record:
-        # the parameters)
-        config = replace(self._played_scoring(), background_rows=None)
-        network = DenseNetwork(self.dense_weights_, self.dense_intercepts_, self.activations_)
-        phi, base, points = explain_layer(network, layer, X, self.background_, config)
-        values = np.transpose(phi, (0, 2, 1))
-        # rows so large that the float32 network overflows (the layer's inputs or its
-        # attributions beyond float32's range): the error transform and explain() raise
-        flat = np.hstack([values.reshape(len(values), -1), np.reshape(points, (len(values), -1))])
-        finite_output(np.where(np.abs(flat) <= np.finfo(np.float32).max, flat, np.inf), "encode")
-        if output != "units":
-            values = values[:, :, output]
-            base = base[:, output] if base.ndim == 2 else base
-        return shap.Explanation(
-            values=values,
-            base_values=base,
-            data=points,
-            display_data=shown if layer == 0 else None,
-            feature_names=self.get_unit_names(layer),
+        model = {
+            "encode": self._encode,
+            "decode": self._decode,
+            "unit_names": self.get_unit_names,
+            "seed": self._seed,
+            "game": self._played_scoring,
+        }
+        return fitted.explanation(
+            self._fitted_state(),
+            X,
+            row_validator(self),
+            layer=layer,
+            output=output,
+            max_evals=max_evals,
+            display_data=display_data,
+            model=model,
         )
 
     def select_features(self, n_features, *, X=None, weights="uniform", units="auto"):
@@ -1027,25 +945,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         (5,)
         """
         self._check_full("select_features")
-        n_features = checks.n_selected(n_features, self.n_features_in_)
-        if not (isinstance(weights, str) and weights in ("uniform", "importance")):
-            shown = f"an array of shape {np.shape(weights)}" if np.ndim(weights) else repr(weights)
-            raise ValueError(
-                f"weights must be 'uniform' or 'importance', got {shown}; per-column "
-                "weights are not supported (the importances are used with 'importance')."
-            )
-        if not isinstance(units, str) or units not in ("auto", "standard", "given"):
-            raise ValueError(f"units must be 'auto', 'standard' or 'given', got {units!r}.")
-        if units == "auto":
-            units = "standard" if self.n_features_in_ <= AUTO_INIT_MAX_FEATURES else "given"
-        rows = self.background_ if X is None else self._validate_X(X, reset=False)
-        if units == "standard":
-            rows = np.asarray(rows, dtype=np.float64)
-            spread = rows.std(axis=0)
-            rows = rows / np.where(spread > 0, spread, 1.0)
-        w = self.feature_importances_ if weights == "importance" else None
-        w = np.ones(self.n_features_in_) if w is None else w
-        return _select_features(w, rows, n_features)
+        state, validate = self._fitted_state(), row_validator(self)
+        return fitted.selected_features(
+            state, n_features, X, validate, weights=weights, units=units
+        )
 
     def group_importances(self, groups):
         """``feature_importances_`` per group of input columns (one per source column).
@@ -1086,19 +989,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ['level', 'a', 'b']
         """
         self._check_full("group_importances")
-        if hasattr(groups, "fit") and hasattr(groups, "transform"):
-            groups = source_columns(groups)
-        groups = list(groups)
-        if len(groups) != self.n_features_in_:
-            raise ValueError(
-                f"groups has {len(groups)} labels but the model has {self.n_features_in_} "
-                "input columns; give one label per input column (or the fitted "
-                "transformer in front of the model)."
-            )
-        labels = list(dict.fromkeys(groups))
-        codes = np.array([labels.index(g) for g in groups], dtype=np.intp)
-        values = grouped_attribution(self, codes)
-        return dict(zip(labels, map(float, values)))
+        return fitted.grouped_importances(self._fitted_state(), groups)
 
     def get_unit_names(self, layer=0):
         """Names of the units of layer ``layer`` (as used by ``explain`` and the plots).
@@ -1119,7 +1010,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         names : list of str
         """
         check_is_fitted(self)
-        layer = checks.unit_layer(layer, len(self.layer_sizes_) - 1)
+        layer = fitted.unit_layer(layer, len(self.layer_sizes_) - 1)
         if layer == 0:
             return [str(name) for name in _check_feature_names_in(self, None)]
         if layer == len(self.layer_sizes_) // 2:
@@ -1168,19 +1059,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             ``eta`` after the cascade at each level.
         """
         self._check_full("sparsity_curve")
-        levels = np.linspace(0.05, 1.0, 20) if levels is None else np.asarray(levels, float)
-        if levels.ndim != 1 or not np.all((levels > 0) & (levels <= 1)):
-            raise ValueError(
-                f"levels must be a 1-d list of importance levels in (0, 1], got {levels!r}."
-            )
-        return levels, sparsity_curve(
-            levels,
-            self.link_importances_,
-            self.dense_weights_,
-            self.dense_intercepts_,
-            self.activations_,
-            *PRUNING[self.pruning],
-        )
+        return fitted.sparsity_levels(self._fitted_state(), levels, self.pruning)
 
     # ------------------------------------------------------------------ inference
     def _encode(self, X):
@@ -1207,7 +1086,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             float32; results agree with float64 arithmetic to about 1e-6 relative).
         """
         check_is_fitted(self)
-        plain = checks.inference_rows(X, self)  # a plain float array: checked at numpy speed
+        plain = inference_rows(X, self)  # a plain float array: checked at numpy speed
         if plain is not None:
             return run_plan(self, "encode", *plain)
         return self._encode(self._validate_X(X, reset=False, keep_float32=True))

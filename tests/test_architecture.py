@@ -94,10 +94,10 @@ def test_the_graph_reads_the_imports():
         GRAPH["skshapsae"]
     )
     # an import inside a function counts; ``..`` climbs out of the folder
-    assert "skshapsae.inference._kernels" in GRAPH["skshapsae.conductor._checks"]
+    assert "skshapsae.inference._kernels" in GRAPH["skshapsae.inference._inference"]
     assert "skshapsae.network._activations" in GRAPH["skshapsae.scoring._shapley"]
-    # ``from . import _checks as checks``: the module, not the folder
-    assert "skshapsae.conductor._checks" in GRAPH["skshapsae.conductor._config"]
+    # ``from .conductor import _dask``: the module, not the folder
+    assert "skshapsae.conductor._dask" in GRAPH["skshapsae._estimator"]
     assert all(deps <= set(MODULES) for deps in GRAPH.values())
 
 
@@ -162,10 +162,17 @@ def test_pickles_made_before_the_folders_still_load():
     import pickle
 
     from skshapsae import _MOVED
-    from skshapsae.io._persistence_columns import MissingAsNaN
+    from skshapsae.io._persistence import MissingAsNaN
 
-    # every flat private module of 0.1 before the move, and nothing else
-    assert set(_MOVED) == {
+    # every flat private module of 0.1 before the move, and the folders' merged modules
+    flat = {old for old in _MOVED if "." not in old}
+    assert set(_MOVED) - flat == {
+        "conductor._checks",
+        "io._files",
+        "io._persistence_columns",
+        "scoring._shapley_params",
+    }
+    assert flat == {
         *("_activations _attribution _checks _config _dask _export _files _fitted".split()),
         *("_game_kernels _inference _kernels _memory _missing _network _persistence".split()),
         *("_persistence_columns _pruning _refusal _renamed _score_func _scoring".split()),
@@ -174,8 +181,10 @@ def test_pickles_made_before_the_folders_still_load():
     assert all(f"skshapsae.{new}" in MODULES for new in _MOVED.values())
     for old, name, obj in [
         ("_shapley_params", "PermutationEstimator", skshapsae.PermutationEstimator),
+        ("scoring._shapley_params", "AutoEstimator", skshapsae.AutoEstimator),
         ("_score_func", "shap_importances", skshapsae.shap_importances),
         ("_missing", "MissingAsNaN", MissingAsNaN),
+        ("io._persistence_columns", "MissingAsNaN", MissingAsNaN),
         ("_network", "TrainingDivergenceError", skshapsae.TrainingDivergenceError),
         ("_estimator", "SHAPSparseAutoencoder", skshapsae.SHAPSparseAutoencoder),
     ]:

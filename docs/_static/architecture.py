@@ -47,23 +47,23 @@ FLOORS = [
     ),
     (
         "conductor/",
-        "_config.py  _stages.py  _fitted.py  _checks.py  _dask.py",
+        "_config.py  _stages.py  _fitted.py  _dask.py",
         "parameters -> FitSetup (and the RAM check, the removed parameters); the stages\n"
-        "composed (sources: array, stream, increment); FIELDS; checks; Dask collections",
+        "composed (sources, warnings); FIELDS and what a fitted model replays; Dask",
         "#f3f0e6",
     ),
     (
         "_estimator.py",
         "SHAPSparseAutoencoder, shap_importances",
-        "validates, then conducts one fit path: setup -> source -> train -> score ->\n"
-        "prune -> assign; reprune re-enters at pruning (old pickles name this path)",
+        "validates and delegates: the fit path (setup -> source -> train -> score ->\n"
+        "prune -> assign); reprune, explain, ... played by conductor/_fitted",
         "#fbeeee",
     ),
     (
         "io/",
-        "_persistence.py  _persistence_columns.py  _files.py  _export.py",
+        "_persistence.py  _export.py",
         "files that build and read fitted estimators: save / load against the schema,\n"
-        "the preprocessing columns, atomic writes, export (FORMATS -> writer)",
+        "the preprocessing columns, atomic writes; export (FORMATS -> writer)",
         "#f3f0e6",
     ),
     (

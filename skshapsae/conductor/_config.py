@@ -2,11 +2,11 @@
 
 :func:`fit_setup` reads the validated parameters of a
 :class:`~skshapsae.SHAPSparseAutoencoder` once per fit into a :class:`FitSetup`, the one
-object every stage reads; :meth:`FitSetup.for_data` then resolves what depends on the
-data's shape: the layer sizes and activations (``_checks``), the seeds, the training
-configuration (``_network.TrainingConfig``, with ``solver``, ``init`` and ``batch_size``
-resolved) and the column weighting. Pure: the same parameters and shape give the same
-setup.
+object every stage reads, of resolved values only; :meth:`FitSetup.for_data` then
+resolves what depends on the data's shape: the layer sizes and activations, the seeds,
+the training configuration (``_network.TrainingConfig``, with ``solver``, ``init`` and
+``batch_size`` resolved), the column weighting and an array's scoring rows. Pure but for
+the draws from ``random_state``: the same parameters and shape give the same setup.
 
 Below it, the two other readings of the parameters: :func:`check_fit_memory` (a fit's
 RAM, the training and scoring estimates against this machine's physical memory, checked
@@ -42,26 +42,19 @@ from ..scoring._shapley import (
     from_old_settings,
     physical_memory_bytes,
 )
-from . import _checks as checks
 
 
 @dataclass(frozen=True)
 class FitSetup:
-    """Everything a fit reads besides the data, from the parameters read once.
+    """Everything a fit reads besides the data: resolved values only, no generator.
 
-    The fields up to ``verbose`` come from the parameters; ``for_data`` fills the rest
-    (``None`` until then) once the data's shape is known.
+    :func:`fit_setup` fills the values that do not depend on the data; ``for_data``
+    resolves the rest (``None`` until then) from the parameters once the data's shape is
+    known: the layer sizes and activations, the training's ``solver``, ``batch_size``,
+    ``init`` and seed, the scoring seed, the column weighting and the scoring rows.
     """
 
-    # the parameters, as the stages read them
-    hidden_layer_sizes: object
-    activation: str
-    out_activation: str
-    solver: str  # as asked ("auto" resolved in ``train``)
-    batch_size: object  # as asked ("auto" resolved in ``train``)
-    init: str  # as asked ("auto" resolved in ``train``)
-    column_weights: str  # as asked ("auto" resolved in ``weighting``)
-    train: TrainingConfig  # the training parameters; ``for_data`` resolves the rest
+    train: TrainingConfig  # solver, batch_size, init and seed resolved by ``for_data``
     scoring: ScoringConfig  # seed 0 until ``for_data`` draws it
     n_background: int  # rows of the Shapley background
     n_explain: int  # rows at which the Shapley values are averaged
@@ -71,7 +64,6 @@ class FitSetup:
     allocation: str
     structure: str
     fine_tune_iter: int
-    random_state: object
     device: object  # resolved ("auto" -> "cuda" or "cpu")
     memory: object = None
     n_jobs: int | None = None
@@ -79,75 +71,182 @@ class FitSetup:
     # resolved for the data by ``for_data``
     sizes: list | None = None
     activations: list | None = None
-    rng: np.random.RandomState | None = None  # draws the background and explained rows
-    weighting: str = "uniform"  # the columns' loss weights: "unique" or "uniform"
+    weighting: str | None = None  # the columns' loss weights: "unique" or "uniform"
+    # an array's background and explained rows (sorted indices); streams: None
+    scoring_rows: tuple | None = None
 
     @property
     def reservoir_rows(self):
         """Rows a stream keeps for scoring: the background and the explained rows."""
         return max(self.n_background, self.n_explain)
 
-    def seed(self):
-        """A seed from ``random_state`` (an int's is fixed; a ``RandomState`` advances)."""
-        return check_random_state(self.random_state).randint(2**31 - 1)
-
-    def for_data(self, n_samples, n_features, *, incremental=False, in_memory=True):
-        """The setup resolved for ``n_samples`` rows of ``n_features`` columns."""
-        if incremental and self.solver == "lbfgs":
+    def for_data(self, params, n_samples, n_features, *, incremental=False, in_memory=True):
+        """The setup resolved for ``n_samples`` rows of ``n_features`` columns, from the
+        parameters (``get_params()``, validated); the seeds and an array's scoring rows
+        are drawn from ``params["random_state"]``."""
+        solver = params["solver"]
+        if incremental and solver == "lbfgs":
             raise ValueError(
                 "partial_fit trains with a stochastic solver, but solver='lbfgs' is "
                 "full-batch. Use solver='adam' or 'auto' with partial_fit, or fit."
             )
-        sizes = checks.layer_sizes(self.hidden_layer_sizes, n_features)
-        checks.code_top_k(self.train.code_top_k, sizes[len(sizes) // 2])
-        rng = check_random_state(self.random_state)
+        sizes = layer_sizes(params["hidden_layer_sizes"], n_features)
+        code_top_k(self.train.code_top_k, sizes[len(sizes) // 2])
+        rng = check_random_state(params["random_state"])
         train_seed, shap_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        batch = default_batch_size(n_samples) if self.batch_size == "auto" else self.batch_size
+        batch = params["batch_size"]
+        batch = default_batch_size(n_samples) if batch == "auto" else batch
+        in_memory = in_memory and not incremental
         train = replace(
             self.train,
-            solver=self.resolve_solver(n_samples, in_memory=in_memory and not incremental),
+            solver=_resolve_solver(solver, self.train, n_samples, in_memory),
             batch_size=int(batch),
-            init=resolve_init(self.init, n_features),
+            init=resolve_init(params["init"], n_features),
             seed=train_seed,
         )
+        out = params["out_activation"]
+        activations = layer_activations(params["activation"], out, len(sizes) - 1)
+        weighting = _resolve_weighting(params["column_weights"], out, n_features)
+        rows = None
+        if in_memory:  # the background and the explained rows, drawn after the seeds
+            rows = (
+                sample_rows(n_samples, self.n_background, rng),
+                sample_rows(n_samples, self.n_explain, rng),
+            )
         return replace(
             self,
             sizes=sizes,
-            activations=layer_activations(self.activation, self.out_activation, len(sizes) - 1),
-            rng=rng,
+            activations=activations,
             train=train,
             scoring=replace(self.scoring, seed=shap_seed),
-            weighting=self.resolve_weighting(n_features),
+            weighting=weighting,
+            scoring_rows=rows,
         )
 
-    def resolve_solver(self, n_samples, in_memory):
-        """``solver="auto"`` resolved (see the parameter's documentation)."""
-        dropout, top_k = self.train.dropout, self.train.code_top_k
-        if self.solver == "lbfgs" and dropout > 0:
-            raise ValueError(
-                "dropout draws a new mask at every step, which breaks L-BFGS's line "
-                "search; use solver='adam' (or 'auto') with dropout."
-            )
-        if self.solver != "auto":
-            return self.solver
-        small = in_memory and n_samples <= LBFGS_MAX_ROWS
-        return "lbfgs" if small and not (dropout > 0 or top_k is not None) else "adam"
 
-    def resolve_weighting(self, n_features):
-        """``column_weights="auto"`` resolved: ``"unique"`` for tables (at most
-        ``AUTO_INIT_MAX_FEATURES`` columns) with an identity output, ``"uniform"``
-        otherwise."""
-        kind, out = self.column_weights, self.out_activation
-        if kind == "unique" and out != "identity":
+def draw_seed(random_state):
+    """A seed from ``random_state`` (an int's is fixed; a ``RandomState`` advances)."""
+    return check_random_state(random_state).randint(2**31 - 1)
+
+
+def sample_rows(n_samples, wanted, rng):
+    """``wanted`` sorted row indices drawn without replacement; all rows of a small table
+    (documented, no warning)."""
+    if wanted >= n_samples:
+        return np.arange(n_samples)
+    return np.sort(rng.choice(n_samples, size=wanted, replace=False))
+
+
+def _resolve_solver(solver, train, n_samples, in_memory):
+    """``solver="auto"`` resolved (see the parameter's documentation)."""
+    dropout, top_k = train.dropout, train.code_top_k
+    if solver == "lbfgs" and dropout > 0:
+        raise ValueError(
+            "dropout draws a new mask at every step, which breaks L-BFGS's line "
+            "search; use solver='adam' (or 'auto') with dropout."
+        )
+    if solver != "auto":
+        return solver
+    small = in_memory and n_samples <= LBFGS_MAX_ROWS
+    return "lbfgs" if small and not (dropout > 0 or top_k is not None) else "adam"
+
+
+def _resolve_weighting(kind, out, n_features):
+    """``column_weights="auto"`` resolved: ``"unique"`` for tables (at most
+    ``AUTO_INIT_MAX_FEATURES`` columns) with an identity output, ``"uniform"``
+    otherwise."""
+    if kind == "unique" and out != "identity":
+        raise ValueError(
+            f"column_weights='unique' weighs the squared errors of the columns, which "
+            f"is implemented for an identity output; out_activation={out!r}. Use "
+            "out_activation='identity' or column_weights='uniform' (or 'auto')."
+        )
+    if kind != "auto":
+        return kind
+    small = out == "identity" and n_features <= AUTO_INIT_MAX_FEATURES
+    return "unique" if small else "uniform"
+
+
+# -- Checks of the parameters against the data's shape and each other.
+
+
+def default_hidden_sizes(n_features, n_components=None):
+    """``hidden_layer_sizes=None``: the encoder's widths derived from the table's width.
+
+    Without ``n_components``: one layer of ``max(1, n_features // 2)`` units. With a code
+    size ``k`` (as ``PCA(n_components=k)``): the code layer alone, ``(k,)``.
+    """
+    if n_components is None:
+        return (max(1, n_features // 2),)
+    return (int(n_components),)
+
+
+def layer_sizes(hidden_layer_sizes, n_features, n_components=None):
+    """Widths ``n(0), ..., n(2L)`` of the mirrored network, validated."""
+    sizes = hidden_layer_sizes
+    if sizes is None:
+        if n_components is not None and n_components > n_features:
             raise ValueError(
-                f"column_weights='unique' weighs the squared errors of the columns, which "
-                f"is implemented for an identity output; out_activation={out!r}. Use "
-                "out_activation='identity' or column_weights='uniform' (or 'auto')."
+                f"n_components={n_components} is larger than the number of features "
+                f"({n_features}); the code must not be wider than the input."
             )
-        if kind != "auto":
-            return kind
-        small = out == "identity" and n_features <= AUTO_INIT_MAX_FEATURES
-        return "unique" if small else "uniform"
+        sizes = default_hidden_sizes(n_features, n_components)
+    elif isinstance(sizes, Integral):
+        sizes = (sizes,)
+    sizes = list(sizes)
+    if len(sizes) == 0:
+        raise ValueError(
+            "hidden_layer_sizes is empty; give at least one layer width, e.g. (32, 8)."
+        )
+    for pos, width in enumerate(sizes):
+        if not isinstance(width, Integral) or isinstance(width, bool) or width < 1:
+            raise ValueError(
+                f"hidden_layer_sizes[{pos}] = {width!r} is not a positive integer; "
+                "every layer width must be an integer >= 1."
+            )
+    if sizes[0] > n_features:
+        raise ValueError(
+            f"hidden_layer_sizes[0] = {sizes[0]} is wider than the input "
+            f"(n_features = {n_features}); an encoder's widths must not exceed "
+            "the number of features."
+        )
+    for pos in range(1, len(sizes)):
+        if sizes[pos] > sizes[pos - 1]:
+            raise ValueError(
+                f"hidden_layer_sizes[{pos}] = {sizes[pos]} is larger than "
+                f"hidden_layer_sizes[{pos - 1}] = {sizes[pos - 1]}; the encoder's "
+                "widths must be non-increasing (the decoder mirrors them)."
+            )
+    sizes = [int(s) for s in sizes]
+    if n_components is not None and hidden_layer_sizes is not None and sizes[-1] != n_components:
+        raise ValueError(
+            f"n_components={n_components} disagrees with hidden_layer_sizes={sizes}, whose "
+            f"last width ({sizes[-1]}) is the code size. Give one of them, or make them agree."
+        )
+    return [n_features, *sizes, *sizes[-2::-1], n_features]
+
+
+def code_top_k(k, code):
+    """``code_top_k`` must leave a choice among the code's ``code`` units."""
+    if k is not None and k > code:
+        raise ValueError(
+            f"code_top_k={k} is wider than the code ({code} units, the last of "
+            "hidden_layer_sizes); use at most the code size, or None."
+        )
+
+
+def prune_args(structure, allocation, keep_counts=None):
+    """Check that the pruning options go together."""
+    if structure == "units" and allocation != "layer":
+        raise ValueError(
+            "pruning='units' keeps a share of each layer's unit importance; "
+            "allocation='global' ranks links."
+        )
+    if structure == "units" and keep_counts is not None:
+        raise ValueError(
+            "keep_counts fixes the number of links per layer, which whole units cannot "
+            "match; use importance_level or target_sparsity with pruning='units'."
+        )
 
 
 #: ``pruning`` -> (how the kept links are shared among the layers, what is pruned).
@@ -238,13 +337,6 @@ def fit_setup(params, *, training=None, scoring=None):
     if scoring is None:
         scoring = scoring_config(params["importance_target"], params["shapley_estimator"])
     return FitSetup(
-        hidden_layer_sizes=params["hidden_layer_sizes"],
-        activation=params["activation"],
-        out_activation=params["out_activation"],
-        solver=params["solver"],
-        batch_size=params["batch_size"],
-        init=params["init"],
-        column_weights=params["column_weights"],
         train=train,
         scoring=replace(scoring, device=str(device)),
         n_background=params["n_background"],
@@ -255,7 +347,6 @@ def fit_setup(params, *, training=None, scoring=None):
         allocation=allocation,
         structure=structure,
         fine_tune_iter=params["fine_tune_iter"],
-        random_state=params["random_state"],
         device=device,
         memory=params["memory"],
         n_jobs=params["n_jobs"],

@@ -234,13 +234,13 @@ def lazy_explain(estimator, X, layer, output, max_evals):
     """
     from sklearn.utils.validation import validate_data
 
-    from . import _checks as checks
+    from ._fitted import explain_args, output_unit
 
     n_features = estimator.n_features_in_
     _check_collection(X, n_features, "explain", "n_features_in_")
     validate_data(estimator, X._meta if _is_frame(X) else X, reset=False, skip_check_array=True)
     sizes = estimator.layer_sizes_
-    checks.explain_args(layer, max_evals, len(sizes) - 1, n_features)
+    explain_args(layer, max_evals, len(sizes) - 1, n_features)
     n_in, n_out = (
         (n_features, sizes[len(sizes) // 2]) if layer is None else sizes[layer : layer + 2]
     )
@@ -249,7 +249,7 @@ def lazy_explain(estimator, X, layer, output, max_evals):
     if not (isinstance(output, str) and output in ("error", "units")) or (
         layer is not None and output == "error"
     ):
-        checks.output_unit(output, n_out)
+        output_unit(output, n_out)
     shape = (n_in, n_out) if output == "units" else (n_in,)
     X = _rows(X)
     model = _worker_copy(estimator, full=True, output="default", names=False)

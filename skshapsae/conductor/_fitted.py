@@ -8,6 +8,11 @@ model file must hold it, and inference reads it (read-only). The estimator
 attributes, shape / dtype / value checks on load) read this table and nothing else, so
 a new fitted attribute is one line here plus the code that computes it.
 
+Below the schema, what a fitted model plays again on its state, conducted here so that
+the estimator only checks and delegates: :func:`repruned_state` (``reprune``, with the
+rescoring of the pruned network), :func:`explanation` (``explain``),
+:func:`selected_features`, :func:`grouped_importances` and :func:`sparsity_levels`.
+
 Groups:
 
 * ``"input"``: set by ``validate_data`` (``n_features_in_``, ``feature_names_in_``);
@@ -18,12 +23,43 @@ Groups:
 
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_array
 
-__all__ = ["FIELDS", "Field", "freeze", "names", "shapes", "check_value"]
+from ..inference._inference import finite_output
+from ..network._network import AUTO_INIT_MAX_FEATURES
+from ..pruning._pruning import sparsity_curve as _sparsity_curve
+from ..scoring._attribution import select_features as _select_features
+from ..scoring._attribution import source_columns
+from ..scoring._scoring import DenseNetwork, explain_codes, explain_layer
+from ..scoring._shapley import numpy_global_state_kept
+from ._config import PRUNING, prune_args
+from ._stages import (
+    chunk_source,
+    grouped_attribution,
+    importance_state,
+    is_stream,
+    prune_stage,
+    rescored_state,
+)
+
+__all__ = [
+    "FIELDS",
+    "Field",
+    "freeze",
+    "names",
+    "shapes",
+    "check_value",
+    "repruned_state",
+    "explanation",
+    "selected_features",
+    "grouped_importances",
+    "sparsity_levels",
+]
 
 
 @dataclass(frozen=True)
@@ -232,3 +268,283 @@ def check_value(field, value, sizes):
     if check is not None and not check(value):
         return f"{field.name} = {str(value)[:80]!r} is not a valid {field.shape.replace('_', ' ')}."
     return None
+
+
+# -- A fitted model's stages played again. Each function takes the model's fitted
+# attributes (a dict of this schema's names, ``state``) and values, and returns values or
+# a new state; ``validate(X, columns) -> (X, columns)`` validates rows as the estimator
+# does (see ``data_source``). The estimator checks that it is fitted, calls one of them
+# and assigns or returns the result.
+
+
+def _columns(state):
+    """The input attributes of ``state`` (what new rows are validated against)."""
+    return {name: state[name] for name in names(group="input") if name in state}
+
+
+def repruned_state(state, setup, validate, X=None, *, scores=None, keep_counts=None, **how):
+    """The fitted state of a copy of the model pruned again (``reprune``).
+
+    ``setup``: the copy's :class:`~skshapsae.conductor._config.FitSetup` (its level,
+    target, pruning and fine-tuning, playing the fitted game); ``scores`` replace the
+    link importances, ``keep_counts`` fix the links kept per layer; ``X`` (an array or
+    chunks) is fine-tuned on. ``how``: ``rescore`` (the pruned network as a new dense
+    stage, scored again on rows of ``X``) and ``n_jobs``.
+    """
+    rescore = how.get("rescore", False)
+    prune_args(setup.structure, setup.allocation, keep_counts)
+    new = {name: value for name, value in state.items() if name not in names(group="pruning")}
+    if rescore:
+        new.update(_rescored(state, X, scores, setup, validate, how.get("n_jobs")))
+    shapes = [W.shape for W in state["dense_weights_"]]
+    if scores is not None:
+        scores = _given_scores(scores, shapes)
+        errors = [np.zeros_like(score) for score in scores]
+        new.update(importance_state(scores, errors, ["given"] * len(scores)))
+    if keep_counts is not None:
+        keep_counts = _keep_counts(keep_counts, [W.size for W in state["dense_weights_"]])
+    if X is not None:
+        columns = _columns(state)
+        X = chunk_source(X, validate, columns) if is_stream(X) else validate(X, columns)[0]
+    allowed = state["link_masks_"] if rescore else None  # a subset, whatever the pruning
+    new.update(prune_stage(new, X, setup, keep_counts, allowed=allowed))
+    return new
+
+
+def _rescored(state, X, scores, setup, validate, n_jobs):
+    """``reprune(rescore=True)``: the model's pruned network as a new dense stage."""
+    if X is None or is_stream(X) or scores is not None:
+        raise ValueError(
+            "reprune(rescore=True) scores this model's pruned network again on rows of "
+            "X and fine-tunes on X: pass X as an array, and no scores (rescore=True "
+            "uses the fitted game's)."
+        )
+    sparsity = state["sparsity_"]
+    if setup.target_sparsity is not None and setup.target_sparsity < sparsity:
+        raise ValueError(
+            f"reprune(rescore=True) prunes this model further; its sparsity is "
+            f"{sparsity:.3f}, above target_sparsity={setup.target_sparsity}. "
+            "Pass a higher target, or reprune without rescore=True (from the dense "
+            "network)."
+        )
+    X = validate(X, _columns(state))[0]
+    return rescored_state(state, X, setup.scoring, setup.n_explain, n_jobs)
+
+
+def explanation(state, X, validate, *, layer, output, max_evals, display_data, model):
+    """``explain``'s ``shap.Explanation`` of the rows ``X`` (an array).
+
+    ``model``: the fitted model's read-only functions and draws: ``encode`` and
+    ``decode`` (rows -> codes -> reconstruction), ``unit_names(layer)``, ``seed()`` (a
+    seed for the codes' explainer) and ``game()`` (the fitted game's scoring
+    configuration, for ``layer``).
+    """
+    with numpy_global_state_kept():  # importing shap may draw from numpy's generator
+        import shap
+
+    X = validate(X, _columns(state))[0]
+    evals = explain_args(layer, max_evals, len(state["dense_weights_"]), X.shape[1])
+    shown = None
+    if display_data is not None:
+        shown = check_array(display_data, dtype=None, ensure_all_finite=False)
+        if shown.shape != X.shape:
+            raise ValueError(
+                f"display_data must have the shape of X {X.shape} (the same rows as "
+                f"the user knows them), got {shown.shape}."
+            )
+    if output is None:
+        output = "error" if layer is None else "units"
+    if not (isinstance(output, str) and output in ("error", "units")) or (
+        layer is not None and output == "error"
+    ):
+        sizes = state["layer_sizes_"]
+        output_unit(output, sizes[len(sizes) // 2 if layer is None else layer + 1])
+    background = state["background_"]
+    if layer is None:
+        unit_names = model["unit_names"](0)
+        encode, decode = model["encode"], model["decode"]
+        if output == "error":
+            weights = state.get("column_weights_", np.ones(X.shape[1]))
+
+            def error(rows):
+                recon = decode(encode(rows))
+                return np.mean(weights * (rows - recon) ** 2, axis=1)
+
+            explained = explain_codes(error, background, X, unit_names, model["seed"](), evals)
+        else:
+            reads = np.asarray(state["active_units_"][0], bool)
+            explained = explain_codes(
+                encode, background, X, unit_names, model["seed"](), evals, players=reads
+            )
+            if output != "units":
+                explained = explained[:, :, output]
+        if shown is not None:
+            explained.data = shown
+            explained.display_data = shown
+        return explained
+    # the fitted game, whatever set_params changed since (files without the record:
+    # the parameters)
+    config = replace(model["game"](), background_rows=None)
+    network = DenseNetwork(
+        state["dense_weights_"], state["dense_intercepts_"], state["activations_"]
+    )
+    phi, base, points = explain_layer(network, layer, X, background, config)
+    values = np.transpose(phi, (0, 2, 1))
+    # rows so large that the float32 network overflows (the layer's inputs or its
+    # attributions beyond float32's range): the error transform and explain() raise
+    flat = np.hstack([values.reshape(len(values), -1), np.reshape(points, (len(values), -1))])
+    finite_output(np.where(np.abs(flat) <= np.finfo(np.float32).max, flat, np.inf), "encode")
+    if output != "units":
+        values = values[:, :, output]
+        base = base[:, output] if base.ndim == 2 else base
+    return shap.Explanation(
+        values=values,
+        base_values=base,
+        data=points,
+        display_data=shown if layer == 0 else None,
+        feature_names=model["unit_names"](layer),
+    )
+
+
+def selected_features(state, n_features, X, validate, *, weights, units):
+    """``select_features``: column indices chosen on ``X`` (None: ``background_``)."""
+    n_in = state["n_features_in_"]
+    n_features = n_selected(n_features, n_in)
+    if not (isinstance(weights, str) and weights in ("uniform", "importance")):
+        shown = f"an array of shape {np.shape(weights)}" if np.ndim(weights) else repr(weights)
+        raise ValueError(
+            f"weights must be 'uniform' or 'importance', got {shown}; per-column "
+            "weights are not supported (the importances are used with 'importance')."
+        )
+    if not isinstance(units, str) or units not in ("auto", "standard", "given"):
+        raise ValueError(f"units must be 'auto', 'standard' or 'given', got {units!r}.")
+    if units == "auto":
+        units = "standard" if n_in <= AUTO_INIT_MAX_FEATURES else "given"
+    rows = state["background_"] if X is None else validate(X, _columns(state))[0]
+    if units == "standard":
+        rows = np.asarray(rows, dtype=np.float64)
+        spread = rows.std(axis=0)
+        rows = rows / np.where(spread > 0, spread, 1.0)
+    w = state["feature_importances_"] if weights == "importance" else None
+    w = np.ones(n_in) if w is None else w
+    return _select_features(w, rows, n_features)
+
+
+def grouped_importances(state, groups):
+    """``group_importances``: group label -> share of the reconstruction game."""
+    if hasattr(groups, "fit") and hasattr(groups, "transform"):
+        groups = source_columns(groups)
+    groups = list(groups)
+    n_in = state["n_features_in_"]
+    if len(groups) != n_in:
+        raise ValueError(
+            f"groups has {len(groups)} labels but the model has {n_in} "
+            "input columns; give one label per input column (or the fitted "
+            "transformer in front of the model)."
+        )
+    labels = list(dict.fromkeys(groups))
+    codes = np.array([labels.index(g) for g in groups], dtype=np.intp)
+    values = grouped_attribution(state, codes)
+    return dict(zip(labels, map(float, values)))
+
+
+def sparsity_levels(state, levels, pruning):
+    """``sparsity_curve``: the levels and the sparsity after the cascade at each."""
+    levels = np.linspace(0.05, 1.0, 20) if levels is None else np.asarray(levels, float)
+    if levels.ndim != 1 or not np.all((levels > 0) & (levels <= 1)):
+        raise ValueError(
+            f"levels must be a 1-d list of importance levels in (0, 1], got {levels!r}."
+        )
+    return levels, _sparsity_curve(
+        levels,
+        state["link_importances_"],
+        state["dense_weights_"],
+        state["dense_intercepts_"],
+        state["activations_"],
+        *PRUNING[pruning],
+    )
+
+
+# -- The arguments of what is played again, checked.
+
+
+def _given_scores(scores, shapes):
+    """Link scores passed to ``reprune``: one finite, non-negative array per layer."""
+    if len(scores) != len(shapes):
+        raise ValueError(
+            f"scores must hold one array per layer ({len(shapes)}), got {len(scores)}."
+        )
+    scores = [np.asarray(s, dtype=np.float64) for s in scores]
+    for layer, (score, shape) in enumerate(zip(scores, shapes)):
+        if score.shape != shape or not np.all(np.isfinite(score)) or (score < 0).any():
+            raise ValueError(
+                f"scores[{layer}] must be a finite, non-negative array of shape {shape} "
+                f"(the shape of dense_weights_[{layer}]); got shape {score.shape}."
+            )
+    return scores
+
+
+def _keep_counts(counts, sizes):
+    """Links to keep per layer: one integer in ``[0, n_links]`` per layer."""
+    counts = list(counts)
+    if len(counts) != len(sizes) or not all(
+        isinstance(c, Integral) and 0 <= c <= n for c, n in zip(counts, sizes)
+    ):
+        raise ValueError(
+            f"keep_counts must hold one integer per layer, between 0 and the layer's "
+            f"number of links {sizes}; got {counts}."
+        )
+    return [int(c) for c in counts]
+
+
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def explain_args(layer, max_evals, n_layers, n_features):
+    """Check ``explain``'s arguments; returns the model evaluations per row."""
+    if layer is not None and not (_is_int(layer) and 0 <= layer < n_layers):
+        raise ValueError(
+            f"layer must be None (code attributions) or an integer in [0, {n_layers - 1}] "
+            f"(a layer of the dense network), got {layer!r}."
+        )
+    least = 2 * n_features + 1
+    if max_evals != "auto" and not (_is_int(max_evals) and max_evals >= least):
+        raise ValueError(
+            f"max_evals must be 'auto' or an integer >= 2 * n_features + 1 = {least} "
+            f"(one antithetic permutation), got {max_evals!r}."
+        )
+    return least if max_evals == "auto" else max_evals
+
+
+def n_selected(n_features, n_features_in):
+    """Check ``select_features``'s count."""
+    if not (_is_int(n_features) and 1 <= n_features <= n_features_in):
+        raise ValueError(
+            f"n_features must be an integer in [1, {n_features_in}] (the number "
+            f"of input columns), got {n_features!r}."
+        )
+    return n_features
+
+
+def output_unit(output, width):
+    """Check ``explain``'s ``output``: None or a unit of a layer of ``width`` units."""
+    if output is not None and not (_is_int(output) and 0 <= output < width):
+        raise ValueError(
+            f"output must be None or an output unit in [0, {width - 1}], got {output!r}."
+        )
+
+
+def unit_layer(layer, n_layers):
+    """Check ``get_unit_names``' layer: an int in ``[0, n_layers]``; returns it."""
+    if not _is_int(layer):
+        raise TypeError(
+            f"layer must be an integer in [0, {n_layers}] (0: the inputs, {n_layers // 2}: "
+            f"the code), got {type(layer).__name__} {layer!r}."
+        )
+    if not 0 <= layer <= n_layers:
+        raise ValueError(
+            f"layer must be in [0, {n_layers}] (0: the inputs, {n_layers // 2}: the code, "
+            f"{n_layers}: the reconstruction; negative indices are not accepted), got {layer}."
+        )
+    return int(layer)

@@ -3,7 +3,9 @@
 Every stage reads the fit's :class:`~skshapsae.conductor._config.FitSetup` and numpy arrays, and
 returns numpy (a dict of fitted attributes, names from the schema in ``_fitted``); the
 estimator validates, calls them and assigns the result at once. Nothing here reads or
-writes an estimator.
+writes an estimator: a model's fitted attributes come in as a dict, and the validation
+of the rows is a function the estimator passes, which returns the rows and the input
+attributes it found (``columns``) instead of setting them.
 
 * :func:`data_source`: the training data as a source, one of :class:`ArraySource` (an
   array in memory), :class:`StreamSource` (a Dask array or re-iterable chunks) and
@@ -14,25 +16,32 @@ writes an estimator.
 * :func:`prune_stage`: masks at a level, a target sparsity or given counts, the
   dead-unit cascade, mean folding, then masked fine-tuning.
 
-First below, data that does not fit in memory: :func:`chunk_source` (a Dask array or an
+First below, :func:`warn` (every warning of the library goes through it) and the fit's
+warnings; then data that does not fit in memory: :func:`chunk_source` (a Dask array or an
 iterable of chunks, read one chunk at a time) and :class:`Reservoir` (the uniform sample
 of rows the scoring stage reads).
 """
 
 import copy
 import logging
+import os
+import sys
+import sysconfig
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from sklearn.utils.validation import check_memory
 
+from ..network._activations import OUTPUT_RANGE
 from ..network._network import (
     AUTO_INIT_MAX_FEATURES,
     StreamState,
     TrainingConfig,
     fine_tune,
+    fine_tuning_rate,
     train_autoencoder,
     unique_variance_weights,
 )
@@ -45,6 +54,107 @@ from ..scoring._attribution import (
     reconstruction_game,
 )
 from ..scoring._scoring import DenseNetwork, _progress, layer_outputs, score_network
+from ._config import draw_seed, recorded_scoring, sample_rows
+
+# -- Warnings that point at the user's line, not at the library's: :func:`warn`, which
+# every warning of the library goes through, and those of the fit (data the network
+# will handle poorly, training that did not converge).
+
+_INTERNAL = tuple(
+    os.path.dirname(os.path.abspath(module.__file__)) + os.sep
+    for module in (sys.modules[__package__.partition(".")[0]],)  # the whole package
+)
+
+#: Python's own library (multiprocessing, concurrent.futures, threading, runpy): the
+#: frames a joblib worker or ``python -m`` runs the call from.
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
+
+_REGISTRY = {}
+
+
+def _internal_prefixes():
+    """skshapsae, and the libraries that call it on the user's behalf (searches, caching,
+    parallel workers)."""
+    import joblib
+    import sklearn
+
+    return (
+        *_INTERNAL,
+        *(os.path.dirname(os.path.abspath(m.__file__)) + os.sep for m in (sklearn, joblib)),
+        _STDLIB,
+    )
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` at the first caller outside skshapsae, scikit-learn and joblib.
+
+    In a joblib worker the user's line is in another process: the warning then names
+    the worker (``<joblib worker>``) instead of a line of ``multiprocessing``.
+    """
+    prefixes = _internal_prefixes()
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith("<frozen ")  # runpy, importlib
+        or os.path.abspath(frame.f_code.co_filename).startswith(prefixes)
+    ):
+        frame, level = frame.f_back, level + 1
+    if frame is not None:
+        warnings.warn(message, category, stacklevel=level + 1)
+        return
+    import multiprocessing
+
+    where = "<joblib worker>" if multiprocessing.parent_process() is not None else "<skshapsae>"
+    warnings.warn_explicit(message, category, where, 0, module="skshapsae", registry=_REGISTRY)
+
+
+def warn_not_converged(max_iter, solver, tol):
+    """sklearn's ``ConvergenceWarning`` when the training budget ended first."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warn(
+        f"Training stopped at max_iter={max_iter} "
+        f"{'L-BFGS iterations' if solver == 'lbfgs' else 'epochs'} "
+        f"(solver={solver!r}) before the loss converged (tol={tol:g}); the "
+        "model is usable but may improve with a larger max_iter.",
+        ConvergenceWarning,
+    )
+
+
+def warn_scaling(X, out_activation):
+    """Warn when X lies outside what ``out_activation`` can produce, or far from unit scale."""
+    lo, hi = OUTPUT_RANGE[out_activation]
+    x_min, x_max = float(X.min()), float(X.max())
+    if x_min < lo - 1e-9 or x_max > hi + 1e-9:
+        warn(
+            f"out_activation={out_activation!r} outputs values in [{lo:g}, {hi:g}] "
+            f"but X has values in [{x_min:.4g}, {x_max:.4g}], which the network cannot "
+            "reconstruct. Scale X into that range (for example with MinMaxScaler) or use "
+            "out_activation='identity'."
+        )
+    elif max(abs(x_min), abs(x_max)) > 1e3:
+        warn(
+            f"X has values up to {max(abs(x_min), abs(x_max)):.4g}; the network trains "
+            "best on data of unit scale. Scale X first (StandardScaler, or MinMaxScaler "
+            "for a bounded output activation)."
+        )
+
+
+def warn_constant_features(X, names=None):
+    """Warn when every column is constant: nothing can be learned.
+
+    Some constant columns are normal (the border pixels of digits, a column constant in
+    one fold of a search) and handled: their links get exactly zero importance and are
+    pruned. Warning about them made one small search over the level on digits raise 36
+    warnings, so only the case where nothing is left is reported.
+    """
+    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    if X.shape[0] > 1 and constant.size == X.shape[1]:
+        labels = names[constant] if names is not None else constant
+        warn(
+            f"Constant feature(s) {labels[:10].tolist()} carry no information; their "
+            "links get zero importance and are pruned."
+        )
+
 
 # -- Data that does not fit in memory: chunk sources and the reservoir of scoring rows.
 # ``fit`` accepts, besides an array, a Dask array or an iterable of 2-d chunks; it then
@@ -87,13 +197,16 @@ _SHARED = (
 )
 
 
-def chunk_source(X, validate, reset=False):
+def chunk_source(X, validate, columns=None):
     """A callable returning a fresh iterator over the validated chunks of ``X``.
 
-    ``validate(chunk, reset=...)`` validates one chunk; ``reset`` is passed for the very
-    first chunk of the first pass only (it sets the input's shape and names of a new
-    model). A one-shot iterator (a generator) can be read once only: it is refused,
-    since training passes over the data several times.
+    ``validate(chunk, columns) -> (chunk, columns)`` validates one chunk against
+    ``columns`` (the input attributes, ``n_features_in_`` and ``feature_names_in_``, as a
+    dict) and returns them; ``columns=None``: the chunk is a new model's first data,
+    whose columns it returns. The first chunk is validated against ``columns``, every
+    later one against what the first returned, kept as the callable's ``columns``. A
+    one-shot iterator (a generator) can be read once only: it is refused, since training
+    passes over the data several times.
     """
     if isinstance(X, Iterator):
         raise ValueError(
@@ -136,13 +249,14 @@ def chunk_source(X, validate, reset=False):
         for chunk in read():
             if np.shape(chunk)[:1] == (0,):  # empty partitions happen (Dask): skip them
                 continue
-            chunk = validate(chunk, reset=reset and state["first"])
+            chunk, chunks.columns = validate(chunk, chunks.columns)
             state["first"] = False
             rows += len(chunk)
             yield chunk
         if rows == 0 and not state["first"]:  # a later pass found nothing: not re-iterable
             raise ValueError(_SHARED)
 
+    chunks.columns = columns
     return chunks
 
 
@@ -195,14 +309,6 @@ class Reservoir:
 logger = logging.getLogger("skshapsae")
 
 
-def sample_rows(n_samples, wanted, rng):
-    """``wanted`` sorted row indices drawn without replacement; all rows of a small table
-    (documented, no warning)."""
-    if wanted >= n_samples:
-        return np.arange(n_samples)
-    return np.sort(rng.choice(n_samples, size=wanted, replace=False))
-
-
 def column_weights(kind, rows, sizes, seed):
     """The loss weights of the columns: ``"unique"`` (one over the unique variance, with
     as many factors as the code has units; see ``unique_variance_weights``) or ``"uniform"``
@@ -250,16 +356,19 @@ def cached(setup, function):
     return check_memory(setup.memory).cache(function, ignore=ignore)
 
 
-def data_source(X, validate, setup, *, incremental=False, resume=None):
-    """The fit's data as a source. ``validate(X, reset=...)`` validates an array or a
-    chunk (``reset``: it is a new model's first data); ``resume``: where ``partial_fit``
-    continues (None: a new stream)."""
+def data_source(X, validate, setup, random_state, *, incremental=False, resume=None, columns=None):
+    """The fit's data as a source. ``validate(X, columns) -> (X, columns)`` validates an
+    array or a chunk against ``columns``, the input attributes the data must match
+    (None: a new model's first data, whose attributes it returns; see
+    :func:`chunk_source`); the source keeps them as ``columns``. ``random_state``: the
+    parameter, which a stream's reservoir seed is drawn from; ``resume``: where
+    ``partial_fit`` continues (None: a new stream, seeded from ``random_state``)."""
     if incremental:
-        return IncrementSource(validate(X, reset=resume is None), resume)
+        return IncrementSource(*validate(X, columns), resume, random_state)
     if is_stream(X):
-        chunks = chunk_source(X, validate, reset=True)
-        return StreamSource(chunks, setup.reservoir_rows, setup.seed())
-    return ArraySource(validate(X, reset=True))
+        chunks = chunk_source(X, validate, columns)
+        return StreamSource(chunks, setup.reservoir_rows, draw_seed(random_state))
+    return ArraySource(*validate(X, columns))
 
 
 class ArraySource:
@@ -267,8 +376,9 @@ class ArraySource:
 
     fresh = True  # a new model: the data are checked for constant or unscaled columns
 
-    def __init__(self, X):
+    def __init__(self, X, columns):
         self.X = X
+        self.columns = columns  # the input attributes found by the validation
         self.n_samples = len(X)
         self.tuning_data = X  # what the pruned network is fine-tuned on
 
@@ -276,8 +386,8 @@ class ArraySource:
         """The rows the data checks look at (all of them)."""
         return self.X
 
-    def for_data(self, setup):
-        return setup.for_data(self.n_samples, self.X.shape[1])
+    def for_data(self, setup, params):
+        return setup.for_data(params, self.n_samples, self.X.shape[1])
 
     def memory_rows(self, setup):
         """Rows of the Shapley background and of the training, for the memory check."""
@@ -289,14 +399,9 @@ class ArraySource:
             self.X, setup.sizes, setup.activations, setup.train, setup.weighting, setup.verbose
         )
 
-    def scoring_rows(self, setup):
-        """The background and the explained rows, drawn (sorted) by the setup's generator."""
-        background = sample_rows(self.n_samples, setup.n_background, setup.rng)
-        explained = sample_rows(self.n_samples, setup.n_explain, setup.rng)
-        return self.X[background], self.X[explained]
-
     def score(self, trained, setup):
-        return score_stage(trained, *self.scoring_rows(setup), setup, cache=True)
+        background, explained = setup.scoring_rows  # drawn by ``for_data``
+        return score_stage(trained, self.X[background], self.X[explained], setup, cache=True)
 
 
 class StreamSource:
@@ -315,12 +420,13 @@ class StreamSource:
             raise ValueError("X holds no rows: every chunk is empty.")
         self.n_samples = self.reservoir.seen
         self.rows = self.reservoir.sample()
+        self.columns = chunks.columns
 
     def sample(self):
         return self.rows
 
-    def for_data(self, setup):
-        return setup.for_data(self.n_samples, self.rows.shape[1], in_memory=False)
+    def for_data(self, setup, params):
+        return setup.for_data(params, self.n_samples, self.rows.shape[1], in_memory=False)
 
     def memory_rows(self, setup):
         return min(len(self.rows), setup.n_background), len(self.rows)
@@ -345,17 +451,19 @@ class StreamSource:
 class IncrementSource:
     """One chunk of ``partial_fit``, continuing ``resume`` (None: a new stream)."""
 
-    def __init__(self, X, resume):
+    def __init__(self, X, columns, resume, random_state):
         self.X = self.tuning_data = X
+        self.columns = columns
         self.resume = resume
+        self.random_state = random_state  # seeds a new stream's reservoir
         self.fresh = resume is None
         self.n_samples = len(X)
 
     def sample(self):
         return self.X
 
-    def for_data(self, setup):
-        return setup.for_data(self.n_samples, self.X.shape[1], incremental=True)
+    def for_data(self, setup, params):
+        return setup.for_data(params, self.n_samples, self.X.shape[1], incremental=True)
 
     def memory_rows(self, setup):
         filled = 0 if self.resume is None else self.resume.reservoir.filled
@@ -364,7 +472,7 @@ class IncrementSource:
 
     def train(self, setup):
         """One pass over the chunk; ``self.resume`` becomes the stream's new state."""
-        resume = self.resume or ResumeState.new(setup.reservoir_rows, setup.seed())
+        resume = self.resume or ResumeState.new(setup.reservoir_rows, draw_seed(self.random_state))
         trained, self.resume = train_increment(self.X, setup, resume)
         self.n_samples = self.resume.reservoir.seen  # every row of the stream so far
         return trained
@@ -420,39 +528,35 @@ def scored_state(trained, background, explained, activations, scoring, n_jobs=No
     }
 
 
-def rescored_state(model, X, scoring, n_explain, n_jobs=None):
-    """A pruned model as a new dense stage (``reprune(rescore=True)``).
+def rescored_state(state, X, scoring, n_explain, n_jobs=None):
+    """A pruned model as a new dense stage (``reprune(rescore=True)``); ``state``: the
+    model's fitted attributes.
 
     Its pruned network (folded, fine-tuned; weight 0 at every removed link) becomes the
     dense network, whose links are scored again by ``scoring`` on the model's
     ``background_`` and ``n_explain`` rows of ``X`` drawn with the scoring seed. A
     removed link then scores exactly 0, so pruning the result keeps a subset of the links.
     """
-    weights = [np.asarray(w.toarray(), dtype=np.float64) for w in model.weights_]
-    biases = [np.asarray(b, dtype=np.float64) for b in model.intercepts_]
+    weights = [np.asarray(w.toarray(), dtype=np.float64) for w in state["weights_"]]
+    biases = [np.asarray(b, dtype=np.float64) for b in state["intercepts_"]]
     rows = sample_rows(len(X), n_explain, np.random.RandomState(scoring.seed))
-    network = DenseNetwork(weights, biases, list(model.activations_))
-    scores = score_network(network, model.background_, X[rows], scoring, n_jobs=n_jobs)
+    network = DenseNetwork(weights, biases, list(state["activations_"]))
+    background = state["background_"]
+    scores = score_network(network, background, X[rows], scoring, n_jobs=n_jobs)
     # a removed link scores 0 under an exact or sampled permutation game, not always
     # under a regression estimator (KernelSHAP's noise): 0 wherever the weight is
     importances = [np.where(W == 0, 0.0, imp) for W, imp in zip(weights, scores.importances)]
     stderrs = [np.where(W == 0, 0.0, err) for W, err in zip(weights, scores.stderrs)]
-    state = importance_state(importances, stderrs, scores.estimators)
     explained = X[rows]
     return {
         "dense_weights_": weights,
         "dense_intercepts_": biases,
-        **state,
+        **importance_state(importances, stderrs, scores.estimators),
         **attribution_state(
-            network,
-            model.background_,
-            explained,
-            scoring.seed,
-            importances,
-            model.column_weights_,
+            network, background, explained, scoring.seed, importances, state["column_weights_"]
         ),
         "layer_input_means_": scores.layer_input_means,
-        "fit_times_": {**model.fit_times_, "scoring": scores.seconds},
+        "fit_times_": {**state["fit_times_"], "scoring": scores.seconds},
     }
 
 
@@ -493,16 +597,17 @@ def _attribution(weights, biases, activations, background, explained, seed, grou
     return loss * scale[:, None]
 
 
-def grouped_attribution(model, groups, seed=0):
-    """``feature_importances_`` of a fitted model's dense network with the columns of a
-    group as one player (``groups``: int codes per column), on its ``background_`` rows;
-    shares summing to 1."""
+def grouped_attribution(state, groups, seed=0):
+    """``feature_importances_`` of a fitted model's dense network (``state``: its fitted
+    attributes) with the columns of a group as one player (``groups``: int codes per
+    column), on its ``background_`` rows; shares summing to 1."""
+    background = state["background_"]
     relative = _attribution(
-        model.dense_weights_,
-        model.dense_intercepts_,
-        model.activations_,
-        model.background_,
-        model.background_,
+        state["dense_weights_"],
+        state["dense_intercepts_"],
+        state["activations_"],
+        background,
+        background,
         seed,
         groups,
     )
@@ -544,6 +649,47 @@ def attribution_state(network, background, explained, seed, link_importances, we
     return {
         "reconstruction_importances_": relative,
         "feature_importances_": _shares(cross_attribution(relative)),
+    }
+
+
+def fitted_network(state, setup, n_samples):
+    """The architecture and the recorded training and scoring settings of a fit."""
+    sizes = setup.sizes
+    # fine-tuning's step size, recorded as a plain dict (a saved model is fine-tuned alike)
+    rate = fine_tuning_rate(state.pop("_final_learning_rate_"), setup.train.learning_rate_init)
+    return {
+        "n_components_": sizes[len(sizes) // 2],
+        "layer_sizes_": sizes,
+        "activations_": setup.activations,
+        "n_samples_seen_": int(n_samples),
+        "_scoring_config_": recorded_scoring(setup.scoring),
+        "_training_config_": asdict(replace(setup.train, learning_rate_init=rate)),
+    }
+
+
+def same_network(trained, previous):
+    """Whether a training result holds the fitted dense network, bitwise."""
+    return all(
+        np.array_equal(a, b)
+        for new, old in (
+            (trained.weights, previous["dense_weights_"]),
+            (trained.biases, previous["dense_intercepts_"]),
+        )
+        for a, b in zip(new, old, strict=True)
+    )
+
+
+def continued_state(previous, trained, n_samples):
+    """The fitted state ``previous`` (scores, masks, pruned network) with a
+    ``partial_fit`` call's training record: epochs, loss curves, rows seen, seconds."""
+    tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
+    return {
+        **previous,
+        "dense_loss_curve_": list(trained.loss_curve),
+        "loss_curve_": list(trained.loss_curve) + list(tuning),
+        "n_iter_": int(trained.n_iter),
+        "n_samples_seen_": int(n_samples),
+        "fit_times_": {**previous["fit_times_"], "training": trained.seconds},
     }
 
 

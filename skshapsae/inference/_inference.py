@@ -567,3 +567,78 @@ def finite_output(out, part):
             "float32 computation overflowed. Pass rows on the scale of the training data."
         )
     return out
+
+
+# -- The rows the network reads: torch tensors as numpy, values within float32's range,
+# and the fast check of a plain array in ``transform``.
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def float32_range(X):
+    """``X`` itself when its values fit float32 (the network's precision), else an error."""
+    if X.size and max(X.max(), -X.min()) > _FLOAT32_MAX:
+        cols = np.flatnonzero((np.abs(X) > _FLOAT32_MAX).any(axis=0))
+        raise ValueError(
+            f"X has values beyond the float32 range (|x| > {_FLOAT32_MAX:.3g}) in "
+            f"column(s) {cols[:10].tolist()}; the network computes in float32. "
+            "Rescale the data, for example with StandardScaler."
+        )
+    return X
+
+
+def untracked(X):
+    """A torch tensor as numpy, detached from autograd (``requires_grad=True`` included)."""
+    if type(X).__module__.split(".")[0] == "torch" and hasattr(X, "detach"):
+        return X.detach().cpu().numpy()
+    return X
+
+
+def inference_rows(X, estimator):
+    """``(X, output dtype)`` for a plain array, validated at numpy speed; else None.
+
+    A plain 2-d float32 / float64 ndarray of the fitted width, the estimator without
+    feature names to check: one pass over the data checks that every value is finite and
+    within float32's range (the network computes in float32, so a larger float64 value
+    would become inf there) -- for float32 rows not under
+    ``sklearn.config_context(assume_finite=True)``. ``X`` is not copied: float64 rows are
+    rounded to float32 as inference reads them. Anything else, or a failed check, returns
+    None and the full ``validate_data`` runs (with its messages). Through
+    ``validate_data`` one row cost about as much as the forward pass.
+    """
+    from sklearn import get_config
+
+    if (
+        type(X) is not np.ndarray
+        or X.ndim != 2
+        or X.dtype not in (np.float32, np.float64)
+        or X.shape[0] == 0
+        or X.shape[1] != getattr(estimator, "n_features_in_", -1)
+        or hasattr(estimator, "feature_names_in_")
+    ):
+        return None
+    if (X.dtype == np.float64 or not get_config()["assume_finite"]) and not _within_float32(X):
+        return None  # the full check names the problem (or finds an overflowing sum fine)
+    if min(X.strides) < 0:
+        X = np.ascontiguousarray(X)
+    return X, X.dtype
+
+
+def _within_float32(X):
+    """Whether every value of the 2-d float array ``X`` is finite and within float32's range.
+
+    One pass in numba (0.06 ms for 2,000 x 784 float32 values, where ``np.sum`` took 0.24
+    and the float32 copy of float64 rows plus its sum 0.50; on the free cores from 2^22
+    values); without numba, the sum of the
+    float32 rows (which may overflow where the values do not: then the caller's full
+    check decides).
+    """
+    import math
+
+    try:
+        from ._kernels import all_within
+    except ImportError:  # pragma: no cover - numba comes with shap
+        return math.isfinite(float(X.astype(np.float32, copy=False).sum()))
+    from ..network._threads import available_threads
+
+    return all_within(X, float(np.finfo(np.float32).max), available_threads(X.size))

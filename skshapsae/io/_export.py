@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..inference._inference import encode_decode_plan
-from ._files import atomic_path
+from ._persistence import atomic_path
 
 
 def _module(plan):
