@@ -666,7 +666,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if errors[0] <= errors[1] or not np.isfinite(errors[1]):
             return state
         tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
-        pruned = {name: previous[name] for name in fitted.names(group="pruning")}
+        pruned = {
+            name: previous[name] for name in fitted.names(group="pruning") if name in previous
+        }
         pruned["loss_curve_"] = list(state["dense_loss_curve_"]) + list(tuning)
         return {**state, **pruned}
 

@@ -114,6 +114,7 @@ FIELDS = (
         "float_or_nan",  # NaN: scored on one row, where a standard error is undefined
         slim=False,
     ),
+    Field("preactivation_importances_", "array_list", "training", "weights", "float", slim=False),
     Field("shapley_estimators_", "json", "training", "strings", required=True),
     Field("unit_importances_", "array_list", "training", "units_in", "float", required=True),
     Field("feature_importances_", "array", "training", "features", "float", required=True),
@@ -135,6 +136,7 @@ FIELDS = (
     # prune_with_scores, the trained baselines): no level chose the links
     Field("importance_level_", "json", "pruning", "level", required=True),
     Field("keep_counts_", "json", "pruning", "count_per_layer", required=True),
+    Field("pruning_game_", "json", "pruning", "game"),
     Field("loss_curve_", "json", "pruning", "numbers", required=True),
 )
 
@@ -220,6 +222,7 @@ VALUE_CHECKS = {
     # an importance level, or NaN where no level chose the links (pruned by counts)
     "level": lambda v: (isinstance(v, float) and math.isnan(v)) or (_number(v) and 0 <= v <= 1),
     "strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "game": lambda v: v in ("activation", "preactivation", "reconstruction", "given"),
     # the seconds of the level-independent stages (partial_fit adds to "training")
     "seconds": lambda v: (
         isinstance(v, dict)

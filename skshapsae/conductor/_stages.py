@@ -45,7 +45,7 @@ from ..network._network import (
     train_autoencoder,
     unique_variance_weights,
 )
-from ..pruning._pruning import Pruner, to_csr
+from ..pruning._pruning import Pruner, prune_by_evidence, to_csr
 from ..scoring._attribution import (
     RECONSTRUCTION_MAX_EVALUATIONS,
     RECONSTRUCTION_MAX_MULTIPLY_ADDS,
@@ -519,6 +519,7 @@ def scored_state(trained, background, explained, activations, scoring, n_jobs=No
         ),
         "column_weights_": np.asarray(weights, dtype=np.float64),
         **importance_state(scores.importances, scores.stderrs, scores.estimators),
+        **preactivation_state(network, background, explained, scoring, n_jobs),
         **attribution_state(
             network, background, explained, scoring.seed, scores.importances, weights
         ),
@@ -548,16 +549,33 @@ def rescored_state(state, X, scoring, n_explain, n_jobs=None):
     importances = [np.where(W == 0, 0.0, imp) for W, imp in zip(weights, scores.importances)]
     stderrs = [np.where(W == 0, 0.0, err) for W, err in zip(weights, scores.stderrs)]
     explained = X[rows]
+    preactivation = preactivation_state(network, background, explained, scoring, n_jobs)
+    preactivation = {
+        name: [np.where(W == 0, 0.0, imp) for W, imp in zip(weights, value)]
+        for name, value in preactivation.items()
+    }
     return {
         "dense_weights_": weights,
         "dense_intercepts_": biases,
         **importance_state(importances, stderrs, scores.estimators),
+        **preactivation,
         **attribution_state(
             network, background, explained, scoring.seed, importances, state["column_weights_"]
         ),
         "layer_input_means_": scores.layer_input_means,
         "fit_times_": {**state["fit_times_"], "scoring": scores.seconds},
     }
+
+
+def preactivation_state(network, background, explained, scoring, n_jobs=None):
+    """With ``importance_target="auto"``, the links' second ranking: the pre-activation
+    game's importances (closed form, exact), which the pruning may choose instead of the
+    layer game's (:func:`ranking_games`); nothing for the other games."""
+    if scoring.target != "auto":
+        return {}
+    config = replace(scoring, target="preactivation", estimator="auto")
+    scores = score_network(network, background, explained, config, n_jobs=n_jobs)
+    return {"preactivation_importances_": scores.importances}
 
 
 def importance_state(importances, stderrs, estimators):
@@ -706,22 +724,31 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
     weights, biases = state["dense_weights_"], state["dense_intercepts_"]
     activations = state["activations_"]
     means = state["layer_input_means_"] if setup.fold_bias else None
-    pruner = Pruner(
-        state["link_importances_"],
+
+    def prune(importances):
+        pruner = Pruner(
+            importances,
+            weights,
+            biases,
+            activations,
+            means,
+            setup.allocation,
+            setup.structure,
+            allowed,
+        )
+        if counts is not None:
+            return pruner.prune_counts(counts)
+        if setup.target_sparsity is not None:
+            return pruner.solve(setup.target_sparsity)
+        return pruner.prune(setup.importance_level)
+
+    game, pruned = prune_by_evidence(
+        ranking_games(state, setup.scoring.target),
+        prune,
         weights,
-        biases,
         activations,
-        means,
-        setup.allocation,
-        setup.structure,
-        allowed,
+        state["background_"],
     )
-    if counts is not None:
-        pruned = pruner.prune_counts(counts)
-    elif setup.target_sparsity is not None:
-        pruned = pruner.solve(setup.target_sparsity)
-    else:
-        pruned = pruner.prune(setup.importance_level)
     weights = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)]
     biases = pruned.biases
     loss_curve = list(state["dense_loss_curve_"])
@@ -748,7 +775,24 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
         "layer_sparsity_": pruned.layer_sparsity,
         "importance_level_": pruned.level,
         "keep_counts_": pruned.keep_counts,
+        "pruning_game_": game,
         "loss_curve_": loss_curve,
+    }
+
+
+def ranking_games(state, target):
+    """The link rankings a pruning chooses from, by the game that scored them (``target``
+    the fitted game): ``importance_target="auto"`` scored the links by the layer game and
+    by the pre-activation game, and the pruning keeps the one whose pruned network
+    reconstructs the background rows best
+    (:func:`~skshapsae.pruning._pruning.prune_by_evidence`)."""
+    if "given" in state["shapley_estimators_"]:
+        return {"given": state["link_importances_"]}
+    if state.get("preactivation_importances_") is None:
+        return {"activation" if target == "auto" else target: state["link_importances_"]}
+    return {
+        "activation": state["link_importances_"],
+        "preactivation": state["preactivation_importances_"],
     }
 
 

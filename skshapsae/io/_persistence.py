@@ -708,7 +708,8 @@ _SCHEMA = {field.name: field.kind for field in FIELDS}
 _REQUIRED = names(required=True)
 
 
-_FULL = names(slim=False)
+#: (``preactivation_importances_`` only with ``importance_target="auto"``)
+_FULL = tuple(name for name in names(slim=False) if name != "preactivation_importances_")
 
 
 def _attributes(meta, arrays):

@@ -238,6 +238,33 @@ class Pruner:
         return best
 
 
+def reconstruction_error(pruned, weights, activations, rows):
+    """Mean squared error with which the pruned network (kept links, folded biases)
+    reconstructs ``rows``."""
+    A = rows
+    for W, m, b, act in zip(weights, pruned.masks, pruned.biases, activations):
+        A = numpy_activation(act)(A @ np.where(m, W, 0.0).T + b)
+    return float(np.mean((A - rows) ** 2))
+
+
+def prune_by_evidence(rankings, prune, weights, activations, rows):
+    """The pruning of the ranking whose pruned, folded network reconstructs ``rows`` best.
+
+    ``rankings`` maps a game's name to its link importances (the first one wins ties);
+    ``prune(importances)`` prunes by them (a level, a target or counts, each ranking with
+    its own eq. 8 allocation). Returns ``(name, PrunedNetwork)``.
+    """
+    results = {name: prune(importances) for name, importances in rankings.items()}
+    if len(results) == 1:
+        return next(iter(results.items()))
+    errors = {
+        name: reconstruction_error(pruned, weights, activations, rows)
+        for name, pruned in results.items()
+    }
+    best = min(errors, key=errors.get)  # the first of equal errors
+    return best, results[best]
+
+
 def to_csr(weights, masks):
     """Pruned weights as CSR arrays storing exactly the kept links."""
     out = []

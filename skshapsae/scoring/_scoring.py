@@ -372,6 +372,8 @@ def _network_task(network, means, X, strata, n_strata, seed, device, threads):
 
 
 GAME_FAMILIES = {
+    # "auto" scores by the layer game (and the conductor adds the pre-activation game)
+    "auto": LayerGames,
     "activation": LayerGames,
     "preactivation": LayerGames,
     "reconstruction": NetworkGame,
