@@ -1,11 +1,8 @@
-"""Mean folding of pruned links into the biases (``fold_bias``): on or off?
+"""``fold_bias`` on or off: sparsity, test MSE and code accuracy per importance level.
 
-Digits (bundled), stratified 75/25 split, (32, 8) sigmoid autoencoder, 50 epochs,
-three seeds. For each importance level: sparsity, test reconstruction MSE and
-logistic-regression accuracy on the codes, with and without folding. The dense
-training and scoring are shared by both variants and all levels (``reprune``).
-
-Run:  python benchmarks/bench_fold_bias.py
+Digits, 75/25 split, (32, 8) sigmoid autoencoder, three seeds; both variants share the
+dense training and scoring (``reprune``).
+Run:  python benchmarks/bench_fold_bias.py [--quick]     Writes results/fold_bias.json.
 """
 
 import numpy as np

@@ -1,13 +1,9 @@
-"""Benchmark of the Shapley estimators on a trained 784->256 sigmoid layer (Fashion-MNIST).
+"""The Shapley estimators on a trained 784->256 sigmoid layer (Fashion-MNIST).
 
-For each estimator: seconds per explained sample, peak memory (each estimator runs
-in its own process), relative L2 error of the per-sample Shapley values and of the
-link importances, and top-10/20/50 % ranking agreement, all against a converged
-reference (antithetic permutation sampling with 32 pairs per background row).
-Then the whole-model cost (784-256-64-256-784, 200 explained, 100 background rows)
-and the effect of the background size.
-
-Run:  python benchmarks/bench_importance.py [--quick]
+Per estimator (own process): seconds per sample, peak memory, error of the values and
+link importances against a converged reference; then the whole-model cost and the
+background size.
+Run:  python benchmarks/bench_importance.py [--quick]     Writes results/importance.json.
 """
 
 import argparse

@@ -1,31 +1,10 @@
-"""Scaling with the number of rows: a streamed fit of a synthetic table, 10^4 -> 10^6 rows.
+"""Scaling with the rows: a streamed fit of a generated 100-column table, 10^4 -> 10^6 rows.
 
-The table (100 columns, 10 latent factors plus noise) is generated chunk by chunk and
-never held whole: ``fit`` receives a re-iterable of 10,000-row chunks, so memory holds one
-chunk, the reservoir of Shapley rows and the network. Each size runs in its own process
-(peak resident memory, ``VmHWM``) with a fixed budget of epochs, so time should grow
-linearly in the rows. Against it, what a user would otherwise run on data that does not
-fit: ``IncrementalPCA.partial_fit`` over the same chunks.
-
-Stages: training (``fit_times_["training"]``), scoring (``fit_times_["scoring"]``), and
-the rest (reading the stream for the reservoir, pruning, fine-tuning).
-
-On a Dask cluster (``--cluster``): a ``LocalCluster`` of 2 worker processes (1 thread
-each) generates a 100-column float32 table block by block (50,000 rows a block, never
-stored); each measurement runs in a client process of its own whose data segment is
-capped (``RLIMIT_DATA``, 2 GiB: less than the 4 GB of the 10^7-row table), and reports
-its peak resident memory:
-
-* fit: our streamed fit (the blocks come to the client, the next one read ahead) next to
-  ``IncrementalPCA.partial_fit`` over the same blocks (read the same way) and Dask-ML's
-  ``PCA`` (``svd_solver="tsqr"``, on the workers);
-* lazy transform of 10^6 and 10^7 generated rows, reduced on the workers (the column
-  means come back), next to Dask-ML's ``PCA.transform`` and to generating the rows alone;
-* throughput: the lazy transform of rows persisted on the workers, against the
-  in-memory ``transform`` of the same rows in one process (the cluster idle);
-  both warm; and the lazy codes checked against the in-memory ones.
-
+Each size in its own process (peak memory), against ``IncrementalPCA.partial_fit`` on
+the same chunks. ``--cluster``: a Dask ``LocalCluster`` (2 workers), clients capped at
+2 GiB: streamed fit, lazy transform of 10^6-10^7 rows, Dask-ML's PCA.
 Run:  python benchmarks/bench_scaling.py [--quick] [--cluster]
+Writes results/scaling.json (scaling_dask.json).
 """
 
 import argparse

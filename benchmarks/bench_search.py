@@ -1,15 +1,8 @@
 """A search over the importance level reuses the dense training and the scoring.
 
-Compares, in one run on scikit-learn's digits: a 3-fold cross-validation of one
-pipeline (SHAP-SAE + logistic regression) against GridSearchCV over 10 importance
-levels with 3 folds and ``memory=`` (the level-independent stages are cached), like
-for like: the search without ``refit`` against the cross-validation alone, and the
-search with ``refit`` against the cross-validation plus the final fit on all data
-that a user of the single level also needs (the refit trains on a new training set,
-so nothing is cached for it). Target: the search costs at most 1.5x the single
-cross-validation.
-
-Run:  python benchmarks/bench_search.py
+Digits: 3-fold CV of one pipeline against ``GridSearchCV`` over 10 levels with
+``memory=``, with and without refit. Target: at most 1.5x the single CV.
+Run:  python benchmarks/bench_search.py [--quick]     Writes results/search.json.
 """
 
 import tempfile

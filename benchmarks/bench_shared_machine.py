@@ -1,13 +1,8 @@
 """A cached search over the level on a shared machine: fair share, or much worse?
 
-Times one ``GridSearchCV`` over 10 importance levels with 3 folds and ``memory=``
-(``bench_search.py``'s search, no refit) alone, then while three other processes each
-run 2-thread torch matrix products on the same cores. On 2 cores a fair share is 4x the
-time alone (4 processes). Run twice under load: with the library's thread sizing
-(``skshapsae.network._threads``), and with it switched off (torch's default pool, as before).
-Target: at most 5x.
-
-Run:  python benchmarks/bench_shared_machine.py
+``bench_search.py``'s search alone, then beside three 2-thread torch processes, with the
+library's thread sizing and without (torch's default pool). Target: at most 5x alone.
+Run:  python benchmarks/bench_shared_machine.py [--quick]   Writes results/shared_machine.json.
 """
 
 import subprocess

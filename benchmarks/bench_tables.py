@@ -1,27 +1,10 @@
-"""Tables first: SHAP-SAE's defaults against PCA on tables, and its feature attribution.
+"""SHAP-SAE's defaults against PCA on 11 tables, and its feature attribution.
 
-For every table and code size ``k``: ``MinMaxScaler -> reducer -> LogisticRegression``,
-5-fold stratified cross-validation, repeated for 3 seeds (the split and the
-estimator's ``random_state``), everything else at its default:
-
-* ``PCA(k)``;
-* dense codes: ``SHAPSparseAutoencoder(hidden_layer_sizes=k, importance_level=1.0)``;
-* the default level (0.8);
-* tuned ``m``: an inner 3-fold ``GridSearchCV`` over ``importance_level`` in
-  {0.6, 0.8, 0.9, 0.95, 1.0} on the training fold (``memory=`` caches the training).
-
-Reported: accuracy mean +/- sd over the 15 fits, the sd over seeds of the seed means
-(seed robustness), held-out reconstruction MSE in the scaled space, and the
-cross-validation time as a ratio to PCA's (same process, one after the other).
-
-Attribution (the Concrete Autoencoder protocol, Abid et al. 2019): the top ``k_sel``
-columns by each score, and the 5-fold cross-validated MSE of a linear regression from
-them to all columns (lower is better): ``feature_importances_`` of a default fit
-(layer game), the network game's input importance, ``select_features`` (the
-redundancy-aware ranking), variance, PCA loadings, the Laplacian score (He et al.
-2005) and random choice (mean of 20 draws). And the latent-factor table's precision@5.
-
-Run:  python benchmarks/bench_tables.py [--quick] [--only wine cancer ...]
+5-fold CV x 3 seeds of ``MinMaxScaler -> reducer -> LogisticRegression``: ``PCA(k)``,
+dense codes, the default level, a tuned level (inner ``GridSearchCV``); then the
+selection error of each ranking's top-k columns and the latent-factor precision@5.
+Run:  python benchmarks/bench_tables.py [--quick] [--only wine ...] [--timing-only]
+Writes results/bench_tables.json (bench_tables_timing.json).
 """
 
 import argparse

@@ -1,24 +1,10 @@
-"""The dense autoencoder and SHAP-SAE against PCA at the same code size (issue: codes worth using).
+"""The dense autoencoder and SHAP-SAE against PCA at the same code size.
 
-For every data set and code size ``k``, 5-fold stratified cross-validation; in each fold
-the same ``MinMaxScaler`` -> reducer -> ``StandardScaler`` -> ``LogisticRegression``
-pipeline for every reducer:
-
-* ``PCA(k)``;
-* the dense autoencoder: ``SHAPSparseAutoencoder`` at ``importance_level=1.0`` without
-  fine-tuning (every link with positive importance kept: the trained dense network);
-* SHAP-SAE at the default level (0.8, with the default folding and fine-tuning);
-* SHAP-SAE tuned over ``m`` in {0.5, 0.7, 0.8, 0.9, 0.95, 1.0} by an inner
-  ``GridSearchCV`` on the training fold (3 folds for tables, one 80/20 split for images).
-
-Reported per method: test accuracy (mean +/- sd over folds), reconstruction MSE of the
-test fold in the scaled space, fit time of the reducer and the sparsity. Then the fit
-times the issue asks about (default fits on breast cancer and digits; training on
-10,000 Fashion-MNIST rows with (256, 64)) and the latent-factor table: 5 columns driven
-by a 2-dimensional latent factor plus 25 independent noise columns, code size 2,
-precision@5 of ``feature_importances_`` against PCA's loadings.
-
+5-fold CV of ``MinMaxScaler -> reducer -> StandardScaler -> LogisticRegression`` for
+``PCA(k)``, the dense network, the default level and a tuned level: accuracy, test MSE,
+fit time, sparsity; then default fit times and the latent-factor table's precision@5.
 Run:  python benchmarks/bench_vs_pca.py [--quick] [--only digits cancer fashion mnist]
+Writes results/vs_pca*.json.
 """
 
 import argparse

@@ -1,9 +1,6 @@
-"""Figures of the benchmark results for the docs' Benchmarks page.
+"""The Benchmarks page's figures from results/{importance,inference,vs_pca,scaling}.json.
 
-Reads ``benchmarks/results/{importance,inference,vs_pca,scaling}.json`` (written by the
-benchmarks) and writes ``benchmarks/results/bench_*.png``.
-
-Run:  python benchmarks/plot_results.py
+Run:  python benchmarks/plot_results.py     Writes results/bench_*.png.
 """
 
 import json
