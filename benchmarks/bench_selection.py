@@ -7,8 +7,6 @@ Run:  python benchmarks/bench_selection.py [--quick] [--only cae tables]
 Writes results/selection_cae.json, selection_tables.json.
 """
 
-import argparse
-import time
 import warnings
 
 import numpy as np
@@ -20,7 +18,7 @@ from sklearn.preprocessing import MinMaxScaler
 from skshapsae import SHAPSparseAutoencoder
 
 import _real_tables
-from _common import data_home, machine, print_table, write_json
+from _common import data_home, parser, print_table, timed, write_json
 from bench_tables import laplacian_score, selection_error
 
 
@@ -56,12 +54,8 @@ def cae(quick):
         train, test = X[:4000], X[4000:10000]
         if quick:
             train, test = train[:1000], test[:1000]
-        start = time.perf_counter()
-        ae = SHAPSparseAutoencoder(
-            hidden_layer_sizes=50, max_iter=20 if quick else 200, random_state=0
-        ).fit(train)
-        fit_s = time.perf_counter() - start
-        row = {"fit_seconds": fit_s}
+        ae = SHAPSparseAutoencoder(50, max_iter=20 if quick else 200, random_state=0)
+        row = {"fit_seconds": timed(lambda ae=ae, train=train: ae.fit(train))[0]}
         for method, cols in rankings(train, 50, ae).items():
             ols = LinearRegression().fit(train[:, cols], train)
             row[method] = float(np.mean((ols.predict(test[:, cols]) - test) ** 2))
@@ -99,12 +93,9 @@ def tables(quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="*", choices=["cae", "tables"])
-    args = parser.parse_args()
+    args = parser(__doc__, only=["cae", "tables"]).parse_args()
     warnings.filterwarnings("ignore")
-    results = {"machine": machine()}
+    results = {}
     for section in args.only or ["cae", "tables"]:
         results[section] = globals()[section](args.quick)
     if "tables" in results:
@@ -113,7 +104,7 @@ def main():
             ["method", "wins"],
         )
     tag = "" if not args.only else "_" + "_".join(args.only)
-    write_json(f"selection{tag}{'_quick' if args.quick else ''}", results)
+    write_json(f"selection{tag}", results, args)
 
 
 if __name__ == "__main__":
