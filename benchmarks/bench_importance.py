@@ -6,12 +6,11 @@ background size.
 Run:  python benchmarks/bench_importance.py [--quick]     Writes results/importance.json.
 """
 
-import argparse
 import multiprocessing as mp
 
 import numpy as np
 
-from _common import Timer, data_home, machine, peak_rss_mb, print_table, write_json
+from _common import Timer, data_home, parser, peak_rss_mb, print_table, write_json
 
 
 def _run_estimator(kind, options, W, b, background, points, queue):
@@ -58,7 +57,8 @@ def rel_l2(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
-def main(quick=False):
+def main(args):
+    quick = args.quick
     from skshapsae import SHAPSparseAutoencoder
 
     rng = np.random.default_rng(0)
@@ -132,21 +132,8 @@ def main(quick=False):
     for r in rows:
         r["speed-up vs kernel"] = kernel_sec / r["s/sample"]
     print()
-    print_table(
-        rows,
-        [
-            "estimator",
-            "samples",
-            "s/sample",
-            "speed-up vs kernel",
-            "peak MB",
-            "phi rel L2",
-            "LI rel L2",
-            "top10%",
-            "top20%",
-            "top50%",
-        ],
-    )
+    columns = ["estimator", "samples", "s/sample", "speed-up vs kernel", "peak MB"]
+    print_table(rows, columns + ["phi rel L2", "LI rel L2", "top10%", "top20%", "top50%"])
 
     print("\nbackground size (permutation x1), LI compared with a 1000-row background ...")
     big = X[rng.choice(len(X), 300 if quick else 1000, replace=False)]
@@ -170,12 +157,8 @@ def main(quick=False):
     with Timer() as t:
         total, _ = _score_task(game, points, config, 0, None)
     li_by_bg["100 rows per point from a 1000-row pool"] = total / len(points)
-    bg_rows.append(
-        {
-            "background": "100 rows per point from a 1000-row pool",
-            "s/sample": t.seconds / len(points),
-        }
-    )
+    pool = "100 rows per point from a 1000-row pool"
+    bg_rows.append({"background": pool, "s/sample": t.seconds / len(points)})
     import shap
 
     centres = shap.kmeans(big, 50).data
@@ -189,7 +172,6 @@ def main(quick=False):
     write_json(
         "importance",
         {
-            "machine": machine(),
             "quick": quick,
             "layer": "784->256 sigmoid, Fashion-MNIST, 100 background rows",
             "reference": {
@@ -201,10 +183,9 @@ def main(quick=False):
             "whole_model": whole,
             "background": bg_rows,
         },
+        args,
     )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="tiny run for smoke testing")
-    main(parser.parse_args().quick)
+    main(parser(__doc__).parse_args())
