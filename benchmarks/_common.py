@@ -190,11 +190,11 @@ def _fmt(v):
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def figure(path, fig):
-    """Save and close a matplotlib figure."""
+def figure(path, fig, rect=(0, 0, 1, 1)):
+    """Save and close a matplotlib figure (tight layout within ``rect``)."""
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"wrote {path}")

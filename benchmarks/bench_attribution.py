@@ -1,57 +1,35 @@
-"""Attribution a sceptic would accept: ``feature_importances_`` against the cheap answers.
+"""``feature_importances_`` against the cheap rankings, on planted structure and real tables.
 
-Every ranking of the columns is judged the same way, on data whose structure is known
-or on real tables (``_real_tables``: scikit-learn's and statsmodels' bundled tables, no
-download), everything min-max scaled and every model at its defaults:
+Sections (``--only``; docs/attribution.rst cites each): ``tables`` (every target on 41
+tables: codes, appended noise column, subsample stability, selection, fit time),
+``level_variants``, ``fine_tune_all``, ``planted`` (precision@5 per cell), ``noise``,
+``noise_defaults``, ``selection_noise``, ``faithfulness`` (deletion / insertion areas),
+``exact`` (against exact encoder Shapley values), ``stability``, ``codes`` (5-fold codes
+against PCA and FactorAnalysis) and ``time`` (fit time against ``column_weights="uniform"``).
 
-* **planted structure**: ``n_factors`` latent factors drive 5 columns (linear mixing, or
-  a nonlinear one: tanh, a product, a sine, an absolute value), with noise of a given
-  share, beside ``n_noise`` independent noise columns (some cells add correlated
-  nuisance columns, or give the columns very different spreads); precision@5 of each
-  ranking, 20 seeds per cell (5 with ``--quick``); ``n_components`` = factors;
-* **appended noise**: one uniform noise column appended to each real table
-  (``n_components = round(d / 4)``): where it ranks (0 = first, 1 = last);
-* **faithfulness**: deletion (replace the top-k columns by their background mean and
-  measure how far the model's code and reconstruction move, area under the curve over
-  k, normalised; higher is better) and insertion (the mirror: start from the means,
-  insert the top-k columns; area under the remaining distance, lower is better), both
-  on the fitted SHAP-SAE model;
-* **exact Shapley agreement**: tables of at most 10 columns, a two-layer encoder: the
-  exact Shapley values of each code unit (all coalitions, the training rows as
-  background) weighted by what the decoder draws from the unit, against
-  ``feature_importances_`` (Spearman);
-* **stability**: Spearman between fits with other seeds and on 80 % subsamples;
-* **codes**: 5-fold accuracy of a logistic regression on the dense codes against PCA's
-  and FactorAnalysis' at equal ``k`` (tables without a label predict whether their
-  last column is above its median from the others);
-* **fit time**: the default against ``column_weights="uniform"`` (the previous default).
-
-Rankings: SHAP-SAE's ``feature_importances_`` (default), the previous default (eq. 4,
-plain loss), PCA loadings (weighted by the components' variance),
-FactorAnalysis communalities, variance, permutation importance of the reconstruction,
-gradient x input of the code, the Laplacian score and random.
-
-Run:  python benchmarks/bench_attribution.py [--quick] [--only planted noise ...]
+Run:  python benchmarks/bench_attribution.py [--quick] [--only tables ...] [--plot JSON]
+Writes results/attribution[_<sections>][_quick].json (full run: attribution_*.png).
 """
 
-import argparse
 import itertools
 import json
-import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
+from sklearn.base import clone
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skshapsae import SHAPSparseAutoencoder
 
 import _real_tables
-from _common import machine, write_json
+from _common import figure, parser, pyplot, timed, write_json
 from bench_tables import laplacian_score, selection_error
 
 SECTIONS = [
@@ -162,7 +140,7 @@ def scores(X, k, seed):
     out = {
         "SHAP-SAE": ae.feature_importances_,
         "previous (eq. 4, plain loss)": old.unit_importances_[0],
-        "PCA loadings": (pca.components_**2 * pca.explained_variance_[:, None]).sum(0),
+        "PCA loadings": loadings(pca),
         "FA communality": (fa.components_**2).sum(0) / np.maximum(X.var(0), 1e-300),
         "variance": X.var(0),
         "permutation": permutation_importance(ae, X, seed),
@@ -171,6 +149,18 @@ def scores(X, k, seed):
         "random": np.random.default_rng(seed + 99).permutation(X.shape[1]).astype(float),
     }
     return out, ae
+
+
+def loadings(pca):
+    """PCA loadings weighted by the components' variance."""
+    return (pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
+
+
+def agree(rankings):
+    """Mean Spearman correlation over all pairs of ``rankings``."""
+    return float(
+        np.mean([spearmanr(a, b).statistic for a, b in itertools.combinations(rankings, 2)])
+    )
 
 
 def ranks_of(score):
@@ -237,11 +227,10 @@ def section_noise_defaults(quick):
         ae = SHAPSparseAutoencoder(random_state=0).fit(Xn)
         old = SHAPSparseAutoencoder(column_weights="uniform", random_state=0).fit(Xn)
         pca = PCA(ae.n_components_).fit(Xn)
-        loadings = (pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
         ranked = {
             "SHAP-SAE": ae.feature_importances_,
             "previous (eq. 4, plain loss)": old.unit_importances_[0],
-            "PCA loadings": loadings,
+            "PCA loadings": loadings(pca),
         }
         out[name] = {m: float(ranks_of(v)[-1]) for m, v in ranked.items()}
         print(f"{name:14s}", {m: round(v, 2) for m, v in out[name].items()}, flush=True)
@@ -400,15 +389,8 @@ def section_stability(quick):
             pca = PCA(k).fit(Xs)
             fa = FactorAnalysis(k, random_state=0).fit(Xs)
             subs["SHAP-SAE"].append(ae.feature_importances_)
-            subs["PCA loadings"].append(
-                (pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
-            )
+            subs["PCA loadings"].append(loadings(pca))
             subs["FA communality"].append((fa.components_**2).sum(0) / Xs.var(0))
-
-        def agree(v):
-            return float(
-                np.mean([spearmanr(a, b).statistic for a, b in itertools.combinations(v, 2)])
-            )
 
         out[name] = {
             "seeds": agree(seeds),
@@ -421,34 +403,21 @@ def section_stability(quick):
 def section_codes(quick):
     out = {}
     for name, (X, y) in _real_tables.available().items():
-        if y is None:
-            y = (X[:, -1] > np.median(X[:, -1])).astype(int)
-            X = X[:, :-1]
+        X, y = _label(X, y)
         if len(X) < 40 or np.bincount(y).min() < 5:
             continue
         k = max(1, round(X.shape[1] / 4))
-        acc = {m: [] for m in ["PCA", "FactorAnalysis", "SHAP-SAE dense", "previous dense"]}
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
-            sc = MinMaxScaler().fit(X[tr])
-            Xtr, Xte = sc.transform(X[tr]), np.clip(sc.transform(X[te]), -1, 2)
-            reducers = {
-                "PCA": PCA(k),
-                "FactorAnalysis": FactorAnalysis(k, random_state=0),
-                "SHAP-SAE dense": SHAPSparseAutoencoder(
-                    hidden_layer_sizes=k, importance_level=1.0, random_state=0
-                ),
-                "previous dense": SHAPSparseAutoencoder(
-                    hidden_layer_sizes=k,
-                    importance_level=1.0,
-                    column_weights="uniform",
-                    random_state=0,
-                ),
+
+        def models(Xtr, k=k):
+            dense = dict(hidden_layer_sizes=k, importance_level=1.0, random_state=0)
+            return {
+                "PCA": PCA(k).fit(Xtr),
+                "FactorAnalysis": FactorAnalysis(k, random_state=0).fit(Xtr),
+                "SHAP-SAE dense": SHAPSparseAutoencoder(**dense).fit(Xtr),
+                "previous dense": SHAPSparseAutoencoder(column_weights="uniform", **dense).fit(Xtr),
             }
-            for m, r in reducers.items():
-                r.fit(Xtr)
-                clf = LogisticRegression(max_iter=2000).fit(r.transform(Xtr), y[tr])
-                acc[m].append(clf.score(r.transform(Xte), y[te]))
-        out[name] = {m: float(np.mean(v)) for m, v in acc.items()}
+
+        out[name] = cv_codes(X, y, MinMaxScaler(), models, clip=True)
         print(f"{name:14s}", {m: round(v, 3) for m, v in out[name].items()}, flush=True)
     ok = [r["SHAP-SAE dense"] >= max(r["PCA"], r["FactorAnalysis"]) - 0.01 for r in out.values()]
     floor = [r["SHAP-SAE dense"] >= r["PCA"] - 0.005 for r in out.values()]
@@ -457,6 +426,27 @@ def section_codes(quick):
         "within_1pt_of_best_share": float(np.mean(ok)),
         "never_below_pca_share": float(np.mean(floor)),
     }
+
+
+def cv_codes(X, y, scaler, models, clip=False, standardise=()):
+    """5-fold accuracy of a logistic regression on the codes of each model of
+    ``models(Xtr)`` (name -> fitted transformer), behind ``scaler`` fitted on the fold
+    (``clip``: test rows clipped to [-1, 2]); ``standardise``: names also scored with a
+    ``StandardScaler`` between codes and classifier (``"<name>, standardised codes"``)."""
+    acc = {}
+    for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
+        sc = clone(scaler).fit(X[tr])
+        Xtr, Xte = sc.transform(X[tr]), sc.transform(X[te])
+        Xte = np.clip(Xte, -1, 2) if clip else Xte
+        for m, model in models(Xtr).items():
+            Ztr, Zte = model.transform(Xtr), model.transform(Xte)
+            clf = LogisticRegression(max_iter=2000)
+            acc.setdefault(m, []).append(clf.fit(Ztr, y[tr]).score(Zte, y[te]))
+            if m in standardise:
+                std = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+                score = std.fit(Ztr, y[tr]).score(Zte, y[te])
+                acc.setdefault(f"{m}, standardised codes", []).append(score)
+    return {m: float(np.mean(v)) for m, v in acc.items()}
 
 
 def _label(X, y):
@@ -491,19 +481,15 @@ def _rankings(ae, unique, X, k):
         "output game": _output_game(ae, X),
         "unique loss + loss game": unique.feature_importances_,
         "eq. 4": ae.unit_importances_[0],
-        "PCA loadings": (pca.components_**2 * pca.explained_variance_[:, None]).sum(0),
+        "PCA loadings": loadings(pca),
         "FA communality": (fa.components_**2).sum(0) / np.maximum(X.var(0), 1e-300),
     }
 
 
 def _codes(X, y, k, scaler):
     """5-fold accuracy of a logistic regression on PCA's, FA's and SHAP-SAE's codes."""
-    from sklearn.base import clone
 
-    acc = {m: [] for m in ["PCA", "FA", "dense", "default level", "unique dense"]}
-    for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
-        sc = clone(scaler).fit(X[tr])
-        Xtr, Xte = sc.transform(X[tr]), sc.transform(X[te])
+    def models(Xtr):
         ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
         # the previous default's loss: the dense network only (no scoring needed)
         unique = SHAPSparseAutoencoder(
@@ -515,24 +501,21 @@ def _codes(X, y, k, scaler):
             fine_tune_iter=0,
             random_state=0,
         ).fit(Xtr)
-        reducers = {
+        return {
             "PCA": PCA(k).fit(Xtr),
             "FA": FactorAnalysis(k, random_state=0).fit(Xtr),
             "dense": ae.reprune(importance_level=1.0, X=Xtr),
             "default level": ae,
             "unique dense": unique,
         }
-        for m, r in reducers.items():
-            clf = LogisticRegression(max_iter=2000).fit(r.transform(Xtr), y[tr])
-            acc[m].append(clf.score(r.transform(Xte), y[te]))
-    return {m: float(np.mean(v)) for m, v in acc.items()}
+
+    return cv_codes(X, y, scaler, models)
 
 
 def _selection(X, k_sel, scaler):
     """Columns chosen behind ``scaler``, judged by the 5-fold MSE (standard units) of a
     linear regression from them to all columns, against the other selectors."""
     from scipy.linalg import qr
-    from sklearn.base import clone
 
     Xs = clone(scaler).fit_transform(X) if scaler is not None else X
     # the model (its importances, for "importance top-k") is fitted on min-max scaled
@@ -546,9 +529,7 @@ def _selection(X, k_sel, scaler):
         "select_features": ae.select_features(k_sel, X=Xs),
         "pivoted QR": piv[:k_sel],
         "variance": np.argsort(-Xs.var(0))[:k_sel],
-        "PCA loadings": np.argsort(-(pca.components_**2 * pca.explained_variance_[:, None]).sum(0))[
-            :k_sel
-        ],
+        "PCA loadings": np.argsort(-loadings(pca))[:k_sel],
         "importance top-k": np.argsort(-ae.feature_importances_)[:k_sel],
     }
     Z = (X - X.mean(0)) / X.std(0)
@@ -559,8 +540,6 @@ def section_tables(quick):
     """Every target of the attribution round on every table (development tables, then
     the held-out R tables): codes under both scalers, the appended noise column, the
     stability over 80 % subsamples, selection under three scalers, fit time."""
-    from sklearn.preprocessing import StandardScaler
-
     names = _real_tables.DEVELOPMENT + _real_tables.HELD_OUT + _real_tables.R_TABLES
     if quick:
         names = names[:3] + _real_tables.R_TABLES[:3]
@@ -581,12 +560,10 @@ def section_tables(quick):
         Xm = MinMaxScaler().fit_transform(X0)
         kn = max(1, round(X0.shape[1] / 4))
         Xn, _ = noisy_table(X0)
-        start = time.perf_counter()
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=0).fit(Xn)
-        row["fit seconds"] = time.perf_counter() - start
-        start = time.perf_counter()
-        PCA(kn).fit(Xn)
-        row["PCA seconds"] = time.perf_counter() - start
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=0)
+        row["fit seconds"] = timed(lambda ae=ae, Xn=Xn: ae.fit(Xn))[0]
+        pca = PCA(kn)
+        row["PCA seconds"] = timed(lambda pca=pca, Xn=Xn: pca.fit(Xn))[0]
         unique = SHAPSparseAutoencoder(
             hidden_layer_sizes=kn, column_weights="unique", random_state=0
         ).fit(Xn)
@@ -602,10 +579,7 @@ def section_tables(quick):
                 if m == "unique loss + loss game":  # not refitted here (time)
                     continue
                 subs.setdefault(m, []).append(v)
-        row["stability"] = {
-            m: float(np.mean([spearmanr(a, b).statistic for a, b in itertools.combinations(v, 2)]))
-            for m, v in subs.items()
-        }
+        row["stability"] = {m: agree(v) for m, v in subs.items()}
         k_sel = max(2, round(X0.shape[1] / 4))
         row["selection"] = {
             label: _selection(X0, k_sel, scaler)
@@ -703,35 +677,24 @@ def section_level_variants(quick):
     """The default level's codes against the dense codes under other pruning settings
     (5-fold accuracy as in ``section_tables``), and the dense codes against PCA's with a
     ``StandardScaler`` between codes and classifier."""
-    from sklearn.base import clone
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     scalers = {"standard": StandardScaler(), "minmax": MinMaxScaler()}
     out = {}
     for name, scaler in LEVEL_CASES[: 2 if quick else None]:
         X, y = _label(*_real_tables.load(name))
         k = max(1, round(X.shape[1] / 4))
-        acc = {}
-        for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
-            sc = clone(scalers[scaler]).fit(X[tr])
-            Xtr, Xte = sc.transform(X[tr]), sc.transform(X[te])
+
+        def models(Xtr, k=k):
             models = {"PCA": PCA(k).fit(Xtr)}
             for label, params in LEVEL_VARIANTS.items():
                 ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0, **params)
                 models[label] = ae.fit(Xtr)
                 if not params:
                     models["dense"] = ae.reprune(importance_level=1.0, X=Xtr)
-            for label, model in models.items():
-                Ztr, Zte = model.transform(Xtr), model.transform(Xte)
-                clf = LogisticRegression(max_iter=2000)
-                acc.setdefault(label, []).append(clf.fit(Ztr, y[tr]).score(Zte, y[te]))
-                if label in ("PCA", "dense"):
-                    std = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-                    score = std.fit(Ztr, y[tr]).score(Zte, y[te])
-                    acc.setdefault(f"{label}, standardised codes", []).append(score)
-        out[f"{name} ({scaler})"] = {m: float(np.mean(v)) for m, v in acc.items()}
-        print(name, scaler, {m: round(float(np.mean(v)), 3) for m, v in acc.items()}, flush=True)
+            return models
+
+        acc = cv_codes(X, y, scalers[scaler], models, standardise=("PCA", "dense"))
+        out[f"{name} ({scaler})"] = acc
+        print(name, scaler, {m: round(v, 3) for m, v in acc.items()}, flush=True)
     return out
 
 
@@ -740,8 +703,15 @@ def section_fine_tune_all(quick):
     on every table and scaler of ``section_tables`` (the same folds)."""
     import copy
 
-    from sklearn.base import clone
-    from sklearn.preprocessing import StandardScaler
+    def models(Xtr, k):
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
+        longer = copy.deepcopy(ae)
+        longer.fine_tune_iter = 10
+        return {
+            "dense": ae.reprune(importance_level=1.0, X=Xtr),
+            "3 iterations": ae,
+            "10 iterations": longer.reprune(importance_level=0.8, X=Xtr),
+        }
 
     names = _real_tables.DEVELOPMENT + _real_tables.HELD_OUT + _real_tables.R_TABLES
     out = {}
@@ -752,23 +722,9 @@ def section_fine_tune_all(quick):
             continue
         k = max(1, round(X.shape[1] / 4))
         for label, scaler in [("standard", StandardScaler()), ("minmax", MinMaxScaler())]:
-            acc = {}
-            for tr, te in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
-                sc = clone(scaler).fit(X[tr])
-                Xtr, Xte = sc.transform(X[tr]), sc.transform(X[te])
-                ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
-                longer = copy.deepcopy(ae)
-                longer.fine_tune_iter = 10
-                models = {
-                    "dense": ae.reprune(importance_level=1.0, X=Xtr),
-                    "3 iterations": ae,
-                    "10 iterations": longer.reprune(importance_level=0.8, X=Xtr),
-                }
-                for m, model in models.items():
-                    clf = LogisticRegression(max_iter=2000).fit(model.transform(Xtr), y[tr])
-                    acc.setdefault(m, []).append(clf.score(model.transform(Xte), y[te]))
-            out[f"{name} ({label})"] = {m: float(np.mean(v)) for m, v in acc.items()}
-            print(name, label, {m: round(float(np.mean(v)), 3) for m, v in acc.items()}, flush=True)
+            acc = cv_codes(X, y, scaler, lambda Xtr, k=k: models(Xtr, k))
+            out[f"{name} ({label})"] = acc
+            print(name, label, {m: round(v, 3) for m, v in acc.items()}, flush=True)
     rows = list(out.values())
     summary = {
         m: float(np.mean([r[m] >= r["dense"] - 0.01 for r in rows]))
@@ -790,14 +746,8 @@ def section_time(quick):
         k = max(1, round(X.shape[1] / 4))
         t = {}
         for label, cw in [("previous", "uniform"), ("default", "auto")]:
-            best = np.inf
-            for _ in range(3):
-                start = time.perf_counter()
-                SHAPSparseAutoencoder(hidden_layer_sizes=k, column_weights=cw, random_state=0).fit(
-                    X
-                )
-                best = min(best, time.perf_counter() - start)
-            t[label] = best
+            ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, column_weights=cw, random_state=0)
+            t[label] = timed(lambda ae=ae, X=X: ae.fit(X), repeats=3)[0]
         out[name] = {**t, "ratio": t["default"] / t["previous"]}
         print(f"{name:14s} default / previous fit time: {out[name]['ratio']:.2f}", flush=True)
     return out
@@ -806,37 +756,20 @@ def section_time(quick):
 def plot(results, folder=None):
     """Two figures from a results file: the appended noise column's rank per table, and
     precision@5 per planted cell."""
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from _common import RESULTS
 
-    folder = Path(folder or RESULTS)
-    shown = [
-        "SHAP-SAE",
-        "previous (eq. 4, plain loss)",
-        "PCA loadings",
-        "FA communality",
-        "permutation",
-        "grad x input",
-    ]
+    plt, folder = pyplot(), Path(folder or RESULTS)
+    shown = ["SHAP-SAE", "previous (eq. 4, plain loss)", "PCA loadings", "FA communality"]
+    shown += ["permutation", "grad x input"]
     markers = dict(zip(shown, "o^sDvx"))
     if "noise" in results:
         tables = results["noise"]["tables"]
         names = list(tables)
         fig, ax = plt.subplots(figsize=(10.5, 4.2))
         for i, m in enumerate(shown):
+            x = np.arange(len(names)) + (i - 2.5) * 0.1
             ax.scatter(
-                np.arange(len(names)) + (i - 2.5) * 0.1,
-                [tables[t][m] for t in names],
-                marker=markers[m],
-                label=m,
-                s=28,
-                alpha=0.85,
+                x, [tables[t][m] for t in names], marker=markers[m], label=m, s=28, alpha=0.85
             )
         ax.axhline(0.5, color="grey", lw=0.8, ls="--")
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
@@ -844,62 +777,46 @@ def plot(results, folder=None):
         ax.set_ylim(-0.05, 1.05)
         ax.set_title("A uniform noise column appended to real tables: where does it rank?")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        fig.tight_layout()
-        fig.savefig(folder / "attribution_noise.png", dpi=110)
-        plt.close(fig)
+        figure(folder / "attribution_noise.png", fig)
     if "planted" in results:
         rows = results["planted"]
-
-        def label(c):
-            parts = [f"{c['n_factors']}f", "nonlin" if c.get("nonlinear") else "lin"]
-            parts.append(f"noise {c.get('noise', 0.3)}")
-            parts.append(f"+{c.get('n_noise', 15)}")
-            if c.get("nuisance"):
-                parts.append("nuisance")
-            if c.get("spread"):
-                parts.append("spread")
-            return " ".join(parts)
-
         fig, ax = plt.subplots(figsize=(10.5, 5.5))
         y = np.arange(len(rows))
         for i, m in enumerate(shown):
             ax.scatter([r[m] for r in rows], y + (i - 2.5) * 0.1, marker=markers[m], label=m, s=24)
-        ax.set_yticks(y, [label(r["cell"]) for r in rows], fontsize=7)
+        ax.set_yticks(y, [_cell_label(r["cell"]) for r in rows], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel("precision@5 (the 5 planted columns among the top 5), mean of seeds")
         ax.set_title("Planted structure: factors, mixing, noise share, noise columns")
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        fig.tight_layout()
-        fig.savefig(folder / "attribution_planted.png", dpi=110)
-        plt.close(fig)
+        figure(folder / "attribution_planted.png", fig)
+
+
+def _cell_label(c):
+    parts = [f"{c['n_factors']}f", "nonlin" if c.get("nonlinear") else "lin"]
+    parts += [f"noise {c.get('noise', 0.3)}", f"+{c.get('n_noise', 15)}"]
+    return " ".join(parts + [p for p in ("nuisance", "spread") if c.get(p)])
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="*", choices=SECTIONS)
-    parser.add_argument("--plot", metavar="RESULTS_JSON", help="only draw the figures")
-    args = parser.parse_args()
+    p = parser(__doc__, only=SECTIONS)
+    p.add_argument("--plot", metavar="RESULTS_JSON", help="only draw the figures")
+    args = p.parse_args()
     if args.plot:
-        import json
-
-        plot(json.loads(open(args.plot).read()))
-        return
+        return plot(json.loads(Path(args.plot).read_text()))
     warnings.filterwarnings("ignore")
-    results = {"machine": machine()}
+    results = {}
     for section in args.only or SECTIONS:
         print(f"== {section}", flush=True)
-        start = time.perf_counter()
-        results[section] = globals()[f"section_{section}"](args.quick)
-        print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
+        seconds, results[section] = timed(lambda s=section: globals()[f"section_{s}"](args.quick))
+        print(f"   ({seconds:.0f} s)", flush=True)
         if isinstance(results[section], dict) and "summary" in results[section]:
             for m, v in results[section]["summary"].items():
                 print(f"   {m}: {v}")
-    suffix = "_quick" if args.quick else ""
     tag = "" if not args.only else "_" + "_".join(args.only)
-    write_json(f"attribution{tag}{suffix}", results)
+    write_json(f"attribution{tag}", results, args)
     if not args.quick and not args.only:
-        plot(results)
+        plot(results, args.output)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,8 @@
-"""Mean folding of pruned links into the biases (``fold_bias``): on or off?
+"""``fold_bias`` on or off: sparsity, test MSE and code accuracy per importance level.
 
-Digits (bundled), stratified 75/25 split, (32, 8) sigmoid autoencoder, 50 epochs,
-three seeds. For each importance level: sparsity, test reconstruction MSE and
-logistic-regression accuracy on the codes, with and without folding. The dense
-training and scoring are shared by both variants and all levels (``reprune``).
-
-Run:  python benchmarks/bench_fold_bias.py
+Digits, 75/25 split, (32, 8) sigmoid autoencoder, three seeds; both variants share the
+dense training and scoring (``reprune``).
+Run:  python benchmarks/bench_fold_bias.py [--quick]     Writes results/fold_bias.json.
 """
 
 import numpy as np
@@ -15,34 +12,28 @@ from sklearn.model_selection import train_test_split
 
 from skshapsae import SHAPSparseAutoencoder
 
-from _common import machine, print_table, write_json
+from _common import parser, print_table, write_json
 
 LEVELS = [0.5, 0.7, 0.8, 0.9, 0.95]
 
 
 def main():
+    args = parser(__doc__).parse_args()
     X, y = load_digits(return_X_y=True)
-    X = X / 16.0
+    X = X[: 600 if args.quick else None] / 16.0
+    y = y[: 600 if args.quick else None]
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     records = []
     for seed in range(3):
-        base = SHAPSparseAutoencoder(
-            (32, 8), out_activation="logistic", random_state=seed, device="cpu"
-        ).fit(X_tr)
+        base = SHAPSparseAutoencoder((32, 8), out_activation="logistic", random_state=seed)
+        base.set_params(max_iter=5 if args.quick else 200, device="cpu").fit(X_tr)
         for fold in (False, True):
             for level in LEVELS:
                 model = base.set_params(fold_bias=fold).reprune(level)
                 clf = LogisticRegression(max_iter=2000).fit(model.transform(X_tr), y_tr)
-                records.append(
-                    {
-                        "seed": seed,
-                        "fold_bias": fold,
-                        "level": level,
-                        "sparsity": model.sparsity_,
-                        "test_mse": -model.score(X_te),
-                        "accuracy": clf.score(model.transform(X_te), y_te),
-                    }
-                )
+                row = dict(seed=seed, fold_bias=fold, level=level, sparsity=model.sparsity_)
+                row.update(test_mse=-model.score(X_te))
+                records.append({**row, "accuracy": clf.score(model.transform(X_te), y_te)})
     rows = []
     for level in LEVELS:
         row = {"level": level}
@@ -54,7 +45,7 @@ def main():
             row[f"acc {tag}"] = float(np.mean([r["accuracy"] for r in sel]))
         rows.append(row)
     print_table(rows, ["level", "eta", "MSE plain", "MSE fold", "acc plain", "acc fold"])
-    write_json("fold_bias", {"machine": machine(), "records": records, "summary": rows})
+    write_json("fold_bias", {"records": records, "summary": rows}, args)
 
 
 if __name__ == "__main__":

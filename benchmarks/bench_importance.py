@@ -1,38 +1,35 @@
-"""Benchmark of the Shapley estimators on a trained 784->256 sigmoid layer (Fashion-MNIST).
+"""The Shapley estimators on a trained 784->256 sigmoid layer (Fashion-MNIST).
 
-For each estimator: seconds per explained sample, peak memory (each estimator runs
-in its own process), relative L2 error of the per-sample Shapley values and of the
-link importances, and top-10/20/50 % ranking agreement, all against a converged
-reference (antithetic permutation sampling with 32 pairs per background row).
-Then the whole-model cost (784-256-64-256-784, 200 explained, 100 background rows)
-and the effect of the background size.
-
-Run:  python benchmarks/bench_importance.py [--quick]
+Per estimator (own process): seconds per sample, peak memory, error of the values and
+link importances against a converged reference; then the whole-model cost and the
+background size.
+Run:  python benchmarks/bench_importance.py [--quick]     Writes results/importance.json.
 """
 
-import argparse
 import multiprocessing as mp
 
 import numpy as np
 
-from _common import Timer, data_home, machine, peak_rss_mb, print_table, write_json
+from _common import Timer, data_home, parser, peak_rss_mb, print_table, write_json
 
 
 def _run_estimator(kind, options, W, b, background, points, queue):
-    from skshapsae.scoring._shapley import LayerGame, make_estimator
+    from skshapsae.scoring._shapley import ESTIMATORS, LayerGame
 
     game = LayerGame(W, b, options.pop("activation", "logistic"), background)
+    seed = options.pop("seed", 0)
+    estimator = ESTIMATORS[kind](**options)
     base = peak_rss_mb()
     repeats = 1
     if kind not in ("kernel", "shap-permutation"):
         # steady state: one untimed sample first (torch's thread pool and allocator warm
         # up), then the best of 3 timed passes (this machine's timings are noisy); the two
         # shap estimators spend seconds per sample and run once
-        make_estimator(kind, game, **options).shapley_values(game, points[:1])
+        estimator.for_game(game, seed=seed).shapley_values(game, points[:1])
         repeats = 3
     seconds = []
     for _ in range(repeats):  # same seed: every pass computes the same values
-        est = make_estimator(kind, game, **options)
+        est = estimator.for_game(game, seed=seed)
         with Timer() as t:
             phi, var = est.shapley_values(game, points)
         seconds.append(t.seconds)
@@ -62,7 +59,8 @@ def rel_l2(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
-def main(quick=False):
+def main(args):
+    quick = args.quick
     from skshapsae import SHAPSparseAutoencoder
 
     rng = np.random.default_rng(0)
@@ -136,21 +134,8 @@ def main(quick=False):
     for r in rows:
         r["speed-up vs kernel"] = kernel_sec / r["s/sample"]
     print()
-    print_table(
-        rows,
-        [
-            "estimator",
-            "samples",
-            "s/sample",
-            "speed-up vs kernel",
-            "peak MB",
-            "phi rel L2",
-            "LI rel L2",
-            "top10%",
-            "top20%",
-            "top50%",
-        ],
-    )
+    columns = ["estimator", "samples", "s/sample", "speed-up vs kernel", "peak MB"]
+    print_table(rows, columns + ["phi rel L2", "LI rel L2", "top10%", "top20%", "top50%"])
 
     print("\nbackground size (permutation x1), LI compared with a 1000-row background ...")
     big = X[rng.choice(len(X), 300 if quick else 1000, replace=False)]
@@ -174,12 +159,8 @@ def main(quick=False):
     with Timer() as t:
         total, _ = _score_task(game, points, config, 0, None)
     li_by_bg["100 rows per point from a 1000-row pool"] = total / len(points)
-    bg_rows.append(
-        {
-            "background": "100 rows per point from a 1000-row pool",
-            "s/sample": t.seconds / len(points),
-        }
-    )
+    pool = "100 rows per point from a 1000-row pool"
+    bg_rows.append({"background": pool, "s/sample": t.seconds / len(points)})
     import shap
 
     centres = shap.kmeans(big, 50).data
@@ -193,7 +174,6 @@ def main(quick=False):
     write_json(
         "importance",
         {
-            "machine": machine(),
             "quick": quick,
             "layer": "784->256 sigmoid, Fashion-MNIST, 100 background rows",
             "reference": {
@@ -205,10 +185,9 @@ def main(quick=False):
             "whole_model": whole,
             "background": bg_rows,
         },
+        args,
     )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="tiny run for smoke testing")
-    main(parser.parse_args().quick)
+    main(parser(__doc__).parse_args())

@@ -1,17 +1,12 @@
 """Pruned inference against a bare dense forward pass, and the kernels' calibration.
 
-``main`` (MNIST or Fashion-MNIST, 784-256-64): ``transform`` of the network pruned by
-links and by units against the same trained network as a bare float32 torch pass and
-as a dense ONNX export, at 1 / 100 / 2,000 / 20,000 rows, interleaved best-of; and test
-MSE against latency (the figure). ``table``: a narrow 25-12-25 table's link- and
-unit-pruned models against the same model at level 1.0 (issue 38). ``kernels``: torch's
-dense ``addmm`` against the library's CSR kernel by density and batch size (the
-calibration table ``CSR_MAX_DENSITY_BY_ROWS``) and, for small blocks, ``transform`` of
-default fits with every block forced to CSR or dense. Docs: "Benchmarks", Inference.
-Every timing is printed and written with the CPU's flags and torch's capability.
-
+``main``: ``transform`` of a 784-256-64 network pruned by links and by units against a
+bare float32 torch pass and an ONNX export, 1 to 20,000 rows; ``table``: a 25-column
+table's pruned models (issue 38); ``kernels``: dense ``addmm`` against the CSR kernel by
+density and batch size (``CSR_MAX_DENSITY_BY_ROWS``).
 Run:  python benchmarks/bench_inference.py [--quick] [--dataset fashion_mnist]
       python benchmarks/bench_inference.py --only table      (or --only kernels)
+Writes results/inference*.json, inference_table.json, kernels.json.
 """
 
 import copy

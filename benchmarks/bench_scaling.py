@@ -1,34 +1,12 @@
-"""Scaling with the number of rows: a streamed fit of a synthetic table, 10^4 -> 10^6 rows.
+"""Scaling with the rows: a streamed fit of a generated 100-column table, 10^4 -> 10^6 rows.
 
-The table (100 columns, 10 latent factors plus noise) is generated chunk by chunk and
-never held whole: ``fit`` receives a re-iterable of 10,000-row chunks, so memory holds one
-chunk, the reservoir of Shapley rows and the network. Each size runs in its own process
-(peak resident memory, ``VmHWM``) with a fixed budget of epochs, so time should grow
-linearly in the rows. Against it, what a user would otherwise run on data that does not
-fit: ``IncrementalPCA.partial_fit`` over the same chunks.
-
-Stages: training (``fit_times_["training"]``), scoring (``fit_times_["scoring"]``), and
-the rest (reading the stream for the reservoir, pruning, fine-tuning).
-
-On a Dask cluster (``--cluster``): a ``LocalCluster`` of 2 worker processes (1 thread
-each) generates a 100-column float32 table block by block (50,000 rows a block, never
-stored); each measurement runs in a client process of its own whose data segment is
-capped (``RLIMIT_DATA``, 2 GiB: less than the 4 GB of the 10^7-row table), and reports
-its peak resident memory:
-
-* fit: our streamed fit (the blocks come to the client, the next one read ahead) next to
-  ``IncrementalPCA.partial_fit`` over the same blocks (read the same way) and Dask-ML's
-  ``PCA`` (``svd_solver="tsqr"``, on the workers);
-* lazy transform of 10^6 and 10^7 generated rows, reduced on the workers (the column
-  means come back), next to Dask-ML's ``PCA.transform`` and to generating the rows alone;
-* throughput: the lazy transform of rows persisted on the workers, against the
-  in-memory ``transform`` of the same rows in one process (the cluster idle);
-  both warm; and the lazy codes checked against the in-memory ones.
-
+Each size in its own process (peak memory), against ``IncrementalPCA.partial_fit`` on
+the same chunks. ``--cluster``: a Dask ``LocalCluster`` (2 workers), clients capped at
+2 GiB: streamed fit, lazy transform of 10^6-10^7 rows, Dask-ML's PCA.
 Run:  python benchmarks/bench_scaling.py [--quick] [--cluster]
+Writes results/scaling.json (scaling_dask.json).
 """
 
-import argparse
 import json
 import subprocess
 import sys
@@ -37,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import machine, peak_rss_mb, print_table, write_json
+from _common import parser, peak_rss_mb, print_table, timed, write_json
 
 CHUNK = 10_000
 N_COLS = 100
@@ -96,7 +74,8 @@ def one(method, n_rows):
     )
 
 
-def main(quick=False):
+def main(args):
+    quick = args.quick
     sizes = [10_000, 30_000] if quick else [10_000, 100_000, 1_000_000]
     rows = []
     for n in sizes:
@@ -115,20 +94,11 @@ def main(quick=False):
         r["time / rows vs smallest"] = (r["seconds"] / r["rows"]) / (
             base[r["method"]]["seconds"] / base[r["method"]]["rows"]
         )
-    columns = [
-        "method",
-        "rows",
-        "seconds",
-        "training s",
-        "scoring s",
-        "other s",
-        "time / rows vs smallest",
-        "peak_mb",
-        "mse_first_chunk",
-    ]
+    columns = ["method", "rows", "seconds", "training s", "scoring s", "other s"]
+    columns += ["time / rows vs smallest", "peak_mb", "mse_first_chunk"]
     print(f"streamed fit of a {N_COLS}-column synthetic table in {CHUNK:,}-row chunks")
     print_table(rows, columns)
-    write_json("scaling" + ("_quick" if quick else ""), {"machine": machine(), "rows": rows})
+    write_json("scaling", {"rows": rows}, args)
 
 
 # ------------------------------------------------------------------ on a Dask cluster
@@ -173,11 +143,11 @@ def cluster_one(task, n_rows, address, folder):
     elif task == "fit IncrementalPCA":
         from sklearn.decomposition import IncrementalPCA
 
-        from skshapsae.conductor._stages import chunk_source
-
-        pca = IncrementalPCA(n_components=10)
-        unchecked = lambda chunk, columns: (chunk, columns)  # noqa: E731
-        for chunk in chunk_source(X, unchecked)():  # read ahead, as fit
+        pca, blocks = IncrementalPCA(n_components=10), X.to_delayed().ravel()
+        ahead = client.compute(blocks[0])
+        for following in [*blocks[1:], None]:  # the next block read ahead, as fit does
+            chunk = ahead.result()
+            ahead = None if following is None else client.compute(following)
             pca.partial_fit(chunk)
         row["seconds"] = time.perf_counter() - start
     elif task == "fit dask-ml PCA":
@@ -194,14 +164,10 @@ def cluster_one(task, n_rows, address, folder):
 
         ae = load(folder / "model.skshapsae")
         ae.transform(generated(2 * CLUSTER_CHUNK)).mean(axis=0).compute()  # warm workers
-        start = time.perf_counter()
-        ae.transform(X).mean(axis=0).compute()
-        row["seconds"] = time.perf_counter() - start
+        row["seconds"] = timed(lambda: ae.transform(X).mean(axis=0).compute())[0]
     elif task == "transform dask-ml PCA":
         pca = pickle.loads((folder / "pca.pkl").read_bytes())
-        start = time.perf_counter()
-        pca.transform(X).mean(axis=0).compute()
-        row["seconds"] = time.perf_counter() - start
+        row["seconds"] = timed(lambda: pca.transform(X).mean(axis=0).compute())[0]
     client.close()
     row["rows/s"] = n_rows / row["seconds"]
     row["client peak MiB"] = peak_rss_mb()
@@ -220,38 +186,30 @@ def throughput(n_rows, client, folder):
     X = generated(n_rows).persist()
     dask.compute(X.sum())
     ae.transform(X[: 2 * CLUSTER_CHUNK]).sum().compute()  # warm the workers
-    lazy = []
-    for _ in range(3):
-        start = time.perf_counter()
-        ae.transform(X).mean(axis=0).compute()
-        lazy.append(time.perf_counter() - start)
+    lazy = timed(lambda: ae.transform(X).mean(axis=0).compute(), repeats=3)[0]
     local = X.compute()
-    codes = ae.transform(local[: 2 * CLUSTER_CHUNK])  # warm
-    memory = []
-    for _ in range(3):
-        start = time.perf_counter()
-        codes = ae.transform(local)
-        memory.append(time.perf_counter() - start)
+    ae.transform(local[: 2 * CLUSTER_CHUNK])  # warm
+    memory, codes = timed(lambda: ae.transform(local), repeats=3)
     lazy_codes = ae.transform(X).compute()
     blocks = np.concatenate(
         [ae.transform(local[i : i + CLUSTER_CHUNK]) for i in range(0, n_rows, CLUSTER_CHUNK)]
     )
     client.cancel(X)
-    del X
     assert isinstance(ae.transform(da.zeros((10, N_COLS), dtype=np.float32)), da.Array)
     return {
         "rows": n_rows,
-        "lazy transform s (best of 3)": min(lazy),
-        "in-memory transform s (best of 3)": min(memory),
-        "lazy rows/s": n_rows / min(lazy),
-        "in-memory rows/s": n_rows / min(memory),
-        "lazy / in-memory throughput": min(memory) / min(lazy),
+        "lazy transform s (best of 3)": lazy,
+        "in-memory transform s (best of 3)": memory,
+        "lazy rows/s": n_rows / lazy,
+        "in-memory rows/s": n_rows / memory,
+        "lazy / in-memory throughput": memory / lazy,
         "max |lazy - in-memory|": float(np.abs(lazy_codes - codes).max()),
         "lazy equals blockwise in-memory": bool(np.array_equal(lazy_codes, blocks)),
     }
 
 
-def cluster_main(quick=False):
+def cluster_main(args):
+    quick = args.quick
     import tempfile
 
     from dask.distributed import Client, LocalCluster
@@ -298,25 +256,22 @@ def cluster_main(quick=False):
     )
     print_table(rows, columns)
     print_table([speed], list(speed))
-    write_json(
-        "scaling_dask" + ("_quick" if quick else ""),
-        {"machine": machine(), "client_cap_gib": CLIENT_CAP_GIB, "rows": rows, "throughput": speed},
-    )
+    payload = {"client_cap_gib": CLIENT_CAP_GIB, "rows": rows, "throughput": speed}
+    write_json("scaling_dask", payload, args)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--cluster", action="store_true", help="the Dask LocalCluster runs")
-    parser.add_argument("--one", nargs=2, metavar=("METHOD", "ROWS"))
-    parser.add_argument("--cluster-one", nargs=4, metavar=("TASK", "ROWS", "ADDRESS", "DIR"))
-    args = parser.parse_args()
+    p = parser(__doc__)
+    p.add_argument("--cluster", action="store_true", help="the Dask LocalCluster runs")
+    p.add_argument("--one", nargs=2, metavar=("METHOD", "ROWS"))
+    p.add_argument("--cluster-one", nargs=4, metavar=("TASK", "ROWS", "ADDRESS", "DIR"))
+    args = p.parse_args()
     if args.one:
         one(args.one[0], int(args.one[1]))
     elif args.cluster_one:
         task, n, address, folder = args.cluster_one
         cluster_one(task, int(n), address, folder)
     elif args.cluster:
-        cluster_main(args.quick)
+        cluster_main(args)
     else:
-        main(args.quick)
+        main(args)

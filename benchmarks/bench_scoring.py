@@ -1,17 +1,10 @@
 """Scoring cost: the games against training, and the fused kernel against torch.
 
-``cost`` (Fashion-MNIST, 10,000 rows, (256, 64), every other parameter at its default):
-training and scoring seconds of the layer game and of the network game (a second fit
-with the same seed: the same dense network, checked); for the network game the
-link-importance error of 100 against 1,000 background rows (two fits: the same
-training) and its sampling error between two seeds (from ``link_importance_stderr_``:
-the expected relative L2 distance of two independent runs, sqrt(2) x the standard
-error). ``speed`` (issue 30's target, at most 10 s): whole-model scoring of 784-256-64
-on 3,000 MNIST rows after one epoch, default and paper units, with the permutation
-estimator's fused CPU kernel and with its torch path, alternately, best of
-``--repeats``. Docs: "Benchmarks" and "Experiments".
-
+``cost``: training and scoring seconds of the layer and network games (Fashion-MNIST,
+(256, 64)), the network game's background and sampling errors; ``speed``: whole-model
+scoring of 784-256-64 on 3,000 MNIST rows, fused CPU kernel against torch (target 10 s).
 Run:  python benchmarks/bench_scoring.py [--quick] [--only cost speed] [--repeats 2]
+Writes results/scoring_cost.json, scoring_speed.json.
 """
 
 import tempfile

@@ -1,15 +1,8 @@
 """A search over the importance level reuses the dense training and the scoring.
 
-Compares, in one run on scikit-learn's digits: a 3-fold cross-validation of one
-pipeline (SHAP-SAE + logistic regression) against GridSearchCV over 10 importance
-levels with 3 folds and ``memory=`` (the level-independent stages are cached), like
-for like: the search without ``refit`` against the cross-validation alone, and the
-search with ``refit`` against the cross-validation plus the final fit on all data
-that a user of the single level also needs (the refit trains on a new training set,
-so nothing is cached for it). Target: the search costs at most 1.5x the single
-cross-validation.
-
-Run:  python benchmarks/bench_search.py
+Digits: 3-fold CV of one pipeline against ``GridSearchCV`` over 10 levels with
+``memory=``, with and without refit. Target: at most 1.5x the single CV.
+Run:  python benchmarks/bench_search.py [--quick]     Writes results/search.json.
 """
 
 import tempfile
@@ -22,57 +15,53 @@ from sklearn.pipeline import make_pipeline
 
 from skshapsae import SHAPSparseAutoencoder
 
-from _common import Timer, machine, print_table, write_json
+from _common import parser, print_table, timed, write_json
 
 LEVELS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0]
 
 
-def pipeline(memory=None):
+def pipeline(memory=None, quick=False):
+    ae = SHAPSparseAutoencoder(
+        (32, 8), out_activation="logistic", max_iter=5 if quick else 50, random_state=0
+    )
     return make_pipeline(
-        SHAPSparseAutoencoder(
-            (32, 8),
-            out_activation="logistic",
-            max_iter=50,
-            device="cpu",
-            random_state=0,
-            memory=memory,
-        ),
-        LogisticRegression(max_iter=2000),
+        ae.set_params(device="cpu", memory=memory), LogisticRegression(max_iter=2000)
     )
 
 
-def grid_search(cache, refit):
-    return GridSearchCV(
-        pipeline(memory=cache),
-        {"shapsparseautoencoder__importance_level": LEVELS},
-        cv=3,
-        refit=refit,
-    )
+def grid_search(cache, refit, quick=False):
+    grid = {"shapsparseautoencoder__importance_level": LEVELS}
+    return GridSearchCV(pipeline(cache, quick), grid, cv=3, refit=refit)
+
+
+def digits(quick=False):
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0)[: 600 if quick else None], y[: 600 if quick else None]
+
+
+def search_seconds(X, y, refit=False, quick=False):
+    with tempfile.TemporaryDirectory() as cache:
+        return timed(lambda: grid_search(cache, refit, quick).fit(X, y))
 
 
 def main():
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
-    with Timer() as single:
-        scores = cross_val_score(pipeline(), X, y, cv=3)
-    with Timer() as final:  # the model a user keeps after a single-level CV
-        pipeline().fit(X, y)
-    runs = {}
-    for refit in (False, True):
-        with tempfile.TemporaryDirectory() as cache, Timer() as grid:
-            search = grid_search(cache, refit).fit(X, y)
-        runs[refit] = (grid.seconds, search)
+    args = parser(__doc__).parse_args()
+    X, y = digits(args.quick)
+    single, scores = timed(lambda: cross_val_score(pipeline(quick=args.quick), X, y, cv=3))
+    # the model a user keeps after a single-level CV
+    final = timed(lambda: pipeline(quick=args.quick).fit(X, y))[0]
+    runs = {refit: search_seconds(X, y, refit, args.quick) for refit in (False, True)}
     rows = [
-        {"run": "3-fold CV, one level", "seconds": single.seconds, "accuracy": np.mean(scores)},
-        {"run": "  + final fit on all data", "seconds": single.seconds + final.seconds},
+        {"run": "3-fold CV, one level", "seconds": single, "accuracy": np.mean(scores)},
+        {"run": "  + final fit on all data", "seconds": single + final},
     ]
     for refit, (seconds, search) in runs.items():
         label = "GridSearchCV, 10 levels x 3 folds, memory" + (", refit" if refit else "")
         rows.append({"run": label, "seconds": seconds, "accuracy": search.best_score_})
     print_table(rows, ["run", "seconds", "accuracy"])
-    like_for_like = runs[False][0] / single.seconds
-    with_refit = runs[True][0] / (single.seconds + final.seconds)
-    against_cv = runs[True][0] / single.seconds
+    like_for_like = runs[False][0] / single
+    with_refit = runs[True][0] / (single + final)
+    against_cv = runs[True][0] / single
     print(
         f"search / single CV = {like_for_like:.2f}x (both without a final fit; target <= 1.5x)\n"
         f"search with refit / (single CV + final fit) = {with_refit:.2f}x\n"
@@ -82,13 +71,13 @@ def main():
     write_json(
         "search",
         {
-            "machine": machine(),
             "rows": rows,
             "ratio": like_for_like,
             "ratio_with_refit": with_refit,
             "ratio_refit_vs_cv": against_cv,
             "best_params": runs[True][1].best_params_,
         },
+        args,
     )
 
 

@@ -1,25 +1,12 @@
 """Column selection: ``select_features`` against pivoted QR and the cheap answers.
 
-* **The Concrete Autoencoder protocol** (Abid et al. 2019, Table 1; the released code's
-  split): the first 4,000 rows of MNIST / Fashion-MNIST train, the next 6,000 test; 50
-  pixels are selected on the training rows, an ordinary least squares from them to all
-  784 pixels is fitted on the training rows, and its test MSE is reported (lower is
-  better). PCA(50)'s reconstruction is the linear bound. Published: CAE 0.026 / 0.041,
-  PFA 0.051 / 0.043, Laplacian score 0.070 / 0.128.
-* **Real tables** (``_real_tables``, min-max scaled, ``k_sel = max(2, round(d / 4))``):
-  the 5-fold cross-validated MSE of a linear regression from the selected columns to all
-  columns; a method "wins" a table when it is best or within 2 % of the best.
-
-Methods: ``select_features`` (with the rows of the fit, ``X=``, and with only the
-``background_`` rows; and weighted by ``feature_importances_``), pivoted QR on the
-centred data (``scipy.linalg.qr``), variance, PCA loadings, the Laplacian score and
-random (mean of 20 draws).
-
+``cae``: the Concrete Autoencoder protocol (Abid et al. 2019: 50 pixels chosen on 4,000
+MNIST / Fashion-MNIST rows, test MSE of least squares to all pixels on the next 6,000);
+``tables``: 5-fold MSE of a linear regression from the chosen columns to all columns.
 Run:  python benchmarks/bench_selection.py [--quick] [--only cae tables]
+Writes results/selection_cae.json, selection_tables.json.
 """
 
-import argparse
-import time
 import warnings
 
 import numpy as np
@@ -31,7 +18,7 @@ from sklearn.preprocessing import MinMaxScaler
 from skshapsae import SHAPSparseAutoencoder
 
 import _real_tables
-from _common import data_home, machine, print_table, write_json
+from _common import data_home, parser, print_table, timed, write_json
 from bench_tables import laplacian_score, selection_error
 
 
@@ -67,12 +54,8 @@ def cae(quick):
         train, test = X[:4000], X[4000:10000]
         if quick:
             train, test = train[:1000], test[:1000]
-        start = time.perf_counter()
-        ae = SHAPSparseAutoencoder(
-            hidden_layer_sizes=50, max_iter=20 if quick else 200, random_state=0
-        ).fit(train)
-        fit_s = time.perf_counter() - start
-        row = {"fit_seconds": fit_s}
+        ae = SHAPSparseAutoencoder(50, max_iter=20 if quick else 200, random_state=0)
+        row = {"fit_seconds": timed(lambda ae=ae, train=train: ae.fit(train))[0]}
         for method, cols in rankings(train, 50, ae).items():
             ols = LinearRegression().fit(train[:, cols], train)
             row[method] = float(np.mean((ols.predict(test[:, cols]) - test) ** 2))
@@ -110,12 +93,9 @@ def tables(quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="*", choices=["cae", "tables"])
-    args = parser.parse_args()
+    args = parser(__doc__, only=["cae", "tables"]).parse_args()
     warnings.filterwarnings("ignore")
-    results = {"machine": machine()}
+    results = {}
     for section in args.only or ["cae", "tables"]:
         results[section] = globals()[section](args.quick)
     if "tables" in results:
@@ -124,7 +104,7 @@ def main():
             ["method", "wins"],
         )
     tag = "" if not args.only else "_" + "_".join(args.only)
-    write_json(f"selection{tag}{'_quick' if args.quick else ''}", results)
+    write_json(f"selection{tag}", results, args)
 
 
 if __name__ == "__main__":

@@ -1,27 +1,20 @@
 """A cached search over the level on a shared machine: fair share, or much worse?
 
-Times one ``GridSearchCV`` over 10 importance levels with 3 folds and ``memory=``
-(``bench_search.py``'s search, no refit) alone, then while three other processes each
-run 2-thread torch matrix products on the same cores. On 2 cores a fair share is 4x the
-time alone (4 processes). Run twice under load: with the library's thread sizing
-(``skshapsae.network._threads``), and with it switched off (torch's default pool, as before).
-Target: at most 5x.
-
-Run:  python benchmarks/bench_shared_machine.py
+``bench_search.py``'s search alone, then beside three 2-thread torch processes, with the
+library's thread sizing and without (torch's default pool). Target: at most 5x alone.
+Run:  python benchmarks/bench_shared_machine.py [--quick]   Writes results/shared_machine.json.
 """
 
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
-from bench_search import grid_search
-from sklearn.datasets import load_digits
+from bench_search import digits, search_seconds
 
 import skshapsae.network._threads as threads_module
 
-from _common import machine, print_table, write_json
+from _common import parser, print_table, write_json
 
 LOAD = """
 import time, torch
@@ -31,13 +24,6 @@ end = time.time() + {seconds}
 while time.time() < end:
     a = torch.tanh(a @ a.T / 512)
 """
-
-
-def timed_search(X, y):
-    with tempfile.TemporaryDirectory() as cache:
-        start = time.perf_counter()
-        grid_search(cache, refit=False).fit(X, y)
-        return time.perf_counter() - start
 
 
 def with_load(fn, n_processes=3, seconds=900):
@@ -55,8 +41,12 @@ def with_load(fn, n_processes=3, seconds=900):
 
 
 def main():
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
+    args = parser(__doc__).parse_args()
+    X, y = digits(args.quick)
+
+    def timed_search(X, y):
+        return search_seconds(X, y, quick=args.quick)[0]
+
     timed_search(X, y)  # warm-up (imports, first-call costs)
     alone = timed_search(X, y)
     loaded = with_load(lambda: timed_search(X, y))
@@ -71,18 +61,15 @@ def main():
         threads_module.available_threads = sizing
     rows = [
         {"threads": "library's sizing", "alone s": alone, "3 other 2-thread torch s": loaded},
-        {
-            "threads": "torch default (before)",
-            "alone s": alone_default,
-            "3 other 2-thread torch s": loaded_default,
-        },
+        {"threads": "torch default (before)", "alone s": alone_default},
     ]
+    rows[1]["3 other 2-thread torch s"] = loaded_default
     for r in rows:
         r["slowdown"] = r["3 other 2-thread torch s"] / r["alone s"]
     print("cached GridSearchCV, 10 levels x 3 folds, digits; 3 other torch processes on 2 cores")
     print_table(rows, ["threads", "alone s", "3 other 2-thread torch s", "slowdown"])
     print("fair share: 4x; target: <= 5x")
-    write_json("shared_machine", {"machine": machine(), "rows": rows})
+    write_json("shared_machine", {"rows": rows}, args)
     return np.array([r["slowdown"] for r in rows])
 
 

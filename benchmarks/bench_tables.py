@@ -1,32 +1,13 @@
-"""Tables first: SHAP-SAE's defaults against PCA on tables, and its feature attribution.
+"""SHAP-SAE's defaults against PCA on 11 tables, and its feature attribution.
 
-For every table and code size ``k``: ``MinMaxScaler -> reducer -> LogisticRegression``,
-5-fold stratified cross-validation, repeated for 3 seeds (the split and the
-estimator's ``random_state``), everything else at its default:
-
-* ``PCA(k)``;
-* dense codes: ``SHAPSparseAutoencoder(hidden_layer_sizes=k, importance_level=1.0)``;
-* the default level (0.8);
-* tuned ``m``: an inner 3-fold ``GridSearchCV`` over ``importance_level`` in
-  {0.6, 0.8, 0.9, 0.95, 1.0} on the training fold (``memory=`` caches the training).
-
-Reported: accuracy mean +/- sd over the 15 fits, the sd over seeds of the seed means
-(seed robustness), held-out reconstruction MSE in the scaled space, and the
-cross-validation time as a ratio to PCA's (same process, one after the other).
-
-Attribution (the Concrete Autoencoder protocol, Abid et al. 2019): the top ``k_sel``
-columns by each score, and the 5-fold cross-validated MSE of a linear regression from
-them to all columns (lower is better): ``feature_importances_`` of a default fit
-(layer game), the network game's input importance, ``select_features`` (the
-redundancy-aware ranking), variance, PCA loadings, the Laplacian score (He et al.
-2005) and random choice (mean of 20 draws). And the latent-factor table's precision@5.
-
-Run:  python benchmarks/bench_tables.py [--quick] [--only wine cancer ...]
+5-fold CV x 3 seeds of ``MinMaxScaler -> reducer -> LogisticRegression``: ``PCA(k)``,
+dense codes, the default level, a tuned level (inner ``GridSearchCV``); then the
+selection error of each ranking's top-k columns and the latent-factor precision@5.
+Run:  python benchmarks/bench_tables.py [--quick] [--only wine ...] [--timing-only]
+Writes results/bench_tables.json (bench_tables_timing.json).
 """
 
-import argparse
 import tempfile
-import time
 import warnings
 
 import numpy as np
@@ -51,7 +32,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from skshapsae import SHAPSparseAutoencoder
 
-from _common import machine, write_json
+from _common import Timer, parser, write_json
 
 LEVELS = [0.6, 0.8, 0.9, 0.95, 1.0]
 
@@ -160,16 +141,16 @@ def evaluate(name, X, y, k, seeds, folds):
             scaler = MinMaxScaler().fit(X[train])
             X_tr, X_te = scaler.transform(X[train]), np.clip(scaler.transform(X[test]), -1, 2)
             for method in methods:
-                start = time.perf_counter()
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    reducer = fit_reducer(method, k, seed, X_tr, y[train])
-                if method == "default level":
-                    n_iter.append(reducer.n_iter_)
-                    warned += any("max_iter" in str(w.message) for w in caught)
-                Z_tr, Z_te = reducer.transform(X_tr), reducer.transform(X_te)
-                clf = LogisticRegression(max_iter=1000).fit(Z_tr, y[train])
-                seconds[method] += time.perf_counter() - start
+                with Timer() as t:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        reducer = fit_reducer(method, k, seed, X_tr, y[train])
+                    if method == "default level":
+                        n_iter.append(reducer.n_iter_)
+                        warned += any("max_iter" in str(w.message) for w in caught)
+                    Z_tr, Z_te = reducer.transform(X_tr), reducer.transform(X_te)
+                    clf = LogisticRegression(max_iter=1000).fit(Z_tr, y[train])
+                seconds[method] += t.seconds
                 seed_acc[method].append(clf.score(Z_te, y[test]))
                 mse[method].append(float(np.mean((reducer.inverse_transform(Z_te) - X_te) ** 2)))
         for method in methods:
@@ -221,10 +202,10 @@ def precision_at_5(seeds):
     return float(np.mean(hits)), [float(h) for h in hits]
 
 
-def timing(only=None):
+def timing(args):
     """The default pipeline's 5-fold CV time against PCA's, best of repeats, one process
     (for a quiet machine: the full run's time column shares the machine with the fits)."""
-    results = {"machine": machine(), "tables": {}}
+    results, only = {"tables": {}}, args.only
     for name, (X, y, k) in tables().items():
         if only and name not in only:
             continue
@@ -232,20 +213,18 @@ def timing(only=None):
 
         def run(reducer, X=X, y=y, cv=cv):
             pipe = make_pipeline(MinMaxScaler(), reducer, LogisticRegression(max_iter=1000))
-            start = time.perf_counter()
-            with warnings.catch_warnings():
+            with Timer() as t, warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cross_val_predict(pipe, X, y, cv=cv)
-            return time.perf_counter() - start
+            return t.seconds
 
         run(PCA(k)), run(SHAPSparseAutoencoder(n_components=k, random_state=0))  # warm-up
         pca = min(run(PCA(k)) for _ in range(3))
-        sae = min(
-            run(SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0)) for _ in range(3)
-        )
+        sae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0)
+        sae = min(run(sae) for _ in range(3))
         results["tables"][name] = {"pca_s": pca, "default_s": sae, "ratio": sae / pca}
         print(f"{name:24s} PCA {pca:.3f} s  default level {sae:.3f} s  ratio {sae / pca:.1f}x")
-    write_json("bench_tables_timing", results)
+    write_json("bench_tables_timing", results, args)
 
 
 def report(name, X, y, k, seeds, folds, results):
@@ -265,25 +244,24 @@ def report(name, X, y, k, seeds, folds, results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 folds, 1 seed")
-    parser.add_argument("--only", nargs="*", help="table names to run")
-    parser.add_argument(
+    p = parser(__doc__)
+    p.add_argument("--only", nargs="*", help="table names to run")
+    p.add_argument(
         "--timing-only",
         action="store_true",
         help="only the default pipeline's CV time against PCA's (bench_tables_timing.json)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--attribution-only",
         action="store_true",
         help="skip the accuracy part (writes bench_tables_attribution.json)",
     )
-    args = parser.parse_args()
+    args = p.parse_args()
     seeds, folds = ([0], 2) if args.quick else ([0, 1, 2], 5)
     if args.timing_only:
-        return timing(args.only)
-    results = {"machine": machine(), "tables": {}, "attribution": {}}
-    out_name = "bench_tables_quick" if args.quick else "bench_tables"
+        return timing(args)
+    results = {"tables": {}, "attribution": {}}
+    out_name = "bench_tables"
     if args.attribution_only:
         out_name += "_attribution"
     header = (
@@ -304,7 +282,7 @@ def main():
             flush=True,
         )
         # written after every table, so that an interrupted run keeps what it measured
-        write_json(out_name, results)
+        write_json(out_name, results, args)
     p5, per_seed = precision_at_5(seeds)
     results["latent_precision_at_5"] = {"mean": p5, "per_seed": per_seed}
     print(f"latent-factor table, hidden_layer_sizes=2, defaults: precision@5 {p5:.2f} {per_seed}")
@@ -319,7 +297,7 @@ def main():
                 f"{score}: selection error <= best of variance/PCA/Laplacian on "
                 f"{sum(wins)}/{len(wins)} tables"
             )
-    write_json(out_name, results)
+    write_json(out_name, results, args)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,8 @@
-"""Training throughput: the library's training against a plain hand-written torch loop.
+"""Training throughput: the library's training against a hand-written torch loop.
 
-Same architecture (784-256-64-256-784, sigmoid), data (10,000 Fashion-MNIST images),
-optimiser (Adam, lr 1e-3), mini-batches (128) and epochs (10, no stopping rule), one
-run each, alternating; the library's time is ``fit_times_["training"]`` of a public fit
-(its scoring, on one explained row, is not counted). Target: at most 1.2x the loop.
-
-Run:  python benchmarks/bench_training.py [--quick]
+784-256-64-256-784 on 10,000 Fashion-MNIST images, Adam, batches of 128, 10 epochs;
+the library's time is ``fit_times_["training"]``. Target: at most 1.2x the loop.
+Run:  python benchmarks/bench_training.py [--quick]     Writes results/training.json.
 """
 
 import numpy as np

@@ -1,29 +1,13 @@
-"""The dense autoencoder and SHAP-SAE against PCA at the same code size (issue: codes worth using).
+"""The dense autoencoder and SHAP-SAE against PCA at the same code size.
 
-For every data set and code size ``k``, 5-fold stratified cross-validation; in each fold
-the same ``MinMaxScaler`` -> reducer -> ``StandardScaler`` -> ``LogisticRegression``
-pipeline for every reducer:
-
-* ``PCA(k)``;
-* the dense autoencoder: ``SHAPSparseAutoencoder`` at ``importance_level=1.0`` without
-  fine-tuning (every link with positive importance kept: the trained dense network);
-* SHAP-SAE at the default level (0.8, with the default folding and fine-tuning);
-* SHAP-SAE tuned over ``m`` in {0.5, 0.7, 0.8, 0.9, 0.95, 1.0} by an inner
-  ``GridSearchCV`` on the training fold (3 folds for tables, one 80/20 split for images).
-
-Reported per method: test accuracy (mean +/- sd over folds), reconstruction MSE of the
-test fold in the scaled space, fit time of the reducer and the sparsity. Then the fit
-times the issue asks about (default fits on breast cancer and digits; training on
-10,000 Fashion-MNIST rows with (256, 64)) and the latent-factor table: 5 columns driven
-by a 2-dimensional latent factor plus 25 independent noise columns, code size 2,
-precision@5 of ``feature_importances_`` against PCA's loadings.
-
+5-fold CV of ``MinMaxScaler -> reducer -> StandardScaler -> LogisticRegression`` for
+``PCA(k)``, the dense network, the default level and a tuned level: accuracy, test MSE,
+fit time, sparsity; then default fit times and the latent-factor table's precision@5.
 Run:  python benchmarks/bench_vs_pca.py [--quick] [--only digits cancer fashion mnist]
+Writes results/vs_pca*.json.
 """
 
-import argparse
 import tempfile
-import time
 
 import numpy as np
 from sklearn.base import clone
@@ -37,7 +21,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from skshapsae import SHAPSparseAutoencoder
 from skshapsae.datasets import load_fashion_mnist, load_mnist
 
-from _common import data_home, machine, print_table, write_json
+from _common import data_home, parser, print_table, timed, write_json
 
 LEVELS = [0.5, 0.7, 0.8, 0.9, 0.95, 1.0]
 
@@ -75,9 +59,7 @@ def evaluate(name, make, X, y, folds, image):
         if isinstance(model, GridSearchCV):
             inner = ShuffleSplit(1, test_size=0.2, random_state=0) if image else 3
             model.set_params(cv=inner)
-        start = time.perf_counter()
-        model.fit(X[train], y[train])
-        fit.append(time.perf_counter() - start)
+        fit.append(timed(lambda m=model, tr=train: m.fit(X[tr], y[tr]))[0])
         acc.append(model.score(X[test], y[test]))
         if isinstance(model, GridSearchCV):
             level.append(model.best_params_["shapsparseautoencoder__importance_level"])
@@ -142,10 +124,10 @@ def fit_times(quick):
         ("digits", load_digits(return_X_y=True), (32, 8)),
     ]:
         X = MinMaxScaler().fit_transform(X)
-        start = time.perf_counter()
-        ae = SHAPSparseAutoencoder(hidden, random_state=0, device="cpu").fit(X)
+        ae = SHAPSparseAutoencoder(hidden, random_state=0, device="cpu")
+        seconds = timed(lambda ae=ae, X=X: ae.fit(X))[0]
         out[name] = {
-            "fit s": time.perf_counter() - start,
+            "fit s": seconds,
             "training s": ae.fit_times_["training"],
             "scoring s": ae.fit_times_["scoring"],
             "epochs": ae.n_iter_,
@@ -210,13 +192,12 @@ def write_rst(rows, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="+", default=["digits", "cancer", "fashion", "mnist"])
-    parser.add_argument("--table-only", action="store_true", help="skip fit times and latent")
-    parser.add_argument("--name", default=None, help="results file name")
-    parser.add_argument("--init", default=None, help="the autoencoder's init (default: its own)")
-    args = parser.parse_args(argv)
+    p = parser(__doc__)
+    p.add_argument("--only", nargs="+", default=["digits", "cancer", "fashion", "mnist"])
+    p.add_argument("--table-only", action="store_true", help="skip fit times and latent")
+    p.add_argument("--name", default=None, help="results file name")
+    p.add_argument("--init", default=None, help="the autoencoder's init (default: its own)")
+    args = p.parse_args(argv)
     latent = None if args.table_only else latent_precision(range(2 if args.quick else 5))
     times = None if args.table_only else fit_times(args.quick)
     with tempfile.TemporaryDirectory() as cache:
@@ -224,10 +205,8 @@ def main(argv=None):
     if table:
         print()
         print_table(table, ["data", "k", "method", "accuracy", "test MSE", "fit s", "sparsity"])
-    write_json(
-        args.name or ("vs_pca_quick" if args.quick else "vs_pca"),
-        {"machine": machine(), "table": table, "fit_times": times, "latent": latent},
-    )
+    payload = {"table": table, "fit_times": times, "latent": latent}
+    write_json(args.name or "vs_pca", payload, args)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,15 @@
 """The paper's experiments (section 3) against baselines: one driver, one protocol per run.
 
-Data: Fashion-MNIST (12,000 images drawn stratified) and MNIST (10,000), pixels / 255,
-per seed a stratified split into ``n - 2000`` training and 2,000 test images. Network:
-784-256-64-256-784, sigmoid hidden and output units (the paper's), the library's
-defaults otherwise (``_common.autoencoder``); every method prunes the same dense network
-(``memory=`` caches its training across the games) and gets the same ``--fine-tune``
-epochs of masked fine-tuning (3; 0: as published).
-
-Methods (``--methods``, data: ``shap-sae:<importance_target>`` passes the target to the
-estimator, which validates it; a name of ``skshapsae.baselines.SCORES``; ``dropout-ae``
-and ``ksparse-ae``, trained baselines pruned by magnitude; ``dense``). SHAP-SAE games
-prune at their own eq. 8 per-layer levels; every other ranking keeps SHAP-SAE's
-(``shap-sae:activation``) per-layer counts, or with ``--allocation own`` its own
-allocation (``ALLOCATIONS``).
-
-Protocols (``--protocol``): ``one-shot`` prunes the dense network to each eta once;
-``gradual`` (Zhu & Gupta, 2017) walks eta = 0.5 -> 0.98, each step rescoring the current
-pruned, fine-tuned network (``reprune(rescore=True)``; the baselines score the current
-network, a removed link scoring 0) and pruning it further.
-
-Evaluation: logistic-regression accuracy on the codes (test images), test reconstruction
-MSE, sparsity. Records are written after every (data set, seed), so a stopped run keeps
-what it finished (and resumes after it); ``--quick`` runs tiny data in seconds.
-
+Fashion-MNIST (12,000 images) and MNIST (10,000), 784-256-64-256-784 sigmoid network
+(``_common.autoencoder``); every method prunes the same dense network. ``--methods``:
+``shap-sae:<importance_target>``, a name of ``skshapsae.baselines.SCORES``,
+``dropout-ae``, ``ksparse-ae``, ``dense``; ``--protocol one-shot`` (each eta once) or
+``gradual`` (eta 0.5 -> 0.98, rescoring each step). Accuracy on the codes, test MSE.
 Run:  python benchmarks/experiments.py [--quick] [--protocol one-shot|gradual]
           [--methods shap-sae:activation wanda ...] [--seeds 0 1 2] [--datasets mnist]
       python benchmarks/experiments.py --from-json   # the committed tables and figures
       python benchmarks/experiments.py --figures     # figures 2 and 4 (two fits)
+Writes results/experiments*.json.
 """
 
 import copy

@@ -1,25 +1,15 @@
-"""Figures of the benchmark results for the docs' Benchmarks page.
+"""The Benchmarks page's figures from results/{importance,inference,vs_pca,scaling}.json.
 
-Reads ``benchmarks/results/{importance,inference,vs_pca,scaling}.json`` (written by the
-benchmarks) and writes ``benchmarks/results/bench_*.png``.
-
-Run:  python benchmarks/plot_results.py
+Run:  python benchmarks/plot_results.py     Writes results/bench_*.png.
 """
 
 import json
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from _common import figure, parser, pyplot
 
-from _common import RESULTS  # noqa: E402
-
-
-def _load(name):
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+plt = pyplot()
 
 
 def importance_figure(data):
@@ -39,7 +29,6 @@ def importance_figure(data):
     ax.set_xlabel("seconds per explained sample (log)")
     ax.set_ylabel("link-importance error vs reference (log)")
     ax.set_title("Shapley estimators: cost and error (784 -> 256 layer)")
-    fig.tight_layout()
     return fig
 
 
@@ -59,7 +48,6 @@ def inference_figure(data):
     ax.set_ylabel("speed-up over bare dense torch (x)")
     ax.set_title("Pruned transform (float32), 784-256-64 MNIST encoder")
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -95,7 +83,6 @@ def vs_pca_figure(data):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=9)
     fig.suptitle("Codes at equal size: PCA, the dense autoencoder and SHAP-SAE")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -124,12 +111,17 @@ def scaling_figure(data):
     right.axhline(2048, color="grey", lw=0.8)
     right.set_ylabel("peak resident memory (MiB)")
     right.set_title("Peak memory (target: under 2 GB)")
-    fig.tight_layout()
     return fig
 
 
 def main():
-    written = []
+    args = parser(__doc__).parse_args()
+    tag = "_quick" if args.quick else ""
+
+    def _load(name):
+        path = args.output / f"{name}{tag}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
     for name, draw in [
         ("importance", importance_figure),
         ("inference", inference_figure),
@@ -141,12 +133,8 @@ def main():
             continue
         if name == "vs_pca" and _load("vs_pca_images") is not None:  # the image rows
             data = {**data, "table": data["table"] + _load("vs_pca_images")["table"]}
-        fig = draw(data)
-        path = RESULTS / f"bench_{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
-    print("wrote " + ", ".join(str(p) for p in written))
+        rect = (0, 0.05, 1, 1) if name == "vs_pca" else (0, 0, 1, 1)  # vs_pca: legend below
+        figure(args.output / f"bench_{name}{tag}.png", draw(data), rect)
 
 
 if __name__ == "__main__":
