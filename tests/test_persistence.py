@@ -700,3 +700,16 @@ def test_pipeline_with_weighted_scaler_and_pandas_output_round_trips(logistic_X,
     pd.testing.assert_frame_equal(codes, pipe.transform(frame))
     ae = load(tmp_path / "p.npz")[-1]
     assert isinstance(ae.inverse_transform(codes), pd.DataFrame)
+
+
+def test_auto_ranking_survives_the_file(tmp_path, logistic_X):
+    """A model fitted with ``importance_target="auto"`` keeps both rankings in its file:
+    the loaded copy reprunes as the original does."""
+    model = fast_model(importance_target="auto", random_state=1).fit(logistic_X)
+    save(model, tmp_path / "auto.npz")
+    loaded = load(tmp_path / "auto.npz")
+    assert loaded.pruning_game_ == model.pruning_game_
+    for level in (0.3, 0.9):
+        ours, theirs = loaded.reprune(level), model.reprune(level)
+        assert ours.pruning_game_ == theirs.pruning_game_
+        np.testing.assert_array_equal(ours.transform(logistic_X), theirs.transform(logistic_X))

@@ -442,3 +442,36 @@ def test_rescore_keeps_a_subset_of_the_links_whatever_the_pruning(pruning):
         assert not np.any(new & ~old)
         assert not np.any(W.toarray()[~old])
     assert again.sparsity_ >= links.sparsity_
+
+
+@pytest.mark.parametrize("target_sparsity", [None, 0.6])
+def test_auto_keeps_the_ranking_that_reconstructs_the_background_best(
+    logistic_X, target_sparsity
+):
+    """``importance_target="auto"`` prunes as the layer game or as the pre-activation game
+    would (the same dense network: training does not depend on the game), whichever
+    pruned, folded network reconstructs the background rows with the lower error."""
+    params = dict(fine_tune_iter=0, target_sparsity=target_sparsity, random_state=3)
+    auto = fast_model(importance_target="auto", **params).fit(logistic_X)
+    games = {
+        game: fast_model(importance_target=game, **params).fit(logistic_X)
+        for game in ("activation", "preactivation")
+    }
+    errors = {game: -model.score(auto.background_) for game, model in games.items()}
+    chosen = games[auto.pruning_game_]
+    assert errors[auto.pruning_game_] == min(errors.values())
+    assert {model.pruning_game_ for model in games.values()} == set(games)
+    np.testing.assert_array_equal(auto.transform(logistic_X), chosen.transform(logistic_X))
+    for ours, theirs in zip(auto.link_masks_, chosen.link_masks_):
+        np.testing.assert_array_equal(ours, theirs)
+    # the layer game's scores stay the link importances (eq. 3, 4); the second ranking
+    # is kept beside them, so that reprune chooses again at another level
+    for ours, theirs in zip(auto.link_importances_, games["activation"].link_importances_):
+        np.testing.assert_array_equal(ours, theirs)
+    again = auto.reprune(0.5)
+    direct = fast_model(importance_target="auto", **{**params, "target_sparsity": None})
+    direct = direct.set_params(importance_level=0.5).fit(logistic_X)
+    assert again.pruning_game_ == direct.pruning_game_
+    np.testing.assert_array_equal(again.transform(logistic_X), direct.transform(logistic_X))
+    # given scores are ranked as given
+    assert auto.reprune(scores=auto.link_importances_).pruning_game_ == "given"
