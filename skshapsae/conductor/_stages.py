@@ -725,7 +725,9 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
     activations = state["activations_"]
     means = state["layer_input_means_"] if setup.fold_bias else None
 
-    def prune(importances):
+    def prune(importances, sparsity=None):
+        """Prune by ``importances``: at the counts, the target or the level; at the
+        ``sparsity`` of the first ranking for the others (a fair comparison)."""
         pruner = Pruner(
             importances,
             weights,
@@ -738,8 +740,8 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
         )
         if counts is not None:
             return pruner.prune_counts(counts)
-        if setup.target_sparsity is not None:
-            return pruner.solve(setup.target_sparsity)
+        if sparsity is not None or setup.target_sparsity is not None:
+            return pruner.solve(setup.target_sparsity if sparsity is None else sparsity)
         return pruner.prune(setup.importance_level)
 
     game, pruned = prune_by_evidence(

@@ -250,13 +250,18 @@ def reconstruction_error(pruned, weights, activations, rows):
 def prune_by_evidence(rankings, prune, weights, activations, rows):
     """The pruning of the ranking whose pruned, folded network reconstructs ``rows`` best.
 
-    ``rankings`` maps a game's name to its link importances (the first one wins ties);
-    ``prune(importances)`` prunes by them (a level, a target or counts, each ranking with
-    its own eq. 8 allocation). Returns ``(name, PrunedNetwork)``.
+    ``rankings`` maps a game's name to its link importances; ``prune(importances,
+    sparsity=None)`` prunes by them. The first ranking is pruned as asked (a level, a
+    target or counts), every other one to the same sparsity (or counts), each with its own
+    eq. 8 allocation among the layers, so that they compete at equal size; the first one
+    wins ties. Returns ``(name, PrunedNetwork)``.
     """
-    results = {name: prune(importances) for name, importances in rankings.items()}
+    names = list(rankings)
+    results = {names[0]: prune(rankings[names[0]])}
+    for name in names[1:]:
+        results[name] = prune(rankings[name], sparsity=results[names[0]].sparsity)
     if len(results) == 1:
-        return next(iter(results.items()))
+        return names[0], results[names[0]]
     errors = {
         name: reconstruction_error(pruned, weights, activations, rows)
         for name, pruned in results.items()
