@@ -50,6 +50,8 @@ NAMES = {
 TRAINED = {"dropout-ae": ("dropout", {"dropout": 0.2}), "ksparse-ae": ("ksparse", {})}
 #: ``--allocation own``: each ranking's own allocation of the kept links among the layers
 ALLOCATIONS = {"wanda": "per-unit", "lap": "uniform", "random": "uniform"}  # else global
+#: ``--network``: the paper's sigmoid network, or the library's default units
+NETWORKS = {"paper": {}, "default": {"activation": "silu", "out_activation": "identity"}}
 METRICS = ("sparsity", "test_mse", "acc_logreg", "acc_forest")
 
 
@@ -77,7 +79,8 @@ def evaluate(model, X_tr, y_tr, X_te, y_te):
 def starts(methods, X_tr, seed, args, cache):
     """method -> (fitted dense-stage model, scorer: None for a game, else a score name),
     and the scoring seconds of each."""
-    base = autoencoder(args.quick, seed, fine_tune_iter=0, memory=cache)
+    network = NETWORKS[args.network]
+    base = autoencoder(args.quick, seed, fine_tune_iter=0, memory=cache, **network)
     games, out, seconds = {}, {}, {}
     for m in dict.fromkeys([LEAD, *methods]):
         if m.startswith("shap-sae:"):
@@ -465,6 +468,7 @@ def main(argv=None):
     p = parser(__doc__, seeds=[0, 1, 2], datasets=["fashion_mnist", "mnist"])
     p.add_argument("--protocol", choices=["one-shot", "gradual"], default="one-shot")
     p.add_argument("--methods", nargs="+", default=METHODS)
+    p.add_argument("--network", choices=list(NETWORKS), default="paper")
     p.add_argument("--fine-tune", type=int, default=3, help="epochs after pruning (0: none)")
     p.add_argument("--allocation", choices=["counts", "own"], default="counts")
     p.add_argument("--name", default=None, help="results file (default experiments_<protocol>)")
