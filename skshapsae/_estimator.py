@@ -156,7 +156,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         runs faster; ``sparsity_`` and ``target_sparsity`` then count removed
         multiply-adds. Which wins where: docs, "Benchmarks" (inference).
         ``target_sparsity`` works with all three.
-    importance_target : {"activation", "preactivation", "reconstruction"}, \
+    importance_target : {"auto", "activation", "preactivation", "reconstruction"}, \
             default="activation"
         The game whose Shapley values score the links. "activation": the paper's layer
         game, each layer's activated output ``act(W a + b)``; "preactivation": the
@@ -165,9 +165,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         the explained rows with the absent links mean-imputed, estimated by Owen
         sampling with gradients (``n_permutations`` x 64 antithetic pairs of coalitions,
         ``n_permutations`` from ``AutoEstimator``, default 1; about 20x cheaper than
-        the layer game on MNIST). The experiments page compares
-        them; the layer game stays the default because it gave the lower
-        reconstruction error after fine-tuning.
+        the layer game on MNIST). "auto": the ranking chosen by evidence; the links are
+        scored by the layer game and by the pre-activation game, and every pruning (fit
+        and :meth:`reprune`) keeps the one whose pruned, mean-folded network
+        reconstructs ``background_`` with the lower error, both at the layer game's
+        sparsity, each with its own eq. 8 allocation (``pruning_game_`` says which). The
+        experiments page compares them.
     shapley_estimator : {"auto", "permutation", "exact", "linear", "kernel", \
             "shap-permutation"} or estimator object, default="auto"
         How Shapley values are computed: a name (the estimator at its default budget)
@@ -287,7 +290,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     Attributes
     ----------
     link_importances_ : list of ndarray
-        ``[l]`` has shape ``(n(l+1), n(l))``: mean absolute Shapley value of each link.
+        ``[l]`` has shape ``(n(l+1), n(l))``: mean absolute Shapley value of each link
+        (the layer game's with ``importance_target="auto"``).
+    preactivation_importances_ : list of ndarray
+        With ``importance_target="auto"`` only: the pre-activation game's link
+        importances, the second ranking each pruning may choose.
     link_importance_stderr_ : list of ndarray
         Standard error of ``link_importances_`` over the explained rows; NaN where one
         row was explained (``n_explain=1``, a one-row table, a first ``partial_fit`` of
@@ -338,6 +345,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         baselines). Model files store and load it as it is.
     keep_counts_ : list of int
         Links kept per layer by the support sets (eq. 8), before the cascade.
+    pruning_game_ : str
+        The game whose scores ranked the kept links: ``importance_target``, or with
+        "auto" the one chosen ("activation" or "preactivation"); "given" for scores
+        passed to :meth:`reprune`.
     n_components_ : int
         Code size.
     loss_curve_ : list of float
