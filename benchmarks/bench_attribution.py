@@ -12,7 +12,6 @@ Writes results/attribution[_<sections>][_quick].json (figures: plot_results.py).
 """
 
 import itertools
-import json
 import warnings
 
 import numpy as np
@@ -589,24 +588,8 @@ def section_tables(quick):
             ]
         }
         out[name] = row
-        print(name, json.dumps(_short(row)), flush=True)
+        print(name, {m: round(v, 2) for m, v in row["noise rank"].items()}, flush=True)
     return {"tables": out, "summary": _tables_summary(out)}
-
-
-def _short(row):
-    def r(v):
-        return {k: r(x) for k, x in v.items()} if isinstance(v, dict) else v
-
-    return {
-        "codes": {
-            s: {m: round(v, 3) for m, v in row[f"codes {s}"].items()}
-            for s in ("standard", "minmax")
-            if f"codes {s}" in row
-        },
-        "noise": {m: round(v, 2) for m, v in row["noise rank"].items()},
-        "stab": {m: round(v, 2) for m, v in row["stability"].items()},
-        "fit": round(row["fit seconds"], 3),
-    }
 
 
 def _tables_summary(out):
