@@ -197,7 +197,7 @@ def main():
         ("scaling", scaling_figure),
     ]:
         data = _load(name)
-        if data is None:
+        if data is None or (name == "vs_pca" and not data["table"]):
             continue
         if name == "vs_pca" and _load("vs_pca_images") is not None:  # the image rows
             data = {**data, "table": data["table"] + _load("vs_pca_images")["table"]}
@@ -208,7 +208,7 @@ def main():
     docs = ROOT / "docs" if args.output == RESULTS and not tag else args.output
     for name, sources in RST_TABLES.items():
         parts = [_load(source) for source in sources]
-        if all(parts):
+        if all(part and part["table"] for part in parts):
             write_rst([row for part in parts for row in part["table"]], docs / f"{name}{tag}.rst")
 
 
