@@ -7,17 +7,16 @@ tables: codes, appended noise column, subsample stability, selection, fit time),
 ``exact`` (against exact encoder Shapley values), ``stability``, ``codes`` (5-fold codes
 against PCA and FactorAnalysis) and ``time`` (fit time against ``column_weights="uniform"``).
 
-Run:  python benchmarks/bench_attribution.py [--quick] [--only tables ...] [--plot JSON]
-Writes results/attribution[_<sections>][_quick].json (full run: attribution_*.png).
+Run:  python benchmarks/bench_attribution.py [--quick] [--only tables ...]
+Writes results/attribution[_<sections>][_quick].json (figures: plot_results.py).
 """
 
 import itertools
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
+from bench_vs_pca import laplacian_score, selection_error
 from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.decomposition import PCA, FactorAnalysis
@@ -29,8 +28,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from skshapsae import SHAPSparseAutoencoder
 
 import _real_tables
-from _common import figure, parser, pyplot, timed, write_json
-from bench_tables import laplacian_score, selection_error
+from _common import parser, timed, write_json
 
 SECTIONS = [
     "tables",
@@ -590,24 +588,8 @@ def section_tables(quick):
             ]
         }
         out[name] = row
-        print(name, json.dumps(_short(row)), flush=True)
+        print(name, {m: round(v, 2) for m, v in row["noise rank"].items()}, flush=True)
     return {"tables": out, "summary": _tables_summary(out)}
-
-
-def _short(row):
-    def r(v):
-        return {k: r(x) for k, x in v.items()} if isinstance(v, dict) else v
-
-    return {
-        "codes": {
-            s: {m: round(v, 3) for m, v in row[f"codes {s}"].items()}
-            for s in ("standard", "minmax")
-            if f"codes {s}" in row
-        },
-        "noise": {m: round(v, 2) for m, v in row["noise rank"].items()},
-        "stab": {m: round(v, 2) for m, v in row["stability"].items()},
-        "fit": round(row["fit seconds"], 3),
-    }
 
 
 def _tables_summary(out):
@@ -753,57 +735,9 @@ def section_time(quick):
     return out
 
 
-def plot(results, folder=None):
-    """Two figures from a results file: the appended noise column's rank per table, and
-    precision@5 per planted cell."""
-    from _common import RESULTS
-
-    plt, folder = pyplot(), Path(folder or RESULTS)
-    shown = ["SHAP-SAE", "previous (eq. 4, plain loss)", "PCA loadings", "FA communality"]
-    shown += ["permutation", "grad x input"]
-    markers = dict(zip(shown, "o^sDvx"))
-    if "noise" in results:
-        tables = results["noise"]["tables"]
-        names = list(tables)
-        fig, ax = plt.subplots(figsize=(10.5, 4.2))
-        for i, m in enumerate(shown):
-            x = np.arange(len(names)) + (i - 2.5) * 0.1
-            ax.scatter(
-                x, [tables[t][m] for t in names], marker=markers[m], label=m, s=28, alpha=0.85
-            )
-        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
-        ax.set_ylabel("rank of the noise column\n(0 = most important, 1 = least)")
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_title("A uniform noise column appended to real tables: where does it rank?")
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        figure(folder / "attribution_noise.png", fig)
-    if "planted" in results:
-        rows = results["planted"]
-        fig, ax = plt.subplots(figsize=(10.5, 5.5))
-        y = np.arange(len(rows))
-        for i, m in enumerate(shown):
-            ax.scatter([r[m] for r in rows], y + (i - 2.5) * 0.1, marker=markers[m], label=m, s=24)
-        ax.set_yticks(y, [_cell_label(r["cell"]) for r in rows], fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlabel("precision@5 (the 5 planted columns among the top 5), mean of seeds")
-        ax.set_title("Planted structure: factors, mixing, noise share, noise columns")
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        figure(folder / "attribution_planted.png", fig)
-
-
-def _cell_label(c):
-    parts = [f"{c['n_factors']}f", "nonlin" if c.get("nonlinear") else "lin"]
-    parts += [f"noise {c.get('noise', 0.3)}", f"+{c.get('n_noise', 15)}"]
-    return " ".join(parts + [p for p in ("nuisance", "spread") if c.get(p)])
-
-
 def main():
     p = parser(__doc__, only=SECTIONS)
-    p.add_argument("--plot", metavar="RESULTS_JSON", help="only draw the figures")
     args = p.parse_args()
-    if args.plot:
-        return plot(json.loads(Path(args.plot).read_text()))
     warnings.filterwarnings("ignore")
     results = {}
     for section in args.only or SECTIONS:
@@ -815,8 +749,6 @@ def main():
                 print(f"   {m}: {v}")
     tag = "" if not args.only else "_" + "_".join(args.only)
     write_json(f"attribution{tag}", results, args)
-    if not args.quick and not args.only:
-        plot(results, args.output)
 
 
 if __name__ == "__main__":

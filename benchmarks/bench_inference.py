@@ -23,12 +23,10 @@ from skshapsae.baselines import score_links
 from _common import (
     autoencoder,
     best_of,
-    figure,
     images,
     isa,
     parser,
     print_table,
-    pyplot,
     timed,
     write_json,
 )
@@ -194,33 +192,6 @@ def main(args):
     }
     suffix = "" if dataset == "mnist" else f"_{dataset}"
     write_json("inference" + suffix, results, args)
-    plot(results, args.output / f"bench_inference{suffix}{'_quick' if quick else ''}.png")
-
-
-def plot(results, path):
-    fig, ax = pyplot().subplots(figsize=(6.5, 4.2))
-    styles = {"links": "-", "units": "--"}
-    for name in dict.fromkeys(q["scores"] for q in results["quality"]):
-        for structure in ("links", "units"):
-            sel = [
-                q for q in results["quality"] if q["scores"] == name and q["structure"] == structure
-            ]
-            if sel:
-                ax.plot(
-                    [q["latency ms"] for q in sel],
-                    [q["test MSE"] for q in sel],
-                    styles[structure],
-                    marker="o",
-                    label=f"{name}, {structure}",
-                )
-    ax.axvline(results["bare_dense_2000_s"] * 1e3, color="grey", lw=0.8, label="bare dense pass")
-    ax.set_xlabel("latency of transform, 2,000 float32 rows (ms; 2-core CPU)")
-    ax.set_ylabel("test reconstruction MSE")
-    ax.set_yscale("log")
-    label = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}[results["dataset"]]
-    ax.set_title(f"{label}, 784-256-64 encoder: quality against measured latency", fontsize=10)
-    ax.legend(fontsize=7)
-    figure(path, fig)
 
 
 #: The narrow table's pruned models: (pruning, eta); the first is issue 38's.

@@ -1,47 +1,57 @@
 """The dense autoencoder and SHAP-SAE against PCA at the same code size.
 
-5-fold CV of ``MinMaxScaler -> reducer -> StandardScaler -> LogisticRegression`` for
-``PCA(k)``, the dense network, the default level and a tuned level: accuracy, test MSE,
-fit time, sparsity; then default fit times and the latent-factor table's precision@5.
-Run:  python benchmarks/bench_vs_pca.py [--quick] [--only digits cancer fashion mnist]
-Writes results/vs_pca*.json.
+Sections (``--only``; default ``codes fit_times latent``, written to ``--name``):
+``codes``: 5-fold CV of ``MinMaxScaler -> reducer -> StandardScaler -> LogisticRegression``
+for ``PCA(k)``, the dense network, the default level and a tuned level on ``--datasets``;
+``fit_times``: default fits; ``latent``: precision@5 on a latent-factor table;
+``tables``: 11 tables, 5 folds x 3 seeds of ``MinMaxScaler -> reducer ->
+LogisticRegression``, then each ranking's selection error (bench_tables.json);
+``timing``: the default pipeline's CV time against PCA's (bench_tables_timing.json).
+Run:  python benchmarks/bench_vs_pca.py [--quick] [--only ...] [--datasets digits cancer
+      fashion mnist] [--init random] [--name vs_pca] [--tables wine ...]
 """
 
 import tempfile
+import warnings
 
 import numpy as np
+from sklearn import datasets as sk
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, ShuffleSplit, StratifiedKFold
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    cross_val_predict,
+)
+from sklearn.neighbors import kneighbors_graph
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skshapsae import SHAPSparseAutoencoder
-from skshapsae.datasets import load_fashion_mnist, load_mnist
 
-from _common import data_home, parser, print_table, timed, write_json
+from _common import Timer, images, parser, print_table, timed, write_json
 
 LEVELS = [0.5, 0.7, 0.8, 0.9, 0.95, 1.0]
+TABLE_LEVELS = [0.6, 0.8, 0.9, 0.95, 1.0]
+IMAGES = {"fashion": ("Fashion-MNIST", "fashion_mnist", [(32, (128, 32)), (64, (256, 64))])}
+IMAGES["mnist"] = ("MNIST", "mnist", [(32, (128, 32))])
 
 
-def datasets(only, quick):
+# ----------------------------------------------------------------------------- codes
+def code_data(only, quick):
     rng = np.random.default_rng(0)
-    rows = 1000 if quick else 10000
     if "digits" in only:
-        X, y = load_digits(return_X_y=True)
-        yield "digits", X, y, [(8, (32, 8)), (16, (32, 16))], False
+        yield "digits", *sk.load_digits(return_X_y=True), [(8, (32, 8)), (16, (32, 16))], False
     if "cancer" in only:
-        X, y = load_breast_cancer(return_X_y=True)
-        yield "breast cancer", X, y, [(4, (16, 4))], False
-    for key, name, loader, codes in [
-        ("fashion", "Fashion-MNIST", load_fashion_mnist, [(32, (128, 32)), (64, (256, 64))]),
-        ("mnist", "MNIST", load_mnist, [(32, (128, 32))]),
-    ]:
+        yield "breast cancer", *sk.load_breast_cancer(return_X_y=True), [(4, (16, 4))], False
+    for key, (name, loader, codes) in IMAGES.items():
         if key in only:
-            X, y = loader(data_home=data_home(), return_X_y=True)
-            pick = np.sort(rng.choice(len(X), size=min(rows, len(X)), replace=False))
+            X, y = images(loader)
+            n = min(1000 if quick else 10000, len(X))
+            pick = np.sort(rng.choice(len(X), size=n, replace=False))
             yield f"{name} {len(pick)} rows", X[pick], y[pick], codes, True
 
 
@@ -64,10 +74,10 @@ def evaluate(name, make, X, y, folds, image):
         if isinstance(model, GridSearchCV):
             level.append(model.best_params_["shapsparseautoencoder__importance_level"])
             model = model.best_estimator_
-        scaled = model[0].transform(X[test])
-        reducer = model[1]
-        recon = reducer.inverse_transform(reducer.transform(scaled))
-        mse.append(float(np.mean((recon - scaled) ** 2)))
+        scaled, reducer = model[0].transform(X[test]), model[1]
+        mse.append(
+            float(np.mean((reducer.inverse_transform(reducer.transform(scaled)) - scaled) ** 2))
+        )
         eta.append(getattr(reducer, "sparsity_", 0.0))
     return {
         "method": name,
@@ -81,87 +91,75 @@ def evaluate(name, make, X, y, folds, image):
     }
 
 
-def run_table(only, quick, cache, init=None):
+def codes(args):
     rows = []
-    for data_name, X, y, codes, image in datasets(only, quick):
-        X = np.asarray(X, dtype=np.float64)
-        folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
-        for k, hidden in codes:
-            # one cache for every SHAP-SAE variant: in each outer fold the dense training and
-            # the scoring run once (the first variant's fit time includes them, the
-            # others' do not) and the tuned search's final refit reuses them too
-            sae = SHAPSparseAutoencoder(hidden, random_state=0, device="cpu", memory=cache)
-            if init is not None:
-                sae.set_params(init=init)
-            if quick:
-                sae.set_params(max_iter=5, n_explain=20, n_background=20)
-            methods = {
-                "PCA": lambda k=k: pipeline(PCA(k, random_state=0)),
-                "dense AE (m=1.0)": lambda s=sae: pipeline(
-                    clone(s).set_params(importance_level=1.0, fine_tune_iter=0)
-                ),
-                "SHAP-SAE (m=0.8)": lambda s=sae: pipeline(clone(s)),
-                # as the README's users do: the level chosen by downstream accuracy in an
-                # inner search on the training fold; memory= trains and scores once per
-                # inner training set
-                "SHAP-SAE tuned m": lambda s=sae: GridSearchCV(
-                    pipeline(clone(s)),
-                    {"shapsparseautoencoder__importance_level": LEVELS},
-                ),
-            }
-            for name, make in methods.items():
-                record = evaluate(name, make, X, y, folds, image)
-                record.update(data=data_name, k=k, hidden=str(hidden))
-                print_table([record], ["data", "k", "method", "accuracy", "test MSE", "fit s"])
-                rows.append(record)
+    with tempfile.TemporaryDirectory() as cache:
+        for data_name, X, y, sizes, image in code_data(args.datasets, args.quick):
+            X = np.asarray(X, dtype=np.float64)
+            folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))
+            for k, hidden in sizes:
+                # one cache for every SHAP-SAE variant: the dense training and scoring run
+                # once per outer fold (in the first variant's fit time) and per inner set
+                sae = SHAPSparseAutoencoder(hidden, random_state=0, device="cpu", memory=cache)
+                if args.init is not None:
+                    sae.set_params(init=args.init)
+                if args.quick:
+                    sae.set_params(max_iter=5, n_explain=20, n_background=20)
+                grid = {"shapsparseautoencoder__importance_level": LEVELS}
+                methods = {
+                    "PCA": lambda k=k: pipeline(PCA(k, random_state=0)),
+                    "dense AE (m=1.0)": lambda s=sae: pipeline(
+                        clone(s).set_params(importance_level=1.0, fine_tune_iter=0)
+                    ),
+                    "SHAP-SAE (m=0.8)": lambda s=sae: pipeline(clone(s)),
+                    "SHAP-SAE tuned m": lambda s=sae, g=grid: GridSearchCV(pipeline(clone(s)), g),
+                }
+                for name, make in methods.items():
+                    record = evaluate(name, make, X, y, folds, image)
+                    record.update(data=data_name, k=k, hidden=str(hidden))
+                    print_table([record], ["data", "k", "method", "accuracy", "test MSE", "fit s"])
+                    rows.append(record)
     return rows
 
 
-def fit_times(quick):
+def fit_times(args):
     out = {}
-    for name, (X, _), hidden in [
-        ("breast cancer", load_breast_cancer(return_X_y=True), None),
-        ("digits", load_digits(return_X_y=True), (32, 8)),
+    for name, X, hidden in [
+        ("breast cancer", sk.load_breast_cancer(return_X_y=True)[0], None),
+        ("digits", sk.load_digits(return_X_y=True)[0], (32, 8)),
     ]:
-        X = MinMaxScaler().fit_transform(X)
         ae = SHAPSparseAutoencoder(hidden, random_state=0, device="cpu")
+        X = MinMaxScaler().fit_transform(X)
         seconds = timed(lambda ae=ae, X=X: ae.fit(X))[0]
-        out[name] = {
-            "fit s": seconds,
-            "training s": ae.fit_times_["training"],
-            "scoring s": ae.fit_times_["scoring"],
-            "epochs": ae.n_iter_,
-        }
-    if not quick:
-        X, _ = load_fashion_mnist(data_home=data_home(), return_X_y=True)
+        out[name] = {"fit s": seconds, **stages(ae)}
+    if not args.quick:
+        X = images("fashion_mnist")[0]
         X = X[np.sort(np.random.default_rng(1).choice(len(X), 10000, replace=False))]
         ae = SHAPSparseAutoencoder((256, 64), random_state=0, device="cpu").fit(X)
-        out["Fashion-MNIST 10000 rows (256, 64)"] = {
-            "training s": ae.fit_times_["training"],
-            "scoring s": ae.fit_times_["scoring"],
-            "epochs": ae.n_iter_,
-        }
+        out["Fashion-MNIST 10000 rows (256, 64)"] = stages(ae)
     for name, record in out.items():
         print(name, {k: round(v, 2) for k, v in record.items()})
     return out
 
 
-def latent_table(seed):
-    """5 columns driven by a 2-dimensional latent factor, then 25 independent noise columns."""
-    rng = np.random.default_rng(seed)
-    Z = rng.standard_normal((2000, 2))
-    informative = Z @ rng.standard_normal((2, 5)) + 0.1 * rng.standard_normal((2000, 5))
-    informative /= informative.std(axis=0)
-    return MinMaxScaler().fit_transform(np.hstack([informative, rng.standard_normal((2000, 25))]))
+def stages(ae):
+    times = ae.fit_times_
+    return {"training s": times["training"], "scoring s": times["scoring"], "epochs": ae.n_iter_}
 
 
-def latent_precision(seeds):
+def latent(args):
+    """5 columns driven by a 2-dimensional latent factor, then 25 noise columns, 2,000 rows:
+    precision@5 of ``feature_importances_`` and of PCA's summed absolute loadings."""
     rows = []
-    for seed in seeds:
-        X = latent_table(seed)
+    for seed in range(2 if args.quick else 5):
+        rng = np.random.default_rng(seed)
+        Z = rng.standard_normal((2000, 2))
+        informative = Z @ rng.standard_normal((2, 5)) + 0.1 * rng.standard_normal((2000, 5))
+        informative /= informative.std(axis=0)
+        X = np.hstack([informative, rng.standard_normal((2000, 25))])
+        X = MinMaxScaler().fit_transform(X)
         ae = SHAPSparseAutoencoder((2,), random_state=seed, device="cpu").fit(X)
-        pca = PCA(2).fit(X)
-        loading = np.abs(pca.components_).sum(axis=0)
+        loading = np.abs(PCA(2).fit(X).components_).sum(axis=0)
         rows.append(
             {
                 "seed": seed,
@@ -171,42 +169,226 @@ def latent_precision(seeds):
                 "PCA precision@5": np.isin(np.argsort(-loading)[:5], range(5)).mean(),
             }
         )
-    print_table(rows, ["seed", "SHAP-SAE precision@5", "PCA precision@5"])
+    print_table(rows)
     return rows
 
 
-def write_rst(rows, path):
-    """The table as an RST simple table (included by docs/training.rst)."""
-    rule = "=" * 25 + "  ===  " + "=" * 16 + "  " + "=" * 17 + "  ========  ======  ====="
-    lines = [rule, f"{'data':<25}  k    {'method':<16}  {'accuracy':<17}  test MSE  fit s   eta"]
-    lines.append(rule)
-    for r in rows:
-        acc = f"{r['acc_mean']:.4f} ± {r['acc_sd']:.4f}"
-        lines.append(
-            f"{r['data']:<25}  {r['k']:<3}  {r['method']:<16}  {acc:<17}  "
-            f"{r['test MSE']:<8.5f}  {r['fit s']:<6.2f}  {r['sparsity']:.2f}"
+# ----------------------------------------------------------------------------- tables
+def latent_factor_table(n=400, seed=0):
+    """5 columns driven by 2 latent factors, then 15 independent noise columns."""
+    rng = np.random.default_rng(seed)
+    factors = rng.normal(size=(n, 2))
+    structured = factors @ rng.normal(size=(2, 5)) + 0.3 * rng.normal(size=(n, 5))
+    noise = rng.normal(size=(n, 15)) * structured.std()
+    return np.hstack([structured, noise]), (factors[:, 0] > 0).astype(int)
+
+
+def tables():
+    """name -> (X, y, k): bundled and synthetic tables whose structure is known."""
+    X, y = sk.load_diabetes(return_X_y=True)
+    low_rank = sk.make_low_rank_matrix(500, 30, effective_rank=5, random_state=0)
+    w = low_rank @ np.random.default_rng(0).normal(size=30)
+    return {
+        "iris": (*sk.load_iris(return_X_y=True), 2),
+        "wine": (*sk.load_wine(return_X_y=True), 3),
+        "breast_cancer": (*sk.load_breast_cancer(return_X_y=True), 4),
+        "digits": (*sk.load_digits(return_X_y=True), 8),
+        "diabetes (y > median)": (X, (y > np.median(y)).astype(int), 3),
+        "make_classification": (
+            *sk.make_classification(600, 20, n_informative=4, n_redundant=4, random_state=0),
+            4,
+        ),
+        "make_blobs": (
+            *sk.make_blobs(600, n_features=20, centers=4, cluster_std=4.0, random_state=0),
+            3,
+        ),
+        "gaussian_quantiles": (
+            *sk.make_gaussian_quantiles(n_samples=600, n_features=8, n_classes=3, random_state=0),
+            4,
+        ),
+        "hastie_10_2": (*sk.make_hastie_10_2(800, random_state=0), 5),
+        "low_rank_matrix": (low_rank, (w > np.median(w)).astype(int), 5),
+        "latent_factors": (*latent_factor_table(), 2),
+    }
+
+
+def laplacian_score(X, n_neighbors=5):
+    """He, Cai & Niyogi (2005): lower means the column respects the data's local structure."""
+    W = kneighbors_graph(X, n_neighbors, mode="distance", include_self=False)
+    W = W.maximum(W.T).tocoo()
+    t = np.mean(W.data**2) if W.nnz else 1.0
+    W.data = np.exp(-(W.data**2) / t)
+    W = W.tocsr()
+    d = np.asarray(W.sum(axis=1)).ravel()
+    scores = []
+    for f in X.T:
+        f_t = f - (f @ d) / d.sum()
+        denominator = f_t @ (d * f_t)
+        numerator = denominator - f_t @ (W @ f_t)
+        scores.append(numerator / denominator if denominator > 0 else np.inf)
+    return np.asarray(scores)
+
+
+def selection_error(X, columns):
+    """5-fold CV MSE of a linear regression from ``columns`` to all columns."""
+    predicted = cross_val_predict(
+        LinearRegression(), X[:, columns], X, cv=KFold(5, shuffle=True, random_state=0)
+    )
+    return float(np.mean((predicted - X) ** 2))
+
+
+def attribution(X, k, seed=0):
+    """Selection error of each score's top ``k`` columns (X scaled to [0, 1])."""
+    rng = np.random.default_rng(seed)
+    ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed).fit(X)
+    net = SHAPSparseAutoencoder(
+        hidden_layer_sizes=k, importance_target="reconstruction", random_state=seed
+    ).fit(X)
+    pca = PCA(k).fit(X)
+    rankings = {
+        "SHAP-SAE feature_importances_": np.argsort(-ae.feature_importances_),
+        "network game": np.argsort(-net.feature_importances_),
+        "SHAP-SAE select_features": ae.select_features(k),
+        "variance": np.argsort(-X.var(axis=0)),
+        "PCA loadings": np.argsort(
+            -(pca.components_**2 * pca.explained_variance_[:, None]).sum(axis=0)
+        ),
+        "Laplacian score": np.argsort(laplacian_score(X)),
+    }
+    errors = {name: selection_error(X, order[:k]) for name, order in rankings.items()}
+    random = [selection_error(X, rng.choice(X.shape[1], k, replace=False)) for _ in range(20)]
+    return {**errors, "random": float(np.mean(random))}
+
+
+def fit_reducer(method, k, seed, X, y):
+    if method == "PCA":
+        return PCA(k, random_state=seed).fit(X)
+    if method != "tuned m":
+        level = {"importance_level": 1.0} if method == "dense" else {}
+        return SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed, **level).fit(X)
+    with tempfile.TemporaryDirectory() as cache:
+        pipe = make_pipeline(
+            SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed, memory=cache),
+            LogisticRegression(max_iter=1000),
         )
-    lines.append(rule)
-    path.write_text("\n".join(lines) + "\n")
-    print(f"wrote {path}")
+        grid = {"shapsparseautoencoder__importance_level": TABLE_LEVELS}
+        best = GridSearchCV(pipe, grid, cv=3).fit(X, y).best_estimator_[0]
+        return best.set_params(memory=None)
+
+
+def table_codes(X, y, k, seeds, folds):
+    methods = ["PCA", "dense", "default level", "tuned m"]
+    acc = {m: [] for m in methods}
+    mse = {m: [] for m in methods}
+    seconds = dict.fromkeys(methods, 0.0)
+    n_iter, warned = [], 0
+    for seed in seeds:
+        for m in methods:
+            acc[m].append([])
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+            scaler = MinMaxScaler().fit(X[train])
+            X_tr, X_te = scaler.transform(X[train]), np.clip(scaler.transform(X[test]), -1, 2)
+            for method in methods:
+                with Timer() as t:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        reducer = fit_reducer(method, k, seed, X_tr, y[train])
+                    if method == "default level":
+                        n_iter.append(reducer.n_iter_)
+                        warned += any("max_iter" in str(w.message) for w in caught)
+                    Z_tr, Z_te = reducer.transform(X_tr), reducer.transform(X_te)
+                    clf = LogisticRegression(max_iter=1000).fit(Z_tr, y[train])
+                seconds[method] += t.seconds
+                acc[method][-1].append(clf.score(Z_te, y[test]))
+                mse[method].append(float(np.mean((reducer.inverse_transform(Z_te) - X_te) ** 2)))
+    rows = {}
+    for method in methods:
+        a = np.asarray(acc[method])
+        rows[method] = {
+            "acc_mean": float(a.mean()),
+            "acc_sd": float(a.std()),
+            "seed_sd": float(a.mean(axis=1).std()),
+            "mse": float(np.mean(mse[method])),
+            "time_ratio": seconds[method] / seconds["PCA"],
+        }
+    rows["default level"]["n_iter_median"] = float(np.median(n_iter))
+    rows["default level"]["convergence_warnings"] = int(warned)
+    rows["PCA"]["fold_sd"] = float(np.asarray(acc["PCA"]).std(axis=1).mean())
+    return rows
+
+
+def precision_at_5(seeds):
+    hits = []
+    for seed in seeds:
+        X = MinMaxScaler().fit_transform(latent_factor_table(seed=seed)[0])
+        ae = SHAPSparseAutoencoder(hidden_layer_sizes=2, random_state=seed).fit(X)
+        hits.append(float(np.isin(np.argsort(-ae.feature_importances_)[:5], np.arange(5)).mean()))
+    return {"mean": float(np.mean(hits)), "per_seed": hits}
+
+
+def table_section(args):
+    seeds, folds = ([0], 2) if args.quick else ([0, 1, 2], 5)
+    results = {"tables": {}, "attribution": {}}
+    for name, (X, y, k) in tables().items():
+        if args.tables and name not in args.tables:
+            continue
+        rows = table_codes(X, y, k, seeds, folds)
+        results["tables"][name] = {"shape": list(X.shape), "k": k, **rows}
+        print_table([{"table": name, "method": m, **r} for m, r in rows.items()])
+        errors = attribution(MinMaxScaler().fit_transform(X), k)
+        results["attribution"][name] = errors
+        print(f"selection error (top {k}):", {m: round(e, 4) for m, e in errors.items()})
+        write_json("bench_tables", results, args)  # after every table: a stopped run keeps it
+    results["latent_precision_at_5"] = precision_at_5(seeds)
+    print("latent-factor table, hidden_layer_sizes=2:", results["latent_precision_at_5"])
+    write_json("bench_tables", results, args)
+
+
+def timing(args):
+    """The default pipeline's 5-fold CV time against PCA's, best of 3, one process."""
+    results = {"tables": {}}
+    for name, (X, y, k) in tables().items():
+        if args.tables and name not in args.tables:
+            continue
+        cv = StratifiedKFold(5, shuffle=True, random_state=0)
+
+        def run(reducer, X=X, y=y, cv=cv):
+            pipe = make_pipeline(MinMaxScaler(), reducer, LogisticRegression(max_iter=1000))
+            with Timer() as t, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cross_val_predict(pipe, X, y, cv=cv)
+            return t.seconds
+
+        run(PCA(k)), run(SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0))  # warm-up
+        pca = min(run(PCA(k)) for _ in range(3))
+        sae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0)
+        sae = min(run(sae) for _ in range(3))
+        results["tables"][name] = {"pca_s": pca, "default_s": sae, "ratio": sae / pca}
+        print(f"{name:24s} PCA {pca:.3f} s  default level {sae:.3f} s  ratio {sae / pca:.1f}x")
+    write_json("bench_tables_timing", results, args)
 
 
 def main(argv=None):
-    p = parser(__doc__)
-    p.add_argument("--only", nargs="+", default=["digits", "cancer", "fashion", "mnist"])
-    p.add_argument("--table-only", action="store_true", help="skip fit times and latent")
-    p.add_argument("--name", default=None, help="results file name")
+    p = parser(__doc__, only=["codes", "fit_times", "latent", "tables", "timing"])
+    p.add_argument("--datasets", nargs="+", default=["digits", "cancer", "fashion", "mnist"])
+    p.add_argument("--tables", nargs="+", help="tables of --only tables / timing (names)")
+    p.add_argument("--name", default="vs_pca", help="results file of codes / fit_times / latent")
     p.add_argument("--init", default=None, help="the autoencoder's init (default: its own)")
     args = p.parse_args(argv)
-    latent = None if args.table_only else latent_precision(range(2 if args.quick else 5))
-    times = None if args.table_only else fit_times(args.quick)
-    with tempfile.TemporaryDirectory() as cache:
-        table = run_table(args.only, args.quick, cache, args.init)
-    if table:
-        print()
-        print_table(table, ["data", "k", "method", "accuracy", "test MSE", "fit s", "sparsity"])
-    payload = {"table": table, "fit_times": times, "latent": latent}
-    write_json(args.name or "vs_pca", payload, args)
+    only = args.only or ["codes", "fit_times", "latent"]
+    payload = {"table": None, "fit_times": None, "latent": None}
+    for section in only:
+        if section in ("tables", "timing"):
+            (table_section if section == "tables" else timing)(args)
+        else:
+            payload[{"codes": "table"}.get(section, section)] = globals()[section](args)
+    if {"codes", "fit_times", "latent"} & set(only):
+        if payload["table"]:
+            print_table(
+                payload["table"],
+                ["data", "k", "method", "accuracy", "test MSE", "fit s", "sparsity"],
+            )
+        write_json(args.name, payload, args)
 
 
 if __name__ == "__main__":

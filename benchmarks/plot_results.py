@@ -1,13 +1,15 @@
-"""The Benchmarks page's figures from results/{importance,inference,vs_pca,scaling}.json.
+"""Every benchmark figure from its results file: results/{importance,inference*,vs_pca,
+scaling}.json -> bench_*.png, attribution.json -> attribution_{noise,planted}.png; and
+the Training page's tables, results/vs_pca*.json -> docs/vs_pca_table*.rst.
 
-Run:  python benchmarks/plot_results.py     Writes results/bench_*.png.
+Run:  python benchmarks/plot_results.py [--quick] [--output FOLDER]
 """
 
 import json
 
 import numpy as np
 
-from _common import figure, parser, pyplot
+from _common import RESULTS, ROOT, figure, parser, pyplot
 
 plt = pyplot()
 
@@ -33,21 +35,22 @@ def importance_figure(data):
 
 
 def inference_figure(data):
-    rows = data["rows"]
-    fig, ax = plt.subplots(figsize=(6.2, 4.0))
-    for n in sorted({r["rows"] for r in rows}):
-        sel = [r for r in rows if r["rows"] == n]
-        ax.plot(
-            [r["eta"] for r in sel],
-            [r["transform x"] for r in sel],
-            marker="o",
-            label=f"batch of {n:,} row{'s' if n > 1 else ''}",
-        )
-    ax.axhline(1, color="grey", lw=0.8, label="bare dense torch forward (= 1)")
-    ax.set_xlabel("sparsity eta")
-    ax.set_ylabel("speed-up over bare dense torch (x)")
-    ax.set_title("Pruned transform (float32), 784-256-64 MNIST encoder")
-    ax.legend(fontsize=8)
+    """Test MSE against measured latency (2,000 rows) of each score and pruning."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    quality = data["quality"]
+    for name in dict.fromkeys(q["scores"] for q in quality):
+        for structure, style in (("links", "-"), ("units", "--")):
+            sel = [q for q in quality if q["scores"] == name and q["structure"] == structure]
+            if sel:
+                latency, mse = [q["latency ms"] for q in sel], [q["test MSE"] for q in sel]
+                ax.plot(latency, mse, style, marker="o", label=f"{name}, {structure}")
+    ax.axvline(data["bare_dense_2000_s"] * 1e3, color="grey", lw=0.8, label="bare dense pass")
+    ax.set_xlabel("latency of transform, 2,000 float32 rows (ms; 2-core CPU)")
+    ax.set_ylabel("test reconstruction MSE")
+    ax.set_yscale("log")
+    label = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}[data["dataset"]]
+    ax.set_title(f"{label}, 784-256-64 encoder: quality against measured latency", fontsize=10)
+    ax.legend(fontsize=7)
     return fig
 
 
@@ -114,6 +117,70 @@ def scaling_figure(data):
     return fig
 
 
+def attribution_figures(results, folder, tag):
+    """Two figures from a results file: the appended noise column's rank per table, and
+    precision@5 per planted cell."""
+    shown = ["SHAP-SAE", "previous (eq. 4, plain loss)", "PCA loadings", "FA communality"]
+    shown += ["permutation", "grad x input"]
+    markers = dict(zip(shown, "o^sDvx"))
+    if "noise" in results:
+        tables = results["noise"]["tables"]
+        names = list(tables)
+        fig, ax = plt.subplots(figsize=(10.5, 4.2))
+        for i, m in enumerate(shown):
+            x = np.arange(len(names)) + (i - 2.5) * 0.1
+            ax.scatter(
+                x, [tables[t][m] for t in names], marker=markers[m], label=m, s=28, alpha=0.85
+            )
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+        ax.set_ylabel("rank of the noise column\n(0 = most important, 1 = least)")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_title("A uniform noise column appended to real tables: where does it rank?")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        figure(folder / f"attribution_noise{tag}.png", fig)
+    if "planted" in results:
+        rows = results["planted"]
+        fig, ax = plt.subplots(figsize=(10.5, 5.5))
+        y = np.arange(len(rows))
+        for i, m in enumerate(shown):
+            ax.scatter([r[m] for r in rows], y + (i - 2.5) * 0.1, marker=markers[m], label=m, s=24)
+        ax.set_yticks(y, [_cell_label(r["cell"]) for r in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("precision@5 (the 5 planted columns among the top 5), mean of seeds")
+        ax.set_title("Planted structure: factors, mixing, noise share, noise columns")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        figure(folder / f"attribution_planted{tag}.png", fig)
+
+
+def _cell_label(c):
+    parts = [f"{c['n_factors']}f", "nonlin" if c.get("nonlinear") else "lin"]
+    parts += [f"noise {c.get('noise', 0.3)}", f"+{c.get('n_noise', 15)}"]
+    return " ".join(parts + [p for p in ("nuisance", "spread") if c.get(p)])
+
+
+#: docs/<name>.rst: the codes tables of these results files, one after the other
+RST_TABLES = {
+    "vs_pca_table": ("vs_pca", "vs_pca_images"),
+    "vs_pca_table_random": ("vs_pca_tables_random", "vs_pca_images_random"),
+}
+
+
+def write_rst(rows, path):
+    """The codes table of ``bench_vs_pca.py`` as an RST simple table."""
+    rule = "=" * 25 + "  ===  " + "=" * 16 + "  " + "=" * 17 + "  ========  ======  ====="
+    lines = [rule, f"{'data':<25}  k    {'method':<16}  {'accuracy':<17}  test MSE  fit s   eta"]
+    lines.append(rule)
+    for r in rows:
+        acc = f"{r['acc_mean']:.4f} ± {r['acc_sd']:.4f}"
+        lines.append(
+            f"{r['data']:<25}  {r['k']:<3}  {r['method']:<16}  {acc:<17}  "
+            f"{r['test MSE']:<8.5f}  {r['fit s']:<6.2f}  {r['sparsity']:.2f}"
+        )
+    path.write_text("\n".join(lines + [rule]) + "\n")
+    print(f"wrote {path}")
+
+
 def main():
     args = parser(__doc__).parse_args()
     tag = "_quick" if args.quick else ""
@@ -125,16 +192,24 @@ def main():
     for name, draw in [
         ("importance", importance_figure),
         ("inference", inference_figure),
+        ("inference_fashion_mnist", inference_figure),
         ("vs_pca", vs_pca_figure),
         ("scaling", scaling_figure),
     ]:
         data = _load(name)
-        if data is None:
+        if data is None or (name == "vs_pca" and not data["table"]):
             continue
         if name == "vs_pca" and _load("vs_pca_images") is not None:  # the image rows
             data = {**data, "table": data["table"] + _load("vs_pca_images")["table"]}
         rect = (0, 0.05, 1, 1) if name == "vs_pca" else (0, 0, 1, 1)  # vs_pca: legend below
         figure(args.output / f"bench_{name}{tag}.png", draw(data), rect)
+    if _load("attribution") is not None:
+        attribution_figures(_load("attribution"), args.output, tag)
+    docs = ROOT / "docs" if args.output == RESULTS and not tag else args.output
+    for name, sources in RST_TABLES.items():
+        parts = [_load(source) for source in sources]
+        if all(part and part["table"] for part in parts):
+            write_rst([row for part in parts for row in part["table"]], docs / f"{name}{tag}.rst")
 
 
 if __name__ == "__main__":
