@@ -1,6 +1,5 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
-import logging
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,85 +12,27 @@ from sklearn.base import (
 )
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .conductor import _dask
 from .conductor import _fitted as fitted
 from .conductor._config import (
     PRUNING,
     RENAMED,
-    check_fit_memory,
     check_renamed,
     fit_setup,
     played_scoring,
     renamed_message,
     scoring_config,
 )
-from .conductor._stages import (
-    ResumeState,
-    continued_state,
-    data_source,
-    fitted_network,
-    is_dask_array,
-    is_stream,
-    prune_stage,
-    same_network,
-    warn_constant_features,
-    warn_not_converged,
-    warn_scaling,
-)
-from .inference._inference import as_output, float32_range, inference_rows, untracked
+from .conductor._stages import is_dask_array, is_stream
+from .inference._inference import as_output, inference_rows, validate_rows
 from .inference._inference import run as run_plan
 from .network._activations import ACTIVATIONS
 from .network._network import resolve_device
 from .network._threads import exclusive
 from .scoring._scoring import GAME_FAMILIES
 from .scoring._shapley import ESTIMATOR_NAMES, ShapleyEstimator
-
-logger = logging.getLogger("skshapsae")
-
-
-def validate_rows(estimator, X, *, reset, keep_float32=False):
-    """``X`` validated for ``estimator`` (``reset``: a new model's first data, which set
-    ``n_features_in_`` and ``feature_names_in_``) as float64; float32 stays float32 when
-    ``keep_float32`` (inference)."""
-    X = validate_data(
-        estimator,
-        untracked(X),
-        reset=reset,
-        dtype=[np.float64, np.float32],
-        accept_sparse=False,
-        ensure_min_samples=1,
-    )
-    if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
-        X = np.ascontiguousarray(X)
-    if keep_float32 and X.dtype == np.float32:
-        return X  # finite float32 values are in range by construction
-    return float32_range(np.asarray(X, dtype=np.float64))
-
-
-def row_validator(estimator):
-    """``validate(X, columns) -> (X, columns)``: rows validated as ``estimator``
-    validates them (:func:`validate_rows`), against ``columns`` (its input attributes,
-    ``n_features_in_`` and ``feature_names_in_``, as a dict), or with ``columns=None`` as
-    a new model's first rows, whose input attributes it returns. Nothing is written on
-    ``estimator``: scikit-learn's checks read and set the attributes on an unfitted copy,
-    which names the estimator's class in their messages."""
-    probe = clone(estimator)
-    inputs = fitted.names(group="input")
-
-    def validate(X, columns):
-        for name in inputs:
-            vars(probe).pop(name, None)
-        vars(probe).update(columns or {})
-        X = validate_rows(probe, X, reset=columns is None)
-        return X, {name: vars(probe)[name] for name in inputs if name in vars(probe)}
-
-    return validate
 
 
 def fit_with_training(estimator, X, **training):
@@ -514,11 +455,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             )
         return super().set_params(**params)
 
-    # ------------------------------------------------------------------ validation
-    def _validate_X(self, X, *, reset, keep_float32=False):
-        """Validated X as float64; float32 X stays float32 when ``keep_float32`` (inference)."""
-        return validate_rows(self, X, reset=reset, keep_float32=keep_float32)
-
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -580,58 +516,27 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _fit(self, X, incremental, training=None):
         """The one fit path: ``fit`` on an array or a stream, and ``partial_fit``.
 
-        validate -> set up -> train -> score -> prune -> assign. ``training``: settings
-        of the dense training that are no parameters (the trained baselines', see
-        ``baselines.TRAINED``). Concurrent calls on one object run one after the other; a
-        failure anywhere leaves the estimator as it was.
+        Conducted by ``conductor._fitted.fit_state`` (validate -> set up -> train ->
+        score -> prune), whose state is assigned at once: a failure anywhere leaves the
+        estimator as it was. ``training``: settings of the dense training that are no
+        parameters (the trained baselines', see ``baselines.TRAINED``). Concurrent calls
+        on one object run one after the other.
         """
         with exclusive(self):
-            params = self.get_params()
-            setup = fit_setup(params, training=training)
-            resume = self._resume_state(setup) if incremental else None
-            columns = None if resume is None else self._input_state()
-            source = data_source(
+            state, resume = fitted.fit_state(
                 X,
-                row_validator(self),
-                setup,
-                self.random_state,
+                self.get_params(),
+                fitted.row_validator(self),
                 incremental=incremental,
-                resume=resume,
-                columns=columns,
+                fitted=self._fitted_state(),
+                resume=vars(self).get("_partial_fit_state"),
+                training=training,
             )
-            setup = source.for_data(setup, params)
-            if source.fresh:
-                names = source.columns.get("feature_names_in_")
-                warn_constant_features(source.sample(), names)
-                warn_scaling(source.sample(), setup.activations[-1])
-            check_fit_memory(
-                setup.sizes,
-                setup.activations,
-                setup.scoring,
-                *source.memory_rows(setup),
-                setup.train.batch_size,
-            )
-            previous = self._fitted_state() if incremental and "weights_" in vars(self) else None
-            trained = source.train(setup)
-            if previous is not None and same_network(trained, previous):
-                # nothing dense changed: the scores and the masks stay (no new draws)
-                state = continued_state(previous, trained, source.n_samples)
-            else:
-                state = source.score(trained, setup)
-                if not state.pop("_converged_") and not incremental:
-                    warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
-                state.update(fitted_network(state, setup, source.n_samples))
-                state.update(prune_stage(state, source.tuning_data, setup))
-                if previous is not None:
-                    state = self._better_on_seen(state, previous, source)
-            # every fitted attribute appears at once: an interrupted fit leaves none (the
-            # validation's input attributes too, which it returned instead of setting)
-            state.update(source.columns)
             for name in fitted.names(group="input"):
                 vars(self).pop(name, None)
             self.__dict__.update(fitted.freeze(state))
             if incremental:
-                self._partial_fit_state = source.resume
+                self._partial_fit_state = resume
             else:
                 vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
         return self
@@ -652,38 +557,6 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _seed(self):
         return check_random_state(self.random_state).randint(2**31 - 1)
 
-    def _better_on_seen(self, state, previous, source):
-        """``partial_fit``'s new state, whose pruned network is the previous call's where
-        that one reconstructs the rows seen so far (the stream's uniform sample of them,
-        and the chunk) better: the dense network and its scores are always the newest
-        (``reprune`` and the next call start from them)."""
-        rows = np.vstack([source.resume.reservoir.sample(), source.X]).astype(np.float64)
-        errors = []
-        for candidate in (state, previous):
-            model = clone(self)
-            model.__dict__.update(candidate)
-            errors.append(float(np.mean((model._decode(model._encode(rows)) - rows) ** 2)))
-        if errors[0] <= errors[1] or not np.isfinite(errors[1]):
-            return state
-        tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
-        pruned = {
-            name: previous[name] for name in fitted.names(group="pruning") if name in previous
-        }
-        pruned["loss_curve_"] = list(state["dense_loss_curve_"]) + list(tuning)
-        return {**state, **pruned}
-
-    def _resume_state(self, setup):
-        """Where ``partial_fit`` continues: its own last call, a fitted or a loaded model."""
-        resume = vars(self).get("_partial_fit_state")
-        if isinstance(resume, dict):  # pickled by an earlier version
-            resume = ResumeState(**resume)
-        if resume is not None:
-            return resume  # train_increment works on a copy
-        if not self.__sklearn_is_fitted__():
-            return None
-        self._check_full("partial_fit")
-        return ResumeState.from_model(self._fitted_state(), setup.reservoir_rows, self._seed())
-
     def _played_scoring(self):
         """The game the links were scored by, whatever set_params changed since (files
         without the record: the parameters)."""
@@ -692,19 +565,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             return played_scoring(self._scoring_config_, seed, device)
         return scoring_config(self.importance_target, self.shapley_estimator, seed, device)
 
-    def _input_state(self):
-        """The input attributes (``n_features_in_``, ``feature_names_in_``) as a dict."""
-        return {
-            name: vars(self)[name] for name in fitted.names(group="input") if name in vars(self)
-        }
-
     def _fitted_state(self, exclude=()):
         """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
-        return {
-            name: vars(self)[name]
-            for name in fitted.BY_NAME
-            if name in vars(self) and name not in exclude
-        }
+        return fitted.fitted_attributes(vars(self), exclude)
 
     def reprune(
         self,
@@ -792,7 +655,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state = fitted.repruned_state(
             self._fitted_state(),
             setup,
-            row_validator(self),
+            fitted.row_validator(self),
             X,
             scores=scores,
             keep_counts=keep_counts,
@@ -882,7 +745,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return fitted.explanation(
             self._fitted_state(),
             X,
-            row_validator(self),
+            fitted.row_validator(self),
             layer=layer,
             output=output,
             max_evals=max_evals,
@@ -947,7 +810,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         (5,)
         """
         self._check_full("select_features")
-        state, validate = self._fitted_state(), row_validator(self)
+        state, validate = self._fitted_state(), fitted.row_validator(self)
         return fitted.selected_features(
             state, n_features, X, validate, weights=weights, units=units
         )
@@ -1040,11 +903,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def _check_full(self, what):
         check_is_fitted(self)
-        if "dense_weights_" not in vars(self):
-            raise ValueError(
-                f"{what} needs the dense network, which slim() dropped; use the estimator "
-                "before slimming."
-            )
+        fitted.check_full(vars(self), what)
 
     def sparsity_curve(self, levels=None):
         """Sparsity ``eta`` of this fitted network at each importance level.
@@ -1091,7 +950,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         plain = inference_rows(X, self)  # a plain float array: checked at numpy speed
         if plain is not None:
             return run_plan(self, "encode", *plain)
-        return self._encode(self._validate_X(X, reset=False, keep_float32=True))
+        return self._encode(validate_rows(self, X, reset=False, keep_float32=True))
 
     def inverse_transform(self, X):
         """Decode codes with the pruned sparse decoder.
@@ -1141,7 +1000,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         check_is_fitted(self)
         if _dask.is_dask_collection(X):  # reduced on the workers
             return _dask.lazy_score(self, X)
-        X = self._validate_X(X, reset=False)
+        X = validate_rows(self, X, reset=False)
         return -float(np.mean((self._decode(self._encode(X)) - X) ** 2))
 
     def __setstate__(self, state):

@@ -28,23 +28,32 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.utils import check_array
 
-from ..inference._inference import finite_output
+from ..inference._inference import finite_output, run, validate_rows
 from ..network._network import AUTO_INIT_MAX_FEATURES
 from ..pruning._pruning import sparsity_curve as _sparsity_curve
 from ..scoring._attribution import select_features as _select_features
 from ..scoring._attribution import source_columns
 from ..scoring._scoring import DenseNetwork, explain_codes, explain_layer
 from ..scoring._shapley import numpy_global_state_kept
-from ._config import PRUNING, prune_args
+from ._config import PRUNING, check_fit_memory, draw_seed, fit_setup, prune_args
 from ._stages import (
+    ResumeState,
     chunk_source,
+    continued_state,
+    data_source,
+    fitted_network,
     grouped_attribution,
     importance_state,
     is_stream,
     prune_stage,
     rescored_state,
+    same_network,
+    warn_constant_features,
+    warn_not_converged,
+    warn_scaling,
 )
 
 __all__ = [
@@ -54,6 +63,10 @@ __all__ = [
     "names",
     "shapes",
     "check_value",
+    "fitted_attributes",
+    "check_full",
+    "row_validator",
+    "fit_state",
     "repruned_state",
     "explanation",
     "selected_features",
@@ -271,6 +284,152 @@ def check_value(field, value, sizes):
     if check is not None and not check(value):
         return f"{field.name} = {str(value)[:80]!r} is not a valid {field.shape.replace('_', ' ')}."
     return None
+
+
+# -- The fit, conducted: validate -> set up -> train -> score -> prune, from values to a
+# fitted state. The estimator passes its parameters, its row validation and (for
+# ``partial_fit``) its fitted state, and assigns what comes back at once, so that a
+# failure anywhere leaves it as it was.
+
+
+def fitted_attributes(attributes, exclude=()):
+    """The fitted attributes among ``attributes`` (an estimator's ``vars``): the schema's
+    names, never the parameters."""
+    return {
+        name: attributes[name] for name in BY_NAME if name in attributes and name not in exclude
+    }
+
+
+def check_full(state, what):
+    """Refuse ``what`` on a ``slim()`` copy, which has no dense network."""
+    if "dense_weights_" not in state:
+        raise ValueError(
+            f"{what} needs the dense network, which slim() dropped; use the estimator "
+            "before slimming."
+        )
+
+
+def row_validator(estimator):
+    """``validate(X, columns) -> (X, columns)``: rows validated as ``estimator``
+    validates them (:func:`~skshapsae.inference._inference.validate_rows`), against
+    ``columns`` (its input attributes, ``n_features_in_`` and ``feature_names_in_``, as a
+    dict), or with ``columns=None`` as a new model's first rows, whose input attributes
+    it returns. Nothing is written on ``estimator``: scikit-learn's checks read and set
+    the attributes on an unfitted copy, which names the estimator's class in their
+    messages."""
+    probe = clone(estimator)
+    inputs = names(group="input")
+
+    def validate(X, columns):
+        for name in inputs:
+            vars(probe).pop(name, None)
+        vars(probe).update(columns or {})
+        X = validate_rows(probe, X, reset=columns is None)
+        return X, {name: vars(probe)[name] for name in inputs if name in vars(probe)}
+
+    return validate
+
+
+def fit_state(X, params, validate, *, incremental=False, fitted=None, resume=None, training=None):
+    """A fit's fitted state, and where a ``partial_fit`` stream stands after it.
+
+    ``X``: an array, a Dask array or re-iterable chunks (``fit``), or one chunk
+    (``incremental``: ``partial_fit``); ``params``: the estimator's ``get_params()``,
+    validated; ``validate``: its :func:`row_validator`; ``training``: settings of the
+    dense training that are no parameters of :class:`~skshapsae.SHAPSparseAutoencoder`
+    (the trained baselines', see ``baselines``). ``partial_fit`` continues from
+    ``resume`` (its own last call's) or else from ``fitted``, the model's fitted
+    attributes (empty when unfitted).
+
+    Returns ``(state, resume)``: every fitted attribute, the input attributes
+    included, and the stream's new :class:`~._stages.ResumeState` (None for ``fit``).
+    """
+    fitted = fitted or {}
+    setup = fit_setup(params, training=training)
+    resume = resume_state(resume, fitted, setup, params["random_state"]) if incremental else None
+    columns = None if resume is None else _columns(fitted)
+    source = data_source(
+        X,
+        validate,
+        setup,
+        params["random_state"],
+        incremental=incremental,
+        resume=resume,
+        columns=columns,
+    )
+    setup = source.for_data(setup, params)
+    if source.fresh:
+        names_in = source.columns.get("feature_names_in_")
+        warn_constant_features(source.sample(), names_in)
+        warn_scaling(source.sample(), setup.activations[-1])
+    check_fit_memory(
+        setup.sizes,
+        setup.activations,
+        setup.scoring,
+        *source.memory_rows(setup),
+        setup.train.batch_size,
+    )
+    previous = fitted if incremental and "weights_" in fitted else None
+    state = _trained_state(source, setup, previous, incremental)
+    # the validation's input attributes, which it returned instead of setting
+    state.update(source.columns)
+    return state, getattr(source, "resume", None)
+
+
+def _trained_state(source, setup, previous, incremental):
+    """Train, score, prune; a ``partial_fit`` call that left the dense network as it
+    was keeps ``previous``'s scores and masks."""
+    trained = source.train(setup)
+    if previous is not None and same_network(trained, previous):
+        # nothing dense changed: the scores and the masks stay (no new draws)
+        return continued_state(previous, trained, source.n_samples)
+    state = source.score(trained, setup)
+    if not state.pop("_converged_") and not incremental:
+        warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
+    state.update(fitted_network(state, setup, source.n_samples))
+    state.update(prune_stage(state, source.tuning_data, setup))
+    if previous is not None:
+        state = better_on_seen(state, previous, source)
+    return state
+
+
+def resume_state(resume, fitted, setup, random_state):
+    """Where ``partial_fit`` continues: its own last call (``resume``), a fitted or a
+    loaded model (its fitted attributes ``fitted``), or nothing (None)."""
+    if isinstance(resume, dict):  # pickled by an earlier version
+        resume = ResumeState(**resume)
+    if resume is not None:
+        return resume  # train_increment works on a copy
+    if "weights_" not in fitted:
+        return None
+    check_full(fitted, "partial_fit")
+    return ResumeState.from_model(fitted, setup.reservoir_rows, draw_seed(random_state))
+
+
+class _Network:
+    """A fitted state as the object inference reads: its attributes."""
+
+    def __init__(self, state):
+        vars(self).update(state)
+
+
+def better_on_seen(state, previous, source):
+    """``partial_fit``'s new state, whose pruned network is the previous call's where
+    that one reconstructs the rows seen so far (the stream's uniform sample of them,
+    and the chunk) better: the dense network and its scores are always the newest
+    (``reprune`` and the next call start from them)."""
+    rows = np.vstack([source.resume.reservoir.sample(), source.X]).astype(np.float64)
+    errors = []
+    for candidate in (state, previous):
+        network = _Network(candidate)
+        decoded = run(network, "decode", run(network, "encode", rows))
+        errors.append(float(np.mean((decoded - rows) ** 2)))
+    if errors[0] <= errors[1] or not np.isfinite(errors[1]):
+        return state
+    tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
+    pruned = {name: previous[name] for name in names(group="pruning") if name in previous}
+    pruned["loss_curve_"] = list(state["dense_loss_curve_"]) + list(tuning)
+    return {**state, **pruned}
 
 
 # -- A fitted model's stages played again. Each function takes the model's fitted

@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
 
 from ..network._activations import TorchActivation, numpy_activation
 from ..network._threads import torch_threads
@@ -592,6 +593,25 @@ def untracked(X):
     if type(X).__module__.split(".")[0] == "torch" and hasattr(X, "detach"):
         return X.detach().cpu().numpy()
     return X
+
+
+def validate_rows(estimator, X, *, reset, keep_float32=False):
+    """``X`` validated for ``estimator`` (``reset``: a new model's first data, which set
+    ``n_features_in_`` and ``feature_names_in_``) as float64; float32 stays float32 when
+    ``keep_float32`` (inference)."""
+    X = validate_data(
+        estimator,
+        untracked(X),
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        accept_sparse=False,
+        ensure_min_samples=1,
+    )
+    if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
+        X = np.ascontiguousarray(X)
+    if keep_float32 and X.dtype == np.float32:
+        return X  # finite float32 values are in range by construction
+    return float32_range(np.asarray(X, dtype=np.float64))
 
 
 def inference_rows(X, estimator):
