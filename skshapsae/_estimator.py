@@ -1,7 +1,5 @@
 """SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -11,28 +9,15 @@ from sklearn.base import (
     clone,
 )
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from .conductor import _config as config
 from .conductor import _dask
 from .conductor import _fitted as fitted
-from .conductor._config import (
-    PRUNING,
-    RENAMED,
-    check_renamed,
-    fit_setup,
-    played_scoring,
-    renamed_message,
-    scoring_config,
-)
 from .conductor._stages import is_dask_array, is_stream
 from .inference._inference import as_output, inference_rows, validate_rows
 from .inference._inference import run as run_plan
-from .network._activations import ACTIVATIONS
-from .network._network import resolve_device
 from .network._threads import exclusive
-from .scoring._scoring import GAME_FAMILIES
-from .scoring._shapley import ESTIMATOR_NAMES, ShapleyEstimator
 
 
 def fit_with_training(estimator, X, **training):
@@ -337,42 +322,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     True
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left"), None],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "out_activation": [StrOptions(set(ACTIVATIONS))],
-        "importance_level": [Interval(Real, 0, 1, closed="right")],
-        "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
-        "pruning": [StrOptions(set(PRUNING))],
-        "importance_target": [StrOptions(set(GAME_FAMILIES))],
-        "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES)), ShapleyEstimator],
-        "n_background": [Interval(Integral, 1, None, closed="left")],
-        "n_explain": [Interval(Integral, 1, None, closed="left")],
-        "fold_bias": ["boolean"],
-        "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "solver": [StrOptions({"auto", "adam", "lbfgs"})],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate": [StrOptions({"constant", "adaptive"})],
-        "tol": [Interval(Real, 0, 1, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "column_weights": [StrOptions({"auto", "unique", "uniform"})],
-        "init": [StrOptions({"auto", "pca", "varimax", "random"})],
-        "device": [str],
-        "memory": [None, str, HasMethods(["cache"])],
-        "n_jobs": [
-            None,
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = config.PARAMETER_CONSTRAINTS
 
-    @check_renamed
+    @config.check_renamed
     def __init__(
         self,
         hidden_layer_sizes=None,
@@ -405,54 +357,17 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         random_state=None,
         verbose=0,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.out_activation = out_activation
-        self.importance_level = importance_level
-        self.target_sparsity = target_sparsity
-        self.pruning = pruning
-        self.importance_target = importance_target
-        self.shapley_estimator = shapley_estimator
-        self.n_background = n_background
-        self.n_explain = n_explain
-        self.fold_bias = fold_bias
-        self.fine_tune_iter = fine_tune_iter
-        self.max_iter = max_iter
-        self.solver = solver
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.column_weights = column_weights
-        self.init = init
-        self.device = device
-        self.memory = memory
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
+        # scikit-learn's rule: every argument stored as given, under its own name
+        arguments = dict(locals())  # a copy, taken before any other local exists
+        del arguments["self"]
+        vars(self).update(arguments)
 
     def set_params(self, **params):
         """Set the parameters (scikit-learn's ``set_params``: what is passed is kept, a
         name stays a name); a parameter removed in 0.2 raises a ``ValueError`` that names
         its new spelling, and a budget (``shapley_estimator__<name>``) set on an estimator
         given by name one that says to pass the estimator object."""
-        old = [
-            name for name in params if name in RENAMED and name not in self.get_params(deep=False)
-        ]
-        if old:
-            raise ValueError(renamed_message(old, type(self).__name__))
-        nested = sorted(name for name in params if name.startswith("shapley_estimator__"))
-        current = params.get("shapley_estimator", self.shapley_estimator)
-        if nested and isinstance(current, str):
-            raise ValueError(
-                f"shapley_estimator={current!r} is a name, which has no parameters to set "
-                f"({', '.join(nested)}): pass the estimator object with its budget, e.g. "
-                "shapley_estimator=PermutationEstimator(n_permutations=3) or "
-                "AutoEstimator(n_permutations=3) (from skshapsae)."
-            )
+        config.check_set_params(params, self.get_params(deep=False), type(self).__name__)
         return super().set_params(**params)
 
     # ------------------------------------------------------------------ fit
@@ -560,10 +475,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _played_scoring(self):
         """The game the links were scored by, whatever set_params changed since (files
         without the record: the parameters)."""
-        device, seed = resolve_device(self.device), self._seed()
-        if "_scoring_config_" in vars(self):
-            return played_scoring(self._scoring_config_, seed, device)
-        return scoring_config(self.importance_target, self.shapley_estimator, seed, device)
+        return config.played_scoring(
+            vars(self).get("_scoring_config_"), self.get_params(), self._seed()
+        )
 
     def _fitted_state(self, exclude=()):
         """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
@@ -642,25 +556,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         True
         """
         self._check_full("reprune")
-        params = {"target_sparsity": target_sparsity}
-        if importance_level is not None:
-            params["importance_level"] = importance_level
-        if pruning is not None:
-            params["pruning"] = pruning
-        if X is None:
-            params["fine_tune_iter"] = 0
-        new = clone(self).set_params(**params)
+        changed = fitted.reprune_params(importance_level, target_sparsity, pruning, X)
+        new = clone(self).set_params(**changed)
         new._validate_params()
-        setup = fit_setup(new.get_params(), scoring=self._played_scoring())
+        setup = config.fit_setup(new.get_params(), scoring=self._played_scoring())
         state = fitted.repruned_state(
-            self._fitted_state(),
-            setup,
-            fitted.row_validator(self),
-            X,
-            scores=scores,
-            keep_counts=keep_counts,
-            rescore=rescore,
-            n_jobs=self.n_jobs,
+            self._fitted_state(), setup, fitted.row_validator(self), X, scores, keep_counts, rescore
         )
         new.__dict__.update(fitted.freeze(state))
         return new
@@ -735,23 +636,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         # a Dask collection: a lazy Dask array of the values (docs, "Inference on a Dask cluster")
         if _dask.is_dask_collection(X):
             return _dask.lazy_explain(self, X, layer, output, max_evals)
-        model = {
-            "encode": self._encode,
-            "decode": self._decode,
-            "unit_names": self.get_unit_names,
-            "seed": self._seed,
-            "game": self._played_scoring,
-        }
-        return fitted.explanation(
-            self._fitted_state(),
-            X,
-            fitted.row_validator(self),
-            layer=layer,
-            output=output,
-            max_evals=max_evals,
-            display_data=display_data,
-            model=model,
-        )
+        model = dict(encode=self._encode, decode=self._decode, unit_names=self.get_unit_names)
+        model.update(seed=self._seed, game=self._played_scoring)
+        state, validate = self._fitted_state(), fitted.row_validator(self)
+        return fitted.explanation(state, X, validate, model, layer, output, max_evals, display_data)
 
     def select_features(self, n_features, *, X=None, weights="uniform", units="auto"):
         """Indices of ``n_features`` input columns that reconstruct the others best.

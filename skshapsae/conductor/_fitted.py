@@ -67,6 +67,7 @@ __all__ = [
     "check_full",
     "row_validator",
     "fit_state",
+    "reprune_params",
     "repruned_state",
     "explanation",
     "selected_features",
@@ -406,7 +407,7 @@ def resume_state(resume, fitted, setup, random_state):
     return ResumeState.from_model(fitted, setup.reservoir_rows, draw_seed(random_state))
 
 
-class _Network:
+class _PrunedNetwork:
     """A fitted state as the object inference reads: its attributes."""
 
     def __init__(self, state):
@@ -421,7 +422,7 @@ def better_on_seen(state, previous, source):
     rows = np.vstack([source.resume.reservoir.sample(), source.X]).astype(np.float64)
     errors = []
     for candidate in (state, previous):
-        network = _Network(candidate)
+        network = _PrunedNetwork(candidate)
         decoded = run(network, "decode", run(network, "encode", rows))
         errors.append(float(np.mean((decoded - rows) ** 2)))
     if errors[0] <= errors[1] or not np.isfinite(errors[1]):
@@ -444,20 +445,32 @@ def _columns(state):
     return {name: state[name] for name in names(group="input") if name in state}
 
 
-def repruned_state(state, setup, validate, X=None, *, scores=None, keep_counts=None, **how):
+def reprune_params(importance_level, target_sparsity, pruning, X):
+    """The parameters ``reprune`` sets on its copy: the new target, and the level and
+    the pruning where given; without ``X`` to fine-tune on, ``fine_tune_iter=0``."""
+    params = {"target_sparsity": target_sparsity}
+    if importance_level is not None:
+        params["importance_level"] = importance_level
+    if pruning is not None:
+        params["pruning"] = pruning
+    if X is None:
+        params["fine_tune_iter"] = 0
+    return params
+
+
+def repruned_state(state, setup, validate, X=None, scores=None, keep_counts=None, rescore=False):
     """The fitted state of a copy of the model pruned again (``reprune``).
 
     ``setup``: the copy's :class:`~skshapsae.conductor._config.FitSetup` (its level,
-    target, pruning and fine-tuning, playing the fitted game); ``scores`` replace the
-    link importances, ``keep_counts`` fix the links kept per layer; ``X`` (an array or
-    chunks) is fine-tuned on. ``how``: ``rescore`` (the pruned network as a new dense
-    stage, scored again on rows of ``X``) and ``n_jobs``.
+    target, pruning and fine-tuning, playing the fitted game, its ``n_jobs``);
+    ``scores`` replace the link importances, ``keep_counts`` fix the links kept per
+    layer; ``X`` (an array or chunks) is fine-tuned on. ``rescore``: the pruned network
+    as a new dense stage, scored again on rows of ``X``.
     """
-    rescore = how.get("rescore", False)
     prune_args(setup.structure, setup.allocation, keep_counts)
     new = {name: value for name, value in state.items() if name not in names(group="pruning")}
     if rescore:
-        new.update(_rescored(state, X, scores, setup, validate, how.get("n_jobs")))
+        new.update(_rescored(state, X, scores, setup, validate))
     shapes = [W.shape for W in state["dense_weights_"]]
     if scores is not None:
         scores = _given_scores(scores, shapes)
@@ -473,7 +486,7 @@ def repruned_state(state, setup, validate, X=None, *, scores=None, keep_counts=N
     return new
 
 
-def _rescored(state, X, scores, setup, validate, n_jobs):
+def _rescored(state, X, scores, setup, validate):
     """``reprune(rescore=True)``: the model's pruned network as a new dense stage."""
     if X is None or is_stream(X) or scores is not None:
         raise ValueError(
@@ -490,10 +503,12 @@ def _rescored(state, X, scores, setup, validate, n_jobs):
             "network)."
         )
     X = validate(X, _columns(state))[0]
-    return rescored_state(state, X, setup.scoring, setup.n_explain, n_jobs)
+    return rescored_state(state, X, setup.scoring, setup.n_explain, setup.n_jobs)
 
 
-def explanation(state, X, validate, *, layer, output, max_evals, display_data, model):
+def explanation(
+    state, X, validate, model, layer=None, output=None, max_evals="auto", display_data=None
+):
     """``explain``'s ``shap.Explanation`` of the rows ``X`` (an array).
 
     ``model``: the fitted model's read-only functions and draws: ``encode`` and
