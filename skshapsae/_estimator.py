@@ -20,18 +20,6 @@ from .inference._inference import run as run_plan
 from .network._threads import exclusive
 
 
-def fit_with_training(estimator, X, **training):
-    """Fit ``estimator`` on the array ``X`` with training settings that are no parameters
-    (``dropout``, ``code_top_k``), scored and pruned as its parameters say.
-
-    The trained baselines no longer need it (``baselines.DropoutAutoencoder`` and
-    ``KSparseAutoencoder`` take their setting as a parameter); kept for
-    ``benchmarks/figure3_approaches.py``, whose "robust" start is a dropout-trained
-    network scored by the layer game."""
-    estimator._validate_params()
-    return estimator._fit(X, incremental=False, training=training)
-
-
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Sparse autoencoder pruned by the Shapley importance of its links (SHAP-SAE).
 
@@ -428,14 +416,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         return self._fit(X, incremental=True)
 
-    def _fit(self, X, incremental, training=None):
+    def _fit(self, X, incremental):
         """The one fit path: ``fit`` on an array or a stream, and ``partial_fit``.
 
         Conducted by ``conductor._fitted.fit_state`` (validate -> set up -> train ->
         score -> prune), whose state is assigned at once: a failure anywhere leaves the
-        estimator as it was. ``training``: settings of the dense training that are no
-        parameters (the trained baselines', see ``baselines.TRAINED``). Concurrent calls
-        on one object run one after the other.
+        estimator as it was. Concurrent calls on one object run one after the other.
         """
         with exclusive(self):
             state, resume = fitted.fit_state(
@@ -445,7 +431,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 incremental=incremental,
                 fitted=self._fitted_state(),
                 resume=vars(self).get("_partial_fit_state"),
-                training=training,
+                training=self._training(X),
             )
             for name in fitted.names(group="input"):
                 vars(self).pop(name, None)
@@ -468,6 +454,13 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 "fit(X), then transform each chunk."
             )
         return super().fit_transform(X, y, **fit_params)
+
+    def _training(self, X):
+        """Settings of the dense training that are no parameters of this class
+        (``TrainingConfig`` field -> value): none; the trained baselines set theirs from
+        their own parameters (``baselines.KSparseAutoencoder``'s ``k``,
+        ``DropoutAutoencoder``'s ``dropout``)."""
+        return {}
 
     def _seed(self):
         return check_random_state(self.random_state).randint(2**31 - 1)

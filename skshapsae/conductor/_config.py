@@ -356,15 +356,15 @@ def played_scoring(record, params, seed):
 def fit_setup(params, *, training=None, scoring=None):
     """The :class:`FitSetup` of these parameters (``get_params()``, validated).
 
-    ``training``: settings of the dense training that are no parameters (the dropout
-    and k-sparse baselines' ``dropout`` and ``code_top_k``, see ``baselines.TRAINED``).
+    ``training``: settings of the dense training that are no parameters of
+    :class:`~skshapsae.SHAPSparseAutoencoder` (``TrainingConfig`` field -> value: the
+    trained baselines' ``dropout`` and ``code_top_k``, from their parameters, see
+    ``baselines``).
     ``scoring``: a :class:`ScoringConfig` to use instead of the parameters' (``reprune``
     keeps the fitted one).
     """
     allocation, structure = PRUNING[params["pruning"]]
     device = resolve_device(params["device"])
-    training = dict(training or {})
-    top_k = training.pop("code_top_k", None)
     train = TrainingConfig(
         max_iter=params["max_iter"],
         learning_rate_init=float(params["learning_rate_init"]),
@@ -374,11 +374,8 @@ def fit_setup(params, *, training=None, scoring=None):
         early_stopping=bool(params["early_stopping"]),
         validation_fraction=float(params["validation_fraction"]),
         device=str(device),
-        dropout=float(training.pop("dropout", 0.0)),
-        code_top_k=None if top_k is None else int(top_k),
     )
-    if training:
-        raise TypeError(f"Unknown training settings {sorted(training)}.")
+    train = replace(train, **(training or {}))
     if scoring is None:
         scoring = scoring_config(params["importance_target"], params["shapley_estimator"])
     return FitSetup(
