@@ -1,4 +1,4 @@
-"""SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
+"""SHAPSparseAutoencoder: validates input and delegates to the stages' conductor."""
 
 import numpy as np
 from sklearn.base import (
@@ -8,14 +8,12 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .conductor import _config as config
 from .conductor import _dask
 from .conductor import _fitted as fitted
-from .conductor._stages import is_dask_array, is_stream
-from .inference._inference import as_output, inference_rows, validate_rows
+from .inference._inference import as_output, code_rows, inference_rows, validate_rows
 from .inference._inference import run as run_plan
 from .network._threads import exclusive
 
@@ -448,11 +446,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         An iterable of chunks is refused before any training (its codes would not fit
         in one array either): call ``fit(chunks)``, then ``transform`` chunk by chunk.
         """
-        if is_stream(X) and not is_dask_array(X):
-            raise ValueError(
-                "fit_transform needs one array; X is an iterable of chunks. Call "
-                "fit(X), then transform each chunk."
-            )
+        fitted.check_one_array(X, "fit_transform")
         return super().fit_transform(X, y, **fit_params)
 
     def _training(self, X):
@@ -463,7 +457,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return {}
 
     def _seed(self):
-        return check_random_state(self.random_state).randint(2**31 - 1)
+        return config.draw_seed(self.random_state)
 
     def _played_scoring(self):
         """The game the links were scored by, whatever set_params changed since (files
@@ -852,12 +846,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         check_is_fitted(self)
         if _dask.is_dask_collection(X):  # lazy, block by block on the workers
             return _dask.lazy_inference(self, X, "inverse_transform")
-        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
-        if Z.shape[1] != self.n_components_:
-            raise ValueError(
-                f"inverse_transform expects codes with {self.n_components_} columns "
-                f"(n_components_), got {Z.shape[1]}. Pass the output of transform."
-            )
+        Z = code_rows(X, self.n_components_)
         # under set_output(transform="pandas" | "polars") the reconstruction comes in the
         # same container as transform's output, with the input columns' names
         return as_output(self._decode(Z), X, self.get_unit_names(0), self)

@@ -47,6 +47,7 @@ from ._stages import (
     fitted_network,
     grouped_attribution,
     importance_state,
+    is_dask_array,
     is_stream,
     prune_stage,
     rescored_state,
@@ -65,6 +66,7 @@ __all__ = [
     "check_value",
     "fitted_attributes",
     "check_full",
+    "check_one_array",
     "row_validator",
     "fit_state",
     "reprune_params",
@@ -307,6 +309,15 @@ def check_full(state, what):
         raise ValueError(
             f"{what} needs the dense network, which slim() dropped; use the estimator "
             "before slimming."
+        )
+
+
+def check_one_array(X, what):
+    """Refuse an iterable of chunks where ``what`` needs one array (a Dask array is one)."""
+    if is_stream(X) and not is_dask_array(X):
+        raise ValueError(
+            f"{what} needs one array; X is an iterable of chunks. Call "
+            "fit(X), then transform each chunk."
         )
 
 

@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from ..network._activations import TorchActivation, numpy_activation
@@ -612,6 +613,18 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
     if keep_float32 and X.dtype == np.float32:
         return X  # finite float32 values are in range by construction
     return float32_range(np.asarray(X, dtype=np.float64))
+
+
+def code_rows(Z, n_components):
+    """Codes ``Z`` validated for ``inverse_transform`` (float64, or float32 kept) against
+    the code size ``n_components``."""
+    Z = check_array(Z, dtype=[np.float64, np.float32], input_name="X")
+    if Z.shape[1] != n_components:
+        raise ValueError(
+            f"inverse_transform expects codes with {n_components} columns "
+            f"(n_components_), got {Z.shape[1]}. Pass the output of transform."
+        )
+    return Z
 
 
 def inference_rows(X, estimator):
