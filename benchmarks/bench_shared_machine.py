@@ -12,7 +12,7 @@ import time
 import numpy as np
 from bench_search import digits, search_seconds
 
-import skshapsae.network._threads as threads_module
+import skshapsae.network._network as threads_module
 
 from _common import parser, print_table, write_json
 

@@ -15,7 +15,7 @@ from .conductor import _dask
 from .conductor import _fitted as fitted
 from .inference._inference import as_output, code_rows, inference_rows, validate_rows
 from .inference._inference import run as run_plan
-from .network._threads import exclusive
+from .network._network import exclusive
 
 
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):

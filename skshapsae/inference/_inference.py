@@ -15,7 +15,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from ..network._activations import TorchActivation, numpy_activation
-from ..network._threads import torch_threads
+from ..network._network import torch_threads
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
@@ -205,7 +205,7 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
     :mod:`._kernels`. From the first CSR block on, activations are kept transposed
     (units x rows), the layout that kernel writes; on the first layer it gathers the
     used inputs itself. ``X`` is only read; the result is a new numpy array of the
-    plan's dtype. Small batches run on one thread (see :mod:`._threads`).
+    plan's dtype. Small batches run on one thread (see ``network._network.torch_threads``).
     """
 
     first, steps, last, fill = plan
@@ -672,6 +672,6 @@ def _within_float32(X):
         from ._kernels import all_within
     except ImportError:  # pragma: no cover - numba comes with shap
         return math.isfinite(float(X.astype(np.float32, copy=False).sum()))
-    from ..network._threads import available_threads
+    from ..network._network import available_threads
 
     return all_within(X, float(np.finfo(np.float32).max), available_threads(X.size))
