@@ -8,10 +8,13 @@ model file must hold it, and inference reads it (read-only). The estimator
 attributes, shape / dtype / value checks on load) read this table and nothing else, so
 a new fitted attribute is one line here plus the code that computes it.
 
-Below the schema, what a fitted model plays again on its state, conducted here so that
-the estimator only checks and delegates: :func:`repruned_state` (``reprune``, with the
-rescoring of the pruned network), :func:`explanation` (``explain``),
-:func:`selected_features`, :func:`grouped_importances` and :func:`sparsity_levels`.
+Below the schema, what is conducted here so that the estimator only validates, delegates
+and assigns: the fit itself, :func:`fit_state` (``fit`` and ``partial_fit``: validate
+-> set up -> train -> score -> prune, from the parameters and the data to a fitted
+state), and what a fitted model plays again on its state: :func:`repruned_state`
+(``reprune``, with the rescoring of the pruned network), :func:`explanation`
+(``explain``), :func:`selected_features`, :func:`grouped_importances` and
+:func:`sparsity_levels`.
 
 Groups:
 
