@@ -427,7 +427,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 self.get_params(),
                 fitted.row_validator(self),
                 incremental=incremental,
-                fitted=self._fitted_state(),
+                current=self._fitted_state(),
                 resume=vars(self).get("_partial_fit_state"),
                 training=self._training(X),
             )

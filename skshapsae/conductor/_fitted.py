@@ -345,7 +345,7 @@ def row_validator(estimator):
     return validate
 
 
-def fit_state(X, params, validate, *, incremental=False, fitted=None, resume=None, training=None):
+def fit_state(X, params, validate, *, incremental=False, current=None, resume=None, training=None):
     """A fit's fitted state, and where a ``partial_fit`` stream stands after it.
 
     ``X``: an array, a Dask array or re-iterable chunks (``fit``), or one chunk
@@ -353,16 +353,16 @@ def fit_state(X, params, validate, *, incremental=False, fitted=None, resume=Non
     validated; ``validate``: its :func:`row_validator`; ``training``: settings of the
     dense training that are no parameters of :class:`~skshapsae.SHAPSparseAutoencoder`
     (the trained baselines', see ``baselines``). ``partial_fit`` continues from
-    ``resume`` (its own last call's) or else from ``fitted``, the model's fitted
+    ``resume`` (its own last call's) or else from ``current``, the model's fitted
     attributes (empty when unfitted).
 
     Returns ``(state, resume)``: every fitted attribute, the input attributes
     included, and the stream's new :class:`~._stages.ResumeState` (None for ``fit``).
     """
-    fitted = fitted or {}
+    current = current or {}
     setup = fit_setup(params, training=training)
-    resume = resume_state(resume, fitted, setup, params["random_state"]) if incremental else None
-    columns = None if resume is None else _columns(fitted)
+    resume = resume_state(resume, current, setup, params["random_state"]) if incremental else None
+    columns = None if resume is None else _columns(current)
     source = data_source(
         X,
         validate,
@@ -384,7 +384,7 @@ def fit_state(X, params, validate, *, incremental=False, fitted=None, resume=Non
         *source.memory_rows(setup),
         setup.train.batch_size,
     )
-    previous = fitted if incremental and "weights_" in fitted else None
+    previous = current if incremental and "weights_" in current else None
     state = _trained_state(source, setup, previous, incremental)
     # the validation's input attributes, which it returned instead of setting
     state.update(source.columns)
@@ -408,17 +408,17 @@ def _trained_state(source, setup, previous, incremental):
     return state
 
 
-def resume_state(resume, fitted, setup, random_state):
+def resume_state(resume, current, setup, random_state):
     """Where ``partial_fit`` continues: its own last call (``resume``), a fitted or a
-    loaded model (its fitted attributes ``fitted``), or nothing (None)."""
+    loaded model (its fitted attributes ``current``), or nothing (None)."""
     if isinstance(resume, dict):  # pickled by an earlier version
         resume = ResumeState(**resume)
     if resume is not None:
         return resume  # train_increment works on a copy
-    if "weights_" not in fitted:
+    if "weights_" not in current:
         return None
-    check_full(fitted, "partial_fit")
-    return ResumeState.from_model(fitted, setup.reservoir_rows, draw_seed(random_state))
+    check_full(current, "partial_fit")
+    return ResumeState.from_model(current, setup.reservoir_rows, draw_seed(random_state))
 
 
 class _PrunedNetwork:
