@@ -260,7 +260,7 @@ def kernels(args):
     import torch
 
     from skshapsae.inference._kernels import csr_product
-    from skshapsae.network._threads import available_threads
+    from skshapsae.network._network import available_threads
 
     quick = args.quick
     rng = np.random.default_rng(0)

@@ -90,7 +90,7 @@ def shared_machine(args, X, y):
     # the library's thread sizing is private: switched off here by replacing it
     import torch
 
-    import skshapsae.network._threads as threads_module
+    import skshapsae.network._network as threads_module
 
     def alone_and_loaded():
         run = lambda: search_seconds(X, y, quick=args.quick)[0]  # noqa: E731

@@ -44,7 +44,7 @@ __all__ = [
 _MOVED = {
     "_activations": "network._activations",
     "_network": "network._network",
-    "_threads": "network._threads",
+    "_threads": "network._network",
     "_attribution": "scoring._attribution",
     "_game_kernels": "scoring._game_kernels",
     "_scoring": "scoring._scoring",
@@ -74,6 +74,7 @@ _MOVED = {
     "conductor._checks": "conductor._stages",
     "io._files": "io._persistence",
     "io._persistence_columns": "io._persistence",
+    "network._threads": "network._network",
     "scoring._shapley_params": "scoring._shapley",
 }
 

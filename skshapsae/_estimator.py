@@ -1,7 +1,4 @@
-"""SHAPSparseAutoencoder: validates input and orchestrates train -> score -> prune."""
-
-import logging
-from numbers import Integral, Real
+"""SHAPSparseAutoencoder: validates input and delegates to the stages' conductor."""
 
 import numpy as np
 from sklearn.base import (
@@ -11,99 +8,14 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from .conductor import _config as config
 from .conductor import _dask
 from .conductor import _fitted as fitted
-from .conductor._config import (
-    PRUNING,
-    RENAMED,
-    check_fit_memory,
-    check_renamed,
-    fit_setup,
-    played_scoring,
-    renamed_message,
-    scoring_config,
-)
-from .conductor._stages import (
-    ResumeState,
-    continued_state,
-    data_source,
-    fitted_network,
-    is_dask_array,
-    is_stream,
-    prune_stage,
-    same_network,
-    warn_constant_features,
-    warn_not_converged,
-    warn_scaling,
-)
-from .inference._inference import as_output, float32_range, inference_rows, untracked
+from .inference._inference import as_output, code_rows, inference_rows, validate_rows
 from .inference._inference import run as run_plan
-from .network._activations import ACTIVATIONS
-from .network._network import resolve_device
-from .network._threads import exclusive
-from .scoring._scoring import GAME_FAMILIES
-from .scoring._shapley import ESTIMATOR_NAMES, ShapleyEstimator
-
-logger = logging.getLogger("skshapsae")
-
-
-def validate_rows(estimator, X, *, reset, keep_float32=False):
-    """``X`` validated for ``estimator`` (``reset``: a new model's first data, which set
-    ``n_features_in_`` and ``feature_names_in_``) as float64; float32 stays float32 when
-    ``keep_float32`` (inference)."""
-    X = validate_data(
-        estimator,
-        untracked(X),
-        reset=reset,
-        dtype=[np.float64, np.float32],
-        accept_sparse=False,
-        ensure_min_samples=1,
-    )
-    if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
-        X = np.ascontiguousarray(X)
-    if keep_float32 and X.dtype == np.float32:
-        return X  # finite float32 values are in range by construction
-    return float32_range(np.asarray(X, dtype=np.float64))
-
-
-def row_validator(estimator):
-    """``validate(X, columns) -> (X, columns)``: rows validated as ``estimator``
-    validates them (:func:`validate_rows`), against ``columns`` (its input attributes,
-    ``n_features_in_`` and ``feature_names_in_``, as a dict), or with ``columns=None`` as
-    a new model's first rows, whose input attributes it returns. Nothing is written on
-    ``estimator``: scikit-learn's checks read and set the attributes on an unfitted copy,
-    which names the estimator's class in their messages."""
-    probe = clone(estimator)
-    inputs = fitted.names(group="input")
-
-    def validate(X, columns):
-        for name in inputs:
-            vars(probe).pop(name, None)
-        vars(probe).update(columns or {})
-        X = validate_rows(probe, X, reset=columns is None)
-        return X, {name: vars(probe)[name] for name in inputs if name in vars(probe)}
-
-    return validate
-
-
-def fit_with_training(estimator, X, **training):
-    """Fit ``estimator`` on the array ``X`` with training settings that are no parameters
-    (``dropout``, ``code_top_k``), scored and pruned as its parameters say.
-
-    The trained baselines no longer need it (``baselines.DropoutAutoencoder`` and
-    ``KSparseAutoencoder`` take their setting as a parameter); kept for
-    ``benchmarks/figure3_approaches.py``, whose "robust" start is a dropout-trained
-    network scored by the layer game."""
-    estimator._validate_params()
-    return estimator._fit(X, incremental=False, training=training)
+from .network._network import exclusive
 
 
 class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -407,42 +319,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     True
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left"), None],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "out_activation": [StrOptions(set(ACTIVATIONS))],
-        "importance_level": [Interval(Real, 0, 1, closed="right")],
-        "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
-        "pruning": [StrOptions(set(PRUNING))],
-        "importance_target": [StrOptions(set(GAME_FAMILIES))],
-        "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES)), ShapleyEstimator],
-        "n_background": [Interval(Integral, 1, None, closed="left")],
-        "n_explain": [Interval(Integral, 1, None, closed="left")],
-        "fold_bias": ["boolean"],
-        "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "solver": [StrOptions({"auto", "adam", "lbfgs"})],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "learning_rate": [StrOptions({"constant", "adaptive"})],
-        "tol": [Interval(Real, 0, 1, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "column_weights": [StrOptions({"auto", "unique", "uniform"})],
-        "init": [StrOptions({"auto", "pca", "varimax", "random"})],
-        "device": [str],
-        "memory": [None, str, HasMethods(["cache"])],
-        "n_jobs": [
-            None,
-            Interval(Integral, None, -1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = config.PARAMETER_CONSTRAINTS
 
-    @check_renamed
+    @config.check_renamed
     def __init__(
         self,
         hidden_layer_sizes=None,
@@ -475,60 +354,18 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         random_state=None,
         verbose=0,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.out_activation = out_activation
-        self.importance_level = importance_level
-        self.target_sparsity = target_sparsity
-        self.pruning = pruning
-        self.importance_target = importance_target
-        self.shapley_estimator = shapley_estimator
-        self.n_background = n_background
-        self.n_explain = n_explain
-        self.fold_bias = fold_bias
-        self.fine_tune_iter = fine_tune_iter
-        self.max_iter = max_iter
-        self.solver = solver
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.column_weights = column_weights
-        self.init = init
-        self.device = device
-        self.memory = memory
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
+        # scikit-learn's rule: every argument stored as given, under its own name
+        arguments = dict(locals())  # a copy, taken before any other local exists
+        del arguments["self"]
+        vars(self).update(arguments)
 
     def set_params(self, **params):
         """Set the parameters (scikit-learn's ``set_params``: what is passed is kept, a
         name stays a name); a parameter removed in 0.2 raises a ``ValueError`` that names
         its new spelling, and a budget (``shapley_estimator__<name>``) set on an estimator
         given by name one that says to pass the estimator object."""
-        old = [
-            name for name in params if name in RENAMED and name not in self.get_params(deep=False)
-        ]
-        if old:
-            raise ValueError(renamed_message(old, type(self).__name__))
-        nested = sorted(name for name in params if name.startswith("shapley_estimator__"))
-        current = params.get("shapley_estimator", self.shapley_estimator)
-        if nested and isinstance(current, str):
-            raise ValueError(
-                f"shapley_estimator={current!r} is a name, which has no parameters to set "
-                f"({', '.join(nested)}): pass the estimator object with its budget, e.g. "
-                "shapley_estimator=PermutationEstimator(n_permutations=3) or "
-                "AutoEstimator(n_permutations=3) (from skshapsae)."
-            )
+        config.check_set_params(params, self.get_params(deep=False), type(self).__name__)
         return super().set_params(**params)
-
-    # ------------------------------------------------------------------ validation
-    def _validate_X(self, X, *, reset, keep_float32=False):
-        """Validated X as float64; float32 X stays float32 when ``keep_float32`` (inference)."""
-        return validate_rows(self, X, reset=reset, keep_float32=keep_float32)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -588,61 +425,28 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         return self._fit(X, incremental=True)
 
-    def _fit(self, X, incremental, training=None):
+    def _fit(self, X, incremental):
         """The one fit path: ``fit`` on an array or a stream, and ``partial_fit``.
 
-        validate -> set up -> train -> score -> prune -> assign. ``training``: settings
-        of the dense training that are no parameters (the trained baselines', see
-        ``baselines.TRAINED``). Concurrent calls on one object run one after the other; a
-        failure anywhere leaves the estimator as it was.
+        Conducted by ``conductor._fitted.fit_state`` (validate -> set up -> train ->
+        score -> prune), whose state is assigned at once: a failure anywhere leaves the
+        estimator as it was. Concurrent calls on one object run one after the other.
         """
         with exclusive(self):
-            params = self.get_params()
-            setup = fit_setup(params, training=training)
-            resume = self._resume_state(setup) if incremental else None
-            columns = None if resume is None else self._input_state()
-            source = data_source(
+            state, resume = fitted.fit_state(
                 X,
-                row_validator(self),
-                setup,
-                self.random_state,
+                self.get_params(),
+                fitted.row_validator(self),
                 incremental=incremental,
-                resume=resume,
-                columns=columns,
+                current=self._fitted_state(),
+                resume=vars(self).get("_partial_fit_state"),
+                training=self._training(X),
             )
-            setup = source.for_data(setup, params)
-            if source.fresh:
-                names = source.columns.get("feature_names_in_")
-                warn_constant_features(source.sample(), names)
-                warn_scaling(source.sample(), setup.activations[-1])
-            check_fit_memory(
-                setup.sizes,
-                setup.activations,
-                setup.scoring,
-                *source.memory_rows(setup),
-                setup.train.batch_size,
-            )
-            previous = self._fitted_state() if incremental and "weights_" in vars(self) else None
-            trained = source.train(setup)
-            if previous is not None and same_network(trained, previous):
-                # nothing dense changed: the scores and the masks stay (no new draws)
-                state = continued_state(previous, trained, source.n_samples)
-            else:
-                state = source.score(trained, setup)
-                if not state.pop("_converged_") and not incremental:
-                    warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
-                state.update(fitted_network(state, setup, source.n_samples))
-                state.update(prune_stage(state, source.tuning_data, setup))
-                if previous is not None:
-                    state = self._better_on_seen(state, previous, source)
-            # every fitted attribute appears at once: an interrupted fit leaves none (the
-            # validation's input attributes too, which it returned instead of setting)
-            state.update(source.columns)
             for name in fitted.names(group="input"):
                 vars(self).pop(name, None)
             self.__dict__.update(fitted.freeze(state))
             if incremental:
-                self._partial_fit_state = source.resume
+                self._partial_fit_state = resume
             else:
                 vars(self).pop("_partial_fit_state", None)  # a full fit starts a new stream
         return self
@@ -653,69 +457,29 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         An iterable of chunks is refused before any training (its codes would not fit
         in one array either): call ``fit(chunks)``, then ``transform`` chunk by chunk.
         """
-        if is_stream(X) and not is_dask_array(X):
-            raise ValueError(
-                "fit_transform needs one array; X is an iterable of chunks. Call "
-                "fit(X), then transform each chunk."
-            )
+        fitted.check_one_array(X, "fit_transform")
         return super().fit_transform(X, y, **fit_params)
 
+    def _training(self, X):
+        """Settings of the dense training that are no parameters of this class
+        (``TrainingConfig`` field -> value): none; the trained baselines set theirs from
+        their own parameters (``baselines.KSparseAutoencoder``'s ``k``,
+        ``DropoutAutoencoder``'s ``dropout``)."""
+        return {}
+
     def _seed(self):
-        return check_random_state(self.random_state).randint(2**31 - 1)
-
-    def _better_on_seen(self, state, previous, source):
-        """``partial_fit``'s new state, whose pruned network is the previous call's where
-        that one reconstructs the rows seen so far (the stream's uniform sample of them,
-        and the chunk) better: the dense network and its scores are always the newest
-        (``reprune`` and the next call start from them)."""
-        rows = np.vstack([source.resume.reservoir.sample(), source.X]).astype(np.float64)
-        errors = []
-        for candidate in (state, previous):
-            model = clone(self)
-            model.__dict__.update(candidate)
-            errors.append(float(np.mean((model._decode(model._encode(rows)) - rows) ** 2)))
-        if errors[0] <= errors[1] or not np.isfinite(errors[1]):
-            return state
-        tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
-        pruned = {
-            name: previous[name] for name in fitted.names(group="pruning") if name in previous
-        }
-        pruned["loss_curve_"] = list(state["dense_loss_curve_"]) + list(tuning)
-        return {**state, **pruned}
-
-    def _resume_state(self, setup):
-        """Where ``partial_fit`` continues: its own last call, a fitted or a loaded model."""
-        resume = vars(self).get("_partial_fit_state")
-        if isinstance(resume, dict):  # pickled by an earlier version
-            resume = ResumeState(**resume)
-        if resume is not None:
-            return resume  # train_increment works on a copy
-        if not self.__sklearn_is_fitted__():
-            return None
-        self._check_full("partial_fit")
-        return ResumeState.from_model(self._fitted_state(), setup.reservoir_rows, self._seed())
+        return config.draw_seed(self.random_state)
 
     def _played_scoring(self):
         """The game the links were scored by, whatever set_params changed since (files
         without the record: the parameters)."""
-        device, seed = resolve_device(self.device), self._seed()
-        if "_scoring_config_" in vars(self):
-            return played_scoring(self._scoring_config_, seed, device)
-        return scoring_config(self.importance_target, self.shapley_estimator, seed, device)
-
-    def _input_state(self):
-        """The input attributes (``n_features_in_``, ``feature_names_in_``) as a dict."""
-        return {
-            name: vars(self)[name] for name in fitted.names(group="input") if name in vars(self)
-        }
+        return config.played_scoring(
+            vars(self).get("_scoring_config_"), self.get_params(), self._seed()
+        )
 
     def _fitted_state(self, exclude=()):
         """The fitted attributes (the schema's, in ``_fitted``), never the parameters."""
-        return {
-            name: vars(self)[name]
-            for name in fitted.BY_NAME
-            if name in vars(self) and name not in exclude
-        }
+        return fitted.fitted_attributes(vars(self), exclude)
 
     def reprune(
         self,
@@ -790,25 +554,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         True
         """
         self._check_full("reprune")
-        params = {"target_sparsity": target_sparsity}
-        if importance_level is not None:
-            params["importance_level"] = importance_level
-        if pruning is not None:
-            params["pruning"] = pruning
-        if X is None:
-            params["fine_tune_iter"] = 0
-        new = clone(self).set_params(**params)
+        changed = fitted.reprune_params(importance_level, target_sparsity, pruning, X)
+        new = clone(self).set_params(**changed)
         new._validate_params()
-        setup = fit_setup(new.get_params(), scoring=self._played_scoring())
+        setup = config.fit_setup(new.get_params(), scoring=self._played_scoring())
         state = fitted.repruned_state(
-            self._fitted_state(),
-            setup,
-            row_validator(self),
-            X,
-            scores=scores,
-            keep_counts=keep_counts,
-            rescore=rescore,
-            n_jobs=self.n_jobs,
+            self._fitted_state(), setup, fitted.row_validator(self), X, scores, keep_counts, rescore
         )
         new.__dict__.update(fitted.freeze(state))
         return new
@@ -883,23 +634,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         # a Dask collection: a lazy Dask array of the values (docs, "Inference on a Dask cluster")
         if _dask.is_dask_collection(X):
             return _dask.lazy_explain(self, X, layer, output, max_evals)
-        model = {
-            "encode": self._encode,
-            "decode": self._decode,
-            "unit_names": self.get_unit_names,
-            "seed": self._seed,
-            "game": self._played_scoring,
-        }
-        return fitted.explanation(
-            self._fitted_state(),
-            X,
-            row_validator(self),
-            layer=layer,
-            output=output,
-            max_evals=max_evals,
-            display_data=display_data,
-            model=model,
-        )
+        model = dict(encode=self._encode, decode=self._decode, unit_names=self.get_unit_names)
+        model.update(seed=self._seed, game=self._played_scoring)
+        state, validate = self._fitted_state(), fitted.row_validator(self)
+        return fitted.explanation(state, X, validate, model, layer, output, max_evals, display_data)
 
     def select_features(self, n_features, *, X=None, weights="uniform", units="auto"):
         """Indices of ``n_features`` input columns that reconstruct the others best.
@@ -958,7 +696,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         (5,)
         """
         self._check_full("select_features")
-        state, validate = self._fitted_state(), row_validator(self)
+        state, validate = self._fitted_state(), fitted.row_validator(self)
         return fitted.selected_features(
             state, n_features, X, validate, weights=weights, units=units
         )
@@ -1051,11 +789,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def _check_full(self, what):
         check_is_fitted(self)
-        if "dense_weights_" not in vars(self):
-            raise ValueError(
-                f"{what} needs the dense network, which slim() dropped; use the estimator "
-                "before slimming."
-            )
+        fitted.check_full(vars(self), what)
 
     def sparsity_curve(self, levels=None):
         """Sparsity ``eta`` of this fitted network at each importance level.
@@ -1102,7 +836,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         plain = inference_rows(X, self)  # a plain float array: checked at numpy speed
         if plain is not None:
             return run_plan(self, "encode", *plain)
-        return self._encode(self._validate_X(X, reset=False, keep_float32=True))
+        return self._encode(validate_rows(self, X, reset=False, keep_float32=True))
 
     def inverse_transform(self, X):
         """Decode codes with the pruned sparse decoder.
@@ -1123,12 +857,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         check_is_fitted(self)
         if _dask.is_dask_collection(X):  # lazy, block by block on the workers
             return _dask.lazy_inference(self, X, "inverse_transform")
-        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
-        if Z.shape[1] != self.n_components_:
-            raise ValueError(
-                f"inverse_transform expects codes with {self.n_components_} columns "
-                f"(n_components_), got {Z.shape[1]}. Pass the output of transform."
-            )
+        Z = code_rows(X, self.n_components_)
         # under set_output(transform="pandas" | "polars") the reconstruction comes in the
         # same container as transform's output, with the input columns' names
         return as_output(self._decode(Z), X, self.get_unit_names(0), self)
@@ -1152,7 +881,7 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         check_is_fitted(self)
         if _dask.is_dask_collection(X):  # reduced on the workers
             return _dask.lazy_score(self, X)
-        X = self._validate_X(X, reset=False)
+        X = validate_rows(self, X, reset=False)
         return -float(np.mean((self._decode(self._encode(X)) - X) ** 2))
 
     def __setstate__(self, state):

@@ -285,8 +285,7 @@ class _TrainedBaseline(SHAPSparseAutoencoder):
         self : object
             Fitted; ``link_importances_`` are ``|W|``.
         """
-        self._validate_params()
-        self._fit(X, incremental=False, training=self._training(X))
+        super().fit(X)  # trained with the setting of ``_training``
         pruned = prune_with_scores(self, score_links("magnitude", self), self.keep_counts_, X)
         params = self.get_params(deep=False)
         self.__dict__.update({k: v for k, v in vars(pruned).items() if k not in params})
@@ -298,10 +297,6 @@ class _TrainedBaseline(SHAPSparseAutoencoder):
             f"{type(self).__name__} trains with fit only; partial_fit would continue "
             "without its training setting and its magnitude pruning."
         )
-
-    def _training(self, X):  # pragma: no cover - interface
-        """The dense training's setting: ``TrainingConfig`` fields -> values."""
-        raise NotImplementedError
 
 
 class KSparseAutoencoder(_TrainedBaseline):

@@ -170,6 +170,7 @@ def test_pickles_made_before_the_folders_still_load():
         "conductor._checks",
         "io._files",
         "io._persistence_columns",
+        "network._threads",
         "scoring._shapley_params",
     }
     assert flat == {
@@ -189,9 +190,12 @@ def test_pickles_made_before_the_folders_still_load():
         ("_estimator", "SHAPSparseAutoencoder", skshapsae.SHAPSparseAutoencoder),
     ]:
         assert pickle.loads(f"cskshapsae.{old}\n{name}\n.".encode()) is obj
-    # the old path is the same module object, whose own name and spec are kept
+    # the old paths are the same module object, whose own name and spec are kept
     import skshapsae._threads as old
+    import skshapsae.network._threads as older
 
-    import skshapsae.network._threads as new
+    import skshapsae.network._network as new
 
-    assert old is new and new.__spec__.name == new.__name__ == "skshapsae.network._threads"
+    assert old is older is new
+    assert new.__spec__.name == new.__name__ == "skshapsae.network._network"
+    assert pickle.loads(b"cskshapsae.network._threads\nexclusive\n.") is new.exclusive

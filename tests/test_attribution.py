@@ -249,12 +249,13 @@ def test_rows_get_the_same_code_whatever_the_batch():
 
 
 def test_a_tables_rows_get_the_same_code_whatever_the_threads(monkeypatch):
-    """The thread count (read from the load, see ``_threads``) does not reach the bits: a
-    table's plan runs on one thread, and its rows are whole 128-byte steps."""
+    """The thread count (read from the load, see ``network._network.torch_threads``) does
+    not reach the bits: a table's plan runs on one thread, and its rows are whole 128-byte
+    steps."""
     import torch
 
     from skshapsae.inference import _inference
-    from skshapsae.network import _threads
+    from skshapsae.network import _network
 
     X = _table(6, n=4099)
     ae = _fit(X, hidden_layer_sizes=(7, 3), activation="logistic")
@@ -265,7 +266,7 @@ def test_a_tables_rows_get_the_same_code_whatever_the_threads(monkeypatch):
     X32 = X.astype(np.float32)
     quiet = ae.transform(X32)
     previous = torch.get_num_threads()
-    monkeypatch.setattr(_threads, "_free_cores", lambda: 3)
+    monkeypatch.setattr(_network, "_free_cores", lambda: 3)
     try:
         torch.set_num_threads(3)
         np.testing.assert_array_equal(ae.transform(X32), quiet)

@@ -5,7 +5,7 @@ import pytest
 from scipy.special import expit
 
 import skshapsae.scoring._shapley as shapley
-from skshapsae.network._threads import torch_threads
+from skshapsae.network._network import torch_threads
 from skshapsae.scoring._game_kernels import FUSED, _logistic, _silu, _tanh
 from skshapsae.scoring._shapley import LayerGame, PermutationEstimator
 

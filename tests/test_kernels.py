@@ -273,7 +273,7 @@ def test_the_kernel_pool_survives_concurrent_growth(monkeypatch):
     import scipy.sparse as sp
 
     from skshapsae.inference import _kernels as k
-    from skshapsae.network import _threads as threads
+    from skshapsae.network import _network as threads
 
     monkeypatch.setattr(k, "parallel_safe", lambda: False)
     monkeypatch.setattr(k, "MIN_THREAD_WORK", 1)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
-from skshapsae import SHAPSparseAutoencoder, TrainingDivergenceError
-from skshapsae._estimator import fit_with_training
+from skshapsae import TrainingDivergenceError
+from skshapsae.baselines import DropoutAutoencoder, KSparseAutoencoder
 from skshapsae.network._network import default_batch_size
 
 from _models import fast_model, fit_fast
@@ -162,8 +162,9 @@ def test_varimax_start_spans_pcas_subspace(digits):
 
 
 def test_lbfgs_is_refused_with_dropout(digits):
-    with pytest.raises(ValueError, match="dropout"):
-        fit_with_training(_dense(hidden_layer_sizes=2, solver="lbfgs"), digits, dropout=0.2)
+    params = _dense(hidden_layer_sizes=2, solver="lbfgs").get_params()
+    with pytest.raises(ValueError, match="dropout draws a new mask.*L-BFGS"):
+        DropoutAutoencoder(**params, dropout=0.2).fit(digits)
 
 
 # -------------------------------------------------------- hostile conditions (issues 22, 32)
@@ -177,14 +178,15 @@ def test_divergence_advice_follows_the_solver(logistic_X):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(code=st.integers(1, 4), k=st.integers(1, 6))
-def test_code_top_k_wider_than_the_code_is_refused_at_fit(logistic_X, code, k):
-    est = SHAPSparseAutoencoder(code, max_iter=1, random_state=0)
+def test_k_sparse_code_wider_than_the_code_is_refused_at_fit(logistic_X, code, k):
+    est = KSparseAutoencoder(code, k=k, max_iter=1, random_state=0)
     if k > code:
-        with pytest.raises(ValueError, match="code_top_k"):
-            fit_with_training(est, logistic_X, code_top_k=k)
+        with pytest.raises(ValueError, match=f"k must be an int from 1 to {code}"):
+            est.fit(logistic_X)
         assert not hasattr(est, "n_features_in_")
     else:
-        fit_with_training(est.set_params(n_background=5, n_explain=5), logistic_X, code_top_k=k)
+        est.set_params(n_background=5, n_explain=5).fit(logistic_X)
+        assert est._training_config_["code_top_k"] == k
 
 
 def test_training_and_the_network_game_inside_no_grad(logistic_X):

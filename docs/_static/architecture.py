@@ -19,9 +19,9 @@ FLOORS = [
     # (folder, its modules, what it does, fill), bottom first
     (
         "network/",
-        "_network.py  _activations.py  _threads.py",
-        "train: the torch autoencoder (a loop per solver, PCA / varimax start, fine_tune);\n"
-        "the activation tables (numpy, torch); the threads torch and numba may use",
+        "_network.py  _activations.py",
+        "train: the torch autoencoder (a loop per solver, PCA / varimax start, fine_tune),\n"
+        "the threads torch and numba may use; the activation tables (numpy, torch)",
         "#eef3fb",
     ),
     (
@@ -48,15 +48,15 @@ FLOORS = [
     (
         "conductor/",
         "_config.py  _stages.py  _fitted.py  _dask.py",
-        "parameters -> FitSetup (and the RAM check, the removed parameters); the stages\n"
-        "composed (sources, warnings); FIELDS and what a fitted model replays; Dask",
+        "parameters (constraints) -> FitSetup, the RAM check; the stages composed (sources,\n"
+        "warnings); FIELDS, the fit (fit_state) and what a fitted model replays; Dask",
         "#f3f0e6",
     ),
     (
         "_estimator.py",
         "SHAPSparseAutoencoder, shap_importances",
-        "validates and delegates: the fit path (setup -> source -> train -> score ->\n"
-        "prune -> assign); reprune, explain, ... played by conductor/_fitted",
+        "validates and delegates: fit / partial_fit call conductor/_fitted.fit_state and\n"
+        "assign its state at once; reprune, explain, ... played by conductor/_fitted",
         "#fbeeee",
     ),
     (

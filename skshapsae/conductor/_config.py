@@ -8,21 +8,23 @@ the training configuration (``_network.TrainingConfig``, with ``solver``, ``init
 ``batch_size`` resolved), the column weighting and an array's scoring rows. Pure but for
 the draws from ``random_state``: the same parameters and shape give the same setup.
 
-Below it, the two other readings of the parameters: :func:`check_fit_memory` (a fit's
-RAM, the training and scoring estimates against this machine's physical memory, checked
-before any work) and :data:`RENAMED` / :func:`upgrade_params` (the parameters removed
-in 0.2 and what replaced them).
+First, :data:`PARAMETER_CONSTRAINTS`: what each parameter accepts (scikit-learn's
+``_parameter_constraints`` of the estimator). Below the setup, the two other readings of
+the parameters: :func:`check_fit_memory` (a fit's RAM, the training and scoring
+estimates against this machine's physical memory, checked before any work) and
+:data:`RENAMED` / :func:`upgrade_params` (the parameters removed in 0.2 and what
+replaced them).
 """
 
 import functools
 from dataclasses import dataclass, replace
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ..network._activations import layer_activations
+from ..network._activations import ACTIVATIONS, layer_activations
 from ..network._network import (
     AUTO_INIT_MAX_FEATURES,
     LBFGS_MAX_ROWS,
@@ -38,10 +40,49 @@ from ..scoring._shapley import (
     ESTIMATORS,
     KernelEstimator,
     PermutationEstimator,
+    ShapleyEstimator,
     as_estimator,
     from_old_settings,
     physical_memory_bytes,
 )
+
+#: ``pruning`` -> (how the kept links are shared among the layers, what is pruned).
+PRUNING = {"layer": ("layer", "links"), "global": ("global", "links"), "units": ("layer", "units")}
+
+_COUNT = Interval(Integral, 1, None, closed="left")  # an int >= 1
+
+#: What each parameter of :class:`~skshapsae.SHAPSparseAutoencoder` accepts (its
+#: ``_parameter_constraints``, checked by scikit-learn before every fit).
+PARAMETER_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", _COUNT, None],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "out_activation": [StrOptions(set(ACTIVATIONS))],
+    "importance_level": [Interval(Real, 0, 1, closed="right")],
+    "target_sparsity": [Interval(Real, 0, 1, closed="left"), None],
+    "pruning": [StrOptions(set(PRUNING))],
+    "importance_target": [StrOptions(set(GAME_FAMILIES))],
+    "shapley_estimator": [StrOptions(set(ESTIMATOR_NAMES)), ShapleyEstimator],
+    "n_background": [_COUNT],
+    "n_explain": [_COUNT],
+    "fold_bias": ["boolean"],
+    "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
+    "max_iter": [_COUNT],
+    "solver": [StrOptions({"auto", "adam", "lbfgs"})],
+    "batch_size": [StrOptions({"auto"}), _COUNT],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "learning_rate": [StrOptions({"constant", "adaptive"})],
+    "tol": [Interval(Real, 0, 1, closed="left")],
+    "n_iter_no_change": [_COUNT],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "column_weights": [StrOptions({"auto", "unique", "uniform"})],
+    "init": [StrOptions({"auto", "pca", "varimax", "random"})],
+    "device": [str],
+    "memory": [None, str, HasMethods(["cache"])],
+    "n_jobs": [None, Interval(Integral, None, -1, closed="right"), _COUNT],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
 
 
 @dataclass(frozen=True)
@@ -249,9 +290,6 @@ def prune_args(structure, allocation, keep_counts=None):
         )
 
 
-#: ``pruning`` -> (how the kept links are shared among the layers, what is pruned).
-PRUNING = {"layer": ("layer", "links"), "global": ("global", "links"), "units": ("layer", "units")}
-
 #: The scoring settings a fit records (``_scoring_config_``, plain JSON), so that
 #: ``explain`` plays the fitted game after set_params: name -> constraints.
 SCORING_RECORD = {
@@ -296,9 +334,16 @@ def recorded_scoring(config):
     }
 
 
-def played_scoring(record, seed, device):
-    """The :class:`ScoringConfig` of a recorded game (every explained row against the
-    whole background)."""
+def played_scoring(record, params, seed):
+    """The :class:`ScoringConfig` of the game a fitted model's links were scored by
+    (every explained row against the whole background), whatever ``set_params`` changed
+    since: its ``record`` (``_scoring_config_``), or, for files without one (None), the
+    parameters ``params``."""
+    device = resolve_device(params["device"])
+    if record is None:
+        return scoring_config(
+            params["importance_target"], params["shapley_estimator"], seed, device
+        )
     cls = ESTIMATORS[record["shapley_estimator"]]
     budget = {"n_permutations": record["n_permutations"], "n_samples": record["kernel_nsamples"]}
     takes = cls().get_params()
@@ -311,15 +356,15 @@ def played_scoring(record, seed, device):
 def fit_setup(params, *, training=None, scoring=None):
     """The :class:`FitSetup` of these parameters (``get_params()``, validated).
 
-    ``training``: settings of the dense training that are no parameters (the dropout
-    and k-sparse baselines' ``dropout`` and ``code_top_k``, see ``baselines.TRAINED``).
+    ``training``: settings of the dense training that are no parameters of
+    :class:`~skshapsae.SHAPSparseAutoencoder` (``TrainingConfig`` field -> value: the
+    trained baselines' ``dropout`` and ``code_top_k``, from their parameters, see
+    ``baselines``).
     ``scoring``: a :class:`ScoringConfig` to use instead of the parameters' (``reprune``
     keeps the fitted one).
     """
     allocation, structure = PRUNING[params["pruning"]]
     device = resolve_device(params["device"])
-    training = dict(training or {})
-    top_k = training.pop("code_top_k", None)
     train = TrainingConfig(
         max_iter=params["max_iter"],
         learning_rate_init=float(params["learning_rate_init"]),
@@ -329,11 +374,8 @@ def fit_setup(params, *, training=None, scoring=None):
         early_stopping=bool(params["early_stopping"]),
         validation_fraction=float(params["validation_fraction"]),
         device=str(device),
-        dropout=float(training.pop("dropout", 0.0)),
-        code_top_k=None if top_k is None else int(top_k),
     )
-    if training:
-        raise TypeError(f"Unknown training settings {sorted(training)}.")
+    train = replace(train, **(training or {}))
     if scoring is None:
         scoring = scoring_config(params["importance_target"], params["shapley_estimator"])
     return FitSetup(
@@ -407,6 +449,24 @@ def renamed_message(names, cls_name):
         f"{cls_name} no longer takes {', '.join(map(repr, names))} (removed in 0.2; "
         "see the CHANGELOG):\n" + "\n".join(lines)
     )
+
+
+def check_set_params(params, current, cls_name):
+    """Refuse in ``set_params`` a parameter removed in 0.2 (``ValueError`` naming its new
+    spelling) and a budget (``shapley_estimator__<name>``) set on an estimator given by
+    name; ``current``: the estimator's ``get_params(deep=False)``."""
+    old = [name for name in params if name in RENAMED and name not in current]
+    if old:
+        raise ValueError(renamed_message(old, cls_name))
+    nested = sorted(name for name in params if name.startswith("shapley_estimator__"))
+    estimator = params.get("shapley_estimator", current["shapley_estimator"])
+    if nested and isinstance(estimator, str):
+        raise ValueError(
+            f"shapley_estimator={estimator!r} is a name, which has no parameters to set "
+            f"({', '.join(nested)}): pass the estimator object with its budget, e.g. "
+            "shapley_estimator=PermutationEstimator(n_permutations=3) or "
+            "AutoEstimator(n_permutations=3) (from skshapsae)."
+        )
 
 
 def check_renamed(init):

@@ -8,10 +8,13 @@ model file must hold it, and inference reads it (read-only). The estimator
 attributes, shape / dtype / value checks on load) read this table and nothing else, so
 a new fitted attribute is one line here plus the code that computes it.
 
-Below the schema, what a fitted model plays again on its state, conducted here so that
-the estimator only checks and delegates: :func:`repruned_state` (``reprune``, with the
-rescoring of the pruned network), :func:`explanation` (``explain``),
-:func:`selected_features`, :func:`grouped_importances` and :func:`sparsity_levels`.
+Below the schema, what is conducted here so that the estimator only validates, delegates
+and assigns: the fit itself, :func:`fit_state` (``fit`` and ``partial_fit``: validate
+-> set up -> train -> score -> prune, from the parameters and the data to a fitted
+state), and what a fitted model plays again on its state: :func:`repruned_state`
+(``reprune``, with the rescoring of the pruned network), :func:`explanation`
+(``explain``), :func:`selected_features`, :func:`grouped_importances` and
+:func:`sparsity_levels`.
 
 Groups:
 
@@ -28,23 +31,33 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.utils import check_array
 
-from ..inference._inference import finite_output
+from ..inference._inference import finite_output, run, validate_rows
 from ..network._network import AUTO_INIT_MAX_FEATURES
 from ..pruning._pruning import sparsity_curve as _sparsity_curve
 from ..scoring._attribution import select_features as _select_features
 from ..scoring._attribution import source_columns
 from ..scoring._scoring import DenseNetwork, explain_codes, explain_layer
 from ..scoring._shapley import numpy_global_state_kept
-from ._config import PRUNING, prune_args
+from ._config import PRUNING, check_fit_memory, draw_seed, fit_setup, prune_args
 from ._stages import (
+    ResumeState,
     chunk_source,
+    continued_state,
+    data_source,
+    fitted_network,
     grouped_attribution,
     importance_state,
+    is_dask_array,
     is_stream,
     prune_stage,
     rescored_state,
+    same_network,
+    warn_constant_features,
+    warn_not_converged,
+    warn_scaling,
 )
 
 __all__ = [
@@ -54,6 +67,12 @@ __all__ = [
     "names",
     "shapes",
     "check_value",
+    "fitted_attributes",
+    "check_full",
+    "check_one_array",
+    "row_validator",
+    "fit_state",
+    "reprune_params",
     "repruned_state",
     "explanation",
     "selected_features",
@@ -273,6 +292,161 @@ def check_value(field, value, sizes):
     return None
 
 
+# -- The fit, conducted: validate -> set up -> train -> score -> prune, from values to a
+# fitted state. The estimator passes its parameters, its row validation and (for
+# ``partial_fit``) its fitted state, and assigns what comes back at once, so that a
+# failure anywhere leaves it as it was.
+
+
+def fitted_attributes(attributes, exclude=()):
+    """The fitted attributes among ``attributes`` (an estimator's ``vars``): the schema's
+    names, never the parameters."""
+    return {
+        name: attributes[name] for name in BY_NAME if name in attributes and name not in exclude
+    }
+
+
+def check_full(state, what):
+    """Refuse ``what`` on a ``slim()`` copy, which has no dense network."""
+    if "dense_weights_" not in state:
+        raise ValueError(
+            f"{what} needs the dense network, which slim() dropped; use the estimator "
+            "before slimming."
+        )
+
+
+def check_one_array(X, what):
+    """Refuse an iterable of chunks where ``what`` needs one array (a Dask array is one)."""
+    if is_stream(X) and not is_dask_array(X):
+        raise ValueError(
+            f"{what} needs one array; X is an iterable of chunks. Call "
+            "fit(X), then transform each chunk."
+        )
+
+
+def row_validator(estimator):
+    """``validate(X, columns) -> (X, columns)``: rows validated as ``estimator``
+    validates them (:func:`~skshapsae.inference._inference.validate_rows`), against
+    ``columns`` (its input attributes, ``n_features_in_`` and ``feature_names_in_``, as a
+    dict), or with ``columns=None`` as a new model's first rows, whose input attributes
+    it returns. Nothing is written on ``estimator``: scikit-learn's checks read and set
+    the attributes on an unfitted copy, which names the estimator's class in their
+    messages."""
+    probe = clone(estimator)
+    inputs = names(group="input")
+
+    def validate(X, columns):
+        for name in inputs:
+            vars(probe).pop(name, None)
+        vars(probe).update(columns or {})
+        X = validate_rows(probe, X, reset=columns is None)
+        return X, {name: vars(probe)[name] for name in inputs if name in vars(probe)}
+
+    return validate
+
+
+def fit_state(X, params, validate, *, incremental=False, current=None, resume=None, training=None):
+    """A fit's fitted state, and where a ``partial_fit`` stream stands after it.
+
+    ``X``: an array, a Dask array or re-iterable chunks (``fit``), or one chunk
+    (``incremental``: ``partial_fit``); ``params``: the estimator's ``get_params()``,
+    validated; ``validate``: its :func:`row_validator`; ``training``: settings of the
+    dense training that are no parameters of :class:`~skshapsae.SHAPSparseAutoencoder`
+    (the trained baselines', see ``baselines``). ``partial_fit`` continues from
+    ``resume`` (its own last call's) or else from ``current``, the model's fitted
+    attributes (empty when unfitted).
+
+    Returns ``(state, resume)``: every fitted attribute, the input attributes
+    included, and the stream's new :class:`~._stages.ResumeState` (None for ``fit``).
+    """
+    current = current or {}
+    setup = fit_setup(params, training=training)
+    resume = resume_state(resume, current, setup, params["random_state"]) if incremental else None
+    columns = None if resume is None else _columns(current)
+    source = data_source(
+        X,
+        validate,
+        setup,
+        params["random_state"],
+        incremental=incremental,
+        resume=resume,
+        columns=columns,
+    )
+    setup = source.for_data(setup, params)
+    if source.fresh:
+        names_in = source.columns.get("feature_names_in_")
+        warn_constant_features(source.sample(), names_in)
+        warn_scaling(source.sample(), setup.activations[-1])
+    check_fit_memory(
+        setup.sizes,
+        setup.activations,
+        setup.scoring,
+        *source.memory_rows(setup),
+        setup.train.batch_size,
+    )
+    previous = current if incremental and "weights_" in current else None
+    state = _trained_state(source, setup, previous, incremental)
+    # the validation's input attributes, which it returned instead of setting
+    state.update(source.columns)
+    return state, getattr(source, "resume", None)
+
+
+def _trained_state(source, setup, previous, incremental):
+    """Train, score, prune; a ``partial_fit`` call that left the dense network as it
+    was keeps ``previous``'s scores and masks."""
+    trained = source.train(setup)
+    if previous is not None and same_network(trained, previous):
+        # nothing dense changed: the scores and the masks stay (no new draws)
+        return continued_state(previous, trained, source.n_samples)
+    state = source.score(trained, setup)
+    if not state.pop("_converged_") and not incremental:
+        warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
+    state.update(fitted_network(state, setup, source.n_samples))
+    state.update(prune_stage(state, source.tuning_data, setup))
+    if previous is not None:
+        state = better_on_seen(state, previous, source)
+    return state
+
+
+def resume_state(resume, current, setup, random_state):
+    """Where ``partial_fit`` continues: its own last call (``resume``), a fitted or a
+    loaded model (its fitted attributes ``current``), or nothing (None)."""
+    if isinstance(resume, dict):  # pickled by an earlier version
+        resume = ResumeState(**resume)
+    if resume is not None:
+        return resume  # train_increment works on a copy
+    if "weights_" not in current:
+        return None
+    check_full(current, "partial_fit")
+    return ResumeState.from_model(current, setup.reservoir_rows, draw_seed(random_state))
+
+
+class _PrunedNetwork:
+    """A fitted state as the object inference reads: its attributes."""
+
+    def __init__(self, state):
+        vars(self).update(state)
+
+
+def better_on_seen(state, previous, source):
+    """``partial_fit``'s new state, whose pruned network is the previous call's where
+    that one reconstructs the rows seen so far (the stream's uniform sample of them,
+    and the chunk) better: the dense network and its scores are always the newest
+    (``reprune`` and the next call start from them)."""
+    rows = np.vstack([source.resume.reservoir.sample(), source.X]).astype(np.float64)
+    errors = []
+    for candidate in (state, previous):
+        network = _PrunedNetwork(candidate)
+        decoded = run(network, "decode", run(network, "encode", rows))
+        errors.append(float(np.mean((decoded - rows) ** 2)))
+    if errors[0] <= errors[1] or not np.isfinite(errors[1]):
+        return state
+    tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
+    pruned = {name: previous[name] for name in names(group="pruning") if name in previous}
+    pruned["loss_curve_"] = list(state["dense_loss_curve_"]) + list(tuning)
+    return {**state, **pruned}
+
+
 # -- A fitted model's stages played again. Each function takes the model's fitted
 # attributes (a dict of this schema's names, ``state``) and values, and returns values or
 # a new state; ``validate(X, columns) -> (X, columns)`` validates rows as the estimator
@@ -285,20 +459,32 @@ def _columns(state):
     return {name: state[name] for name in names(group="input") if name in state}
 
 
-def repruned_state(state, setup, validate, X=None, *, scores=None, keep_counts=None, **how):
+def reprune_params(importance_level, target_sparsity, pruning, X):
+    """The parameters ``reprune`` sets on its copy: the new target, and the level and
+    the pruning where given; without ``X`` to fine-tune on, ``fine_tune_iter=0``."""
+    params = {"target_sparsity": target_sparsity}
+    if importance_level is not None:
+        params["importance_level"] = importance_level
+    if pruning is not None:
+        params["pruning"] = pruning
+    if X is None:
+        params["fine_tune_iter"] = 0
+    return params
+
+
+def repruned_state(state, setup, validate, X=None, scores=None, keep_counts=None, rescore=False):
     """The fitted state of a copy of the model pruned again (``reprune``).
 
     ``setup``: the copy's :class:`~skshapsae.conductor._config.FitSetup` (its level,
-    target, pruning and fine-tuning, playing the fitted game); ``scores`` replace the
-    link importances, ``keep_counts`` fix the links kept per layer; ``X`` (an array or
-    chunks) is fine-tuned on. ``how``: ``rescore`` (the pruned network as a new dense
-    stage, scored again on rows of ``X``) and ``n_jobs``.
+    target, pruning and fine-tuning, playing the fitted game, its ``n_jobs``);
+    ``scores`` replace the link importances, ``keep_counts`` fix the links kept per
+    layer; ``X`` (an array or chunks) is fine-tuned on. ``rescore``: the pruned network
+    as a new dense stage, scored again on rows of ``X``.
     """
-    rescore = how.get("rescore", False)
     prune_args(setup.structure, setup.allocation, keep_counts)
     new = {name: value for name, value in state.items() if name not in names(group="pruning")}
     if rescore:
-        new.update(_rescored(state, X, scores, setup, validate, how.get("n_jobs")))
+        new.update(_rescored(state, X, scores, setup, validate))
     shapes = [W.shape for W in state["dense_weights_"]]
     if scores is not None:
         scores = _given_scores(scores, shapes)
@@ -314,7 +500,7 @@ def repruned_state(state, setup, validate, X=None, *, scores=None, keep_counts=N
     return new
 
 
-def _rescored(state, X, scores, setup, validate, n_jobs):
+def _rescored(state, X, scores, setup, validate):
     """``reprune(rescore=True)``: the model's pruned network as a new dense stage."""
     if X is None or is_stream(X) or scores is not None:
         raise ValueError(
@@ -331,10 +517,12 @@ def _rescored(state, X, scores, setup, validate, n_jobs):
             "network)."
         )
     X = validate(X, _columns(state))[0]
-    return rescored_state(state, X, setup.scoring, setup.n_explain, n_jobs)
+    return rescored_state(state, X, setup.scoring, setup.n_explain, setup.n_jobs)
 
 
-def explanation(state, X, validate, *, layer, output, max_evals, display_data, model):
+def explanation(
+    state, X, validate, model, layer=None, output=None, max_evals="auto", display_data=None
+):
     """``explain``'s ``shap.Explanation`` of the rows ``X`` (an array).
 
     ``model``: the fitted model's read-only functions and draws: ``encode`` and

@@ -11,9 +11,11 @@ import weakref
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_array
+from sklearn.utils.validation import validate_data
 
 from ..network._activations import TorchActivation, numpy_activation
-from ..network._threads import torch_threads
+from ..network._network import torch_threads
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
@@ -203,7 +205,7 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
     :mod:`._kernels`. From the first CSR block on, activations are kept transposed
     (units x rows), the layout that kernel writes; on the first layer it gathers the
     used inputs itself. ``X`` is only read; the result is a new numpy array of the
-    plan's dtype. Small batches run on one thread (see :mod:`._threads`).
+    plan's dtype. Small batches run on one thread (see ``network._network.torch_threads``).
     """
 
     first, steps, last, fill = plan
@@ -594,6 +596,37 @@ def untracked(X):
     return X
 
 
+def validate_rows(estimator, X, *, reset, keep_float32=False):
+    """``X`` validated for ``estimator`` (``reset``: a new model's first data, which set
+    ``n_features_in_`` and ``feature_names_in_``) as float64; float32 stays float32 when
+    ``keep_float32`` (inference)."""
+    X = validate_data(
+        estimator,
+        untracked(X),
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        accept_sparse=False,
+        ensure_min_samples=1,
+    )
+    if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
+        X = np.ascontiguousarray(X)
+    if keep_float32 and X.dtype == np.float32:
+        return X  # finite float32 values are in range by construction
+    return float32_range(np.asarray(X, dtype=np.float64))
+
+
+def code_rows(Z, n_components):
+    """Codes ``Z`` validated for ``inverse_transform`` (float64, or float32 kept) against
+    the code size ``n_components``."""
+    Z = check_array(Z, dtype=[np.float64, np.float32], input_name="X")
+    if Z.shape[1] != n_components:
+        raise ValueError(
+            f"inverse_transform expects codes with {n_components} columns "
+            f"(n_components_), got {Z.shape[1]}. Pass the output of transform."
+        )
+    return Z
+
+
 def inference_rows(X, estimator):
     """``(X, output dtype)`` for a plain array, validated at numpy speed; else None.
 
@@ -639,6 +672,6 @@ def _within_float32(X):
         from ._kernels import all_within
     except ImportError:  # pragma: no cover - numba comes with shap
         return math.isfinite(float(X.astype(np.float32, copy=False).sum()))
-    from ..network._threads import available_threads
+    from ..network._network import available_threads
 
     return all_within(X, float(np.finfo(np.float32).max), available_threads(X.size))

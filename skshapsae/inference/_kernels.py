@@ -45,7 +45,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ..network._threads import kernel_pool
+from ..network._network import kernel_pool
 
 #: Rows per tile: the tile of a 400-input block (0.8 MB in float32) stays in a core's L2
 #: cache. Measured on the 379 x 242 block at 2,000 / 20,000 rows: 64 rows 1.37 / 18.3

@@ -35,7 +35,7 @@ import numba
 import numpy as np
 
 from ..network._activations import LEAKY_SLOPE
-from ..network._threads import kernel_pool
+from ..network._network import kernel_pool
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on [-CLAMP, CLAMP] (see the module notes)
 _P = [

@@ -20,7 +20,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
 from ..network._activations import numpy_activation
-from ..network._threads import SMALL_WORK, available_threads, torch_threads
+from ..network._network import SMALL_WORK, available_threads, torch_threads
 from ._shapley import (
     GameShape,
     LayerGame,

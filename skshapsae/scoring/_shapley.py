@@ -56,7 +56,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..network._activations import numpy_activation, torch_activation
-from ..network._threads import torch_threads
+from ..network._network import torch_threads
 from ._game_kernels import add_orders, fused_available
 
 #: Working-memory budget of one estimator step, in bytes. Small steps stay in the CPU's
