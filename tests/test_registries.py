@@ -38,9 +38,11 @@ def model(X):
 
 @pytest.fixture(scope="module")
 def frame_model(X):
-    """Fitted on a DataFrame, so that every attribute (feature names too) is set."""
+    """Fitted on a DataFrame with ``importance_target="auto"``, so that every attribute
+    (feature names and the second ranking too) is set."""
     pd = pytest.importorskip("pandas")
-    return _fit(pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])]))
+    frame = pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])])
+    return _fit(frame, importance_target="auto")
 
 
 # ------------------------------------------------------------------ fitted state
