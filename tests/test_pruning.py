@@ -444,13 +444,15 @@ def test_rescore_keeps_a_subset_of_the_links_whatever_the_pruning(pruning):
     assert again.sparsity_ >= links.sparsity_
 
 
-@pytest.mark.parametrize("target_sparsity", [None, 0.6])
-def test_auto_keeps_the_ranking_that_reconstructs_the_background_best(logistic_X, target_sparsity):
+@pytest.mark.parametrize("target_sparsity, fine_tune_iter", [(None, 0), (0.6, 0), (0.6, 2)])
+def test_auto_keeps_the_ranking_that_reconstructs_the_background_best(
+    logistic_X, target_sparsity, fine_tune_iter
+):
     """``importance_target="auto"`` prunes as the layer game would, or as the pre-activation
     game would at the layer game's sparsity (the same dense network: training does not
-    depend on the game), whichever pruned, folded network reconstructs the background
-    rows with the lower error."""
-    params = dict(fine_tune_iter=0, target_sparsity=target_sparsity, random_state=0)
+    depend on the game), whichever pruned, folded and (when the fit fine-tunes) fine-tuned
+    network reconstructs the background rows with the lower error."""
+    params = dict(fine_tune_iter=fine_tune_iter, target_sparsity=target_sparsity, random_state=0)
     auto = fast_model(importance_target="auto", **params).fit(logistic_X)
     games = {"activation": fast_model(importance_target="activation", **params).fit(logistic_X)}
     params["target_sparsity"] = games["activation"].sparsity_

@@ -45,7 +45,7 @@ from ..network._network import (
     train_autoencoder,
     unique_variance_weights,
 )
-from ..pruning._pruning import Pruner, prune_by_evidence, to_csr
+from ..pruning._pruning import Pruner, prune_by_evidence, reconstruction_error, to_csr
 from ..scoring._attribution import (
     RECONSTRUCTION_MAX_EVALUATIONS,
     RECONSTRUCTION_MAX_MULTIPLY_ADDS,
@@ -744,30 +744,31 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
             return pruner.solve(setup.target_sparsity if sparsity is None else sparsity)
         return pruner.prune(setup.importance_level)
 
-    game, pruned = prune_by_evidence(
-        ranking_games(state, setup.scoring.target),
-        prune,
-        weights,
-        activations,
-        state["background_"],
-    )
-    weights = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)]
-    biases = pruned.biases
-    loss_curve = list(state["dense_loss_curve_"])
-    if setup.fine_tune_iter > 0 and X is not None:
-        tuned = fine_tune(
-            X,
-            state["layer_sizes_"],
-            activations,
-            weights,
-            biases,
-            pruned.masks,
-            replace(TrainingConfig(**state["_training_config_"]), device=str(setup.device)),
-            setup.fine_tune_iter,
-            column_weights=state.get("column_weights_"),
-        )
-        weights, biases = tuned.weights, tuned.biases
-        loss_curve += tuned.loss_curve
+    rankings = ranking_games(state, setup.scoring.target)
+    config = replace(TrainingConfig(**state["_training_config_"]), device=str(setup.device))
+
+    def finish(pruned):
+        """The pruned network, fine-tuned when asked, and its reconstruction error on the
+        background rows (computed only when rankings compete)."""
+        tuned = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)], pruned.biases, []
+        if setup.fine_tune_iter > 0 and X is not None:
+            result = fine_tune(
+                X,
+                state["layer_sizes_"],
+                activations,
+                *tuned[:2],
+                pruned.masks,
+                config,
+                setup.fine_tune_iter,
+                column_weights=state.get("column_weights_"),
+            )
+            tuned = result.weights, result.biases, result.loss_curve
+        if len(rankings) == 1:
+            return 0.0, tuned
+        return reconstruction_error(*tuned[:2], activations, state["background_"]), tuned
+
+    game, pruned, (weights, biases, tuned_curve) = prune_by_evidence(rankings, prune, finish)
+    loss_curve = list(state["dense_loss_curve_"]) + list(tuned_curve)
     return {
         "link_masks_": pruned.masks,
         "active_units_": pruned.active_units,
@@ -785,8 +786,8 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
 def ranking_games(state, target):
     """The link rankings a pruning chooses from, by the game that scored them (``target``
     the fitted game): ``importance_target="auto"`` scored the links by the layer game and
-    by the pre-activation game, and the pruning keeps the one whose pruned network
-    reconstructs the background rows best
+    by the pre-activation game, and the pruning keeps the one whose pruned (and, when the
+    fit fine-tunes, fine-tuned) network reconstructs the background rows best
     (:func:`~skshapsae.pruning._pruning.prune_by_evidence`)."""
     if "given" in state["shapley_estimators_"]:
         return {"given": state["link_importances_"]}

@@ -238,36 +238,34 @@ class Pruner:
         return best
 
 
-def reconstruction_error(pruned, weights, activations, rows):
-    """Mean squared error with which the pruned network (kept links, folded biases)
-    reconstructs ``rows``."""
+def reconstruction_error(weights, biases, activations, rows):
+    """Mean squared error with which a network (weights with the pruned links at zero,
+    biases) reconstructs ``rows``."""
     A = rows
-    for W, m, b, act in zip(weights, pruned.masks, pruned.biases, activations):
-        A = numpy_activation(act)(A @ np.where(m, W, 0.0).T + b)
+    for W, b, act in zip(weights, biases, activations):
+        A = numpy_activation(act)(A @ W.T + b)
     return float(np.mean((A - rows) ** 2))
 
 
-def prune_by_evidence(rankings, prune, weights, activations, rows):
-    """The pruning of the ranking whose pruned, folded network reconstructs ``rows`` best.
+def prune_by_evidence(rankings, prune, finish):
+    """The pruning of the ranking whose finished network reconstructs best.
 
     ``rankings`` maps a game's name to its link importances; ``prune(importances,
     sparsity=None)`` prunes by them. The first ranking is pruned as asked (a level, a
     target or counts), every other one to the same sparsity (or counts), each with its own
-    eq. 8 allocation among the layers, so that they compete at equal size; the first one
-    wins ties. Returns ``(name, PrunedNetwork)``.
+    eq. 8 allocation among the layers, so that they compete at equal size.
+    ``finish(pruned)`` turns a pruning into its final network (fine-tuned, when the fit
+    fine-tunes) and returns ``(error, network)``; with one ranking it is finished without
+    comparison. The lowest error wins, the first ranking on ties. Returns ``(name,
+    PrunedNetwork, network)``.
     """
     names = list(rankings)
-    results = {names[0]: prune(rankings[names[0]])}
+    pruned = {names[0]: prune(rankings[names[0]])}
     for name in names[1:]:
-        results[name] = prune(rankings[name], sparsity=results[names[0]].sparsity)
-    if len(results) == 1:
-        return names[0], results[names[0]]
-    errors = {
-        name: reconstruction_error(pruned, weights, activations, rows)
-        for name, pruned in results.items()
-    }
-    best = min(errors, key=errors.get)  # the first of equal errors
-    return best, results[best]
+        pruned[name] = prune(rankings[name], sparsity=pruned[names[0]].sparsity)
+    finished = {name: finish(p) for name, p in pruned.items()}
+    best = min(names, key=lambda name: finished[name][0])  # the first of equal errors
+    return best, pruned[best], finished[best][1]
 
 
 def to_csr(weights, masks):
