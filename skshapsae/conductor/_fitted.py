@@ -35,7 +35,7 @@ from sklearn.base import clone
 from sklearn.utils import check_array
 
 from ..inference._inference import finite_output, run, validate_rows
-from ..network._network import AUTO_INIT_MAX_FEATURES
+from ..network._network import AUTO_INIT_MAX_FEATURES, blas_threads
 from ..pruning._pruning import sparsity_curve as _sparsity_curve
 from ..scoring._attribution import select_features as _select_features
 from ..scoring._attribution import source_columns
@@ -385,7 +385,11 @@ def fit_state(X, params, validate, *, incremental=False, current=None, resume=No
         setup.train.batch_size,
     )
     previous = current if incremental and "weights_" in current else None
-    state = _trained_state(source, setup, previous, incremental)
+    # numpy's BLAS (the PCA start, the games' layer outputs) held to the free cores
+    sizes = setup.sizes
+    work = setup.train.batch_size * max(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    with blas_threads(work):
+        state = _trained_state(source, setup, previous, incremental)
     # the validation's input attributes, which it returned instead of setting
     state.update(source.columns)
     return state, getattr(source, "resume", None)
