@@ -11,6 +11,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
+from threadpoolctl import threadpool_info
 
 import skshapsae.conductor._stages as stages_module
 from skshapsae import (
@@ -246,6 +247,8 @@ def test_same_seed_same_everything_and_global_state_untouched(X):
     np_state = np.random.get_state()[1].copy()  # noqa: NPY002
     torch_state = torch.random.get_rng_state().clone()
     threads = torch.get_num_threads()
+    # numpy's BLAS is held to the free cores during a fit only
+    blas = {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()}
     a = fast((4, 2), n_background=20, n_explain=20).fit(X)
     b = fast((4, 2), n_background=20, n_explain=20).fit(X)
     k = fast((4, 2), shapley_estimator=KernelEstimator(n_samples=50)).fit(X)
@@ -253,6 +256,8 @@ def test_same_seed_same_everything_and_global_state_untouched(X):
     np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     assert torch.get_num_threads() == threads
+    after = {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()}
+    assert {path: after[path] for path in blas} == blas
     for x, y in zip(a.link_importances_, b.link_importances_):
         np.testing.assert_array_equal(x, y)
     for x, y in zip(a.link_masks_, b.link_masks_):
