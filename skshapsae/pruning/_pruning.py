@@ -247,13 +247,20 @@ def reconstruction_error(weights, biases, activations, rows):
     return float(np.mean((A - rows) ** 2))
 
 
+#: A competing ranking's pruned network may keep this share more links than the first
+#: ranking's (see :func:`prune_by_evidence`); a larger one does not compete.
+FAIR_SIZE = 0.01
+
+
 def prune_by_evidence(rankings, prune, finish):
     """The pruning of the ranking whose finished network reconstructs best.
 
     ``rankings`` maps a game's name to its link importances; ``prune(importances,
     sparsity=None)`` prunes by them. The first ranking is pruned as asked (a level, a
     target or counts), every other one to the same sparsity (or counts), each with its own
-    eq. 8 allocation among the layers, so that they compete at equal size.
+    eq. 8 allocation among the layers, so that they compete at equal size (one that
+    keeps more than :data:`FAIR_SIZE` more links, where the sparsity is not reachable
+    for it, is left out).
     ``finish(pruned)`` turns a pruning into its final network (fine-tuned, when the fit
     fine-tunes) and returns ``(error, network)``; with one ranking it is finished without
     comparison. The lowest error wins, the first ranking on ties. Returns ``(name,
@@ -261,8 +268,14 @@ def prune_by_evidence(rankings, prune, finish):
     """
     names = list(rankings)
     pruned = {names[0]: prune(rankings[names[0]])}
+    first = pruned[names[0]].sparsity
     for name in names[1:]:
-        pruned[name] = prune(rankings[name], sparsity=pruned[names[0]].sparsity)
+        candidate = prune(rankings[name], sparsity=first)
+        # it competes only at the same size: at most 1 % more kept links (a small
+        # network's cascade can leave the target unreachable for one ranking)
+        if candidate.sparsity >= first - FAIR_SIZE * (1.0 - first):
+            pruned[name] = candidate
+    names = list(pruned)
     finished = {name: finish(p) for name, p in pruned.items()}
     best = min(names, key=lambda name: finished[name][0])  # the first of equal errors
     return best, pruned[best], finished[best][1]
