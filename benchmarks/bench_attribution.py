@@ -19,7 +19,7 @@ from math import factorial
 
 import numpy as np
 import torch
-from bench_vs_pca import laplacian_score, selection_error
+from bench_vs_pca import laplacian_score, loadings, selection_error
 from scipy.linalg import qr
 from scipy.special import expit
 from scipy.stats import rankdata, spearmanr
@@ -33,7 +33,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from skshapsae import SHAPSparseAutoencoder
 
 import _real_tables
-from _common import parser, timed, write_json
+from _common import parser, sae, timed, write_json
 
 SECTIONS = ["tables", "level_variants", "variants", "planted", "noise", "noise_defaults"]
 SECTIONS += ["selection_noise", "faithfulness", "exact", "stability", "codes", "time"]
@@ -159,9 +159,7 @@ def permutation_importance(ae, X, seed):
 
 def scores(X, k, seed):
     """column -> score (higher = more important) of every ranking method."""
-    ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed).fit(X)
-    old = SHAPSparseAutoencoder(hidden_layer_sizes=k, column_weights="uniform", random_state=seed)
-    old.fit(X)
+    ae, old = sae(X, k, seed), sae(X, k, seed, column_weights="uniform")
     out = {
         "SHAP-SAE": ae.feature_importances_,
         "previous (eq. 4, plain loss)": old.unit_importances_[0],
@@ -174,11 +172,6 @@ def scores(X, k, seed):
         "random": np.random.default_rng(seed + 99).permutation(X.shape[1]).astype(float),
     }
     return out, ae
-
-
-def loadings(pca):
-    """PCA loadings weighted by the components' variance."""
-    return (pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
 
 
 def communality(fa, X):
@@ -266,8 +259,7 @@ def section_noise_defaults(quick):
     against PCA loadings at the same ``k`` and the previous default."""
 
     def rankings(Xn, k):
-        ae = SHAPSparseAutoencoder(random_state=0).fit(Xn)
-        old = SHAPSparseAutoencoder(column_weights="uniform", random_state=0).fit(Xn)
+        ae, old = sae(Xn), sae(Xn, column_weights="uniform")
         return {
             "SHAP-SAE": ae.feature_importances_,
             "previous (eq. 4, plain loss)": old.unit_importances_[0],
@@ -283,7 +275,7 @@ def section_selection_noise(quick):
 
     def rankings(Xn, k):
         d = Xn.shape[1]
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xn)
+        ae = sae(Xn, k)
         orders = {
             "select_features": ae.select_features(d, X=Xn),
             "select_features(weights='importance')": ae.select_features(
@@ -332,12 +324,8 @@ def section_faithfulness(quick):
 
     out = over_tables(row)
     summary = {}
-    for crit, better in [
-        ("deletion_code", max),
-        ("deletion_recon", max),
-        ("insertion_code", min),
-        ("insertion_recon", min),
-    ]:
+    for crit in ("deletion_code", "deletion_recon", "insertion_code", "insertion_recon"):
+        better = max if crit.startswith("deletion") else min
         wins = {m: 0 for m in methods(out)}
         for t in out.values():
             top = better(t[m][crit] for m in wins)
@@ -384,8 +372,7 @@ def section_exact(quick):
             return None
         X = MinMaxScaler().fit_transform(X)
         d, k = X.shape[1], quarter(X)
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=(max(k, d // 2), k), random_state=0)
-        ae.fit(X)
+        ae = sae(X, (max(k, d // 2), k))
         rng = np.random.default_rng(0)
         pts = X[rng.choice(len(X), min(60, len(X)), replace=False)]
         bg = X[rng.choice(len(X), min(40, len(X)), replace=False)]
@@ -403,7 +390,7 @@ def section_stability(quick):
     over 5 subsamples of 80 % of the rows (the same subsamples for all)."""
 
     def rankings(X, k):
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(X)
+        ae = sae(X, k)
         return {
             "SHAP-SAE": ae.feature_importances_,
             "PCA loadings": loadings(PCA(k).fit(X)),
@@ -413,10 +400,7 @@ def section_stability(quick):
     def row(name, X, y):
         X = MinMaxScaler().fit_transform(X)
         k = quarter(X)
-        seeds = [
-            SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=s).fit(X).feature_importances_
-            for s in range(5)
-        ]
+        seeds = [sae(X, k, s).feature_importances_ for s in range(5)]
         subs = subsample_agreement(X, lambda Xs, seed: rankings(Xs, k))
         return {"seeds": agree(seeds), **{f"subsamples {m}": v for m, v in subs.items()}}
 
@@ -431,12 +415,11 @@ def section_codes(quick):
         k = quarter(X)
 
         def models(Xtr):
-            dense = dict(hidden_layer_sizes=k, importance_level=1.0, random_state=0)
             return {
                 "PCA": PCA(k).fit(Xtr),
                 "FactorAnalysis": FactorAnalysis(k, random_state=0).fit(Xtr),
-                "SHAP-SAE dense": SHAPSparseAutoencoder(**dense).fit(Xtr),
-                "previous dense": SHAPSparseAutoencoder(column_weights="uniform", **dense).fit(Xtr),
+                "SHAP-SAE dense": sae(Xtr, k, importance_level=1.0),
+                "previous dense": sae(Xtr, k, importance_level=1.0, column_weights="uniform"),
             }
 
         return cv_codes(X, y, MinMaxScaler(), models, clip=True)
@@ -511,17 +494,10 @@ def _codes(X, y, k, scaler):
     """5-fold accuracy of a logistic regression on PCA's, FA's and SHAP-SAE's codes."""
 
     def models(Xtr):
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
+        ae = sae(Xtr, k)
         # the previous default's loss: the dense network only (no scoring needed)
-        unique = SHAPSparseAutoencoder(
-            hidden_layer_sizes=k,
-            column_weights="unique",
-            importance_level=1.0,
-            n_explain=20,
-            n_background=20,
-            fine_tune_iter=0,
-            random_state=0,
-        ).fit(Xtr)
+        unique = dict(column_weights="unique", importance_level=1.0, fine_tune_iter=0)
+        unique = clone(ae).set_params(**unique, n_explain=20, n_background=20).fit(Xtr)
         return {
             "PCA": PCA(k).fit(Xtr),
             "FA": FactorAnalysis(k, random_state=0).fit(Xtr),
@@ -540,8 +516,7 @@ def _selection(X, k_sel, scaler):
     # the model (its importances, for "importance top-k") is fitted on min-max scaled
     # rows: L-BFGS on raw columns of variance 1e6 diverges; select_features gets the rows
     # behind each scaler
-    ae = SHAPSparseAutoencoder(hidden_layer_sizes=quarter(X), random_state=0)
-    ae.fit(MinMaxScaler().fit_transform(X))
+    ae = sae(MinMaxScaler().fit_transform(X), quarter(X))
     _, _, piv = qr(Xs - Xs.mean(0), mode="economic", pivoting=True)
     chosen = {
         "select_features": ae.select_features(k_sel, X=Xs),
@@ -570,13 +545,11 @@ def _table_row(name, X0, y0, quick):
     row["fit seconds"] = timed(lambda: ae.fit(Xn))[0]
     pca = PCA(kn)
     row["PCA seconds"] = timed(lambda: pca.fit(Xn))[0]
-    unique = SHAPSparseAutoencoder(hidden_layer_sizes=kn, column_weights="unique", random_state=0)
-    ranked = _rankings(ae, unique.fit(Xn), Xn, kn)
+    ranked = _rankings(ae, sae(Xn, kn, column_weights="unique"), Xn, kn)
     row["noise rank"] = {m: float(ranks_of(v)[-1]) for m, v in ranked.items()}
 
     def refitted(Xs, seed):  # the unique loss is not refitted here (time)
-        a = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=seed).fit(Xs)
-        return _rankings(a, None, Xs, kn)
+        return _rankings(sae(Xs, kn, seed), None, Xs, kn)
 
     Xm = MinMaxScaler().fit_transform(X0)
     row["stability"] = subsample_agreement(Xm, refitted, 4 if quick else 5)
@@ -637,7 +610,6 @@ def _tables_summary(out):
 LEVEL_CASES = [("wine", "standard"), ("diabetes", "standard"), ("anes96", "standard")]
 LEVEL_CASES += [("MASS/Melanoma", "minmax"), ("MASS/Boston", "minmax"), ("ISLR/Auto", "standard")]
 LEVEL_VARIANTS = {
-    "default": {},
     "fine_tune_iter=10": {"fine_tune_iter": 10},
     "fine_tune_iter=30": {"fine_tune_iter": 30},
     "fine_tune_iter=100": {"fine_tune_iter": 100},
@@ -648,53 +620,50 @@ LEVEL_VARIANTS = {
 }
 
 
-def section_level_variants(quick):
-    """The default level's codes against the dense codes under other pruning settings
-    (5-fold accuracy as in ``section_tables``), and the dense codes against PCA's with a
-    ``StandardScaler`` between codes and classifier."""
-    out = {}
-    for name, scaler in LEVEL_CASES[: 2 if quick else None]:
-        X, y = _label(*_real_tables.load(name))
-        k = quarter(X)
-
-        def models(Xtr, k=k):
-            models = {"PCA": PCA(k).fit(Xtr)}
-            for label, params in LEVEL_VARIANTS.items():
-                ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0, **params)
-                models[label] = ae.fit(Xtr)
-                if not params:
-                    models["dense"] = ae.reprune(importance_level=1.0, X=Xtr)
-            return models
-
-        acc = cv_codes(X, y, SCALERS[scaler], models, standardise=("PCA", "dense"))
-        out[f"{name} ({scaler})"] = acc
-        print(name, scaler, {m: round(v, 3) for m, v in acc.items()}, flush=True)
-    return out
-
-
-def section_variants(quick, variants=VARIANTS):
-    """The default level's codes against each of ``variants`` (a fit with those
-    parameters) on every table and scaler of ``section_tables``, the same folds: per
-    variant the share of cases within a point of the dense codes, the mean gap to them
-    (points) and the cases better / equal / worse than the default level."""
+def variant_codes(cases, variants, pca=False, standardise=()):
+    """:func:`cv_codes` on each (table, scaler) of ``cases``: the dense network (level
+    1.0), the default level, a fit with each of ``variants``' parameters (and PCA)."""
 
     def models(Xtr, k):
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
-        fits = {"dense": ae.reprune(importance_level=1.0, X=Xtr), "default level": ae}
+        ae = sae(Xtr, k)
+        fits = {"PCA": PCA(k).fit(Xtr)} if pca else {}
+        fits.update({"dense": ae.reprune(importance_level=1.0, X=Xtr), "default level": ae})
         for label, params in variants.items():
             fits[label] = clone(ae).set_params(**params).fit(Xtr)
         return fits
 
     out = {}
-    for name, (X0, y0) in _real_tables.available(ALL_TABLES[: 3 if quick else None]).items():
-        X, y = _label(X0, y0)
-        if len(X0) < 100 or np.bincount(y).min() < 5:
-            continue
+    for name, scaler in cases:
+        X, y = _label(*_real_tables.load(name))
         k = quarter(X)
-        for label, scaler in SCALERS.items():
-            acc = cv_codes(X, y, scaler, lambda Xtr, k=k: models(Xtr, k))
-            out[f"{name} ({label})"] = acc
-            print(name, label, {m: round(v, 3) for m, v in acc.items()}, flush=True)
+        acc = cv_codes(
+            X, y, SCALERS[scaler], lambda Xtr, k=k: models(Xtr, k), standardise=standardise
+        )
+        out[f"{name} ({scaler})"] = acc
+        print(name, scaler, {m: round(v, 3) for m, v in acc.items()}, flush=True)
+    return out
+
+
+def section_level_variants(quick):
+    """The default level's codes against the dense codes under other pruning settings
+    (5-fold accuracy as in ``section_tables``), and the dense codes against PCA's with a
+    ``StandardScaler`` between codes and classifier."""
+    cases = LEVEL_CASES[: 2 if quick else None]
+    return variant_codes(cases, LEVEL_VARIANTS, pca=True, standardise=("PCA", "dense"))
+
+
+def section_variants(quick, variants=VARIANTS):
+    """The default level's codes against each of ``variants`` on every table and scaler of
+    ``section_tables`` (the same folds): per variant the share of cases within a point of
+    the dense codes, the mean gap to them (points) and the cases better / equal / worse
+    than the default level."""
+
+    def kept(X, y):  # as section_tables' codes
+        return len(X) >= 100 and np.bincount(_label(X, y)[1]).min() >= 5
+
+    tables = _real_tables.available(ALL_TABLES[: 3 if quick else None])
+    cases = [(name, s) for name, (X, y) in tables.items() if kept(X, y) for s in SCALERS]
+    out = variant_codes(cases, variants)
     rows, summary = list(out.values()), {}
     for m in ["default level", *variants]:
         summary[f"within 1pt of dense [{m}]"] = share([r[m] >= r["dense"] - 0.01 for r in rows])
