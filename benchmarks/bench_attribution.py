@@ -620,14 +620,15 @@ LEVEL_VARIANTS = {
 }
 
 
-def variant_codes(cases, variants, pca=False, standardise=()):
+def variant_codes(cases, variants, pca=False, standardise=(), default="default level"):
     """:func:`cv_codes` on each (table, scaler) of ``cases``: the dense network (level
-    1.0), the default level, a fit with each of ``variants``' parameters (and PCA)."""
+    1.0), the default level (key ``default``), a fit with each of ``variants``'
+    parameters (and PCA)."""
 
     def models(Xtr, k):
         ae = sae(Xtr, k)
         fits = {"PCA": PCA(k).fit(Xtr)} if pca else {}
-        fits.update({"dense": ae.reprune(importance_level=1.0, X=Xtr), "default level": ae})
+        fits.update({"dense": ae.reprune(importance_level=1.0, X=Xtr), default: ae})
         for label, params in variants.items():
             fits[label] = clone(ae).set_params(**params).fit(Xtr)
         return fits
@@ -649,7 +650,8 @@ def section_level_variants(quick):
     (5-fold accuracy as in ``section_tables``), and the dense codes against PCA's with a
     ``StandardScaler`` between codes and classifier."""
     cases = LEVEL_CASES[: 2 if quick else None]
-    return variant_codes(cases, LEVEL_VARIANTS, pca=True, standardise=("PCA", "dense"))
+    standardise = ("PCA", "dense")
+    return variant_codes(cases, LEVEL_VARIANTS, True, standardise, default="default")
 
 
 def section_variants(quick, variants=VARIANTS):
