@@ -1,12 +1,7 @@
-"""The benchmarks' harness: arguments, timing, the model factory, results files.
-
-Every script parses its command line with :func:`parser` (``--quick``, ``--output`` and,
-where it has them, ``--only``, ``--seeds``, ``--datasets``), times with :func:`timed` /
-:func:`best_of` / :class:`Timer`, builds the paper's network with :func:`autoencoder` and
-writes with :func:`write_json`, which puts the machine (CPU model and instruction-set
-flags, torch's capability) beside every result. Quick runs write ``<name>_quick.json``
-(ignored by git), never the committed full-run files.
-"""
+"""The benchmarks' harness: :func:`parser` (the command line), :func:`timed` /
+:func:`best_of` / :class:`Timer`, :func:`autoencoder` (the paper's network) and
+:func:`write_json` (the machine beside every result; quick runs write the git-ignored
+``<name>_quick.json``, never the committed full-run files)."""
 
 import argparse
 import json
@@ -27,8 +22,7 @@ ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", 
 
 
 def parser(doc, *, only=None, seeds=None, datasets=None):
-    """The common command line: ``--quick`` and ``--output`` always; ``--only`` (choices
-    ``only``), ``--seeds`` (default ``seeds``) and ``--datasets`` where given."""
+    """``--quick``, ``--output``; ``--only`` (choices), ``--seeds``, ``--datasets`` if given."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny run (seconds), *_quick.json")
     p.add_argument("--output", type=Path, default=RESULTS, help="results folder")
@@ -47,8 +41,7 @@ def data_home():
 
 
 def images(name, n_rows=None, home=None):
-    """``(X, y)`` of ``"mnist"`` or ``"fashion_mnist"`` (pixels / 255), at most ``n_rows``
-    rows drawn stratified with seed 0."""
+    """``(X, y)`` of ``"mnist"`` or ``"fashion_mnist"`` / 255, ``n_rows`` stratified rows."""
     from sklearn.model_selection import train_test_split
 
     from skshapsae import datasets
@@ -95,7 +88,7 @@ def best_of(fns, repeats):
 
 
 def peak_rss_mb():
-    """Peak resident memory of this process so far (``VmHWM``: reset by exec), in MiB."""
+    """Peak resident memory of this process so far (``VmHWM``: reset by exec), MiB."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -117,17 +110,6 @@ def cpu_flags():
     return [flag for flag in ISA_FLAGS if flag in have]
 
 
-def cpu_model():
-    """``lscpu``'s model name (None without lscpu)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return next(
-        (line.split(":", 1)[1].strip() for line in out.splitlines() if "Model name" in line), None
-    )
-
-
 def isa():
     """One line: the CPU's flags and the capability torch dispatches to, beside every figure."""
     import torch
@@ -139,13 +121,18 @@ def isa():
 def machine():
     import torch
 
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        lscpu = ""
+    models = [line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line]
     return {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
-        "cpu_model": cpu_model(),
+        "cpu_model": models[0] if models else None,
         "cpu_flags": cpu_flags(),
         "torch_capability": torch.backends.cpu.get_cpu_capability(),
     }
@@ -153,8 +140,7 @@ def machine():
 
 # ----------------------------------------------------------------------------- output
 def write_json(name, payload, args=None, folder=None):
-    """``<folder>/<name>[_quick].json`` with the machine beside the payload; ``args``: the
-    parsed command line (its ``output`` folder and ``quick``)."""
+    """``<folder or args.output>/<name>[_quick if args.quick].json``, the machine beside."""
     quick = bool(getattr(args, "quick", False))
     folder = Path(folder or getattr(args, "output", None) or RESULTS)
     folder.mkdir(parents=True, exist_ok=True)
@@ -192,11 +178,9 @@ def _fmt(v):
 
 def figure(path, fig, rect=(0, 0, 1, 1)):
     """Save and close a matplotlib figure (tight layout within ``rect``)."""
-    import matplotlib.pyplot as plt
-
     fig.tight_layout(rect=rect)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+    pyplot().close(fig)
     print(f"wrote {path}")
 
 
@@ -229,3 +213,17 @@ def autoencoder(quick=False, seed=0, **overrides):
     )
     params.update(overrides)
     return SHAPSparseAutoencoder(**params)
+
+
+def sae(X, k=None, seed=0, **params):
+    """``SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed, **params)`` fitted
+    on ``X`` (the tables' model: the library's defaults)."""
+    from skshapsae import SHAPSparseAutoencoder
+
+    return SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed, **params).fit(X)
+
+
+def recon_mse(model, X):
+    """Mean squared error of ``model``'s reconstruction of ``X`` (a reducer's
+    ``inverse_transform(transform(X))``)."""
+    return float(np.mean((model.inverse_transform(model.transform(X)) - X) ** 2))

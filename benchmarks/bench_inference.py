@@ -20,16 +20,7 @@ from sklearn.decomposition import PCA
 from skshapsae import SHAPSparseAutoencoder, export
 from skshapsae.baselines import score_links
 
-from _common import (
-    autoencoder,
-    best_of,
-    images,
-    isa,
-    parser,
-    print_table,
-    timed,
-    write_json,
-)
+from _common import autoencoder, best_of, images, isa, parser, print_table, recon_mse, write_json
 
 ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
 BATCHES = [1, 100, 2000, 20000]
@@ -72,8 +63,25 @@ def onnx_session(model, folder, name):
     return lambda X: session.run(None, {"input": X})[0]
 
 
-def test_mse(model, X_test):
-    return float(np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2))
+def _speeds(fns, b32, repeats):
+    """The bare dense pass against ``transform`` on float32 and float64 rows, interleaved
+    and each alone; dense against pruned ONNX where there are sessions."""
+    bare, transform, dense_onnx, session = fns
+    b64 = b32.astype(np.float64)
+    fns = [lambda: bare(b32), lambda: transform(b32), lambda: bare(b64), lambda: transform(b64)]
+    if session is not None:
+        fns += [lambda: dense_onnx(b32), lambda: session(b32)]
+    repeats = repeats if len(b32) > 100 else 20 * repeats
+    times = best_of(fns, repeats)
+    # each alone, in its own block of calls: no other runtime's threads still spinning
+    # from the call before (torch's OpenMP pool spins for a while after each parallel
+    # kernel; so does numba's)
+    alone = [best_of([fn], repeats)[0] for fn in fns[:2]]
+    row = {"bare ms": times[0] * 1e3, "f32 x": times[0] / times[1], "f64 x": times[2] / times[3]}
+    row["f32 alone x"] = alone[0] / alone[1]
+    if session is not None:
+        row.update({"onnx ms": times[5] * 1e3, "onnx x": times[4] / times[5]})
+    return row
 
 
 def main(args):
@@ -103,37 +111,10 @@ def main(args):
                 session = onnx_session(model, folder, f"{structure}{eta}")
                 units = "-".join(str(int(a.sum())) for a in model.active_units_[:3])
                 for n in BATCHES:
-                    b32 = X_inf[:n]
-                    b64 = b32.astype(np.float64)
-                    fns = [
-                        lambda b=b32: bare(b),
-                        lambda b=b32, m=model: m.transform(b),
-                        lambda b=b64: bare(b),
-                        lambda b=b64, m=model: m.transform(b),
-                    ]
-                    if session is not None:
-                        fns += [lambda b=b32: dense_onnx(b), lambda b=b32, s=session: s(b)]
-                    times = best_of(fns, repeats if n > 100 else 20 * repeats)
-                    # each alone, in its own block of calls: no other runtime's threads
-                    # still spinning from the call before (torch's OpenMP pool spins for a
-                    # while after each parallel kernel; so does numba's)
-                    alone = [
-                        best_of([fn], repeats if n > 100 else 20 * repeats)[0] for fn in fns[:2]
-                    ]
-                    row = {
-                        "structure": structure,
-                        "eta": round(model.sparsity_, 3),
-                        "units": units,
-                        "rows": n,
-                        "bare ms": times[0] * 1e3,
-                        "f32 x": times[0] / times[1],
-                        "f64 x": times[2] / times[3],
-                        "f32 alone x": alone[0] / alone[1],
-                    }
-                    if session is not None:
-                        row["onnx ms"] = times[5] * 1e3
-                        row["onnx x"] = times[4] / times[5]
-                    rows.append(row)
+                    row = {"structure": structure, "eta": round(model.sparsity_, 3)}
+                    row.update(units=units, rows=n)
+                    fns = (bare, model.transform, dense_onnx, session)
+                    rows.append({**row, **_speeds(fns, X_inf[:n], repeats)})
         # quality against latency (2,000 float32 rows)
         candidates = {
             "layer game": (base, None),
@@ -151,45 +132,27 @@ def main(args):
                         target_sparsity=eta, pruning=PRUNING[structure], scores=scores, X=X_fit
                     )
                     (latency,) = best_of([lambda m=model: m.transform(batch)], repeats)
+                    row = {"scores": name, "structure": structure, "eta": round(model.sparsity_, 3)}
                     quality.append(
-                        {
-                            "scores": name,
-                            "structure": structure,
-                            "eta": round(model.sparsity_, 3),
-                            "latency ms": latency * 1e3,
-                            "test MSE": test_mse(model, X_test),
-                        }
+                        {**row, "latency ms": latency * 1e3, "test MSE": recon_mse(model, X_test)}
                     )
     (t_bare_2000,) = best_of([lambda: bare(batch)], repeats)
     print(
         f"{dataset} 784-256-64 encoder; ratios: bare dense float32 torch time / time, and dense "
         "ONNX / pruned ONNX in onnxruntime (> 1 is faster); 'transform' includes validation"
-        f" [{isa()}]"
     )
-    print_table(rows, list(rows[0]))
+    print_table(rows)
+    ratio = lambda r: r["bare ms"] / r["f32 x"] / (t_pca * 1e3)  # noqa: E731
+    one_row = [f"{r['structure']} eta {r['eta']}: {ratio(r):.2f}x" for r in rows if r["rows"] == 1]
     print(
         f"one row: PCA.transform {t_pca * 1e6:.0f} us, dense transform {t_dense_one * 1e6:.0f}"
-        " us; pruned transform / PCA: "
-        + ", ".join(
-            f"{r['structure']} eta {r['eta']}: {r['bare ms'] / r['f32 x'] / (t_pca * 1e3):.2f}x"
-            for r in rows
-            if r["rows"] == 1
-        )
-        + f" [{isa()}]"
+        f" us; pruned transform / PCA: {', '.join(one_row)}"
     )
-    print(
-        f"quality against latency (2,000 rows; bare dense pass {t_bare_2000 * 1e3:.2f} ms)"
-        f" [{isa()}]:"
-    )
-    print_table(quality, list(quality[0]))
-    results = {
-        "dataset": dataset,
-        "rows": rows,
-        "quality": quality,
-        "pca_one_row_s": t_pca,
-        "dense_transform_one_row_s": t_dense_one,
-        "bare_dense_2000_s": t_bare_2000,
-    }
+    print(f"quality against latency (2,000 rows; bare dense pass {t_bare_2000 * 1e3:.2f} ms):")
+    print_table(quality)
+    print(isa())
+    results = dict(dataset=dataset, rows=rows, quality=quality, pca_one_row_s=t_pca)
+    results.update(dense_transform_one_row_s=t_dense_one, bare_dense_2000_s=t_bare_2000)
     suffix = "" if dataset == "mnist" else f"_{dataset}"
     write_json("inference" + suffix, results, args)
 
@@ -217,22 +180,11 @@ def table(args, repeats=15):
         for n in BATCHES:
             batch = np.tile(X, (-(-n // len(X)), 1))[:n]
             r = repeats if n > 100 else 40 * repeats
-            t_pruned, t_one = best_of(
-                [lambda b=batch, m=model: m.transform(b), lambda b=batch: level_one.transform(b)],
-                r,
-            )
-            rows.append(
-                {
-                    "pruning": pruning,
-                    "eta": round(model.sparsity_, 3),
-                    "units": sizes,
-                    "rows": n,
-                    "level 1.0 us": t_one * 1e6,
-                    "pruned us": t_pruned * 1e6,
-                    "pruned x": t_one / t_pruned,
-                    "isa": isa(),
-                }
-            )
+            fns = [lambda b=batch, m=model: m.transform(b), lambda b=batch: level_one.transform(b)]
+            t_pruned, t_one = best_of(fns, r)
+            row = {"pruning": pruning, "eta": round(model.sparsity_, 3), "units": sizes, "rows": n}
+            row.update({"level 1.0 us": t_one * 1e6, "pruned us": t_pruned * 1e6})
+            rows.append({**row, "pruned x": t_one / t_pruned, "isa": isa()})
     print(
         f"narrow table, 25-12-25 (level 1.0: eta {level_one.sparsity_:.3f}); 'pruned x' = "
         "level-1.0 time / pruned time (> 1: the pruned model is faster)"
@@ -249,98 +201,76 @@ DENSITIES = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5]
 ROWS = [1, 16, 100, 500, 2000, 4096]  # transform runs batches of at most 4,096 rows
 
 
-def best(fn, repeats):
-    return timed(fn, repeats, warm_up=True)[0]
-
-
-def kernels(args):
-    """Dense against CSR, one block at a time (the private kernel itself: a calibration
-    of ``skshapsae.inference``'s constants, which no public entry reaches)."""
+def _block_times(rng, A, full, cols, n_out, density):
+    """Microseconds of one random block of ``density``: dense ``addmm``, the CSR kernel
+    and torch's CSR on the rows ``A``, and dense and CSR on the first layer (``cols`` of
+    the rows ``full``)."""
     import scipy.sparse as sp
     import torch
 
     from skshapsae.inference._kernels import csr_product
     from skshapsae.network._network import available_threads
 
-    quick = args.quick
+    rows, n_in = A.shape
+    W = rng.normal(size=(n_out, n_in)) * (rng.uniform(size=(n_out, n_in)) < density)
+    dense = torch.from_numpy(W.T.astype(np.float32).copy())
+    torch_csr = torch.from_numpy(W.astype(np.float32)).to_sparse_csr()
+    csr = sp.csr_array(W.astype(np.float32))
+    csr.indices, csr.indptr = csr.indices.astype(np.int64), csr.indptr.astype(np.int64)
+    bias = torch.zeros(n_out)
+    b, At = bias.numpy(), A.T.contiguous()
+    At_np, full_t, cols_t = At.numpy(), torch.from_numpy(full), torch.from_numpy(cols)
+    threads = available_threads(rows * n_out * n_in)
+    fns = {
+        "dense": lambda: torch.addmm(bias, A, dense),
+        "csr": lambda: csr_product(At_np, csr, b, transposed=True, threads=threads),
+        "torch csr": lambda: (torch_csr @ At).add_(bias[:, None]),
+        "dense first": lambda: torch.addmm(bias, full_t.index_select(1, cols_t), dense),
+        "csr first": lambda: csr_product(full, csr, b, cols=cols, threads=threads),
+    }
+    with torch.no_grad():
+        return {k: best_of([fn], 5 if rows >= 2000 else 200)[0] * 1e6 for k, fn in fns.items()}
+
+
+def kernels(args):
+    """Dense against CSR, one block at a time (the private kernel itself: a calibration
+    of ``skshapsae.inference``'s constants, which no public entry reaches)."""
+    import torch
+
     rng = np.random.default_rng(0)
-    results, table = [], {}
+    results, table, row_counts = [], {}, ROWS[:3] if args.quick else ROWS
     for n_out, n_in in SHAPES + SMALL_SHAPES:
-        for rows in ROWS[:3] if quick else ROWS:
+        for rows in row_counts:
             A = torch.from_numpy(rng.uniform(size=(rows, n_in)).astype(np.float32))
-            At = A.T.contiguous()
             # the first layer: the rows of an input of which the block uses two thirds
             full = rng.uniform(size=(rows, n_in * 3 // 2)).astype(np.float32)
             cols = np.sort(rng.choice(full.shape[1], n_in, replace=False)).astype(np.int64)
-            full_t, cols_t = torch.from_numpy(full), torch.from_numpy(cols)
             for density in DENSITIES:
-                W = rng.normal(size=(n_out, n_in)) * (rng.uniform(size=(n_out, n_in)) < density)
-                dense = torch.from_numpy(W.T.astype(np.float32).copy())
-                torch_csr = torch.from_numpy(W.astype(np.float32)).to_sparse_csr()
-                csr = sp.csr_array(W.astype(np.float32))
-                csr.indices, csr.indptr = csr.indices.astype(np.int64), csr.indptr.astype(np.int64)
-                bias = torch.zeros(n_out)
-                threads = available_threads(rows * n_out * n_in)
-                repeats = 5 if rows >= 2000 else 200
-                with torch.no_grad():
-                    t_dense = best(lambda b=bias, a=A, w=dense: torch.addmm(b, a, w), repeats)
-                    b_np, At_np = bias.numpy(), At.numpy()
-                    t_csr = best(
-                        lambda b=b_np, a=At_np, w=csr, t=threads: csr_product(
-                            a, w, b, transposed=True, threads=t
-                        ),
-                        repeats,
-                    )
-                    t_torch = best(
-                        lambda b=bias, a=At, w=torch_csr: (w @ a).add_(b[:, None]), repeats
-                    )
-                    t_dense_first = best(
-                        lambda b=bias, w=dense, x=full_t, c=cols_t: torch.addmm(
-                            b, x.index_select(1, c), w
-                        ),
-                        repeats,
-                    )
-                    t_csr_first = best(
-                        lambda b=b_np, w=csr, x=full, c=cols, t=threads: csr_product(
-                            x, w, b, cols=c, threads=t
-                        ),
-                        repeats,
-                    )
+                t = _block_times(rng, A, full, cols, n_out, density)
                 results.append(
                     {
                         "shape": f"{n_out}x{n_in}",
                         "work": rows * n_out * n_in,
                         "rows": rows,
                         "density": density,
-                        "dense_us": t_dense * 1e6,
-                        "csr_us": t_csr * 1e6,
-                        "csr_speedup": t_dense / t_csr,
-                        "torch_csr_us": t_torch * 1e6,
-                        "first_speedup": t_dense_first / t_csr_first,
+                        "dense_us": t["dense"],
+                        "csr_us": t["csr"],
+                        "csr_speedup": t["dense"] / t["csr"],
+                        "torch_csr_us": t["torch csr"],
+                        "first_speedup": t["dense first"] / t["csr first"],
                     }
                 )
-                print(
-                    f"{n_out}x{n_in} rows {rows:6d} density {density:.2f}: dense "
-                    f"{t_dense * 1e6:9.1f} us  CSR {t_csr * 1e6:9.1f} us  ({t_dense / t_csr:.2f}x; "
-                    f"torch CSR {t_dense / t_torch:.2f}x); first layer: CSR "
-                    f"{t_dense_first / t_csr_first:.2f}x",
-                    flush=True,
-                )
+                print({k: round(v, 2) for k, v in results[-1].items() if k != "shape"}, flush=True)
     large = [r for r in results if tuple(map(int, r["shape"].split("x"))) in SHAPES]
-    for rows in ROWS[:3] if quick else ROWS:
-        here = [r for r in large if r["rows"] == rows]
+    for rows in row_counts:
         # the highest density up to which CSR wins in both places on both image blocks
-        ok = [
-            d
-            for d in DENSITIES
-            if all(
-                min(r["csr_speedup"], r["first_speedup"]) >= 1.0 for r in here if r["density"] <= d
-            )
-        ]
-        table[rows] = max(ok) if ok else 0.0
+        here = [r for r in large if r["rows"] == rows]
+        lost = [r["density"] for r in here if min(r["csr_speedup"], r["first_speedup"]) < 1.0]
+        table[rows] = max([d for d in DENSITIES if d < min(lost, default=2.0)], default=0.0)
         print(f"rows {rows}: CSR at least as fast up to density {table[rows]}")
-    tables = end_to_end(quick)
-    write_json("kernels", {"results": results, "table": table, "end_to_end": tables}, args)
+    write_json(
+        "kernels", {"results": results, "table": table, "end_to_end": end_to_end(args.quick)}, args
+    )
 
 
 def end_to_end(quick=False):
@@ -370,18 +300,15 @@ def end_to_end(quick=False):
             batch = rows_all[:rows]
             times = []
             for forced in (-1.0, 1.0):  # every block dense, every block CSR
-                model = copy.deepcopy(ae)
+                model, repeats = copy.deepcopy(ae), 10 if rows > 500 else 100
                 _inference.CSR_MAX_DENSITY = forced
-                times.append(
-                    best(lambda m=model, b=batch: m.transform(b), 10 if rows > 500 else 100)
-                )
+                times += best_of([lambda m=model, b=batch: m.transform(b)], repeats)
             _inference.CSR_MAX_DENSITY = None
             row = {"table": name, "blocks": blocks, "densities": dens, "rows": rows}
-            row["csr_speedup"] = times[0] / times[1]
-            out.append(row)
+            out.append({**row, "csr_speedup": times[0] / times[1]})
             print(
                 f"{name}: blocks {blocks}, densities {[round(d, 2) for d in dens]}, "
-                f"{rows} rows: every block CSR {row['csr_speedup']:.2f}x every block dense"
+                f"{rows} rows: every block CSR {out[-1]['csr_speedup']:.2f}x every block dense"
             )
     return out
 

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import parser, peak_rss_mb, print_table, timed, write_json
+from _common import parser, peak_rss_mb, print_table, recon_mse, timed, write_json
 
 CHUNK = 10_000
 N_COLS = 100
+#: the streamed fit's parameters (a 50-10 encoder; both scaling runs)
+MODEL = dict(max_iter=3, n_iter_no_change=10, fine_tune_iter=1, random_state=0)
 
 
 class SyntheticTable:
@@ -44,9 +46,7 @@ def one(method, n_rows):
     if method == "skshapsae":
         from skshapsae import SHAPSparseAutoencoder
 
-        ae = SHAPSparseAutoencoder(
-            (50, 10), max_iter=3, n_iter_no_change=10, fine_tune_iter=1, random_state=0
-        ).fit(data)
+        ae = SHAPSparseAutoencoder((50, 10), **MODEL).fit(data)
         stages = dict(ae.fit_times_)
         mse = -ae.score(next(iter(data)))
     else:
@@ -55,40 +55,31 @@ def one(method, n_rows):
         pca = IncrementalPCA(n_components=10)
         for chunk in data:
             pca.partial_fit(chunk)
-        stages = {}
-        first = next(iter(data))
-        mse = float(np.mean((pca.inverse_transform(pca.transform(first)) - first) ** 2))
+        stages, mse = {}, recon_mse(pca, next(iter(data)))
     total = time.perf_counter() - start
     stages["other"] = total - sum(stages.values())
-    print(
-        json.dumps(
-            {
-                "method": method,
-                "rows": n_rows,
-                "seconds": total,
-                "peak_mb": peak_rss_mb(),
-                "mse_first_chunk": mse,
-                **{f"{k} s": v for k, v in stages.items()},
-            }
-        )
+    row = {"method": method, "rows": n_rows, "seconds": total, "peak_mb": peak_rss_mb()}
+    print(json.dumps({**row, "mse_first_chunk": mse, **{f"{k} s": v for k, v in stages.items()}}))
+
+
+def in_process(*argv):
+    """This script run with ``argv`` in a new process: the JSON line it prints last."""
+    out = subprocess.run(
+        [sys.executable, __file__, *map(str, argv)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
     )
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    print(row, flush=True)
+    return row
 
 
 def main(args):
-    quick = args.quick
-    sizes = [10_000, 30_000] if quick else [10_000, 100_000, 1_000_000]
-    rows = []
-    for n in sizes:
-        for method in ("skshapsae", "IncrementalPCA"):
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", method, str(n)],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=Path(__file__).parent,
-            )
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(rows[-1], flush=True)
+    sizes = [10_000, 30_000] if args.quick else [10_000, 100_000, 1_000_000]
+    rows = [in_process("--one", m, n) for n in sizes for m in ("skshapsae", "IncrementalPCA")]
     base = {r["method"]: r for r in rows if r["rows"] == sizes[0]}
     for r in rows:
         r["time / rows vs smallest"] = (r["seconds"] / r["rows"]) / (
@@ -134,9 +125,7 @@ def cluster_one(task, n_rows, address, folder):
     if task == "fit skshapsae":
         from skshapsae import SHAPSparseAutoencoder, save
 
-        ae = SHAPSparseAutoencoder(
-            (50, 10), max_iter=3, n_iter_no_change=10, fine_tune_iter=1, random_state=0
-        ).fit(X)
+        ae = SHAPSparseAutoencoder((50, 10), **MODEL).fit(X)
         row["seconds"] = time.perf_counter() - start
         row.update({f"{k} s": v for k, v in ae.fit_times_.items()})
         save(ae, folder / "model.skshapsae")
@@ -228,25 +217,13 @@ def cluster_main(args):
         ) as cluster,
         Client(cluster) as client,
     ):
-
-        def run(task, n):
-            out = subprocess.run(
-                [sys.executable, __file__, "--cluster-one", task, str(n), cluster.scheduler_address]
-                + [folder],
-                capture_output=True,
-                text=True,
-                cwd=Path(__file__).parent,
-            )
-            if out.returncode:
-                raise RuntimeError(out.stderr[-3000:])
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(rows[-1], flush=True)
-
-        for task in ("fit skshapsae", "fit IncrementalPCA", "fit dask-ml PCA"):
-            run(task, fit_rows)
+        tasks = [(t, fit_rows) for t in ("fit skshapsae", "fit IncrementalPCA", "fit dask-ml PCA")]
         for n in transform_rows:
-            for task in ("generate only", "transform skshapsae", "transform dask-ml PCA"):
-                run(task, n)
+            tasks += [
+                (t, n) for t in ("generate only", "transform skshapsae", "transform dask-ml PCA")
+            ]
+        for task, n in tasks:
+            rows.append(in_process("--cluster-one", task, n, cluster.scheduler_address, folder))
         speed = throughput(fit_rows, client, folder)
         print(speed, flush=True)
     columns = ["task", "rows", "seconds", "rows/s", "client peak MiB", "table MiB"]

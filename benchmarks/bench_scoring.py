@@ -47,13 +47,12 @@ def cost(args):
     for r in rows:
         r["scoring / training"] = r["scoring s"] / r["training s"]
     stderr = np.sqrt(2 * sum(np.sum(e**2) for e in big.link_importance_stderr_))
+    norm = np.linalg.norm(np.concatenate([i.ravel() for i in big.link_importances_]))
     errors = {
         "network game, 100 vs 1000 background rows": rel_l2(
             network.link_importances_, big.link_importances_
         ),
-        "network game, two seeds (2 x stderr)": float(
-            stderr / np.linalg.norm(np.concatenate([i.ravel() for i in big.link_importances_]))
-        ),
+        "network game, two seeds (2 x stderr)": float(stderr / norm),
     }
     print(f"Fashion-MNIST {len(X)} rows, {params['hidden_layer_sizes']}; same network: {same}")
     print_table(rows)
@@ -77,25 +76,15 @@ def speed(args):
         for _ in range(args.repeats):
             for fused in (True, False):
                 model = SHAPSparseAutoencoder(sizes, max_iter=1, random_state=0, **params)
-                with mock.patch.object(
-                    shapley,
-                    "fused_available",
-                    shapley.fused_available if fused else lambda *a: False,
-                ):
+                available = shapley.fused_available if fused else lambda *a: False
+                with mock.patch.object(shapley, "fused_available", available):
                     model.fit(X)
                 times[fused].append(model.fit_times_["scoring"])
                 print(f"{name} fused={fused}: {times[fused][-1]:.2f}s")
-        best = {k: min(v) for k, v in times.items()}
-        rows.append(
-            {
-                "network": name,
-                "fused s (best)": best[True],
-                "torch s (best)": best[False],
-                "torch / fused": best[False] / best[True],
-                "all fused s": times[True],
-                "all torch s": times[False],
-            }
-        )
+        best_fused, best_torch = min(times[True]), min(times[False])
+        row = {"network": name, "fused s (best)": best_fused, "torch s (best)": best_torch}
+        row.update({"torch / fused": best_torch / best_fused, "all fused s": times[True]})
+        rows.append({**row, "all torch s": times[False]})
     print_table(rows, ["network", "fused s (best)", "torch s (best)", "torch / fused"])
     write_json("scoring_speed", {"rows": rows}, args)
 

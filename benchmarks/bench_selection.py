@@ -10,6 +10,7 @@ Writes results/selection_cae.json, selection_tables.json.
 import warnings
 
 import numpy as np
+from bench_vs_pca import laplacian_score, loadings, selection_error
 from scipy.linalg import qr
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression
@@ -18,8 +19,7 @@ from sklearn.preprocessing import MinMaxScaler
 from skshapsae import SHAPSparseAutoencoder
 
 import _real_tables
-from _common import data_home, parser, print_table, timed, write_json
-from bench_tables import laplacian_score, selection_error
+from _common import images, parser, print_table, recon_mse, sae, timed, write_json
 
 
 def pivoted_qr(X, n):
@@ -37,20 +37,15 @@ def rankings(X, n, ae, seed=0):
         "select_features(weights='importance')": ae.select_features(n, X=X, weights="importance"),
         "pivoted QR": pivoted_qr(X, n),
         "variance": np.argsort(-X.var(0))[:n],
-        "PCA loadings": np.argsort(-(pca.components_**2 * pca.explained_variance_[:, None]).sum(0))[
-            :n
-        ],
+        "PCA loadings": np.argsort(-loadings(pca))[:n],
         "Laplacian score": np.argsort(laplacian_score(X))[:n],
     }
 
 
 def cae(quick):
     out = {}
-    for name, file in [("MNIST", "mnist_10k.npz"), ("Fashion-MNIST", "fashion_mnist_70k.npz")]:
-        with np.load(data_home() / file) as f:
-            X = f[[k for k in f.files if k.lower().startswith("x")][0]][:10000]
-        X = X.reshape(len(X), -1).astype(np.float64)
-        X /= max(X.max(), 1.0)
+    for name, key in [("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist")]:
+        X = images(key)[0][:10000]
         train, test = X[:4000], X[4000:10000]
         if quick:
             train, test = train[:1000], test[:1000]
@@ -59,10 +54,7 @@ def cae(quick):
         for method, cols in rankings(train, 50, ae).items():
             ols = LinearRegression().fit(train[:, cols], train)
             row[method] = float(np.mean((ols.predict(test[:, cols]) - test) ** 2))
-        pca = PCA(50).fit(train)
-        row["PCA(50) bound"] = float(
-            np.mean((pca.inverse_transform(pca.transform(test)) - test) ** 2)
-        )
+        row["PCA(50) bound"] = recon_mse(PCA(50).fit(train), test)
         out[name] = row
         print(name, {k: round(v, 4) for k, v in row.items()}, flush=True)
     return out
@@ -77,18 +69,15 @@ def tables(quick):
             continue
         n = max(2, round(d / 4))
         k = max(1, round(d / 4))
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=0).fit(X)
+        ae = sae(X, k)
         row = {m: selection_error(X, cols) for m, cols in rankings(X, n, ae).items()}
         rng = np.random.default_rng(0)
-        row["random"] = float(
-            np.mean([selection_error(X, rng.choice(d, n, replace=False)) for _ in range(20)])
-        )
+        random = [selection_error(X, rng.choice(d, n, replace=False)) for _ in range(20)]
+        row["random"] = float(np.mean(random))
         out[name] = row
         print(f"{name:14s}", {m: round(v, 4) for m, v in row.items()}, flush=True)
-    methods = list(next(iter(out.values())))
-    wins = {
-        m: float(np.mean([r[m] <= 1.02 * min(r.values()) for r in out.values()])) for m in methods
-    }
+    rows = list(out.values())
+    wins = {m: float(np.mean([r[m] <= 1.02 * min(r.values()) for r in rows])) for m in rows[0]}
     return {"tables": out, "wins_within_2pct": wins}
 
 
@@ -99,10 +88,8 @@ def main():
     for section in args.only or ["cae", "tables"]:
         results[section] = globals()[section](args.quick)
     if "tables" in results:
-        print_table(
-            [{"method": m, "wins": w} for m, w in results["tables"]["wins_within_2pct"].items()],
-            ["method", "wins"],
-        )
+        wins = results["tables"]["wins_within_2pct"].items()
+        print_table([{"method": m, "wins": w} for m, w in wins])
     tag = "" if not args.only else "_" + "_".join(args.only)
     write_json(f"selection{tag}", results, args)
 

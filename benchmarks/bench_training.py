@@ -36,23 +36,12 @@ def plain_loop(X, epochs, seed):
 
 def library(X, epochs, seed):
     # the plain loop's work: fixed epochs from a random start, no stopping rule
-    model = SHAPSparseAutoencoder(
-        SIZES[1:3],
-        activation="logistic",
-        out_activation="logistic",
-        solver="adam",
-        init="random",
-        max_iter=epochs,
-        batch_size=128,
-        learning_rate_init=1e-3,
-        n_iter_no_change=epochs + 1,
-        early_stopping=False,
-        n_explain=1,
-        n_background=1,
-        fine_tune_iter=0,
-        device="cpu",
-        random_state=seed,
-    )
+    paper = dict(activation="logistic", out_activation="logistic", device="cpu")
+    adam = dict(solver="adam", init="random", batch_size=128, learning_rate_init=1e-3)
+    no_stop = dict(max_iter=epochs, n_iter_no_change=epochs + 1, early_stopping=False)
+    no_scoring = dict(n_explain=1, n_background=1, fine_tune_iter=0)
+    model = SHAPSparseAutoencoder(SIZES[1:3], random_state=seed, **paper, **adam, **no_stop)
+    model.set_params(**no_scoring)
     return model.fit(X).fit_times_["training"]
 
 

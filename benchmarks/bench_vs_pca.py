@@ -32,7 +32,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skshapsae import SHAPSparseAutoencoder
 
-from _common import Timer, images, parser, print_table, timed, write_json
+from _common import Timer, images, parser, print_table, recon_mse, sae, timed, write_json
 
 LEVELS = [0.5, 0.7, 0.8, 0.9, 0.95, 1.0]
 TABLE_LEVELS = [0.6, 0.8, 0.9, 0.95, 1.0]
@@ -74,11 +74,8 @@ def evaluate(name, make, X, y, folds, image):
         if isinstance(model, GridSearchCV):
             level.append(model.best_params_["shapsparseautoencoder__importance_level"])
             model = model.best_estimator_
-        scaled, reducer = model[0].transform(X[test]), model[1]
-        mse.append(
-            float(np.mean((reducer.inverse_transform(reducer.transform(scaled)) - scaled) ** 2))
-        )
-        eta.append(getattr(reducer, "sparsity_", 0.0))
+        mse.append(recon_mse(model[1], model[0].transform(X[test])))
+        eta.append(getattr(model[1], "sparsity_", 0.0))
     return {
         "method": name,
         "accuracy": f"{np.mean(acc):.4f} +/- {np.std(acc):.4f}",
@@ -160,15 +157,9 @@ def latent(args):
         X = MinMaxScaler().fit_transform(X)
         ae = SHAPSparseAutoencoder((2,), random_state=seed, device="cpu").fit(X)
         loading = np.abs(PCA(2).fit(X).components_).sum(axis=0)
-        rows.append(
-            {
-                "seed": seed,
-                "SHAP-SAE precision@5": np.isin(
-                    np.argsort(-ae.feature_importances_)[:5], range(5)
-                ).mean(),
-                "PCA precision@5": np.isin(np.argsort(-loading)[:5], range(5)).mean(),
-            }
-        )
+        hits = lambda score: np.isin(np.argsort(-score)[:5], range(5)).mean()  # noqa: E731
+        row = {"seed": seed, "SHAP-SAE precision@5": hits(ae.feature_importances_)}
+        rows.append({**row, "PCA precision@5": hits(loading)})
     print_table(rows)
     return rows
 
@@ -183,12 +174,13 @@ def latent_factor_table(n=400, seed=0):
     return np.hstack([structured, noise]), (factors[:, 0] > 0).astype(int)
 
 
-def tables():
-    """name -> (X, y, k): bundled and synthetic tables whose structure is known."""
+def tables(names=None):
+    """name -> (X, y, k): bundled and synthetic tables whose structure is known (those of
+    ``names`` if given)."""
     X, y = sk.load_diabetes(return_X_y=True)
     low_rank = sk.make_low_rank_matrix(500, 30, effective_rank=5, random_state=0)
     w = low_rank @ np.random.default_rng(0).normal(size=30)
-    return {
+    out = {
         "iris": (*sk.load_iris(return_X_y=True), 2),
         "wine": (*sk.load_wine(return_X_y=True), 3),
         "breast_cancer": (*sk.load_breast_cancer(return_X_y=True), 4),
@@ -210,6 +202,7 @@ def tables():
         "low_rank_matrix": (low_rank, (w > np.median(w)).astype(int), 5),
         "latent_factors": (*latent_factor_table(), 2),
     }
+    return {name: table for name, table in out.items() if not names or name in names}
 
 
 def laplacian_score(X, n_neighbors=5):
@@ -229,6 +222,11 @@ def laplacian_score(X, n_neighbors=5):
     return np.asarray(scores)
 
 
+def loadings(pca):
+    """PCA loadings weighted by the components' variance."""
+    return (pca.components_**2 * pca.explained_variance_[:, None]).sum(0)
+
+
 def selection_error(X, columns):
     """5-fold CV MSE of a linear regression from ``columns`` to all columns."""
     predicted = cross_val_predict(
@@ -240,19 +238,15 @@ def selection_error(X, columns):
 def attribution(X, k, seed=0):
     """Selection error of each score's top ``k`` columns (X scaled to [0, 1])."""
     rng = np.random.default_rng(seed)
-    ae = SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed).fit(X)
-    net = SHAPSparseAutoencoder(
-        hidden_layer_sizes=k, importance_target="reconstruction", random_state=seed
-    ).fit(X)
+    ae = sae(X, k, seed)
+    net = clone(ae).set_params(importance_target="reconstruction").fit(X)
     pca = PCA(k).fit(X)
     rankings = {
         "SHAP-SAE feature_importances_": np.argsort(-ae.feature_importances_),
         "network game": np.argsort(-net.feature_importances_),
         "SHAP-SAE select_features": ae.select_features(k),
         "variance": np.argsort(-X.var(axis=0)),
-        "PCA loadings": np.argsort(
-            -(pca.components_**2 * pca.explained_variance_[:, None]).sum(axis=0)
-        ),
+        "PCA loadings": np.argsort(-loadings(pca)),
         "Laplacian score": np.argsort(laplacian_score(X)),
     }
     errors = {name: selection_error(X, order[:k]) for name, order in rankings.items()}
@@ -264,8 +258,7 @@ def fit_reducer(method, k, seed, X, y):
     if method == "PCA":
         return PCA(k, random_state=seed).fit(X)
     if method != "tuned m":
-        level = {"importance_level": 1.0} if method == "dense" else {}
-        return SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed, **level).fit(X)
+        return sae(X, k, seed, **({"importance_level": 1.0} if method == "dense" else {}))
     with tempfile.TemporaryDirectory() as cache:
         pipe = make_pipeline(
             SHAPSparseAutoencoder(hidden_layer_sizes=k, random_state=seed, memory=cache),
@@ -300,7 +293,7 @@ def table_codes(X, y, k, seeds, folds):
                     clf = LogisticRegression(max_iter=1000).fit(Z_tr, y[train])
                 seconds[method] += t.seconds
                 acc[method][-1].append(clf.score(Z_te, y[test]))
-                mse[method].append(float(np.mean((reducer.inverse_transform(Z_te) - X_te) ** 2)))
+                mse[method].append(recon_mse(reducer, X_te))
     rows = {}
     for method in methods:
         a = np.asarray(acc[method])
@@ -321,7 +314,7 @@ def precision_at_5(seeds):
     hits = []
     for seed in seeds:
         X = MinMaxScaler().fit_transform(latent_factor_table(seed=seed)[0])
-        ae = SHAPSparseAutoencoder(hidden_layer_sizes=2, random_state=seed).fit(X)
+        ae = sae(X, 2, seed)
         hits.append(float(np.isin(np.argsort(-ae.feature_importances_)[:5], np.arange(5)).mean()))
     return {"mean": float(np.mean(hits)), "per_seed": hits}
 
@@ -329,9 +322,7 @@ def precision_at_5(seeds):
 def table_section(args):
     seeds, folds = ([0], 2) if args.quick else ([0, 1, 2], 5)
     results = {"tables": {}, "attribution": {}}
-    for name, (X, y, k) in tables().items():
-        if args.tables and name not in args.tables:
-            continue
+    for name, (X, y, k) in tables(args.tables).items():
         rows = table_codes(X, y, k, seeds, folds)
         results["tables"][name] = {"shape": list(X.shape), "k": k, **rows}
         print_table([{"table": name, "method": m, **r} for m, r in rows.items()])
@@ -347,9 +338,7 @@ def table_section(args):
 def timing(args):
     """The default pipeline's 5-fold CV time against PCA's, best of 3, one process."""
     results = {"tables": {}}
-    for name, (X, y, k) in tables().items():
-        if args.tables and name not in args.tables:
-            continue
+    for name, (X, y, k) in tables(args.tables).items():
         cv = StratifiedKFold(5, shuffle=True, random_state=0)
 
         def run(reducer, X=X, y=y, cv=cv):
@@ -383,11 +372,9 @@ def main(argv=None):
         else:
             payload[{"codes": "table"}.get(section, section)] = globals()[section](args)
     if {"codes", "fit_times", "latent"} & set(only):
+        columns = ["data", "k", "method", "accuracy", "test MSE", "fit s", "sparsity"]
         if payload["table"]:
-            print_table(
-                payload["table"],
-                ["data", "k", "method", "accuracy", "test MSE", "fit s", "sparsity"],
-            )
+            print_table(payload["table"], columns)
         write_json(args.name, payload, args)
 
 

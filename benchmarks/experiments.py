@@ -25,7 +25,7 @@ from sklearn.model_selection import train_test_split
 
 from skshapsae.baselines import SCORES, fit_trained_baseline, prune_with_scores, score_links
 
-from _common import RESULTS, autoencoder, figure, images, parser, pyplot, write_json
+from _common import RESULTS, Timer, autoencoder, figure, images, parser, pyplot, write_json
 
 ETAS = [0.5, 0.8, 0.9, 0.95, 0.98]
 METHODS = [
@@ -63,10 +63,9 @@ def label(method, args):
     name = NAMES.get(method, method.replace("shap-sae:", "SHAP-SAE "))
     if method == "dense":
         return name
-    if method.startswith("shap-sae:"):
-        return name + (" (no fine-tune)" if args.fine_tune == 0 else "")
-    own = " (own allocation)" if args.allocation == "own" else ""
-    return name + own + (" (no fine-tune)" if args.fine_tune == 0 else "")
+    if args.allocation == "own" and not method.startswith("shap-sae:"):
+        name += " (own allocation)"
+    return name + (" (no fine-tune)" if args.fine_tune == 0 else "")
 
 
 def evaluate(model, X_tr, y_tr, X_te, y_te):
@@ -99,10 +98,10 @@ def starts(methods, X_tr, seed, args, cache):
 
 
 def scored(model, scorer, X_explain, seed, seconds=None, method=None):
-    start = time.perf_counter()
-    scores = score_links(scorer, model, X_explain, random_state=seed)
+    with Timer() as t:
+        scores = score_links(scorer, model, X_explain, random_state=seed)
     if seconds is not None:
-        seconds[method] = time.perf_counter() - start
+        seconds[method] = t.seconds
     # a removed link (weight 0 in a rebased network) stays removed
     return [s * (np.asarray(w) != 0) for s, w in zip(scores, model.dense_weights_)]
 
@@ -265,11 +264,10 @@ def approaches_table(summary):
         dense = {r["start"]: r for r in summary if r["dataset"] == ds and r["method"] == "dense"}
         text = "Dense (plain): none"
         if "plain" in dense:
-            text = f"Dense (plain): accuracy {dense['plain']['acc_logreg']:.4f}, test MSE "
-            text += f"{dense['plain']['test_mse']:.4f}"
+            text = "Dense (plain): accuracy {acc_logreg:.4f}, test MSE {test_mse:.4f}"
+            text = text.format(**dense["plain"])
         if "robust" in dense:
-            text += f"; dense (robust): {dense['robust']['acc_logreg']:.4f}, "
-            text += f"{dense['robust']['test_mse']:.4f}"
+            text += "; dense (robust): {acc_logreg:.4f}, {test_mse:.4f}".format(**dense["robust"])
         rows = [r for r in summary if r["dataset"] == ds and r["method"] != "dense"]
         rows.sort(key=lambda r: (r["eta_target"], -r["acc_logreg"]))
         lines += [ds, "~" * len(ds), "", f"{text}. Seeds: {seeds}.", ""]
@@ -366,18 +364,20 @@ def legacy_approaches(folder):
         path = folder / f"{name}.json"
         return json.loads(path.read_text())["records"] if path.exists() else []
 
+    def dense_runs(records):
+        return {(r["dataset"], r["seed"], r["start"]) for r in records if r["method"] == "dense"}
+
     records = load("figure3_approaches")
     records += [
         r for r in load("figure3_approaches_preactivation") if "preactivation" in r["method"]
     ]
-    have = {(r["dataset"], r["seed"], r["start"]) for r in records if r["method"] == "dense"}
+    have = dense_runs(records)
     records += [
         r
         for r in load("figure3_approaches_dense")
         if (r["dataset"], r["seed"], r["start"]) not in have
     ]
-    seeds = {r["seed"] for r in records}
-    have = {(r["dataset"], r["seed"], r["start"]) for r in records if r["method"] == "dense"}
+    seeds, have = {r["seed"] for r in records}, dense_runs(records)
     previous = {
         "ksparse AE + fine-tune": "k-sparse AE",
         "mint + fine-tune": "MINT",
@@ -411,20 +411,18 @@ def from_json(out):
     summary = summarise(json.loads((RESULTS / "experiments.json").read_text())["records"])
     (out / "experiments.rst").write_text(full_table(summary))
     (out / "experiments_tables.rst").write_text(grid_tables(summary))
-    for name, pick, what in (
-        ("figure3", lambda r: _tuned(r["method"]) and "own" not in r["method"], "fine-tuned"),
-        ("figure3_no_finetune", lambda r: not _tuned(r["method"]), "not fine-tuned"),
-        (
-            "figure3_own_allocation",
-            lambda r: "own" in r["method"] or r["method"] == "SHAP-SAE",
-            "own allocations",
-        ),
-    ):
+    panels = {
+        "figure3": ("fine-tuned", lambda m: _tuned(m) and "own" not in m),
+        "figure3_no_finetune": ("not fine-tuned", lambda m: not _tuned(m)),
+        "figure3_own_allocation": ("own allocations", lambda m: "own" in m or m == "SHAP-SAE"),
+    }
+    for name, (what, pick) in panels.items():
+        title = lambda ds, w=what: f"{ds}, {w}"  # noqa: E731
         plot(
             summary,
             out / f"{name}.png",
-            pick,
-            title=lambda ds, w=what: f"{ds}, {w}",
+            lambda r, p=pick: p(r["method"]),
+            title=title,
             labels=lambda r: r["method"],
         )
     approaches = legacy_approaches(RESULTS)

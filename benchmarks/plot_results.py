@@ -18,14 +18,9 @@ def importance_figure(data):
     rows = data["estimators"]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for row in rows:
-        ax.scatter(row["s/sample"], row["LI rel L2"], s=40)
-        ax.annotate(
-            row["estimator"],
-            (row["s/sample"], row["LI rel L2"]),
-            fontsize=8,
-            xytext=(4, 4),
-            textcoords="offset points",
-        )
+        xy = (row["s/sample"], row["LI rel L2"])
+        ax.scatter(*xy, s=40)
+        ax.annotate(row["estimator"], xy, fontsize=8, xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("seconds per explained sample (log)")
@@ -60,11 +55,7 @@ def vs_pca_figure(data):
     def label(r):
         return f"{r['data'].replace(' 10000 rows', ' 10k')}\nk={r['k']}"
 
-    groups = []
-    for r in table:
-        key = label(r)
-        if key not in groups:
-            groups.append(key)
+    groups = list(dict.fromkeys(label(r) for r in table))
     methods = ["PCA", "dense AE (m=1.0)", "SHAP-SAE (m=0.8)", "SHAP-SAE tuned m"]
     fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.5 * len(groups)), 7.5))
     width = 0.2
@@ -159,6 +150,14 @@ def _cell_label(c):
     return " ".join(parts + [p for p in ("nuisance", "spread") if c.get(p)])
 
 
+#: results/<name>.json -> bench_<name>.png
+FIGURES = {
+    "importance": importance_figure,
+    "inference": inference_figure,
+    "inference_fashion_mnist": inference_figure,
+    "vs_pca": vs_pca_figure,
+    "scaling": scaling_figure,
+}
 #: docs/<name>.rst: the codes tables of these results files, one after the other
 RST_TABLES = {
     "vs_pca_table": ("vs_pca", "vs_pca_images"),
@@ -189,13 +188,7 @@ def main():
         path = args.output / f"{name}{tag}.json"
         return json.loads(path.read_text()) if path.exists() else None
 
-    for name, draw in [
-        ("importance", importance_figure),
-        ("inference", inference_figure),
-        ("inference_fashion_mnist", inference_figure),
-        ("vs_pca", vs_pca_figure),
-        ("scaling", scaling_figure),
-    ]:
+    for name, draw in FIGURES.items():
         data = _load(name)
         if data is None or (name == "vs_pca" and not data["table"]):
             continue
