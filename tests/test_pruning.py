@@ -316,18 +316,22 @@ def test_unit_pruned_models_serve_their_compacted_shapes():
     np.testing.assert_allclose(back, A, rtol=1e-5, atol=1e-5)  # float32 against float64
 
 
-@pytest.mark.parametrize("pruning", ["layer", "units"])
-def test_a_tables_plan_gathers_or_spans_by_measured_cost(pruning, monkeypatch):
+@pytest.mark.parametrize(
+    "pruning, activation", [("layer", "logistic"), ("units", "logistic"), ("units", "silu")]
+)
+def test_a_tables_plan_gathers_or_spans_by_measured_cost(pruning, activation, monkeypatch):
     """A table's padded plan either gathers the used inputs and scatters the surviving
     units, or runs its first and last blocks over every input and unit (zero weights for
-    the others, the removed units' fill values put in their place), whichever ran faster
-    when measured once per model and half; the choice holds for every batch size, and
-    both variants give the same results (float32 rounding; bitwise where measured)."""
+    the others; a removed code unit's fill, 0, written over it only where ``act(0)`` is
+    not 0), whichever ran faster when measured once per model and half; the choice holds
+    for every batch size, and both variants give the same results (float32 rounding;
+    bitwise where measured)."""
     rng = np.random.default_rng(5)
     X = rng.uniform(size=(300, 14))
     X[:, 7:] = X[:, :7] ** 2 + 0.05 * rng.normal(size=(300, 7))
     # sparse enough that some inputs go unused whatever the scores' sampling
-    ae = _model(hidden_layer_sizes=(6,), target_sparsity=0.9, pruning=pruning).fit(X)
+    ae = _model(hidden_layer_sizes=(6,), target_sparsity=0.9, pruning=pruning)
+    ae = ae.set_params(activation=activation).fit(X)
     assert not ae.active_units_[0].all()  # some inputs unused
     if pruning == "units":
         assert not ae.active_units_[1].all()  # and some code units removed
@@ -340,7 +344,8 @@ def test_a_tables_plan_gathers_or_spans_by_measured_cost(pruning, monkeypatch):
         rows = ae.active_units_[0].sum() if choice else X.shape[1]
         assert plan[1][0][0].shape[0] == rows
         assert (plan[2] is not None) == (choice and not ae.active_units_[1].all())
-        assert (plan.overwrite is not None) == (not choice and not ae.active_units_[1].all())
+        removed = not ae.active_units_[1].all()
+        assert (plan.overwrite is not None) == (not choice and removed and activation == "logistic")
         Z = model.transform(X)
         got[choice] = Z, model.inverse_transform(Z)
     for a, b in zip(got[True], got[False]):
