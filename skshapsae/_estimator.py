@@ -259,15 +259,21 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     layer_sparsity_ : ndarray of shape (2L,)
         Share of pruned links per layer.
     importance_level_ : float
-        The level ``m`` used; NaN where no level chose the links (``reprune`` with
+        The level ``m`` used, on the ranking ``pruning_game_`` names: where "auto"
+        chose the pre-activation ranking, the level at which it reached the layer
+        game's sparsity (so ``reprune(importance_level_)``, which starts from the
+        layer game, need not give this model back: ``reprune(target_sparsity=
+        sparsity_)`` does); NaN where no level chose the links (``reprune`` with
         ``keep_counts``, :func:`~skshapsae.baselines.prune_with_scores`, the trained
         baselines). Model files store and load it as it is.
     keep_counts_ : list of int
         Links kept per layer by the support sets (eq. 8), before the cascade.
     pruning_game_ : str
-        The game whose scores ranked the kept links: ``importance_target``, or with
-        "auto" the one chosen ("activation" or "preactivation"); "given" for scores
-        passed to :meth:`reprune`.
+        The game whose scores ranked the kept links: the fitted
+        ``importance_target``, or with "auto" the one chosen ("activation" or
+        "preactivation"); "given" for scores passed to :meth:`reprune`. ``reprune``
+        plays the fitted game; an ``importance_target`` set since takes effect at the
+        next fit.
     n_components_ : int
         Code size.
     loss_curve_ : list of float
@@ -449,7 +455,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 resume=vars(self).get("_partial_fit_state"),
                 training=self._training(X),
             )
-            for name in fitted.names(group="input"):
+            # the new state replaces the old one whole (an optional attribute the new
+            # fit does not set, such as "auto"'s second ranking, goes too)
+            for name in fitted.names():
                 vars(self).pop(name, None)
             self.__dict__.update(fitted.freeze(state))
             if incremental:

@@ -482,3 +482,22 @@ def test_auto_keeps_the_ranking_that_reconstructs_the_background_best(
     np.testing.assert_array_equal(again.transform(logistic_X), direct.transform(logistic_X))
     # given scores are ranked as given
     assert auto.reprune(scores=auto.link_importances_).pruning_game_ == "given"
+
+
+def test_a_target_set_after_the_fit_takes_effect_at_the_next_fit(logistic_X):
+    """``reprune`` plays the fitted game ("auto": both rankings) whatever ``set_params``
+    changed since, as ``explain`` does; a ``partial_fit`` under the new target scores by
+    it and drops "auto"'s second ranking (which belonged to the previous dense network)."""
+    auto = fast_model(importance_target="auto", fine_tune_iter=0, random_state=0)
+    auto = auto.fit(logistic_X)
+    before = [auto.reprune(level) for level in (0.5, 0.7, 0.9)]
+    auto.set_params(importance_target="activation")
+    for level, earlier in zip((0.5, 0.7, 0.9), before):
+        again = auto.reprune(level)
+        assert again.pruning_game_ == earlier.pruning_game_
+        for a, b in zip(again.link_masks_, earlier.link_masks_):
+            np.testing.assert_array_equal(a, b)
+    auto.partial_fit(logistic_X)
+    assert auto.pruning_game_ == "activation"
+    assert not hasattr(auto, "preactivation_importances_")
+    assert auto.set_params(importance_target="auto").reprune(0.9).pruning_game_ == "activation"

@@ -784,15 +784,18 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
 
 
 def ranking_games(state, target):
-    """The link rankings a pruning chooses from, by the game that scored them (``target``
-    the fitted game): ``importance_target="auto"`` scored the links by the layer game and
-    by the pre-activation game, and the pruning keeps the one whose pruned (and, when the
-    fit fine-tunes, fine-tuned) network reconstructs the background rows best
+    """The link rankings a pruning chooses from, by the game that scored them (``target``:
+    the pruning's ``importance_target``): ``importance_target="auto"`` scored the links
+    by the layer game and by the pre-activation game, and the pruning keeps the one whose
+    pruned (and, when the fit fine-tunes, fine-tuned) network reconstructs the background
+    rows best
     (:func:`~skshapsae.pruning._pruning.prune_by_evidence`)."""
     if "given" in state["shapley_estimators_"]:
         return {"given": state["link_importances_"]}
-    if state.get("preactivation_importances_") is None:
-        return {"activation" if target == "auto" else target: state["link_importances_"]}
+    # the game that scored link_importances_, whatever set_params changed since
+    fitted = (state.get("_scoring_config_") or {}).get("importance_target", target)
+    if target != "auto" or state.get("preactivation_importances_") is None:
+        return {"activation" if fitted == "auto" else fitted: state["link_importances_"]}
     return {
         "activation": state["link_importances_"],
         "preactivation": state["preactivation_importances_"],
