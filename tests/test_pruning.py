@@ -1,6 +1,7 @@
 """Support sets, the dead-unit cascade, sparsity, target sparsity and sparse inference."""
 
 import copy
+import warnings
 from functools import partial
 
 import numpy as np
@@ -501,3 +502,20 @@ def test_a_target_set_after_the_fit_takes_effect_at_the_next_fit(logistic_X):
     assert auto.pruning_game_ == "activation"
     assert not hasattr(auto, "preactivation_importances_")
     assert auto.set_params(importance_target="auto").reprune(0.9).pruning_game_ == "activation"
+
+
+def test_a_pruning_worse_than_the_column_means_is_warned_about():
+    """A deep network pruned at a level that removes too much reconstructs worse than
+    predicting the column means: the fit says so and how to fix it; a gentler reprune
+    does not."""
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    X = StandardScaler().fit_transform(load_digits().data[:600])
+    X = X[:, X.std(axis=0) > 0]
+    model = fast_model((32, 16), max_iter=50, n_background=50, n_explain=50, fine_tune_iter=0)
+    with pytest.warns(UserWarning, match="worse .* than their column means"):
+        model.fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert model.reprune(1.0).score(X) > -np.mean((X - X.mean(axis=0)) ** 2)

@@ -58,6 +58,7 @@ from ._stages import (
     warn_constant_features,
     warn_not_converged,
     warn_scaling,
+    warn_worse_than_means,
 )
 
 __all__ = [
@@ -407,6 +408,7 @@ def _trained_state(source, setup, previous, incremental):
         warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
     state.update(fitted_network(state, setup, source.n_samples))
     state.update(prune_stage(state, source.tuning_data, setup))
+    warn_worse_than_means(state)
     if previous is not None:
         state = better_on_seen(state, previous, source)
     return state
@@ -501,6 +503,7 @@ def repruned_state(state, setup, validate, X=None, scores=None, keep_counts=None
         X = chunk_source(X, validate, columns) if is_stream(X) else validate(X, columns)[0]
     allowed = state["link_masks_"] if rescore else None  # a subset, whatever the pruning
     new.update(prune_stage(new, X, setup, keep_counts, allowed=allowed))
+    warn_worse_than_means(new)
     return new
 
 

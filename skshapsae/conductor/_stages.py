@@ -763,11 +763,10 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
                 column_weights=state.get("column_weights_"),
             )
             tuned = result.weights, result.biases, result.loss_curve
-        if len(rankings) == 1:
-            return 0.0, tuned
         return reconstruction_error(*tuned[:2], activations, state["background_"]), tuned
 
     game, pruned, (weights, biases, tuned_curve) = prune_by_evidence(rankings, prune, finish)
+    error = reconstruction_error(weights, biases, activations, state["background_"])
     loss_curve = list(state["dense_loss_curve_"]) + list(tuned_curve)
     return {
         "link_masks_": pruned.masks,
@@ -780,7 +779,27 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
         "keep_counts_": pruned.keep_counts,
         "pruning_game_": game,
         "loss_curve_": loss_curve,
+        # private: the background rows' error, for warn_worse_than_means
+        "_pruned_error_": error,
     }
+
+
+def warn_worse_than_means(state):
+    """Pop ``_pruned_error_`` and warn when the pruned network reconstructs the
+    background rows worse than their column means would (a deep network pruned at a
+    level that removes too much: each layer's error compounds in the next)."""
+    error = state.pop("_pruned_error_", None)
+    background = state["background_"]
+    means = float(np.mean((background - background.mean(axis=0)) ** 2))
+    if error is None or not error > means:
+        return
+    warn(
+        f"The pruned network reconstructs the background rows worse (MSE {error:.3g}) "
+        f"than their column means do ({means:.3g}): at sparsity {state['sparsity_']:.3f} "
+        f"(importance_level={state['importance_level_']:.3g}) too much of this network "
+        "was removed. Raise importance_level (or lower target_sparsity), or give the "
+        "fine-tuning more epochs (fine_tune_iter)."
+    )
 
 
 def ranking_games(state, target):

@@ -262,8 +262,8 @@ def prune_by_evidence(rankings, prune, finish):
     keeps more than :data:`FAIR_SIZE` more links, where the sparsity is not reachable
     for it, is left out).
     ``finish(pruned)`` turns a pruning into its final network (fine-tuned, when the fit
-    fine-tunes) and returns ``(error, network)``; with one ranking it is finished without
-    comparison. The lowest error wins, the first ranking on ties. Returns ``(name,
+    fine-tunes) and returns ``(error, network)``; with one ranking it is finished and
+    not compared. The lowest error wins, the first ranking on ties. Returns ``(name,
     PrunedNetwork, network)``.
     """
     names = list(rankings)
@@ -276,6 +276,8 @@ def prune_by_evidence(rankings, prune, finish):
         if candidate.sparsity >= first - FAIR_SIZE * (1.0 - first):
             pruned[name] = candidate
     names = list(pruned)
+    if len(names) == 1:
+        return names[0], pruned[names[0]], finish(pruned[names[0]])[1]
     finished = {name: finish(p) for name, p in pruned.items()}
     best = min(names, key=lambda name: finished[name][0])  # the first of equal errors
     return best, pruned[best], finished[best][1]
