@@ -144,3 +144,14 @@ def test_loaded_model_can_be_repruned_and_fine_tuned(X, tmp_path):
     loaded = skshapsae.load(tmp_path / "model.npz")
     again, direct = loaded.reprune(0.9, X=X), ae.reprune(0.9, X=X)
     np.testing.assert_allclose(again.transform(X), direct.transform(X))
+
+
+def test_bad_scores_say_what_is_wrong(X):
+    ae = fast().fit(X)
+    good = [np.abs(W) for W in ae.dense_weights_]
+    with pytest.raises(ValueError, match=r"got shape \(1, 1\)"):
+        ae.reprune(scores=[np.ones((1, 1))] + good[1:])
+    with pytest.raises(ValueError, match="1 NaN or infinite values"):
+        ae.reprune(scores=[np.where(good[0] == good[0].max(), np.nan, good[0])] + good[1:])
+    with pytest.raises(ValueError, match="negative values .*np.abs"):
+        ae.reprune(scores=[-good[0]] + good[1:])

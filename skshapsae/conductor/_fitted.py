@@ -674,11 +674,18 @@ def _given_scores(scores, shapes):
         )
     scores = [np.asarray(s, dtype=np.float64) for s in scores]
     for layer, (score, shape) in enumerate(zip(scores, shapes)):
-        if score.shape != shape or not np.all(np.isfinite(score)) or (score < 0).any():
-            raise ValueError(
-                f"scores[{layer}] must be a finite, non-negative array of shape {shape} "
-                f"(the shape of dense_weights_[{layer}]); got shape {score.shape}."
-            )
+        if score.shape != shape:
+            got = f"shape {score.shape}"
+        elif not np.all(np.isfinite(score)):
+            got = f"{int(np.sum(~np.isfinite(score)))} NaN or infinite values"
+        elif (score < 0).any():
+            got = f"{int(np.sum(score < 0))} negative values (pass np.abs of signed scores)"
+        else:
+            continue
+        raise ValueError(
+            f"scores[{layer}] must be a finite, non-negative array of shape {shape} "
+            f"(the shape of dense_weights_[{layer}]); got {got}."
+        )
     return scores
 
 
