@@ -49,7 +49,9 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "logistic" needs data in [0, 1] and "tanh" in [-1, 1] (a warning says when X
         lies outside the range the output can reach).
     importance_level : float in (0, 1], default=0.8
-        Share ``m`` of each layer's total link importance to keep (eq. 8).
+        Share ``m`` of each layer's total link importance to keep (eq. 8). In a deep
+        network the layers' errors compound: a pruning whose network reconstructs the
+        background rows worse than their column means warns (raise the level).
     target_sparsity : float in [0, 1) or None, default=None
         When set, overrides ``importance_level``: the level is solved so that
         the sparsity ``eta`` (eq. 9) is within half a percent of the target,
