@@ -408,9 +408,9 @@ def _trained_state(source, setup, previous, incremental):
         warn_not_converged(setup.train.max_iter, setup.train.solver, setup.train.tol)
     state.update(fitted_network(state, setup, source.n_samples))
     state.update(prune_stage(state, source.tuning_data, setup))
-    warn_worse_than_means(state)
     if previous is not None:
         state = better_on_seen(state, previous, source)
+    warn_worse_than_means(state)
     return state
 
 
@@ -450,7 +450,8 @@ def better_on_seen(state, previous, source):
     tuning = previous["loss_curve_"][len(previous["dense_loss_curve_"]) :]
     pruned = {name: previous[name] for name in names(group="pruning") if name in previous}
     pruned["loss_curve_"] = list(state["dense_loss_curve_"]) + list(tuning)
-    return {**state, **pruned}
+    state = {name: value for name, value in state.items() if name != "_pruned_error_"}
+    return {**state, **pruned}  # (the new pruning's error, discarded with it)
 
 
 # -- A fitted model's stages played again. Each function takes the model's fitted

@@ -749,7 +749,7 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
 
     def finish(pruned):
         """The pruned network, fine-tuned when asked, and its reconstruction error on the
-        background rows (computed only when rankings compete)."""
+        background rows (the rankings' comparison, and warn_worse_than_means)."""
         tuned = [np.where(m, W, 0.0) for W, m in zip(weights, pruned.masks)], pruned.biases, []
         if setup.fine_tune_iter > 0 and X is not None:
             result = fine_tune(
@@ -765,8 +765,8 @@ def prune_stage(state, X, setup, counts=None, allowed=None):
             tuned = result.weights, result.biases, result.loss_curve
         return reconstruction_error(*tuned[:2], activations, state["background_"]), tuned
 
-    game, pruned, (weights, biases, tuned_curve) = prune_by_evidence(rankings, prune, finish)
-    error = reconstruction_error(weights, biases, activations, state["background_"])
+    game, pruned, error, network = prune_by_evidence(rankings, prune, finish)
+    weights, biases, tuned_curve = network
     loss_curve = list(state["dense_loss_curve_"]) + list(tuned_curve)
     return {
         "link_masks_": pruned.masks,
@@ -803,18 +803,16 @@ def warn_worse_than_means(state):
 
 
 def ranking_games(state, target):
-    """The link rankings a pruning chooses from, by the game that scored them (``target``:
-    the pruning's ``importance_target``): ``importance_target="auto"`` scored the links
+    """The link rankings a pruning chooses from, by the game that scored them (``target``
+    the fitted game, which reprune plays too): ``importance_target="auto"`` scored the links
     by the layer game and by the pre-activation game, and the pruning keeps the one whose
     pruned (and, when the fit fine-tunes, fine-tuned) network reconstructs the background
     rows best
     (:func:`~skshapsae.pruning._pruning.prune_by_evidence`)."""
     if "given" in state["shapley_estimators_"]:
         return {"given": state["link_importances_"]}
-    # the game that scored link_importances_, whatever set_params changed since
-    fitted = (state.get("_scoring_config_") or {}).get("importance_target", target)
     if target != "auto" or state.get("preactivation_importances_") is None:
-        return {"activation" if fitted == "auto" else fitted: state["link_importances_"]}
+        return {"activation" if target == "auto" else target: state["link_importances_"]}
     return {
         "activation": state["link_importances_"],
         "preactivation": state["preactivation_importances_"],

@@ -262,9 +262,8 @@ def prune_by_evidence(rankings, prune, finish):
     keeps more than :data:`FAIR_SIZE` more links, where the sparsity is not reachable
     for it, is left out).
     ``finish(pruned)`` turns a pruning into its final network (fine-tuned, when the fit
-    fine-tunes) and returns ``(error, network)``; with one ranking it is finished and
-    not compared. The lowest error wins, the first ranking on ties. Returns ``(name,
-    PrunedNetwork, network)``.
+    fine-tunes) and returns ``(error, network)``. The lowest error wins, the first
+    ranking on ties. Returns ``(name, PrunedNetwork, error, network)``.
     """
     names = list(rankings)
     pruned = {names[0]: prune(rankings[names[0]])}
@@ -275,12 +274,9 @@ def prune_by_evidence(rankings, prune, finish):
         # network's cascade can leave the target unreachable for one ranking)
         if candidate.sparsity >= first - FAIR_SIZE * (1.0 - first):
             pruned[name] = candidate
-    names = list(pruned)
-    if len(names) == 1:
-        return names[0], pruned[names[0]], finish(pruned[names[0]])[1]
     finished = {name: finish(p) for name, p in pruned.items()}
-    best = min(names, key=lambda name: finished[name][0])  # the first of equal errors
-    return best, pruned[best], finished[best][1]
+    best = min(pruned, key=lambda name: finished[name][0])  # the first of equal errors
+    return (best, pruned[best], *finished[best])
 
 
 def to_csr(weights, masks):
