@@ -11,11 +11,12 @@ import weakref
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from ..network._activations import TorchActivation, numpy_activation
-from ..network._network import torch_threads
+from ..network._network import available_threads, torch_threads
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
@@ -204,10 +205,18 @@ class _Plan(tuple):
     overwrite = None
 
     def __init__(self, parts):
-        steps = parts[1]
+        first, steps, last, fill = parts
         self.widest = max((block.shape[0] * block.shape[1] for block, _, _ in steps), default=0)
-        self.all_sparse = all(isinstance(block, sp.csr_array) for block, _, _ in steps)
-        self.np_dtype = parts[3].numpy().dtype
+        self.sparse = tuple(isinstance(block, sp.csr_array) for block, _, _ in steps)
+        self.all_sparse = all(self.sparse)
+        self.np_dtype = fill.numpy().dtype
+        self.cols = None if first is None else first.numpy()
+        self.width = len(fill) if last is None else len(last)
+        #: every block dense: ``(block, bias, activation's torch function)`` per layer,
+        #: for the one-batch path (:func:`_forward_batch`); else None
+        self.dense = None
+        if not any(self.sparse):
+            self.dense = tuple((block, bias, act.function) for block, bias, act in steps)
 
 
 def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
@@ -224,15 +233,16 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
     plan's dtype. Small batches run on one thread (see ``network._network.torch_threads``).
     """
 
-    first, steps, last, fill = plan
     if any(stride < 0 for stride in X.strides):  # torch views need non-negative strides
         X = np.ascontiguousarray(X)
-    out = np.empty((X.shape[0], len(fill)), dtype=plan.np_dtype)
     work = min(X.shape[0], batch_rows) * plan.widest
     # a padded plan (a table's network) runs on one thread whatever the load: torch splits
     # an elementwise pass among its threads at element counts that need not be whole
     # vectors, and each share rounds its own tail on the scalar path (see PAD_BYTES)
-    with torch_threads(work, threads=1 if getattr(plan, "padded", False) else None) as threads:
+    with torch_threads(work, threads=1 if plan.padded else None) as threads:
+        if plan.dense is not None and X.shape[0] <= batch_rows:
+            return _forward_batch(X, plan)
+        out = np.empty((X.shape[0], len(plan[3])), dtype=plan.np_dtype)
         if not plan.all_sparse:
             return _forward(X, out, plan, batch_rows, threads)
         # every product in the CSR kernel's threads: torch's elementwise work on one
@@ -241,30 +251,64 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
             return _forward(X, out, plan, batch_rows, threads)
 
 
+def _tensor(X):
+    """``X`` as a torch tensor sharing its memory (read-only arrays too: never written)."""
+    import torch
+
+    if X.flags.writeable:
+        return torch.from_numpy(X)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(X)
+
+
+def _forward_batch(X, plan):
+    """:func:`_forward` for one batch through dense blocks only, with nothing worked out
+    per call but the products: the path of small calls (one row of a table, a unit-pruned
+    encoder), where the general loop's bookkeeping had cost as much as the products.
+    The same operations in the same order as :func:`_forward`, so the same bits."""
+    import torch
+
+    first, _, last, fill = plan
+    n = X.shape[0]
+    A = _tensor(X)
+    if A.dtype != fill.dtype:
+        A = A.to(fill.dtype)
+    if first is not None:
+        A = torch.index_select(A, 1, first)
+    if plan.padded and n < MIN_DENSE_ROWS:  # the batch runs as 16 rows (see there)
+        A = torch.nn.functional.pad(A, (0, 0, 0, MIN_DENSE_ROWS - n))
+    for block, bias, function in plan.dense:
+        A = function(torch.addmm(bias, A, block))
+    if plan.overwrite is not None:
+        _put_fill(A, *plan.overwrite)
+    if last is None:
+        if plan.padded:
+            return np.ascontiguousarray(A[:n, : plan.width].numpy())
+        return A.numpy()  # the last product's own (contiguous) tensor
+    out = np.empty((n, len(fill)), dtype=plan.np_dtype)
+    target = torch.from_numpy(out)
+    target.copy_(fill.expand_as(target))
+    target.index_copy_(1, last, A[:n, : plan.width])
+    return out
+
+
 def _forward(X, out, plan, batch_rows, threads):
     import torch
 
     first, steps, last, fill = plan
-    if X.flags.writeable:
-        source = torch.from_numpy(X)
-    else:
-        with warnings.catch_warnings():  # read-only input is fine: it is never written
-            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            source = torch.from_numpy(X)
+    source = _tensor(X)
     target = torch.from_numpy(out)
-    sparse = [isinstance(block, sp.csr_array) for block, _, _ in steps]
+    sparse = plan.sparse
     if any(sparse):
         from ._kernels import csr_product
-    cols = None if first is None else first.numpy()
+    cols = plan.cols
     # with several batches, the dense products and activations write into buffers
     # allocated once per call: a new tensor per batch and layer was measured 1.75x slower
     # where large allocations go back to the system at once (a Dask worker's
     # MALLOC_TRIM_THRESHOLD_=65536); one batch allocates once either way
     buffers = _Buffers(batch_rows, target.dtype) if X.shape[0] > batch_rows else None
-    width = len(fill) if last is None else len(last)
-    # a padded plan (a table's network) also pads small batches (see MIN_DENSE_ROWS)
-    padded = getattr(plan, "padded", False)
-    overwrite = getattr(plan, "overwrite", None)
+    width, padded, overwrite = plan.width, plan.padded, plan.overwrite
     with torch.no_grad():
         for begin in range(0, X.shape[0], batch_rows):
             A, transposed = source[begin : begin + batch_rows], False
@@ -544,9 +588,7 @@ def run(estimator, part, X, dtype=None):
     out = forward_compact(X, plan)
     # values near float32's limit (3e38 rows, 1e308 codes) overflow inside the network;
     # skipped, as the input's check, under scikit-learn's assume_finite=True
-    import sklearn
-
-    if not sklearn.get_config()["assume_finite"]:
+    if not get_config()["assume_finite"]:
         finite_output(out, part)
     return out if out.dtype == dtype else out.astype(dtype)
 
@@ -576,7 +618,7 @@ def as_output(out, X, columns, estimator):
 
 def finite_output(out, part):
     """``out`` itself when every value is finite, else a ValueError saying why."""
-    if not np.isfinite(out).all():
+    if not _all_within(out, _FLOAT64_MAX):  # not inf: |inf| <= inf
         rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
         what = "X" if part == "encode" else "the codes"
         raise ValueError(
@@ -591,6 +633,7 @@ def finite_output(out, part):
 # and the fast check of a plain array in ``transform``.
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
 
 
 def float32_range(X):
@@ -655,8 +698,6 @@ def inference_rows(X, estimator):
     None and the full ``validate_data`` runs (with its messages). Through
     ``validate_data`` one row cost about as much as the forward pass.
     """
-    from sklearn import get_config
-
     if (
         type(X) is not np.ndarray
         or X.ndim != 2
@@ -678,16 +719,25 @@ def _within_float32(X):
 
     One pass in numba (0.06 ms for 2,000 x 784 float32 values, where ``np.sum`` took 0.24
     and the float32 copy of float64 rows plus its sum 0.50; on the free cores from 2^22
-    values); without numba, the sum of the
-    float32 rows (which may overflow where the values do not: then the caller's full
-    check decides).
+    values).
     """
-    import math
+    return _all_within(X, _FLOAT32_MAX)
 
-    try:
-        from ._kernels import all_within
-    except ImportError:  # pragma: no cover - numba comes with shap
-        return math.isfinite(float(X.astype(np.float32, copy=False).sum()))
-    from ..network._network import available_threads
 
-    return all_within(X, float(np.finfo(np.float32).max), available_threads(X.size))
+def _all_within(X, limit):
+    """Whether every value of the 2-d float array ``X`` is within +-``limit`` (NaN is not;
+    ``limit=_FLOAT64_MAX``: whether every value is finite)."""
+    all_within = _KERNELS.get("all_within")
+    if all_within is None:
+        try:
+            from ._kernels import all_within
+        except ImportError:  # pragma: no cover - numba comes with shap
+            return bool((np.abs(X) <= limit).all())
+        _KERNELS["all_within"] = all_within
+    return all_within(X, limit, available_threads(X.size))
+
+
+#: The numba kernel :func:`_all_within` uses, imported on first use (numba is imported
+#: only when needed; an import statement in the call cost a few microseconds of a
+#: one-row ``transform``).
+_KERNELS = {}
