@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from skshapsae import SHAPSparseAutoencoder, _inference, _scoring
-from skshapsae.pruning._pruning import Pruner, cascade, sparsity
+from skshapsae.pruning._pruning import Pruner, cascade, prune_by_evidence, sparsity
 
 from _models import fast_model
 
@@ -483,6 +483,28 @@ def test_auto_keeps_the_ranking_that_reconstructs_the_background_best(
     np.testing.assert_array_equal(again.transform(logistic_X), direct.transform(logistic_X))
     # given scores are ranked as given
     assert auto.reprune(scores=auto.link_importances_).pruning_game_ == "given"
+
+
+def test_a_ranking_that_keeps_the_same_links_is_finished_once():
+    """Two rankings that keep the same links give the same network: "auto" fine-tunes it
+    once (a streamed fit reads its data once less), and the first ranking wins the tie."""
+    weights, imp = [np.ones((3, 4))], np.arange(1.0, 13.0).reshape(3, 4)
+
+    def prune(importances, sparsity=None):
+        pruner = Pruner([importances], weights, [np.zeros(3)], ["identity"])
+        return pruner.solve(0.5 if sparsity is None else sparsity)
+
+    finished = []
+
+    def finish(pruned):
+        finished.append(pruned)
+        return float(len(finished)), pruned.masks
+
+    name, _, error, _ = prune_by_evidence({"a": imp, "b": 2 * imp}, prune, finish)
+    assert (name, error, len(finished)) == ("a", 1.0, 1)
+    reversed_ranking = np.ascontiguousarray(imp[::-1, ::-1])
+    name, _, error, _ = prune_by_evidence({"a": imp, "b": reversed_ranking}, prune, finish)
+    assert (name, error, len(finished)) == ("a", 2.0, 3)  # both finished, the first kept
 
 
 def test_a_target_set_after_the_fit_takes_effect_at_the_next_fit(logistic_X):
