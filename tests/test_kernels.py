@@ -172,6 +172,15 @@ def test_finiteness_check_finds_nan_inf_and_float32_overflow(threads, monkeypatc
         Y[2999, 299] = bad
         assert not _kernels.all_within(Y, limit, threads)
     assert _kernels.count_outside(X[:3], limit) == 0
+    # the serial check of contiguous rows runs flat, of others by rows; float32 values,
+    # compared in float32, and the largest float64 as the limit (finite values only)
+    largest = float(np.finfo(np.float64).max)
+    for Y in (X.astype(np.float32), X[:, ::3], X.astype(np.float32)[::2]):
+        assert _kernels.all_within(Y, limit) and _kernels.all_within(Y, largest)
+        for bad in (np.nan, np.inf):
+            Z = Y.copy() if bad is np.nan else np.array(Y, order="F")
+            Z[-1, -1] = bad
+            assert not _kernels.all_within(Z, limit) and not _kernels.all_within(Z, largest)
 
 
 def test_parallel_builds_have_a_cache_of_their_own():
