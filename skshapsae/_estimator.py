@@ -251,7 +251,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     active_units_ : list of ndarray of bool
         Surviving units of layers ``0 .. 2L``.
     weights_ : list of scipy.sparse.csr_array
-        Pruned weights, ``[l]`` of shape ``(n(l+1), n(l))``.
+        Pruned weights, ``[l]`` of shape ``(n(l+1), n(l))``. Removed units (the
+        cascade's, or ``pruning="units"``) keep their empty rows and columns, so that
+        columns stay indexed as ``feature_names_in_`` and ``active_units_`` (a CSR
+        array stores nothing for them but its row pointer); ``transform`` and the
+        exports run the compacted blocks of the surviving units only.
     intercepts_ : list of ndarray
         Biases of the pruned network.
     dense_weights_, dense_intercepts_ : list of ndarray
