@@ -505,6 +505,30 @@ def test_a_ranking_that_keeps_the_same_links_is_finished_once():
     reversed_ranking = np.ascontiguousarray(imp[::-1, ::-1])
     name, _, error, _ = prune_by_evidence({"a": imp, "b": reversed_ranking}, prune, finish)
     assert (name, error, len(finished)) == ("a", 2.0, 3)  # both finished, the first kept
+    # the same links after the cascade, but other biases (mean folding reads the masks
+    # before it): another network, so both are finished
+    weights = [np.array([[1.0, -0.5], [0.3, 0.8]]), np.array([[0.7, -1.2]])]
+    means = [np.array([1.0, 2.0]), np.array([0.5, 3.0])]
+    rankings = {
+        "b": [np.array([[5.0, 4.0], [3.0, 0.2]]), np.array([[3.0, 0.1]])],
+        "a": [np.array([[5.0, 4.0], [0.1, 0.2]]), np.array([[3.0, 2.0]])],
+    }
+    counts = {"b": [3, 1], "a": [2, 2]}
+
+    def by_counts(importances, sparsity=None):
+        name = next(k for k, v in rankings.items() if v is importances)
+        pruner = Pruner(
+            importances, weights, [np.zeros(2), np.zeros(1)], ["relu", "identity"], means
+        )
+        return pruner.prune_counts(counts[name])
+
+    pruned = [by_counts(rankings[k]) for k in ("b", "a")]
+    for a, b in zip(pruned[0].masks, pruned[1].masks):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(pruned[0].biases[1], pruned[1].biases[1])
+    finished.clear()
+    prune_by_evidence(rankings, by_counts, finish)
+    assert len(finished) == 2
 
 
 def test_a_target_set_after_the_fit_takes_effect_at_the_next_fit(logistic_X):

@@ -389,6 +389,15 @@ def test_negative_strides_and_grad_tensors(logistic_X):
         [logistic_X[::-1][:30], logistic_X[30:][:, ::-1][:, ::-1]]
     )
     assert ae.transform(logistic_X[::-1]).shape == (len(logistic_X), 2)
+    # one reversed row: numpy calls it contiguous, its stride is still negative
+    for X in (logistic_X, logistic_X.astype(np.float32)):
+        row = X[:1][::-1]
+        np.testing.assert_array_equal(ae.transform(row), ae.transform(X[:1]))
+        codes = ae.transform(X[:1])
+        np.testing.assert_array_equal(
+            ae.inverse_transform(codes[::-1]), ae.inverse_transform(codes)
+        )
+    fast_model(max_iter=2, random_state=None).fit([logistic_X[:1][::-1], logistic_X[1:]])
     import torch
 
     tensor = torch.tensor(logistic_X, requires_grad=True)

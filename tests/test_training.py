@@ -13,7 +13,7 @@ from sklearn.decomposition import PCA
 
 from skshapsae import TrainingDivergenceError
 from skshapsae.baselines import DropoutAutoencoder, KSparseAutoencoder
-from skshapsae.network._network import default_batch_size
+from skshapsae.network._network import default_batch_size, fused_adam
 
 from _models import fast_model, fit_fast
 
@@ -199,3 +199,21 @@ def test_training_and_the_network_game_inside_no_grad(logistic_X):
         est.explain(logistic_X[:2], layer=0)
         fit_fast(logistic_X, solver="lbfgs")
     assert np.isfinite(est.transform(logistic_X)).all()
+
+
+@pytest.mark.parametrize(
+    "version, device, expected",
+    [
+        ("2.13.0+cpu", "cpu", True),
+        ("2.4.0", "cpu", True),
+        ("2.3.1", "cpu", None),
+        ("2.1.0", "cuda", True),
+        ("2.13.0", "mps", None),
+    ],
+)
+def test_fused_adam_only_where_torch_has_the_kernel(monkeypatch, version, device, expected):
+    """torch's fused Adam runs on CUDA, and on CPU from torch 2.4 (before, it raises)."""
+    import torch
+
+    monkeypatch.setattr(torch, "__version__", version)
+    assert fused_adam(torch.device(device)) is expected

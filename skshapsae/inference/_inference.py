@@ -16,7 +16,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from ..network._activations import TorchActivation, numpy_activation
-from ..network._network import available_threads, torch_threads
+from ..network._network import available_threads, nonnegative_strides, torch_threads
 
 #: Rows per batch in inference; bounds the memory of ``transform``.
 DEFAULT_BATCH_ROWS = 4096
@@ -233,8 +233,7 @@ def forward_compact(X, plan, batch_rows=DEFAULT_BATCH_ROWS):
     plan's dtype. Small batches run on one thread (see ``network._network.torch_threads``).
     """
 
-    if any(stride < 0 for stride in X.strides):  # torch views need non-negative strides
-        X = np.ascontiguousarray(X)
+    X = nonnegative_strides(X)  # torch views need non-negative strides
     work = min(X.shape[0], batch_rows) * plan.widest
     # a padded plan (a table's network) runs on one thread whatever the load: torch splits
     # an elementwise pass among its threads at element counts that need not be whole
@@ -667,8 +666,7 @@ def validate_rows(estimator, X, *, reset, keep_float32=False):
         accept_sparse=False,
         ensure_min_samples=1,
     )
-    if min(X.strides, default=0) < 0:  # X[::-1]: torch refuses negative strides
-        X = np.ascontiguousarray(X)
+    X = nonnegative_strides(X)  # X[::-1]: torch refuses negative strides
     if keep_float32 and X.dtype == np.float32:
         return X  # finite float32 values are in range by construction
     return float32_range(np.asarray(X, dtype=np.float64))
@@ -709,9 +707,7 @@ def inference_rows(X, estimator):
         return None
     if (X.dtype == np.float64 or not get_config()["assume_finite"]) and not _within_float32(X):
         return None  # the full check names the problem (or finds an overflowing sum fine)
-    if min(X.strides) < 0:
-        X = np.ascontiguousarray(X)
-    return X, X.dtype
+    return nonnegative_strides(X), X.dtype
 
 
 def _within_float32(X):

@@ -260,7 +260,7 @@ def prune_by_evidence(rankings, prune, finish):
     target or counts), every other one to the same sparsity (or counts), each with its own
     eq. 8 allocation among the layers, so that they compete at equal size (one that
     keeps more than :data:`FAIR_SIZE` more links, where the sparsity is not reachable
-    for it, is left out; so is one that keeps the first's links, the same network).
+    for it, is left out; so is one that keeps the first's links and biases, the same network).
     ``finish(pruned)`` turns a pruning into its final network (fine-tuned, when the fit
     fine-tunes) and returns ``(error, network)``. The lowest error wins, the first
     ranking on ties. Returns ``(name, PrunedNetwork, error, network)``.
@@ -273,8 +273,14 @@ def prune_by_evidence(rankings, prune, finish):
         # it competes only at the same size: at most 1 % more kept links (a small
         # network's cascade can leave the target unreachable for one ranking)
         fair = candidate.sparsity >= first - FAIR_SIZE * (1.0 - first)
-        # the same links as the first ranking's: the same network, not finished twice
-        same = all(np.array_equal(a, b) for a, b in zip(candidate.masks, pruned[names[0]].masks))
+        # the same links and biases (folding depends on the masks before the cascade
+        # too) as the first ranking's: the same network, not finished twice
+        lead = pruned[names[0]]
+        same = all(
+            np.array_equal(a, b)
+            for ours, theirs in ((candidate.masks, lead.masks), (candidate.biases, lead.biases))
+            for a, b in zip(ours, theirs)
+        )
         if fair and not same:
             pruned[name] = candidate
     finished = {name: finish(p) for name, p in pruned.items()}
