@@ -2,15 +2,18 @@
 
 784-256-64-256-784 on 10,000 Fashion-MNIST images, Adam, batches of 128, 10 epochs;
 the library's time is ``fit_times_["training"]``. Target: at most 1.2x the loop.
-Run:  python benchmarks/bench_training.py [--quick]     Writes results/training.json.
+Run:  python benchmarks/bench_training.py [--quick]     Writes results/training.json
+      (results/training_avx2.json under ATEN_CPU_CAPABILITY=avx2, and so on).
 """
+
+import os
 
 import numpy as np
 import torch
 
 from skshapsae import SHAPSparseAutoencoder
 
-from _common import Timer, images, parser, print_table, write_json
+from _common import Timer, images, isa, parser, print_table, write_json
 
 SIZES = [784, 256, 64, 256, 784]
 
@@ -57,9 +60,12 @@ def main(args):
     rows = [{"loop": k, "best seconds": min(v), "runs": v} for k, v in times.items()]
     print_table(rows, ["loop", "best seconds"])
     ratio = min(times["skshapsae training"]) / min(times["plain torch loop"])
-    print(f"library / plain = {ratio:.2f}x (target <= 1.2x)")
+    print(f"library / plain = {ratio:.2f}x (target <= 1.2x); {isa()}")
     payload = {"rows": rows, "ratio": ratio, "epochs": epochs, "rows_of_data": len(X)}
-    write_json("training", payload, args)
+    # run with a narrower ATEN_CPU_CAPABILITY: results/training_<capability>.json
+    narrowed = os.environ.get("ATEN_CPU_CAPABILITY")
+    suffix = f"_{torch.backends.cpu.get_cpu_capability().lower()}" if narrowed else ""
+    write_json("training" + suffix, payload, args)
 
 
 if __name__ == "__main__":
