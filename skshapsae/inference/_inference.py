@@ -270,9 +270,9 @@ def _forward_batch(X, plan):
 
     first, _, last, fill = plan
     n = X.shape[0]
+    if X.dtype != plan.np_dtype:  # numpy's cast: the same rounding, faster than torch's
+        X = X.astype(plan.np_dtype)  # (1 x 25 values: 1.1 us against 2.5 us)
     A = _tensor(X)
-    if A.dtype != fill.dtype:
-        A = A.to(fill.dtype)
     if first is not None:
         A = torch.index_select(A, 1, first)
     if plan.padded and n < MIN_DENSE_ROWS:  # the batch runs as 16 rows (see there)
