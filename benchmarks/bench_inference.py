@@ -189,13 +189,26 @@ def table(args, repeats=15):
             row.update({"level 1.0 us": t_one * 1e6, "pruned us": t_pruned * 1e6})
             row.update({"pruned x": t_one / t_pruned, "vs bare x": t_bare / t_pruned})
             rows.append({**row, "isa": isa()})
+    # one row against PCA.transform (issue 38: at most 0.5x), float32 and float64
+    pca, model = PCA(12, random_state=0).fit(X[:2000]), ae.reprune(target_sparsity=0.9)
+    one = {"float32": X[:1], "float64": X[:1].astype(np.float64)}
+    # each alone, in its own block of calls (interleaved, a call right after
+    # PCA.transform ran 1.4x slower: numpy's BLAS threads still spinning)
+    (t_pca,) = best_of([lambda: pca.transform(one["float64"])], 40 * repeats)
+    t_rows = [best_of([lambda r=r: model.transform(r)], 40 * repeats)[0] for r in one.values()]
+    one_row = {k: t / t_pca for k, t in zip(one, t_rows)}
+    print(
+        f"one row: PCA.transform {t_pca * 1e6:.1f} us; eta-0.9 transform / PCA: "
+        + ", ".join(f"{k} {v:.2f}x" for k, v in one_row.items())
+    )
     print(
         f"narrow table, 25-12-25 (level 1.0: eta {level_one.sparsity_:.3f}); 'pruned x' = "
         "level-1.0 time / pruned time (> 1: the pruned model is faster); 'vs bare x' = a "
         "bare float32 torch pass of the dense encoder / pruned time"
     )
     print_table(rows, list(rows[0]))
-    write_json("inference_table", {"rows": rows}, args)
+    payload = {"rows": rows, "pca_one_row_s": t_pca, "one_row_vs_pca": one_row}
+    write_json("inference_table", payload, args)
 
 
 SHAPES = [(256, 400), (64, 256)]

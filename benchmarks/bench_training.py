@@ -2,8 +2,12 @@
 
 784-256-64-256-784 on 10,000 Fashion-MNIST images, Adam, batches of 128, 10 epochs;
 the library's time is ``fit_times_["training"]``. Target: at most 1.2x the loop.
+``--only table_fit``: the default fit of synthetic tables (200-5,000 rows, 10-60
+columns) against ``PCA(d // 2).fit`` (issue 38: at most 0.3 s on 2,019 x 56 and 20x
+PCA + 0.1 s up to 5,000 x 60).
 Run:  python benchmarks/bench_training.py [--quick]     Writes results/training.json
       (results/training_avx2.json under ATEN_CPU_CAPABILITY=avx2, and so on).
+      python benchmarks/bench_training.py --only table_fit   Writes training_tables.json.
 """
 
 import os
@@ -68,6 +72,43 @@ def main(args):
     write_json("training" + suffix, payload, args)
 
 
+#: (rows, columns) of the synthetic tables; the first is issue 38's 2,019 x 56.
+TABLES = [(2019, 56), (5000, 60), (3000, 30), (1000, 20), (200, 10)]
+
+
+def table_fit(args, repeats=3):
+    """Default fits of 8-factor tables (standardised) against PCA's fit, best of
+    ``repeats``, the stages' seconds beside."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(0)
+
+    def table(n, d):
+        X = rng.normal(size=(n, 8)) @ rng.normal(size=(8, d)) + 0.3 * rng.normal(size=(n, d))
+        return (X - X.mean(0)) / X.std(0)
+
+    SHAPSparseAutoencoder(random_state=0).fit(table(300, 10))  # compile the kernels
+    rows = []
+    for n, d in TABLES[-2:] if args.quick else TABLES:
+        X, fits, pcas = table(n, d), [], []
+        for _ in range(1 if args.quick else repeats):
+            with Timer() as t:
+                PCA(max(1, d // 2)).fit(X)
+            pcas.append(t.seconds)
+            with Timer() as t:
+                model = SHAPSparseAutoencoder(random_state=0).fit(X)
+            fits.append(t.seconds)
+        target = 0.3 if (n, d) == TABLES[0] else 20 * min(pcas) + 0.1
+        row = {"table": f"{n} x {d}", "fit s": min(fits), "PCA ms": min(pcas) * 1e3}
+        row.update({"target s": target, "met": min(fits) <= target})
+        rows.append({**row, **{f"{k} s": v for k, v in model.fit_times_.items()}})
+    print(f"default table fits, best of {repeats}; {isa()}")
+    print_table(rows, list(rows[0]))
+    write_json("training_tables", {"rows": rows, "isa": isa()}, args)
+
+
 if __name__ == "__main__":
     np.random.seed(0)  # noqa: NPY002 - benchmarks only
-    main(parser(__doc__).parse_args())
+    args = parser(__doc__, only=["main", "table_fit"]).parse_args()
+    for section in args.only or ["main"]:
+        {"main": main, "table_fit": table_fit}[section](args)
