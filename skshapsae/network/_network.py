@@ -711,7 +711,7 @@ class _Rows:
             yield self.train
             return
         for chunk in self.stream():
-            chunk = nonnegative_strides(np.asarray(chunk))
+            chunk = nonnegative_strides(np.ascontiguousarray(chunk))  # C order, as before
             yield torch.as_tensor(chunk, dtype=torch.float32, device=self.dev)
 
     def monitor(self, net, config):
