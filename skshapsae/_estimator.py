@@ -227,8 +227,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     unit_importances_ : list of ndarray
         ``[k]`` has shape ``(n(k),)``: mean link importance of unit ``k``'s outgoing links (eq. 4).
     feature_importances_ : ndarray of shape (n_features,)
-        Each column's share (sums to 1) of what the inputs do for the reconstruction of
-        the *other* columns: the reconstruction game's Shapley values (the dense
+        Each column's share (they sum to 1 where that total is positive; columns that do
+        nothing for each other's reconstruction, such as independent one-hot columns
+        alone, total 0 or less and keep their raw values) of what the inputs do for the
+        reconstruction of the *other* columns: the reconstruction game's Shapley values (the dense
         network's squared error per reconstructed column, absent columns from a
         background row; SAGE), summed over the columns other than the column itself
         (docs, "User guide"). A column that shares nothing with the others scores about
@@ -731,8 +733,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         played again with the columns of a group as one player (they join a coalition
         together), on the ``background_`` rows, and each group is scored as
         ``feature_importances_`` scores a column: by how much it lowers the
-        reconstruction error of the columns *outside* it. The shares sum to 1; the
-        per-column values stay in ``feature_importances_``. Needs the dense network (not
+        reconstruction error of the columns *outside* it. The shares sum to 1 where
+        their total is positive (groups that do nothing for each other, such as
+        independent categorical columns alone, total 0 or less and keep their raw
+        values); the per-column values stay in ``feature_importances_``. Needs the dense network (not
         a ``slim()`` copy).
 
         Parameters

@@ -205,6 +205,23 @@ def test_two_one_hot_columns_that_agree_rebuild_each_other():
     assert min(grouped["league"], grouped["new"]) > max(grouped[c] for c in "abcd")
 
 
+def test_groups_that_do_nothing_for_each_other_keep_their_raw_values():
+    """Two independent categorical columns alone: neither group helps rebuild the other,
+    the total is not positive, and the values come back as they are (not divided by a
+    total of 0 or below, which would flip or blow up their signs), as documented."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    levels = rng.integers(3, size=(200, 2))
+    encoder = OneHotEncoder(sparse_output=False).fit(levels)
+    ae = _fit(encoder.transform(levels), hidden_layer_sizes=2)
+    grouped = ae.group_importances(encoder)
+    assert list(grouped) == ["x0", "x1"]
+    values = np.array(list(grouped.values()))
+    assert values.sum() < 0  # each group's dummies, imputed, make the other's error worse
+    assert np.all(np.abs(values) < 1)  # raw changes of a 0-1 table's error, not shares
+
+
 def test_unique_variances_match_scikit_learns_factor_analysis():
     from sklearn.decomposition import FactorAnalysis
 

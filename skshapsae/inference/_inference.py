@@ -24,12 +24,12 @@ DEFAULT_BATCH_ROWS = 4096
 
 #: The kernel calibration table: ``(rows per batch up to, density up to which a compacted
 #: block is multiplied by the CSR kernel of :mod:`._kernels`)``; denser blocks, and
-#: smaller batches, use torch's dense kernel. Measured by ``benchmarks/bench_kernels.py``
-#: (float32, the 256 x 400 and 64 x 256 blocks of a pruned 784-256-64 encoder, random
-#: supports, inside the network and as a first layer that gathers its inputs, 2-core
-#: machine): the highest density at which CSR was at least as fast on both blocks, the
-#: lowest of three calibration runs: 1 row: none (0.3-0.4x at density 0.1); 16 rows:
-#: 0.05; 100 rows: 0.15 (1.0-1.7x there); 500 rows: 0.3 (1.1-1.4x); 2,000 rows: 0.3
+#: smaller batches, use torch's dense kernel. Measured by ``benchmarks/bench_inference.py
+#: --only kernels`` (float32, the 256 x 400 and 64 x 256 blocks of a pruned 784-256-64
+#: encoder, random supports, inside the network and as a first layer that gathers its
+#: inputs, 2-core machine): the highest density at which CSR was at least as fast on
+#: both blocks, the lowest of three calibration runs: 1 row: none (0.3-0.4x at density
+#: 0.1); 16 rows: 0.05; 100 rows: 0.15 (1.0-1.7x there); 500 rows: 0.3 (1.1-1.4x); 2,000 rows: 0.3
 #: (1.1-1.8x; at 0.4 one run gave 1.00x); 4,096 rows: 0.4 (1.0-1.4x there, 2.0-2.7x at
 #: 0.2, 3.1-5.1x at 0.1; 0.8-1.2x at 0.5). Between measured sizes, the smaller's.
 CSR_MAX_DENSITY_BY_ROWS = (

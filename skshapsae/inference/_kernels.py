@@ -15,8 +15,8 @@ Why not a library kernel: on blocks of density 0.1-0.2 (a link-pruned 784-256-64
 encoder's blocks are 21 % dense once the removed units are dropped) and 2,000 rows,
 torch's CSR product (MKL) ran at 40-50 GFLOP/s and scipy's at 20-25 on 2 cores, little
 faster than torch's dense kernel on the compacted block; this one runs at 100-110
-(``benchmarks/bench_kernels.py``: 2.7x torch's dense kernel at density 0.2, where
-torch's CSR product gave 1.2-1.3x). numba comes with shap, a dependency already.
+(``benchmarks/bench_inference.py --only kernels``: 2.7x torch's dense kernel at density
+0.2, where torch's CSR product gave 1.2-1.3x). numba comes with shap, a dependency already.
 
 Threads. Tiles run in parallel with ``numba.prange`` where numba's threading layer is
 safe for it, and otherwise on a small pool of Python threads, each running a serial
@@ -55,7 +55,7 @@ TILE_ROWS = 512
 #: Multiply-adds a thread gets at least (a gathered value counts as one). With 2^20, a
 #: first layer of 64 x 256 at density 0.1-0.2 on 500 rows ran on one thread and lost to
 #: torch's dense kernel on two (0.79-0.90x); with 2^18 it won (1.1-1.6x;
-#: ``benchmarks/bench_kernels.py``).
+#: ``benchmarks/bench_inference.py --only kernels``).
 MIN_THREAD_WORK = 2**18
 
 

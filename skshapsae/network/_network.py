@@ -60,7 +60,8 @@ INIT_MAX_ROWS = 4096
 DIVERGENCE_FACTOR = 100.0
 
 #: ``solver="auto"`` trains with full-batch L-BFGS on data in memory of at most this many
-#: rows, with Adam otherwise (chosen with ``benchmarks/bench_tables.py``; docs, "Training").
+#: rows, with Adam otherwise (chosen with ``benchmarks/bench_tables.py``, since merged into
+#: ``bench_vs_pca.py --only tables``; docs, "Training").
 LBFGS_MAX_ROWS = 5000
 
 #: ``init="auto"`` starts from the varimax-rotated PCA solution on tables of at most this

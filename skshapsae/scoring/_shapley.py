@@ -336,7 +336,7 @@ class PermutationEstimator(ShapleyEstimator):
 
     On the CPU, for the activations of :data:`skshapsae.scoring._game_kernels.FUSED`, the
     walk along each order runs in one fused kernel (4-6x faster than the torch
-    path, ``benchmarks/bench_scoring_speed.py``); its orders come from a
+    path, ``benchmarks/bench_scoring.py --only speed``); its orders come from a
     counter-based generator seeded from this estimator's stream, so its values
     differ from the torch path's by sampling error, and do not depend on the
     number of threads.
