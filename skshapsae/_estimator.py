@@ -736,8 +736,8 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         reconstruction error of the columns *outside* it. The shares sum to 1 where
         their total is positive (groups that do nothing for each other, such as
         independent categorical columns alone, total 0 or less and keep their raw
-        values); the per-column values stay in ``feature_importances_``. Needs the dense network (not
-        a ``slim()`` copy).
+        values); the per-column values stay in ``feature_importances_``. Needs the dense
+        network (not a ``slim()`` copy).
 
         Parameters
         ----------

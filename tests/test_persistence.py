@@ -443,6 +443,64 @@ def test_load_refuses_arrays_of_the_wrong_kind(logistic_model, tmp_path, edit):
         load(path)
 
 
+def _backwards_unsigned_row_pointer(arrays):
+    indptr = arrays["weights_/0/indptr"].astype(np.uint64)
+    indptr[1] = indptr[-1] + 1000  # runs backwards after it: [0, big, ..., nnz]
+    arrays["weights_/0/indptr"] = indptr
+
+
+def _unsigned_column_beyond_int64(arrays):
+    indices = arrays["weights_/0/indices"].astype(np.uint64)
+    indices[0] = 2**64 - 1
+    arrays["weights_/0/indices"] = indices
+
+
+@pytest.mark.parametrize("edit", [_backwards_unsigned_row_pointer, _unsigned_column_beyond_int64])
+def test_unsigned_csr_indices_are_checked_as_numbers(logistic_model, logistic_X, tmp_path, edit):
+    """A row pointer stored unsigned that runs backwards passed the check (differences of
+    unsigned values never go below 0) and crashed the interpreter in ``transform``."""
+    path = tmp_path / "m.npz"
+    save(logistic_model, path)
+    _rewrite(path, path, edit_arrays=edit)
+    with pytest.raises(ValueError, match="row pointer|column indices|beyond int64"):
+        load(path)
+    # valid unsigned indices still load, and serve as before
+    save(logistic_model, path)
+    _rewrite(
+        path,
+        path,
+        edit_arrays=lambda a: a.update(
+            {k: v.astype(np.uint32) for k, v in a.items() if k.endswith(("indptr", "indices"))}
+        ),
+    )
+    np.testing.assert_array_equal(
+        load(path).transform(logistic_X), logistic_model.transform(logistic_X)
+    )
+
+
+def test_numpy_parameters_are_stored_as_the_numbers_they_hold(X, tmp_path):
+    """A ``GridSearchCV`` grid built with ``np.arange`` sets numpy scalars; they were
+    stored as None (with a warning), so the file did not load or lost the setting."""
+    ae = fast_model(
+        (np.int64(2),),
+        max_iter=2,
+        n_background=5,
+        n_explain=5,
+        fine_tune_iter=np.int64(1),
+        target_sparsity=np.float32(0.5),
+        random_state=0,
+    ).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # nothing is dropped
+        save(ae, tmp_path / "model.npz")
+    loaded = load(tmp_path / "model.npz")
+    assert loaded.hidden_layer_sizes == (2,)
+    assert loaded.fine_tune_iter == 1 and type(loaded.fine_tune_iter) is int
+    assert loaded.target_sparsity == pytest.approx(0.5)
+    np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))
+    loaded.partial_fit(X)  # the same network sizes as the parameters say
+
+
 def test_load_refuses_non_finite_settings_and_huge_integers(logistic_model, tmp_path):
     path = tmp_path / "m.npz"
     save(logistic_model, path)

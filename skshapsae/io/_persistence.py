@@ -68,6 +68,7 @@ def _json_param(name, value):
         return None
     if isinstance(value, ShapleyEstimator):  # a class of our own, by name
         return {"estimator": value.name, "params": value.get_params()}
+    value = _plain(value)
     try:
         json.dumps(value)
         return value
@@ -80,6 +81,19 @@ def _json_param(name, value):
             UserWarning,
         )
         return None
+
+
+def _plain(value):
+    """numpy scalars and arrays (what a ``GridSearchCV`` grid built with ``np.arange``
+    sets) as the Python numbers and lists they hold, inside tuples and lists too; a
+    tuple stays a tuple (JSON writes it as a list, which load turns back)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
 
 
 def _encode(estimator):
@@ -776,6 +790,9 @@ def _csr_list(name, shapes, arrays, used):
             or data.dtype.kind != "f"
         ):
             _refuse(f"{name}[{i}] is not a valid CSR matrix of shape {shape}.")
+        # signed from here on: a difference of unsigned values never goes below 0, so a
+        # row pointer that runs backwards would pass as uint64 (and crash the kernel)
+        indices, indptr = _signed(indices, name, i), _signed(indptr, name, i)
         if indptr.size and (
             indptr[0] != 0 or indptr[-1] != data.size or np.any(np.diff(indptr) < 0)
         ):
@@ -784,6 +801,13 @@ def _csr_list(name, shapes, arrays, used):
             _refuse(f"{name}[{i}] has column indices outside its shape {shape}.")
         out.append(sp.csr_array((data, indices, indptr), shape=tuple(shape)))
     return out
+
+
+def _signed(index, name, i):
+    """An index array of a CSR matrix as int64 (refused where a value does not fit)."""
+    if index.dtype.kind == "u" and index.size and index.max() > np.iinfo(np.int64).max:
+        _refuse(f"{name}[{i}] has an index beyond int64.")
+    return index.astype(np.int64, copy=False)
 
 
 def _is_int_list(value, length=None):
