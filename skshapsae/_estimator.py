@@ -536,9 +536,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             the usual structured criterion).
         scores : list of array-like or None
             Link scores replacing ``link_importances_`` (one non-negative array of shape
-            ``(n(l+1), n(l))`` per layer); the copy's ``unit_importances_`` and
-            ``feature_importances_`` follow from them and ``shapley_estimators_`` is
-            ``"given"``.
+            ``(n(l+1), n(l))`` per layer); the copy's ``unit_importances_`` follow from
+            them and ``shapley_estimators_`` is ``"given"``. ``feature_importances_``
+            stay the fitted ones: they are a game on the dense network, which the scores
+            do not change.
         keep_counts : list of int or None
             Links to keep per layer (the top ones by score), before the cascade; takes
             precedence over ``importance_level`` and ``target_sparsity``.

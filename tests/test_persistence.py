@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import skshapsae.io._persistence as persistence
-from skshapsae import SHAPSparseAutoencoder, export, load, save
+from skshapsae import PermutationEstimator, SHAPSparseAutoencoder, export, load, save
 from skshapsae.conductor._fitted import FIELDS
 from skshapsae.network._network import TrainingDivergenceError
 
@@ -488,6 +488,7 @@ def test_numpy_parameters_are_stored_as_the_numbers_they_hold(X, tmp_path):
         n_explain=5,
         fine_tune_iter=np.int64(1),
         target_sparsity=np.float32(0.5),
+        shapley_estimator=PermutationEstimator(n_permutations=np.int64(2)),
         random_state=0,
     ).fit(X)
     with warnings.catch_warnings():
@@ -495,6 +496,7 @@ def test_numpy_parameters_are_stored_as_the_numbers_they_hold(X, tmp_path):
         save(ae, tmp_path / "model.npz")
     loaded = load(tmp_path / "model.npz")
     assert loaded.hidden_layer_sizes == (2,)
+    assert loaded.shapley_estimator.n_permutations == 2
     assert loaded.fine_tune_iter == 1 and type(loaded.fine_tune_iter) is int
     assert loaded.target_sparsity == pytest.approx(0.5)
     np.testing.assert_array_equal(loaded.transform(X), ae.transform(X))

@@ -550,6 +550,19 @@ def test_a_target_set_after_the_fit_takes_effect_at_the_next_fit(logistic_X):
     assert auto.set_params(importance_target="auto").reprune(0.9).pruning_game_ == "activation"
 
 
+def test_one_row_is_not_warned_about_its_column_means():
+    """One row: its column means rebuild it exactly (error 0), so any rounding of the
+    pruned network's reconstruction would have been "worse than the means"."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = np.random.default_rng(0).normal(size=(1, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 3 iterations, as asked
+        model = fast_model((2,), max_iter=3, random_state=0).fit(X)
+    assert model.sparsity_ > 0
+
+
 def test_a_pruning_worse_than_the_column_means_is_warned_about():
     """A deep network pruned at a level that removes too much reconstructs worse than
     predicting the column means: the fit says so and how to fix it; a gentler reprune

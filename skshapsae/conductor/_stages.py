@@ -790,8 +790,10 @@ def warn_worse_than_means(state):
     level that removes too much: each layer's error compounds in the next)."""
     error = state.pop("_pruned_error_", None)
     background = state["background_"]
+    if error is None or len(background) < 2:  # one row: its means rebuild it exactly
+        return
     means = float(np.mean((background - background.mean(axis=0)) ** 2))
-    if error is None or not error > means:
+    if not error > means:
         return
     warn(
         f"The pruned network reconstructs the background rows worse (MSE {error:.3g}) "

@@ -67,7 +67,7 @@ def _json_param(name, value):
     if name in _NOT_RESTORED:
         return None
     if isinstance(value, ShapleyEstimator):  # a class of our own, by name
-        return {"estimator": value.name, "params": value.get_params()}
+        return {"estimator": value.name, "params": _plain(value.get_params())}
     value = _plain(value)
     try:
         json.dumps(value)
@@ -93,6 +93,8 @@ def _plain(value):
         return value.tolist()
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return value
 
 
