@@ -120,6 +120,10 @@ def test_unscaled_data_warns():
     # the warning comes before training, which may then diverge on such data
     with pytest.warns(UserWarning, match="unit scale"), suppress(TrainingDivergenceError):
         _dense(hidden_layer_sizes=(2,), max_iter=1).fit(X)
+    # a later partial_fit chunk of another scale too
+    model = _dense(hidden_layer_sizes=(2,), max_iter=1).fit(X / 1e5)
+    with pytest.warns(UserWarning, match="unit scale"), suppress(TrainingDivergenceError):
+        model.partial_fit(X)
 
 
 def test_budget_ending_before_convergence_warns_once(digits):

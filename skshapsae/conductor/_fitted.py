@@ -377,7 +377,9 @@ def fit_state(X, params, validate, *, incremental=False, current=None, resume=No
     if source.fresh:
         names_in = source.columns.get("feature_names_in_")
         warn_constant_features(source.sample(), names_in)
-        warn_scaling(source.sample(), setup.activations[-1])
+    # every partial_fit chunk too (a column constant within one chunk is no news; a
+    # chunk of another scale is)
+    warn_scaling(source.sample(), setup.activations[-1])
     check_fit_memory(
         setup.sizes,
         setup.activations,
