@@ -165,7 +165,12 @@ def build_parser():
         help="train/test splits (seeds seed .. seed+repeats-1); the report gives mean +/- sd",
     )
     parser.add_argument("--output", default="skshapsae-output", help="output folder")
-    parser.add_argument("--seed", type=_seed, default=0, help="random seed (0 .. 2**32 - 1)")
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="random seed (0 .. 2**32 - 1001; each split adds its number)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -181,6 +186,11 @@ def _load(path, target, drop=(), preprocess=True):
     if not path.is_file():
         raise UsageError(f"--data {str(path)!r} is not a file; pass a .csv or .npz file.")
     if path.suffix == ".npz":
+        if drop:
+            raise UsageError(
+                f"--drop names columns of a CSV; {path} is an .npz of arrays X and y "
+                "(leave columns out of X before saving it)."
+            )
         return (*_load_npz(path), None, None)
     frame = _read_csv(path)
     columns = {"numeric": [], "text": {}, "missing": {}, "left_out": [], "rows_left_out": 0}
@@ -234,6 +244,15 @@ def _read_csv(path):
         ) from None
     if len(frame) == 0:
         raise UsageError(f"{path} has a header but no data rows.")
+    # pandas renames a repeated header ("label", "label.1"): a copy of the target would
+    # become a feature without a word
+    header = [str(c) for c in pd.read_csv(path, header=None, nrows=1).iloc[0]]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise UsageError(
+            f"{path} names column(s) {_listed(repeated)} more than once; give every column "
+            "a name of its own (or leave the copies out of the file)."
+        )
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
@@ -314,6 +333,14 @@ def _categories(frame, text, path, columns):
         if len(categories) > min(MAX_CATEGORIES, max(10, len(frame) // 2)):
             many[c] = len(categories)
         columns["text"][c] = categories
+    dummies = [f"{c}_{v}" for c, values in columns["text"].items() for v in values]
+    clashing = sorted({d for d in dummies if dummies.count(d) > 1})
+    if clashing:
+        raise UsageError(
+            f"text columns of {path} give one-hot columns of the same name: "
+            f"{_listed(clashing)} (a column and a value joined by '_', as 'a' + 'b_c' and "
+            "'a_b' + 'c'); rename one of the columns."
+        )
     if many:
         shown = ", ".join(f"{c!r} ({n})" for c, n in list(many.items())[:10])
         raise UsageError(
@@ -328,12 +355,17 @@ def _categories(frame, text, path, columns):
 MAX_CATEGORIES = 100
 
 
-def _preprocessor(columns):
+def _preprocessor(columns, keep_empty=False):
     """Fills missing values (median of a numeric column, most frequent value of a text
     column) and one-hot encodes the text columns, with the categories of all rows (so
     every split has the same columns; a value unseen at fit time encodes as zeros). A
     text cell that is NaN, ``None`` or ``pandas.NA`` is missing (:class:`MissingAsNaN`
-    before the imputer), at fit time and in the saved model's ``transform``."""
+    before the imputer), at fit time and in the saved model's ``transform``; any other
+    cell of a text column is read as text (a new file whose column holds only numbers
+    is read by pandas as numbers, which would match no category). ``keep_empty``: a
+    column with no value in the rows the step is fitted on is kept (filled with 0), so
+    that every split has the same columns (a split's training rows can miss all of a
+    column's values; the saved model is fitted on all rows, where no column is empty)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
@@ -343,14 +375,15 @@ def _preprocessor(columns):
 
     branches = []
     if columns["numeric"]:
-        branches.append(("numbers", SimpleImputer(strategy="median"), columns["numeric"]))
+        impute = SimpleImputer(strategy="median", keep_empty_features=keep_empty)
+        branches.append(("numbers", impute, columns["numeric"]))
     if columns["text"]:
         encoder = OneHotEncoder(
             categories=[np.array(c, dtype=object) for c in columns["text"].values()],
             handle_unknown="ignore",
             sparse_output=False,
         )
-        impute = SimpleImputer(strategy="most_frequent")
+        impute = SimpleImputer(strategy="most_frequent", keep_empty_features=keep_empty)
         steps = [("missingasnan", MissingAsNaN()), ("simpleimputer", impute)]
         branches.append(
             ("text", Pipeline([*steps, ("onehotencoder", encoder)]), list(columns["text"]))
@@ -379,6 +412,13 @@ def _looks_like_an_id(column):
 
 
 def _load_npz(path):
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # np.load would read it as a pickle, and say so
+        raise UsageError(
+            f"{path} is not an .npz archive (numpy's zip of arrays X and y); for a table "
+            "of text, name it .csv."
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = {"X", "y"} - set(data.files)
@@ -412,7 +452,10 @@ def _check_data(shape, y, hidden):
     if shape[1] < 2:
         raise UsageError(f"the data has {shape[1]} feature column(s); at least 2 are needed.")
     _, counts = np.unique(y, return_counts=True)
-    continuous = y.dtype.kind == "f" and not np.all(y == np.round(y))
+    # fractional values are a measurement, unless there are a handful of them (codes
+    # such as 0.5 / 1.5 are classes)
+    fractional = y.dtype.kind == "f" and not np.all(y == np.round(y))
+    continuous = fractional and counts.size > 10
     if y.dtype.kind in "iuf" and (continuous or counts.size > max(20, len(y) // 10)):
         raise UsageError(
             f"the target looks continuous ({counts.size} distinct values in {len(y)} rows): "
@@ -743,7 +786,7 @@ def _one_split(args, X, y, names, columns, seed):
         X, y, test_size=TEST_SIZE, stratify=y, random_state=seed
     )
     if columns is not None:  # filled and encoded with the training rows' statistics
-        prep = _preprocessor(columns).fit(X_train)
+        prep = _preprocessor(columns, keep_empty=True).fit(X_train)
         X_train, X_test = prep.transform(X_train), prep.transform(X_test)
         names = list(X_train.columns)
     scaler = MinMaxScaler(clip=True).fit(X_train)

@@ -117,6 +117,19 @@ def _bad_inputs(tmp_path):
         (["--data", str(tmp_path / "pickled.npz")], "without pickle"),
         (["--data", good, "--levels", "2.0"], r"\(0, 1\]"),
         (["--data", good, "--max-iter", "0"], "at least 1"),
+        (
+            ["--data", _csv(tmp_path, "a,b,target,target\n" + "1,2,0,0\n" * 8, "dup.csv")],
+            "'target'.*more than once",
+        ),
+        (
+            [
+                "--data",
+                _csv(tmp_path, "a,a_b,x,target\n" + "b_c,c,1,0\nd,e,2,1\n" * 6, "clash.csv"),
+            ],
+            "same name.*'a_b_c'",
+        ),
+        (["--data", _csv(tmp_path, "a,b\n1,2\n", "text.npz")], "not an .npz archive"),
+        (["--data", str(tmp_path / "pickled.npz"), "--drop", "a"], "--drop names columns of a"),
     ]
 
 
@@ -518,3 +531,44 @@ def test_cli_refusals_create_no_folders_and_list_every_column(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("skshapsae: error:") == 1 and message in err, err
     assert not (tmp_path / "deep").exists()
+
+
+def test_a_text_column_of_numbers_matches_its_categories_in_new_rows(tmp_path):
+    """Categories read as text ("1", "2", "x") at fit time; a new file without "x" is read
+    by pandas as integers, which matched no category (every dummy 0, no warning)."""
+    pd = pytest.importorskip("pandas")
+    from skshapsae._cli import _load, _preprocessor
+
+    path = _csv(tmp_path, "grade,b,label\n" + "1,0.5,0\n2,0.1,1\nx,0.3,0\n3,0.9,1\n" * 5)
+    frame, _, _, columns = _load(path, "label")
+    prep = _preprocessor(columns).fit(frame)
+    new = pd.DataFrame({"grade": [1, 2, 3, None], "b": [0.5, 0.1, 0.9, 0.3]})
+    as_text = pd.DataFrame({"grade": ["1", "2", "3", None], "b": new["b"]})
+    encoded = prep.transform(new)
+    pd.testing.assert_frame_equal(encoded, prep.transform(as_text))
+    assert encoded.filter(like="grade_").sum(axis=1).tolist() == [1, 1, 1, 1]  # one each
+
+
+def test_a_split_without_a_columns_values_keeps_the_column(tmp_path):
+    """A split's training rows can miss every value of a column: its preprocessing keeps
+    the column (0), so every split has the same columns and per-column figures stay on
+    their names (the imputer dropped it: a shape mismatch, or errors on the wrong names)."""
+    pytest.importorskip("pandas")
+    from skshapsae._cli import _load, _preprocessor
+
+    text = "m,a,t,label\n" + ",0.5,u,0\n,0.1,v,1\n" * 10 + "3.0,0.2,w,0\n"
+    path = _csv(tmp_path, text.replace(",0.1,v,1\n,0.5,u,0", ",0.1,,1\n,0.5,u,0", 1))
+    frame, _, _, columns = _load(path, "label")
+    train = frame.iloc[:-1]  # neither m's value nor t's "w"
+    prep = _preprocessor(columns, keep_empty=True).fit(train)
+    out = prep.transform(frame)
+    assert list(out.columns) == ["m", "a", "t_u", "t_v", "t_w"]
+    assert out["m"].tolist()[:-1] == [0.0] * (len(frame) - 1) and out["m"].iloc[-1] == 3.0
+
+
+def test_a_target_of_a_few_fractional_codes_is_classes():
+    from skshapsae._cli import UsageError, _check_data
+
+    _check_data((40, 3), np.array([0.5, 1.5] * 20), None)  # no error: two classes
+    with pytest.raises(UsageError, match="continuous"):
+        _check_data((40, 3), np.linspace(0, 1, 40) + 0.01, None)

@@ -1288,18 +1288,33 @@ def _is_missing(value):
     )
 
 
-class MissingAsNaN(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Replace ``None``, ``pandas.NA`` and ``NaT`` by ``np.nan`` (as an object column).
+def _text(value):
+    """A cell as the text pandas would have read: integral floats of an integer column
+    read as numbers come back as "2", not "2.0"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
-    A stateless step with no parameters: it learns only the number and names of its
-    input columns. Its output has the input's columns, as ``object`` values.
+
+class MissingAsNaN(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Replace ``None``, ``pandas.NA`` and ``NaT`` by ``np.nan`` and every other cell by
+    its text (an object column of ``str`` and NaN).
+
+    A stateless step with no parameters, in front of a text column's imputer and one-hot
+    encoder: it learns only the number and names of its input columns. Its output has
+    the input's columns. Reading every value as text matters for a saved model: a new
+    file whose column holds only numbers ("1", "2") is read by pandas as numbers, which
+    would match none of the categories read as text at fit time.
 
     Examples
     --------
     >>> import numpy as np
     >>> from skshapsae.io._persistence import MissingAsNaN
-    >>> MissingAsNaN().fit_transform(np.array([["a"], [None]], dtype=object)).ravel().tolist()
-    ['a', nan]
+    >>> X = np.array([["a"], [None], [2]], dtype=object)
+    >>> MissingAsNaN().fit_transform(X).ravel().tolist()
+    ['a', nan, '2']
     """
 
     def fit(self, X, y=None):
@@ -1322,9 +1337,9 @@ class MissingAsNaN(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"MissingAsNaN was fitted on {self.n_features_in_} column(s); got shape "
                 f"{values.shape}."
             )
-        mask = np.array([_is_missing(v) for v in values.ravel()], dtype=bool)
-        values[mask.reshape(values.shape)] = np.nan
-        return values
+        flat = values.ravel()
+        out = np.array([np.nan if _is_missing(v) else _text(v) for v in flat], dtype=object)
+        return out.reshape(values.shape)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
