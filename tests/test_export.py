@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skshapsae import SHAPSparseAutoencoder, export
+from skshapsae import SHAPSparseAutoencoder, export, save
 from skshapsae.inference import _inference
 
 from _models import fast_model, fit_fast
@@ -141,3 +141,30 @@ def test_torchscript_export_under_deprecation_errors(logistic_model, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         export(logistic_model, tmp_path / "m.pt", format="torchscript")
+
+
+def test_the_format_follows_the_file_name_and_a_contradiction_is_refused(
+    logistic_model, logistic_X, tmp_path
+):
+    """``export(ae, "encoder.onnx")`` wrote a torch.export archive under an ONNX name,
+    which onnxruntime could not open."""
+    import zipfile
+
+    onnx = pytest.importorskip("onnx")
+    path = export(logistic_model, tmp_path / "encoder.onnx")
+    assert not zipfile.is_zipfile(path)  # a protobuf, not a .pt2 archive
+    onnx.checker.check_model(onnx.load(str(path)))
+    assert zipfile.is_zipfile(export(logistic_model, tmp_path / "encoder.pt2"))
+    with pytest.raises(ValueError, match="does not match the file name.*format='onnx'"):
+        export(logistic_model, tmp_path / "other.onnx", format="torch.export")
+    with pytest.raises(ValueError, match="'.pt2' means 'torch.export'"):
+        export(logistic_model, tmp_path / "other.pt2", format="onnx")
+    assert not (tmp_path / "other.onnx").exists() and not (tmp_path / "other.pt2").exists()
+
+
+def test_export_into_a_missing_folder_names_the_folder(logistic_model, tmp_path):
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match="folder .*no/such.* does not exist"):
+        export(logistic_model, missing / "encoder.pt2")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save(logistic_model, missing / "model.npz")

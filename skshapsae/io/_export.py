@@ -75,7 +75,7 @@ def _module(plan):
     return CompactNetwork().eval()
 
 
-def export(estimator, path, *, part="encoder", format="torch.export"):
+def export(estimator, path, *, part="encoder", format=None):
     """Export the pruned encoder (``transform``) or decoder (``inverse_transform``).
 
     Parameters
@@ -87,9 +87,13 @@ def export(estimator, path, *, part="encoder", format="torch.export"):
     part : {"encoder", "decoder"}, default="encoder"
         The encoder maps ``(n, n_features_in_)`` float32 rows to codes; the decoder maps
         ``(n, n_components_)`` codes to reconstructions.
-    format : {"torch.export", "onnx", "torchscript"}, default="torch.export"
+    format : {"torch.export", "onnx", "torchscript"} or None, default=None
         ``torch.export`` program, ONNX graph (input ``"input"``, output ``"output"``;
-        writing needs ``pip install 'skshapsae[onnx]'``) or TorchScript module.
+        writing needs ``pip install 'skshapsae[onnx]'``) or TorchScript module. None:
+        the one ``path``'s suffix names (``.onnx``: ONNX, ``.pt``: TorchScript,
+        anything else: ``torch.export``). A format that the suffix contradicts
+        (``format="onnx"`` into ``model.pt2``) is refused: the file would not open
+        where its name sends it.
 
     Returns
     -------
@@ -122,8 +126,7 @@ def export(estimator, path, *, part="encoder", format="torch.export"):
     check_is_fitted(estimator)
     if part not in ("encoder", "decoder"):
         raise ValueError(f"part must be 'encoder' or 'decoder', got {part!r}.")
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {tuple(FORMATS)}, got {format!r}.")
+    format = _format_for(path, format)
     _check_dense_size(estimator, "encode" if part == "encoder" else "decode")
     # every block dense (the default ``csr_density=-1``): ONNX has no sparse product
     plan = encode_decode_plan(estimator, "encode" if part == "encoder" else "decode", np.float32)
@@ -133,6 +136,27 @@ def export(estimator, path, *, part="encoder", format="torch.export"):
     with torch.no_grad(), atomic_path(path) as temporary:
         FORMATS[format](module, example, str(temporary))
     return Path(path)
+
+
+#: The format each known suffix names (any other suffix: ``torch.export``).
+SUFFIX_FORMATS = {".onnx": "onnx", ".pt": "torchscript", ".pt2": "torch.export"}
+
+
+def _format_for(path, format):
+    """``format``, or the one ``path``'s suffix names; a contradiction is refused."""
+    suffix = Path(os.fspath(path)).suffix.lower()
+    named = SUFFIX_FORMATS.get(suffix)
+    if format is None:
+        return named or "torch.export"
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {tuple(FORMATS)} or None, got {format!r}.")
+    if named is not None and named != format:
+        raise ValueError(
+            f"format={format!r} does not match the file name {os.fspath(path)!r}, whose "
+            f"suffix {suffix!r} means {named!r}: pass format={named!r}, or name the file "
+            f"for {format!r} ({', '.join(k for k, v in SUFFIX_FORMATS.items() if v == format)})."
+        )
+    return format
 
 
 #: Exports store the compacted blocks dense: at most this many times the links they

@@ -1407,6 +1407,10 @@ def atomic_path(path):
         raise IsADirectoryError(f"Cannot write to {str(path)!r}: give a file name, not a folder.")
     _check_replaceable(path)
     folder = path.parent
+    if not folder.is_dir():  # else mkstemp's error would name its temporary file
+        raise FileNotFoundError(
+            f"Cannot write to {str(path)!r}: the folder {str(folder)!r} does not exist."
+        )
     handle, temporary = tempfile.mkstemp(prefix=".sks", suffix=".tmp", dir=folder)
     os.close(handle)
     try:
