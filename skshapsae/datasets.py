@@ -95,9 +95,15 @@ def read_idx(path):
         raise ValueError(f"{path} is not an unsigned-byte IDX file (bad magic number).")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is truncated: its header declares {ndim} dimensions.")
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path} is truncated: expected {np.prod(shape)} values, got {data.size}.")
+        what = "truncated" if data.size < int(np.prod(shape)) else "longer than its header says"
+        raise ValueError(
+            f"{path} is {what}: its header declares shape {shape} ({np.prod(shape)} "
+            f"values), the file holds {data.size}."
+        )
     return data.reshape(shape)
 
 
@@ -126,6 +132,54 @@ def _download(name, folder):
             raise OSError(f"Could not download {stem}.gz for {name}: " + "; ".join(errors))
 
 
+def _read_npz(path, name):
+    """``X`` and ``y`` of an ``.npz`` (never pickled objects); a clear error otherwise."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = {"X", "y"} - set(data.files)
+            if missing:
+                raise ValueError(f"it lacks the array(s) {sorted(missing)}")
+            return data["X"], data["y"]
+    except Exception as exc:  # a damaged zip, pickled objects, I/O errors
+        raise ValueError(
+            f"{path} is not a readable {name} .npz (arrays X of images and y of labels): {exc}."
+        ) from None
+
+
+def _read_idx_pair(images_path, labels_path):
+    """A pair of IDX files: 28 x 28 images and as many labels."""
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"{images_path} holds images of shape {images.shape[1:]}, not 28 x 28.")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(
+            f"{labels_path} holds {labels.size} labels for the {len(images)} images of "
+            f"{images_path}."
+        )
+    return images.reshape(len(images), 28 * 28), labels
+
+
+def _checked(X, y, name):
+    """``(X, y)`` as rows of 784 pixels and integer labels, or a ValueError saying what is
+    wrong (a loader that returned them would hand corrupt data on silently)."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.dtype.kind not in "biuf" or y.dtype.kind not in "biuf" or y.ndim != 1:
+        raise ValueError(
+            f"{name}: X must hold numbers and y be a 1-d array of labels; got X of dtype "
+            f"{X.dtype}, y of dtype {y.dtype} and shape {y.shape}."
+        )
+    if len(X) != len(y) or X[:1].size not in (0, 784):
+        raise ValueError(
+            f"{name}: X must hold one 28 x 28 image (784 pixels) per label; got X of shape "
+            f"{X.shape} and {len(y)} labels."
+        )
+    if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+        raise ValueError(f"{name}: the labels must be whole numbers; y has NaN or fractions.")
+    if X.dtype.kind in "iu" and X.size and (X.min() < 0 or X.max() > 255):
+        raise ValueError(f"{name}: integer pixels must lie in 0..255.")
+    return X.reshape(len(X), 784), y
+
+
 def _load(name, data_home, download, return_X_y, as_float):
     home = get_data_home(data_home)
     folder_candidates = [home, home / name]
@@ -133,8 +187,7 @@ def _load(name, data_home, download, return_X_y, as_float):
     for folder in folder_candidates:
         for fname in _SOURCES[name]["npz"]:
             if (folder / fname).exists():
-                with np.load(folder / fname, allow_pickle=False) as data:
-                    X, y = data["X"], data["y"]
+                X, y = _read_npz(folder / fname, name)
                 break
         if X is not None:
             break
@@ -145,9 +198,9 @@ def _load(name, data_home, download, return_X_y, as_float):
         for folder in folder_candidates:
             parts = [(_find_idx(folder, i), _find_idx(folder, lab)) for i, lab in _IDX_FILES]
             if any(i and lab for i, lab in parts):
-                images = [read_idx(i).reshape(-1, 28 * 28) for i, lab in parts if i and lab]
-                labels = [read_idx(lab) for i, lab in parts if i and lab]
-                X, y = np.concatenate(images), np.concatenate(labels)
+                pairs = [_read_idx_pair(i, lab) for i, lab in parts if i and lab]
+                X = np.concatenate([images for images, _ in pairs])
+                y = np.concatenate([labels for _, labels in pairs])
                 break
     if X is None:
         looked = ", ".join(str(f) for f in folder_candidates)
@@ -157,10 +210,10 @@ def _load(name, data_home, download, return_X_y, as_float):
             f"files {_IDX_FILES[0][0]}[.gz] and {_IDX_FILES[0][1]}[.gz]. Put them there, set "
             "data_home= or $SKSHAPSAE_DATA, or pass download=True when online."
         )
-    X = X.reshape(len(X), -1)
+    X, y = _checked(X, y, name)
     if as_float:
-        X = X.astype(np.float64) / 255.0 if X.dtype == np.uint8 else X.astype(np.float64)
-    y = np.asarray(y).astype(np.int64)
+        X = X.astype(np.float64) / 255.0 if X.dtype.kind in "iu" else X.astype(np.float64)
+    y = y.astype(np.int64)
     if return_X_y:
         return X, y
     return Bunch(data=X, target=y, images_shape=(28, 28), DESCR=f"{name} ({len(X)} images)")
@@ -179,7 +232,8 @@ def load_mnist(*, data_home=None, download=False, return_X_y=False, as_float=Tru
     return_X_y : bool, default=False
         Return ``(X, y)`` instead of a Bunch.
     as_float : bool, default=True
-        Scale uint8 pixels to float64 in [0, 1], as the paper does.
+        Scale integer pixels (0-255) to float64 in [0, 1], as the paper does; float
+        pixels are kept as they are.
 
     Returns
     -------

@@ -59,6 +59,58 @@ def test_corrupt_idx_refused(tmp_path):
         read_idx(tmp_path / "bad")
 
 
+def _npz(tmp_path, **arrays):
+    np.savez(tmp_path / "mnist.npz", **arrays)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        (dict(X=np.zeros((10, 784)), y=np.zeros(7)), "one 28 x 28 image .* per label"),
+        (dict(X=np.zeros((4, 100)), y=np.zeros(4)), "784 pixels"),
+        (dict(X=np.zeros((2, 784)), y=np.array([1.0, np.nan])), "whole numbers"),
+        (dict(X=np.zeros((2, 784)), y=np.array([1.0, 1.7])), "whole numbers"),
+        (dict(X=np.full((2, 784), 300), y=np.zeros(2)), "0..255"),
+        (dict(X=np.zeros((2, 784))), "lacks the array.*'y'"),
+        (dict(X=np.array([{}], dtype=object), y=np.zeros(1)), "not a readable mnist .npz"),
+    ],
+)
+def test_corrupt_data_is_a_clear_error_not_data(tmp_path, arrays, message):
+    """Mismatched lengths, wrong image sizes, NaN or fractional labels and pickled
+    objects were returned as data (or failed with numpy's own errors)."""
+    with pytest.raises(ValueError, match=message):
+        load_mnist(data_home=_npz(tmp_path, **arrays))
+
+
+def test_damaged_files_are_named(tmp_path, images):
+    (tmp_path / "mnist.npz").write_bytes(b"PK\x03\x04 broken")
+    with pytest.raises(ValueError, match="mnist.npz is not a readable mnist .npz"):
+        load_mnist(data_home=tmp_path)
+    X, y = images
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    _write_idx(folder / "train-images-idx3-ubyte", X[:4].reshape(4, 14, 56), False)
+    _write_idx(folder / "train-labels-idx1-ubyte", y[:4], False)
+    with pytest.raises(ValueError, match="not 28 x 28"):
+        load_mnist(data_home=folder)
+    _write_idx(folder / "train-images-idx3-ubyte", X[:4], False)
+    _write_idx(folder / "train-labels-idx1-ubyte", y[:3], False)
+    with pytest.raises(ValueError, match="3 labels for the 4 images"):
+        load_mnist(data_home=folder)
+    (folder / "extra").write_bytes((folder / "train-labels-idx1-ubyte").read_bytes() + b"\x00")
+    with pytest.raises(ValueError, match="longer than its header says"):
+        read_idx(folder / "extra")
+
+
+def test_integer_pixels_of_any_width_are_scaled(tmp_path, images):
+    X, y = images
+    Xf, _ = load_mnist(
+        data_home=_npz(tmp_path, X=X.reshape(7, -1).astype(np.int64), y=y), return_X_y=True
+    )
+    np.testing.assert_allclose(Xf, X.reshape(7, -1) / 255.0)
+
+
 def test_synthetic_matches_the_paper():
     X = make_synthetic(4000, random_state=0)
     assert X.shape == (4000, 6)
