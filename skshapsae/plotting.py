@@ -90,17 +90,49 @@ class _Display:
     in each display's Attributes). A new display is a subclass and a line in ``__all__``.
     """
 
-    def _axes(self, ax, **subplots):
-        """Check matplotlib, then use ``ax`` or a new figure; sets ``figure_`` and ``ax_``."""
+    def _axes(self, ax, panels=1, **subplots):
+        """Check matplotlib, then use ``ax`` or a new figure; sets ``figure_`` and ``ax_``.
+        ``panels``: the Axes the display draws on; fewer given is an error (panels were
+        dropped without a word)."""
         _check_matplotlib(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
 
+        if ax is not None and np.size(ax) < panels:
+            raise ValueError(
+                f"{type(self).__name__} draws {panels} panels here; ax holds "
+                f"{np.size(ax)}. Pass an array of {panels} Axes (plt.subplots(1, "
+                f"{panels})[1]) or ax=None for a new figure."
+            )
         if ax is None:
             fig, ax = plt.subplots(**subplots)
         else:
             fig = np.ravel(ax)[0].figure
         self.figure_, self.ax_ = fig, ax
         return fig, ax
+
+
+def _model(estimator, name, needs=(), layer=None, layers=None):
+    """The fitted ``SHAPSparseAutoencoder`` a display reads: ``estimator`` itself, or the
+    last step of a Pipeline ending in one (as the CLI saves); a clear error where it was
+    slimmed of what ``needs`` names or ``layer`` is not one of ``layers(model)``."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        estimator = estimator[-1]
+    check_is_fitted(estimator)
+    missing = [a for a in needs if not hasattr(estimator, a)]
+    if missing:
+        raise ValueError(
+            f"{name} needs {missing[0]}, which slim() dropped with the dense network; "
+            "use the estimator before slimming."
+        )
+    if layer is not None:
+        count = layers(estimator)
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+            raise TypeError(f"layer must be an int, got {layer!r}.")
+        if not 0 <= layer < count:
+            raise ValueError(f"layer must be in 0..{count - 1} for this model, got {layer}.")
+    return estimator
 
 
 def _unit_names(estimator, layer):
@@ -204,7 +236,11 @@ class UnitImportanceDisplay(_Display):
         display : UnitImportanceDisplay
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
-        check_is_fitted(estimator)
+        if kwargs.get("order", "importance") not in ("importance", "input"):
+            raise ValueError(f"order must be 'importance' or 'input', got {kwargs['order']!r}.")
+        estimator = _model(
+            estimator, cls.__name__, layer=layer, layers=lambda m: len(m.unit_importances_)
+        )
         imp = estimator.feature_importances_ if layer == 0 else estimator.unit_importances_[layer]
         shape = infer_image_shape(len(imp), image_shape) if layer == 0 else None
         return cls(imp, _unit_names(estimator, layer), layer, shape).plot(ax=ax, **kwargs)
@@ -227,6 +263,8 @@ class UnitImportanceDisplay(_Display):
         -------
         display : UnitImportanceDisplay
         """
+        if order not in ("importance", "input"):  # before a figure is opened
+            raise ValueError(f"order must be 'importance' or 'input', got {order!r}.")
         self._axes(ax)
         self.im_ = self.colorbar_ = self.bars_ = None
         label = "feature importance (share)" if self.layer == 0 else "unit importance (mean |SHAP|)"
@@ -236,8 +274,6 @@ class UnitImportanceDisplay(_Display):
             self.colorbar_ = self.figure_.colorbar(self.im_, ax=self.ax_, label=label)
             self.ax_.set_axis_off()
         else:
-            if order not in ("importance", "input"):
-                raise ValueError(f"order must be 'importance' or 'input', got {order!r}.")
             importances = np.asarray(self.importances)
             rank = (
                 np.argsort(-importances, kind="stable")
@@ -302,7 +338,13 @@ class LinkImportanceDisplay(_Display):
         display : LinkImportanceDisplay
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
-        check_is_fitted(estimator)
+        estimator = _model(
+            estimator,
+            cls.__name__,
+            needs=("link_importances_",),
+            layer=layer,
+            layers=lambda m: len(m.link_masks_),
+        )
         imp = estimator.link_importances_[layer]
         disp = cls(imp, estimator.link_masks_[layer], _unit_names(estimator, layer))
         return disp.plot(kind=kind, ax=ax, **kwargs)
@@ -432,7 +474,11 @@ class ImageMaskDisplay(_Display):
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         if what not in ("mask", "importance"):
             raise ValueError(f"what must be 'mask' or 'importance', got {what!r}.")
-        check_is_fitted(estimator)
+        if units is not None and (
+            isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1
+        ):
+            raise ValueError(f"units must be a positive int or None, got {units!r}.")
+        estimator = _model(estimator, cls.__name__, needs=("link_importances_",))
         mask, imp = _input_maps(estimator)
         maps = mask if what == "mask" else imp
         units = min(16, len(maps)) if units is None else units
@@ -473,6 +519,7 @@ class ImageMaskDisplay(_Display):
             rows = int(np.ceil(n / cols))
             self._axes(
                 ax,
+                panels=n,
                 nrows=rows,
                 ncols=cols,
                 figsize=(2.2 * cols + 1.2, 2.2 * rows + 0.6),
@@ -576,7 +623,9 @@ class FeatureMaskDisplay(_Display):
         display : FeatureMaskDisplay
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
-        check_is_fitted(estimator)
+        if len(levels) == 0:
+            raise ValueError("levels is empty; pass at least one importance level.")
+        estimator = _model(estimator, cls.__name__)
         models = [estimator.reprune(m) for m in levels]
         shape = infer_image_shape(len(models[0].active_units_[0]), image_shape)
         return cls(
@@ -617,7 +666,7 @@ class FeatureMaskDisplay(_Display):
             self.ax_.set_xlabel("input feature")
             self.ax_.set_title("input layer: features kept at each importance level")
         else:
-            self._axes(ax, ncols=n, figsize=(3.0 * n, 3.6), squeeze=False)
+            self._axes(ax, panels=n, ncols=n, figsize=(3.0 * n, 3.6), squeeze=False)
             self.images_ = []
             for axis, mask, level, eta in zip(
                 np.ravel(self.ax_), self.masks, self.levels, self.sparsities
@@ -731,7 +780,7 @@ class SparsityCurveDisplay(_Display):
         display : SparsityCurveDisplay
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
-        check_is_fitted(estimator)
+        estimator = _model(estimator, cls.__name__)
         levels, eta = estimator.sparsity_curve(levels)
         scores = None
         if scorer is not None:
@@ -776,7 +825,7 @@ class SparsityCurveDisplay(_Display):
         display : SparsityCurveDisplay
         """
         ncols = 1 if self.scores is None else 2
-        self._axes(ax, ncols=ncols, figsize=(4.5 * ncols, 3.5), squeeze=False)
+        self._axes(ax, panels=ncols, ncols=ncols, figsize=(4.5 * ncols, 3.5), squeeze=False)
         axes = np.ravel(self.ax_)
         kw = {"marker": "o", **(line_kw or {})}
         self.lines_ = axes[0].plot(self.levels, self.sparsities, **kw)

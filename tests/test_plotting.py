@@ -156,3 +156,41 @@ def _bar_labels(shap, explanation):
     plt.figure()
     shap.plots.bar(explanation, show=False)
     return [t.get_text() for t in plt.gca().texts if t.get_text().startswith(("+", "-"))]
+
+
+def test_displays_refuse_what_they_cannot_draw_before_opening_a_figure(images):
+    """Panels dropped on a single Axes, an IndexError for a scorer's second panel, bare
+    AttributeErrors on a slimmed model, layer and unit counts out of range: each is a
+    clear error now, and none leaves a figure open."""
+    import matplotlib.pyplot as plt
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, ae = images
+    plt.close("all")
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="draws 4 panels here; ax holds 1"):
+        FeatureMaskDisplay.from_estimator(ae, levels=(0.5, 0.8, 0.9, 0.95), ax=ax)
+    with pytest.raises(ValueError, match="draws 2 panels"):
+        SparsityCurveDisplay.from_estimator(
+            ae, levels=[0.5, 1.0], scorer=lambda m: m.score(X), ax=ax
+        )
+    _, axes = plt.subplots(1, 4)
+    assert len(FeatureMaskDisplay.from_estimator(ae, ax=axes).images_) == 4
+    plt.close("all")
+    for make, message in [
+        (lambda: UnitImportanceDisplay.from_estimator(ae, order="bogus"), "order must be"),
+        (lambda: UnitImportanceDisplay.from_estimator(ae, layer=5), "layer must be in 0..3"),
+        (lambda: LinkImportanceDisplay.from_estimator(ae, layer=-1), "layer must be in 0..3"),
+        (lambda: LinkImportanceDisplay.from_estimator(ae.slim()), "slim"),
+        (lambda: ImageMaskDisplay.from_estimator(ae.slim()), "slim"),
+        (lambda: ImageMaskDisplay.from_estimator(ae, units=0), "positive int"),
+        (lambda: FeatureMaskDisplay.from_estimator(ae, levels=[]), "levels is empty"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            make()
+        assert plt.get_fignums() == []
+    # a Pipeline ending in the model (as the CLI saves it) is read through its last step
+    pipe = make_pipeline(MinMaxScaler(), ae)
+    assert UnitImportanceDisplay.from_estimator(pipe).figure_ is not None
+    plt.close("all")
