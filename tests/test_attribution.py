@@ -290,3 +290,22 @@ def test_a_tables_rows_get_the_same_code_whatever_the_threads(monkeypatch):
         np.testing.assert_array_equal(ae.transform(X32[1001:1102]), quiet[1001:1102])
     finally:
         torch.set_num_threads(previous)
+
+
+def test_source_columns_reads_name_slices_and_refuses_unfitted_transformers():
+    """A ColumnTransformer branch given ``slice("a", "b")`` (pandas' inclusive label
+    slice) raised a TypeError; an unfitted transformer an AttributeError."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.exceptions import NotFittedError
+    from sklearn.preprocessing import MinMaxScaler
+
+    from skshapsae import source_columns
+
+    frame = pd.DataFrame(np.random.default_rng(0).uniform(size=(20, 4)), columns=list("abcd"))
+    front = ColumnTransformer(
+        [("num", MinMaxScaler(), slice("b", "c")), ("first", "passthrough", slice(0, 1))]
+    ).fit(frame)
+    assert source_columns(front).tolist() == ["b", "c", "a"]
+    with pytest.raises(NotFittedError):
+        source_columns(ColumnTransformer([("num", MinMaxScaler(), ["a"])]))

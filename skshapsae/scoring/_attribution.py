@@ -26,6 +26,7 @@ unit-free).
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 #: Network evaluations (rows through the dense network) the reconstruction game may
 #: spend: ``n_rows x n_orders x (n_players + 1)``. A table of 56 columns with 300
@@ -211,7 +212,7 @@ def source_columns(transformer):
     and the remainder), ``OneHotEncoder`` (every dummy of a column, dropped and
     infrequent categories included), selectors (``VarianceThreshold``,
     ``SelectKBest``, ...) and transformers that keep their columns one to one
-    (scalers, imputers, ``FunctionTransformer``).
+    (scalers, imputers, ``FunctionTransformer(feature_names_out="one-to-one")``).
 
     Parameters
     ----------
@@ -228,6 +229,7 @@ def source_columns(transformer):
         For a transformer that mixes its columns (``PCA``, ``PolynomialFeatures``):
         its outputs have no single source.
     """
+    check_is_fitted(transformer)
     indices = _source_indices(transformer)
     names = getattr(transformer, "feature_names_in_", None)
     if names is None:
@@ -295,6 +297,11 @@ def _column_transformer_indices(transformer):
 def _as_indices(columns, position):
     """Column names, integers, a boolean mask or a slice as integer positions."""
     if isinstance(columns, slice):
+        if isinstance(columns.start, str) or isinstance(columns.stop, str):
+            # a slice of names, as pandas' .loc reads it: both ends included
+            start = None if columns.start is None else position[columns.start]
+            stop = None if columns.stop is None else position[columns.stop] + 1
+            return slice(start, stop, columns.step)
         return columns
     columns = np.atleast_1d(np.asarray(columns))
     if columns.dtype.kind == "b":
