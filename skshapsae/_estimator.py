@@ -526,9 +526,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Parameters
         ----------
         importance_level : float in (0, 1] or None
-            New level; ``None`` keeps ``self.importance_level``.
+            New level (it clears a fitted ``target_sparsity``); ``None`` keeps
+            ``self.importance_level``.
         target_sparsity : float in [0, 1) or None
-            New target sparsity; takes precedence over ``importance_level``.
+            New target sparsity; takes precedence over ``importance_level``. With both
+            None the fitted target, if any, is kept (``reprune(X=X)`` fine-tunes at the
+            fitted sparsity).
         pruning : {"layer", "global", "units"} or None
             Links per layer, links across layers or whole units (see the parameter);
             ``None`` keeps ``self.pruning``. With ``scores`` and "units", a unit's score

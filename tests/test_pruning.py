@@ -578,3 +578,14 @@ def test_a_pruning_worse_than_the_column_means_is_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         assert model.reprune(1.0).score(X) > -np.mean((X - X.mean(axis=0)) ** 2)
+
+
+def test_reprune_without_a_level_or_target_keeps_the_fitted_target(logistic_X):
+    """``reprune(X=X)`` or ``reprune(pruning="units")`` of a model fitted at a target
+    sparsity dropped the target and pruned at the fitted level's default instead."""
+    model = fast_model(target_sparsity=0.5, fine_tune_iter=0, random_state=0).fit(logistic_X)
+    for again in (model.reprune(), model.reprune(X=logistic_X), model.reprune(pruning="global")):
+        assert again.target_sparsity == 0.5
+        assert abs(again.sparsity_ - model.sparsity_) < 0.05
+    level = model.reprune(importance_level=0.99)  # a level clears the target it would lose to
+    assert level.target_sparsity is None and level.sparsity_ < model.sparsity_

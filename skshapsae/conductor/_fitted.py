@@ -470,8 +470,12 @@ def _columns(state):
 
 def reprune_params(importance_level, target_sparsity, pruning, X):
     """The parameters ``reprune`` sets on its copy: the new target, and the level and
-    the pruning where given; without ``X`` to fine-tune on, ``fine_tune_iter=0``."""
-    params = {"target_sparsity": target_sparsity}
+    the pruning where given (a level alone clears the fitted target, which would
+    override it; neither keeps the fitted target); without ``X`` to fine-tune on,
+    ``fine_tune_iter=0``."""
+    params = {}
+    if importance_level is not None or target_sparsity is not None:
+        params["target_sparsity"] = target_sparsity
     if importance_level is not None:
         params["importance_level"] = importance_level
     if pruning is not None:
