@@ -39,18 +39,24 @@ from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._estimator import SHAPSparseAutoencoder
 from .scoring._scoring import layer_outputs
 
 
-def _inputs(estimator, X, name):
-    """Each dense layer's inputs at the rows ``X`` (the scores that use activations)."""
+def _rows(estimator, X, name):
+    """``X`` validated against the estimator, as its ``transform`` validates rows: 2-d,
+    finite, its width and (for a DataFrame) its columns in the fitted order."""
     if X is None:
         raise ValueError(f"The {name!r} score needs X, the rows whose activations it uses.")
+    return validate_data(estimator, X, reset=False, dtype=np.float64)
+
+
+def _inputs(estimator, X, name):
+    """Each dense layer's inputs at the rows ``X`` (the scores that use activations)."""
     return layer_outputs(
-        np.asarray(X, dtype=np.float64),
+        _rows(estimator, X, name),
         estimator.dense_weights_,
         estimator.dense_intercepts_,
         estimator.activations_,
@@ -88,7 +94,6 @@ def random_scores(estimator, X, rng):
 
 
 def _mint(estimator, X, rng):
-    _inputs(estimator, X, "mint")
     return mint_scores(estimator, X, random_state=rng)
 
 
@@ -125,7 +130,17 @@ def score_links(method, estimator, X=None, random_state=None):
     check_is_fitted(estimator)
     if method not in SCORES:
         raise ValueError(f"Unknown baseline score {method!r}; choose one of {tuple(SCORES)}.")
+    _dense(estimator, "score_links")
     return SCORES[method](estimator, X, check_random_state(random_state))
+
+
+def _dense(estimator, what):
+    """Refuse a ``slim()`` copy: the scores read the dense network it dropped."""
+    if not hasattr(estimator, "dense_weights_"):
+        raise ValueError(
+            f"{what} needs the dense network, which slim() dropped; use the estimator "
+            "before slimming."
+        )
 
 
 def _ci_dependence(child, parent, rest, rng):
@@ -144,7 +159,10 @@ def _ci_dependence(child, parent, rest, rng):
     child, parent, rest = child[order], parent[order], rest[order]
     third = n // 3
     a, b = slice(0, third), slice(third, 2 * third)
-    neighbour = NearestNeighbors(n_neighbors=1).fit(rest[b]).kneighbors(rest[a])[1][:, 0]
+    if rest.shape[1] == 0:  # no other parent: any row of the second third is independent
+        neighbour = np.arange(third)
+    else:
+        neighbour = NearestNeighbors(n_neighbors=1).fit(rest[b]).kneighbors(rest[a])[1][:, 0]
     bootstrap = np.hstack([child[a], parent[b][neighbour], rest[a]])
     joint = np.hstack([child, parent, rest])[2 * third :]
     points = np.vstack([joint, bootstrap])
@@ -190,8 +208,12 @@ def mint_scores(estimator, X, *, n_groups=20, n_rows=300, random_state=None):
         One ``(n(l+1), n(l))`` array per layer, all positive.
     """
     check_is_fitted(estimator)
+    _dense(estimator, "mint_scores")
+    for name, value, least in (("n_groups", n_groups, 1), ("n_rows", n_rows, 9)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+            raise ValueError(f"{name} must be an int of at least {least}, got {value!r}.")
     rng = check_random_state(random_state)
-    X = np.asarray(X, dtype=np.float64)
+    X = _rows(estimator, X, "mint")
     if len(X) < 9:
         raise ValueError(f"MINT needs at least 9 rows of X, got {len(X)}.")
     rows = rng.choice(len(X), size=min(n_rows, len(X)), replace=False)
@@ -222,7 +244,9 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
 
     The dense network, the cascade, mean folding and fine-tuning are those of
     ``estimator`` (fine-tuning only when ``X`` is given); only the ranking differs.
-    Equivalent to ``estimator.reprune(scores=scores, keep_counts=keep_counts, X=X)``.
+    Equivalent to ``estimator.reprune(scores=scores, keep_counts=keep_counts, X=X)``;
+    ``keep_counts`` count links, so a model fitted with ``pruning="units"`` is pruned
+    by links here (``pruning="layer"``).
 
     Returns
     -------
@@ -230,7 +254,8 @@ def prune_with_scores(estimator, scores, keep_counts, X=None):
         A new fitted estimator whose ``link_importances_`` are ``scores``.
     """
     check_is_fitted(estimator)
-    return estimator.reprune(scores=scores, keep_counts=keep_counts, X=X)
+    pruning = "layer" if estimator.pruning == "units" else None
+    return estimator.reprune(scores=scores, keep_counts=keep_counts, X=X, pruning=pruning)
 
 
 class _TrainedBaseline(SHAPSparseAutoencoder):
@@ -286,6 +311,11 @@ class _TrainedBaseline(SHAPSparseAutoencoder):
         self : object
             Fitted; ``link_importances_`` are ``|W|``.
         """
+        if self.pruning == "units":  # before anything is fitted: a refusal leaves no state
+            raise ValueError(
+                f"{type(self).__name__} prunes links by |W| at the layer game's keep counts; "
+                "pruning='units' does not apply. Use pruning='layer' or 'global'."
+            )
         super().fit(X)  # trained with the setting of ``_training``
         pruned = prune_with_scores(self, score_links("magnitude", self), self.keep_counts_, X)
         params = self.get_params(deep=False)
@@ -339,7 +369,7 @@ class KSparseAutoencoder(_TrainedBaseline):
     _own = {"k": None}
 
     def _training(self, X):
-        sizes = self.hidden_layer_sizes or max(1, np.shape(X)[1] // 2)
+        sizes = self.hidden_layer_sizes or max(1, _n_columns(X) // 2)
         sizes = (sizes,) if np.isscalar(sizes) else sizes
         code, k = int(sizes[-1]), self.k
         if k is None:
@@ -350,6 +380,26 @@ class KSparseAutoencoder(_TrainedBaseline):
                 f"be an int from 1 to {code} (or None for a quarter of the code); got {k!r}."
             )
         return {"code_top_k": int(k)}
+
+
+def _n_columns(X):
+    """The columns of ``X`` before it is validated: of an array or table, of the first
+    chunk of a list of chunks; a ValueError where there is no 2-d shape to read."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and shape[1] is not None:
+        return int(shape[1])
+    if isinstance(X, (list, tuple)) and len(X) and len(getattr(X[0], "shape", ())) == 2:
+        return int(X[0].shape[1])  # chunks of rows
+    try:
+        shape = np.asarray(X).shape  # (not np.shape: array-likes may refuse __array_function__)
+    except (ValueError, TypeError):  # ragged rows
+        shape = ()
+    if len(shape) != 2:
+        raise ValueError(
+            "X must be a 2-d array of rows (or a list of 2-d chunks of rows); got "
+            f"{type(X).__name__} of shape {shape}."
+        )
+    return int(shape[1])
 
 
 class DropoutAutoencoder(_TrainedBaseline):

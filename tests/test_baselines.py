@@ -217,3 +217,56 @@ def test_a_baseline_class_is_the_trained_baseline(X, tmp_path, kind, setting):
     with pytest.raises(AttributeError, match="partial_fit") as refused:
         fitted.partial_fit(X)
     assert "fit only" in str(refused.value.__cause__)  # why, chained
+
+
+def test_scores_validate_their_rows_and_the_model():
+    """Wanda and MINT read X as transform does (2-d, finite, the fitted width and column
+    order); a slimmed model is refused by name. Reordered DataFrame columns gave other
+    scores without a word, NaN rows NaN scores, 1-d X nonsense."""
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(0).uniform(size=(40, 5))
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    model = fast_model((3,), max_iter=3, random_state=0).fit(frame)
+    nan = X.copy()
+    nan[0, 0] = np.nan
+    for method in ("wanda", "mint"):
+        score_links(method, model, frame, random_state=0)  # as fitted: fine
+        for bad, message in [
+            (frame[list("edcba")], "feature names"),
+            (pd.DataFrame(nan, columns=list("abcde")), "NaN"),
+            (frame.to_numpy()[:, 0], "2D"),
+        ]:
+            with pytest.raises(ValueError, match=message):
+                score_links(method, model, bad, random_state=0)
+    with pytest.raises(ValueError, match="slim"):
+        score_links("magnitude", model.slim())
+
+
+def test_mint_scores_a_layer_with_one_unit_and_checks_its_settings():
+    from skshapsae.baselines import mint_scores
+
+    X = np.random.default_rng(0).uniform(size=(40, 6))
+    model = fast_model((1,), max_iter=3, random_state=0).fit(X)  # the code has 1 unit
+    scores = score_links("mint", model, X, random_state=0)
+    assert [s.shape for s in scores] == [(1, 6), (6, 1)] and all(np.all(s > 0) for s in scores)
+    for setting in (dict(n_groups=0), dict(n_rows=5), dict(n_groups=True)):
+        with pytest.raises(ValueError, match="must be an int of at least"):
+            mint_scores(model, X, **setting)
+
+
+def test_trained_baselines_read_chunks_and_refuse_unit_pruning_before_fitting():
+    from skshapsae.baselines import DropoutAutoencoder, KSparseAutoencoder
+
+    X = np.random.default_rng(0).uniform(size=(60, 6))
+    chunks = [X[:30], X[30:]]
+    assert KSparseAutoencoder(max_iter=3, random_state=0).fit(chunks).n_components_ == 3
+    with pytest.raises(ValueError, match="2-d array of rows"):
+        KSparseAutoencoder(max_iter=3).fit(X[:, 0])
+    refused = DropoutAutoencoder((4, 2), pruning="units", max_iter=3)
+    with pytest.raises(ValueError, match="pruning='units' does not apply"):
+        refused.fit(X)
+    assert not hasattr(refused, "n_features_in_")  # nothing fitted
+    units = fast_model((4, 2), pruning="units", max_iter=3, random_state=0).fit(X)
+    counts = [int(m.sum()) for m in units.link_masks_]
+    pruned = prune_with_scores(units, score_links("magnitude", units), counts)
+    assert pruned.pruning == "layer" and pruned.sparsity_ > 0
