@@ -667,7 +667,12 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         model = dict(encode=self._encode, decode=self._decode, unit_names=self.get_unit_names)
         model.update(seed=self._seed, game=self._played_scoring)
         state, validate = self._fitted_state(), fitted.row_validator(self)
-        return fitted.explanation(state, X, validate, model, layer, output, max_evals, display_data)
+        explained = fitted.explanation(
+            state, X, validate, model, layer, output, max_evals, display_data
+        )
+        if layer is None and output == "units":  # shap's plots name the outputs so
+            explained.output_names = list(self.get_feature_names_out())
+        return explained
 
     def select_features(self, n_features, *, X=None, weights="uniform", units="auto"):
         """Indices of ``n_features`` input columns that reconstruct the others best.

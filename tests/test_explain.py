@@ -35,6 +35,7 @@ def test_code_explanations_use_the_pruned_encoder(fitted):
     X, ae = fitted
     exp = ae.explain(X[:3], output="units")
     assert exp.values.shape == (3, 6, 2)
+    assert list(exp.output_names) == list(ae.get_feature_names_out())  # not "Output 0"
     codes = ae.transform(X[:3])
     np.testing.assert_allclose(exp.values.sum(axis=1) + exp.base_values, codes, atol=1e-6)
     # features whose every link was pruned get no attribution: exactly 0 (dummy players)
