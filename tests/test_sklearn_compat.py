@@ -22,7 +22,20 @@ def _fast():
 EXPECTED_FAILED_CHECKS = {}
 
 
-@parametrize_with_checks([_fast()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def _baselines():
+    """The trained baselines are public estimators too (KSparseAutoencoder failed two
+    checks: it read X's width before validating it)."""
+    from skshapsae.baselines import DropoutAutoencoder, KSparseAutoencoder
+
+    from _models import FAST
+
+    settings = {**FAST, "n_background": 8, "n_explain": 8, "random_state": None}
+    return [KSparseAutoencoder(**settings), DropoutAutoencoder(**settings)]
+
+
+@parametrize_with_checks(
+    [_fast(), *_baselines()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
+)
 def test_sklearn_checks(estimator, check):
     check(estimator)
 
