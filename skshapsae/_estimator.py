@@ -609,10 +609,11 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             as ``fit``); values have shape ``(n_samples, n(l), n(l+1))``, inputs of the
             layer by its outputs. With ``importance_target="reconstruction"`` fitted,
             the network game's per-row values (base value: the row's ``-MSE`` with every
-            link imputed), from its first-order estimator (docs, "Estimators"): they add
-            up to the row's value only approximately (within 24 % on the networks
-            tested there), and on tiny networks, where few links feed a unit, they can
-            miss it by more, even in sign; the layer games' values add up exactly.
+            link imputed). Those come from a first-order estimator
+            (docs, "Games and Shapley estimators") and add up to the row's value only
+            approximately (within 24 % on the networks tested there); on tiny
+            networks, where few links feed a unit, they can miss it by more, even in
+            sign. The layer games' values add up exactly.
         output : "error", "units", int or None, default=None
             What is explained with ``layer=None``:
 
