@@ -206,7 +206,10 @@ class SHAPSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         draws the seeds from numpy's global generator, as scikit-learn's estimators do,
         so it advances that generator; torch's global state is never touched.
     verbose : int, default=0
-        Progress bars and a log line per stage when positive.
+        When positive: progress bars while training and scoring (tqdm, on stderr; each
+        goes away when its stage ends), and a line per stage on the ``"skshapsae"``
+        logger at INFO level, which Python shows once logging is configured (for
+        example ``logging.basicConfig(level=logging.INFO)``).
 
     Attributes
     ----------

@@ -68,8 +68,8 @@ def test_early_stopping_keeps_the_best_epoch(digits):
 
 def test_early_stopping_needs_rows():
     X = np.random.default_rng(0).uniform(size=(5, 4))
-    with pytest.raises(ValueError, match="validation_fraction"):
-        _dense(hidden_layer_sizes=(2,), early_stopping=True, validation_fraction=0.01).fit(X)
+    with pytest.raises(ValueError, match="validation_fraction"):  # no training row left
+        _dense(hidden_layer_sizes=(2,), early_stopping=True, validation_fraction=0.99).fit(X)
 
 
 @pytest.mark.parametrize("activation", ["silu", "relu", "logistic", "tanh", "elu"])
@@ -133,6 +133,16 @@ def test_budget_ending_before_convergence_warns_once(digits):
         with pytest.warns(ConvergenceWarning, match="max_iter=2") as record:
             _dense(hidden_layer_sizes=(8,), max_iter=2, tol=0.0, solver=solver).fit(digits)
         assert sum(issubclass(w.category, ConvergenceWarning) for w in record) == 1
+
+
+def test_validation_set_is_rounded_up_as_scikit_learns():
+    """0.1 of 5 rows is one validation row (scikit-learn's MLP rounds up), not 0."""
+    X = np.random.default_rng(0).uniform(size=(5, 4))
+    model = _dense(early_stopping=True, validation_fraction=0.1, max_iter=2, solver="adam")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X)
+    assert model.best_validation_score_ is not None
 
 
 def test_auto_solver_and_init_follow_the_data(digits):

@@ -392,7 +392,8 @@ def _split(n_samples, config):
     rng = np.random.default_rng(config.seed + 5)
     if not config.early_stopping:
         return np.arange(n_samples), np.arange(0)
-    n_val = int(round(config.validation_fraction * n_samples))
+    # rounded up, as scikit-learn's MLP (train_test_split) sizes its validation set
+    n_val = int(np.ceil(config.validation_fraction * n_samples - 1e-9))
     if n_val < 1 or n_val >= n_samples:
         raise ValueError(
             f"early_stopping needs a validation set of at least one row and a training "
@@ -874,7 +875,9 @@ def _fit_lbfgs(net, rows, monitor, state, config, n_epochs, progress):
     for epoch in range(1, n_epochs + 1):
         if step >= n_epochs:
             break
-        # the budget's last chunk may be shorter
+        # the budget's last chunk may be shorter (docs, "Training": such a chunk's
+        # small gain can read as a plateau, so a budget that ends inside a chunk may
+        # end without a ConvergenceWarning)
         loss, step = _lbfgs_epoch(net, optimizer, rows.train, min(LBFGS_CHUNK, n_epochs - step))
         if not schedule.step(_record(epoch, loss, net, rows, monitor, config, progress), optimizer):
             converged = True
