@@ -793,14 +793,23 @@ def warn_worse_than_means(state):
     if error is None or len(background) < 2:  # one row: its means rebuild it exactly
         return
     means = float(np.mean((background - background.mean(axis=0)) ** 2))
-    if not error > means:
+    # every path from the inputs cut: the codes and the reconstruction are constants,
+    # whatever the row (mean folding can make them the column means, an error no worse)
+    cut = not np.any(state["active_units_"][0])
+    if not (cut or error > means):
         return
+    what = (
+        "every path from the inputs was removed, so the codes and the reconstruction are "
+        "the same for every row"
+        if cut
+        else "too much of this network was removed"
+    )
     warn(
-        f"The pruned network reconstructs the background rows worse (MSE {error:.3g}) "
+        f"The pruned network reconstructs the background rows (MSE {error:.3g}) no better "
         f"than their column means do ({means:.3g}): at sparsity {state['sparsity_']:.3f} "
-        f"(importance_level={state['importance_level_']:.3g}) too much of this network "
-        "was removed. Raise importance_level (or lower target_sparsity), or give the "
-        "fine-tuning more epochs (fine_tune_iter)."
+        f"(importance_level={state['importance_level_']:.3g}) {what}. Raise "
+        "importance_level (or lower target_sparsity), or give the fine-tuning more "
+        "epochs (fine_tune_iter)."
     )
 
 
