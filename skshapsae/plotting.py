@@ -236,8 +236,6 @@ class UnitImportanceDisplay(_Display):
         display : UnitImportanceDisplay
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
-        if kwargs.get("order", "importance") not in ("importance", "input"):
-            raise ValueError(f"order must be 'importance' or 'input', got {kwargs['order']!r}.")
         estimator = _model(
             estimator, cls.__name__, layer=layer, layers=lambda m: len(m.unit_importances_)
         )
